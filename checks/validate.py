@@ -1,0 +1,135 @@
+"""Validated batches: a canonical frame split into valid rows and quarantined rows with reasons.
+
+The checks are Great Expectations suites kept as JSON in `checks/suites/<source>.json`; each
+expectation's `meta.reason` is the reason written on the rows it rejects. GX runs on a pandas
+copy of the batch (GX cannot read polars); failing rows come back by their `__line__` index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines.normalize import PARSE_ERRORS
+from pipelines.read import LINE
+
+SUITES_DIR = Path(__file__).parent / "suites"
+REASONS = "__reasons__"
+
+# GX phones home and draws progress bars unless told not to.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@dataclass(frozen=True)
+class ValidatedBatch:
+    """Rows of one file after the checks: `valid` rows and `quarantined` rows with reasons."""
+
+    valid: pl.DataFrame
+    quarantined: pl.DataFrame  # columns: __line__, __reasons__ (list of text)
+    refused: str | None = None
+
+
+def load_suite_definition(source: str) -> dict[str, Any]:
+    """The JSON expectation suite of a source."""
+    return json.loads((SUITES_DIR / f"{source}.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _gx_context() -> Any:
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # noqa: BLE001 - progress bars are cosmetic; older GX lacks the switch
+        pass
+    return context
+
+
+@cache
+def _validation(source: str) -> Any:
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    context = _gx_context()
+    definition = load_suite_definition(source)
+    suite = gx.ExpectationSuite(
+        name=definition["name"],
+        expectations=[
+            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
+            for e in definition["expectations"]
+        ],
+    )
+    suite = context.suites.add(suite)
+    data_source = context.data_sources.add_or_update_pandas(f"inbox-{source}")
+    asset = data_source.add_dataframe_asset(source)
+    batch = asset.add_batch_definition_whole_dataframe(f"{source}-file")
+    return context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{source}-rows", data=batch, suite=suite)
+    )
+
+
+def run_suite(source: str, frame: pl.DataFrame, now_utc: dt.datetime) -> tuple[dict[int, list[str]], list[str]]:
+    """Run the source's suite on a canonical frame.
+
+    Returns (reasons by line, table-level failures). Table-level failures (a missing column)
+    refuse the whole file.
+    """
+    pdf = frame.drop(PARSE_ERRORS).to_pandas(use_pyarrow_extension_array=False)
+    result = _validation(source).run(
+        batch_parameters={"dataframe": pdf},
+        expectation_parameters={"now_utc": now_utc},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [LINE]},
+    )
+    by_line: dict[int, list[str]] = {}
+    table_failures: list[str] = []
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        reason = (config.meta or {}).get("reason") or config.type
+        raised = (outcome.exception_info or {}).get("raised_exception")
+        indexes = (outcome.result or {}).get("unexpected_index_list")
+        if raised or indexes is None:
+            table_failures.append(reason)
+            continue
+        for item in indexes:
+            by_line.setdefault(int(item[LINE]), []).append(reason)
+    return by_line, table_failures
+
+
+def validate_batch(source: str, frame: pl.DataFrame, now_utc: dt.datetime | None = None) -> ValidatedBatch:
+    """Check a canonical frame; every failing row is quarantined with every reason it broke."""
+    now_utc = now_utc or dt.datetime.now(dt.UTC)
+    by_line, table_failures = run_suite(source, frame, now_utc)
+    if table_failures:
+        empty = frame.head(0)
+        return ValidatedBatch(empty, _reasons_frame({}), refused="; ".join(table_failures))
+    parse_errors = frame.filter(pl.col(PARSE_ERRORS).list.len() > 0).select(LINE, PARSE_ERRORS)
+    for line, errors in parse_errors.iter_rows():
+        by_line[int(line)] = list(errors) + by_line.get(int(line), [])
+    reasons = _reasons_frame(by_line)
+    bad = frame.join(reasons, on=LINE, how="semi")
+    valid = frame.join(reasons, on=LINE, how="anti").drop(PARSE_ERRORS)
+    assert bad.height == reasons.height  # every reason points at one row of this file
+    return ValidatedBatch(valid=valid, quarantined=reasons)
+
+
+def _reasons_frame(by_line: dict[int, list[str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {LINE: list(by_line), REASONS: [sorted(set(r), key=r.index) for r in by_line.values()]},
+        schema={LINE: pl.UInt32, REASONS: pl.List(pl.String)},
+    ).sort(LINE)

@@ -1,0 +1,164 @@
+"""Warehouse connections, schema creation, bulk upserts and reads into polars.
+
+The only module that opens database connections. Works on SQLite (the embedded default) and
+PostgreSQL: upserts use each dialect's `INSERT .. ON CONFLICT` from a temporary staging table,
+so a whole file loads in one statement per stage inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, create_engine, event, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from models import warehouse  # noqa: F401 - registers the tables on SQLModel.metadata
+
+_ENGINES: dict[str, Engine] = {}
+_BATCH_ROWS = 50_000
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created."""
+    if url in _ENGINES:
+        return _ENGINES[url]
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    _ENGINES[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests and CLI exit)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Connection]:
+    """One database transaction: committed when the block ends, rolled back on error."""
+    with make_engine(url).begin() as conn:
+        yield conn
+
+
+def _table(model: Any) -> Table:
+    return model if isinstance(model, Table) else model.__table__
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts (timestamps stay UTC-aware: the SQLModel column type stores them as UTC)."""
+    return frame.to_dicts()
+
+
+def insert_rows(conn: Connection, model: Any, frame: pl.DataFrame) -> None:
+    """Plain bulk insert (executemany in batches) of a frame into a table."""
+    table = _table(model)
+    for start in range(0, frame.height, _BATCH_ROWS):
+        chunk = _records(frame.slice(start, _BATCH_ROWS))
+        if chunk:
+            conn.execute(table.insert(), chunk)
+
+
+def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[int, int]:
+    """Upsert source rows by primary key, keeping the row of the newest export.
+
+    Returns (rows_loaded, rows_duplicate): a row is a duplicate when the warehouse already holds
+    the same content for its key, or a newer export of it.
+    """
+    if frame.height == 0:
+        return 0, 0
+    target = _table(model)
+    keys = [c.name for c in target.primary_key.columns]
+    columns = [c.name for c in target.columns]
+    stage = Table(
+        f"stage_{target.name}",
+        MetaData(),
+        *(Column(c.name, c.type) for c in target.columns),
+        prefixes=["TEMPORARY"],
+    )
+    stage.drop(conn, checkfirst=True)
+    stage.create(conn)
+    insert_rows(conn, stage, frame.select(columns))
+
+    on_key = and_(*(target.c[k] == stage.c[k] for k in keys))
+    duplicate = conn.execute(
+        select(func.count())
+        .select_from(stage.join(target, on_key))
+        .where(or_(target.c.row_hash == stage.c.row_hash, target.c.exported_at > stage.c.exported_at))
+    ).scalar_one()
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
+    statement = dialect.insert(target).from_select(columns, select(*(stage.c[c] for c in columns)).where(true()))
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: statement.excluded[c] for c in columns if c not in keys},
+        where=and_(
+            target.c.row_hash != statement.excluded.row_hash,
+            statement.excluded.exported_at >= target.c.exported_at,
+        ),
+    )
+    conn.execute(statement)
+    stage.drop(conn)
+    return frame.height - int(duplicate), int(duplicate)
+
+
+def replace_partition(conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame) -> None:
+    """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows."""
+    table = _table(model)
+    conn.execute(table.delete().where(and_(*(table.c[k] == v for k, v in where.items()))))
+    insert_rows(conn, model, frame)
+
+
+def read_frame(conn: Connection, statement: Any, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Run a select and return its rows as a polars frame (timestamps as UTC)."""
+    result = conn.execute(statement)
+    names = list(result.keys())
+    rows = result.fetchall()
+    frame = pl.DataFrame(
+        [list(r) for r in rows] if rows else None,
+        schema=schema or names,
+        orient="row",
+        infer_schema_length=None,
+    ) if rows else pl.DataFrame(schema=schema or {n: pl.Null for n in names})
+    return frame.with_columns(
+        pl.col(c).dt.replace_time_zone("UTC")
+        for c, t in frame.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone is None
+    )
+
+
+def table_counts(url: str, names: Sequence[str] | None = None) -> dict[str, int]:
+    """Row count of every warehouse table (or of the named ones)."""
+    counts: dict[str, int] = {}
+    with transaction(url) as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if names is None or table.name in names:
+                counts[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    return counts
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,79 @@
+"""Loading prepared files into the warehouse: file record, rows, quarantine and weeks, in one
+transaction per file, so a file is either wholly loaded or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from models.db import insert_rows, upsert_newest
+from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
+from pipelines.ingest import InboxFile, PreparedFile
+
+
+def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
+    """The record of an already-ingested file with the same content, if any."""
+    table = IngestedFile.__table__
+    row = conn.execute(
+        select(table).where(
+            table.c.pilot == pilot, table.c.source == file.source, table.c.sha256 == file.sha256
+        )
+    ).first()
+    return IngestedFile.model_validate(row._mapping) if row else None
+
+
+def store_prepared_file(
+    conn: Connection, pilot: str, prepared: PreparedFile, run_week: str, now_utc: dt.datetime
+) -> IngestedFile:
+    """Write one prepared file and return its record with the counts."""
+    file = prepared.file
+    record = {
+        "pilot": pilot,
+        "source": file.source,
+        "path": file.relative_path,
+        "sha256": file.sha256,
+        "format": prepared.format,
+        "exported_at": file.exported_at,
+        "ingested_at": now_utc.replace(microsecond=0),
+        "first_seen_week": run_week,
+        "status": "refused" if prepared.refused else "loaded",
+        "reason": prepared.refused,
+        "rows_read": prepared.rows_read,
+    }
+    table = IngestedFile.__table__
+    file_id = conn.execute(table.insert().values(record).returning(table.c.id)).scalar_one()
+    if prepared.refused:
+        return IngestedFile(id=file_id, **record)
+
+    model = SOURCE_TABLES[file.source]
+    rows = prepared.valid.drop("__line__").with_columns(
+        pl.lit(pilot).alias("pilot"),
+        pl.lit(file_id).alias("file_id"),
+        pl.lit(file.exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
+    )
+    loaded, duplicate = upsert_newest(conn, model, rows)
+    quarantine = prepared.quarantined.select(
+        pl.lit(pilot).alias("pilot"),
+        pl.lit(file.source).alias("source"),
+        pl.lit(file_id).alias("file_id"),
+        pl.lit(file.relative_path).alias("path"),
+        pl.col("__line__").cast(pl.Int64).alias("line"),
+        pl.col("raw"),
+        pl.col("reasons").map_elements(lambda r: json.dumps(list(r)), return_dtype=pl.String),
+    )
+    insert_rows(conn, QuarantinedRow, quarantine)
+    insert_rows(
+        conn,
+        FileWeek,
+        pl.DataFrame({"file_id": [file_id] * len(prepared.weeks), "week": prepared.weeks, "pilot": [pilot] * len(prepared.weeks)}),
+    )
+    counts = {
+        "rows_loaded": loaded,
+        "rows_quarantined": prepared.quarantined.height,
+        "rows_duplicate": duplicate + prepared.rows_duplicate_in_file,
+    }
+    conn.execute(table.update().where(table.c.id == file_id).values(counts))
+    return IngestedFile(id=file_id, **record, **counts)

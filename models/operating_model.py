@@ -1,0 +1,216 @@
+"""The pilot's operating model: who owns it, what it may do, and the limits that stop it.
+
+Loaded from `pilots/<pilot>.yaml` (contract section 3). Every threshold a stop rule uses comes
+from here, never from code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+
+SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
+ROLE_NAMES = ("business_owner", "technical_owner", "reviewer", "stop_authority")
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    """A named person who can be reached."""
+
+    name: str = Field(min_length=1)
+    email: EmailStr | None = None
+
+
+class Role(Person):
+    """A role holder and the backup who covers when they are away."""
+
+    backup: Person | None = None
+
+
+class Roles(_Strict):
+    """The four roles every pilot needs. A missing role is allowed here so the
+    `ownership.roles` rule can report it instead of the file being refused."""
+
+    business_owner: Role | None = None
+    technical_owner: Role | None = None
+    reviewer: Role | None = None
+    stop_authority: Role | None = None
+
+
+class Workflow(_Strict):
+    """The exact job the AI does, what it must never do, and where it must not be used."""
+
+    trigger: str
+    output: str
+    never: list[str] = []
+    excluded_categories: list[str] = []
+
+
+class Review(_Strict):
+    """The weekly review sample the reviewer owes."""
+
+    min_sample: int = Field(ge=1)
+    min_distinct_days: int = Field(ge=1, le=7)
+
+
+class ModelPrice(_Strict):
+    """Override price of one model, USD per million tokens."""
+
+    input: NonNegative
+    output: NonNegative
+    cached_input: NonNegative | None = None
+
+
+class Costs(_Strict):
+    """Budget, per-task limit and the rates that turn minutes into money."""
+
+    currency: str = "USD"
+    monthly_cap: NonNegative
+    alert_ratio: Fraction
+    max_cost_per_task: NonNegative
+    hourly_rates: dict[str, NonNegative]
+    fixed_monthly_fees: NonNegative = 0
+    baseline_manual_minutes: NonNegative
+    prices: dict[str, ModelPrice] = {}
+
+    @field_validator("currency")
+    @classmethod
+    def _usd_only(cls, value: str) -> str:
+        # Model prices and cost_usd are in USD; mixing currencies would silently mis-add.
+        if value != "USD":
+            raise ValueError("only USD is supported (model prices and cost_usd are in USD)")
+        return value
+
+    @field_validator("hourly_rates")
+    @classmethod
+    def _has_default(cls, value: dict[str, float]) -> dict[str, float]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' rate for people not listed")
+        return value
+
+    def rate_per_hour(self, person: str) -> float:
+        """Hourly rate of a person, else the default rate."""
+        return self.hourly_rates.get(person, self.hourly_rates["default"])
+
+
+class Limits(_Strict):
+    """Thresholds of the stop rules."""
+
+    max_error_rate: Fraction
+    max_correction_rate: Fraction
+    min_minutes_saved_per_employee_day: float
+    max_cost_per_task_rise: NonNegative
+    max_changes_per_week: int = Field(ge=0)
+    max_quarantine_ratio: Fraction
+    max_model_failure_rate: Fraction
+
+
+class Expansion(_Strict):
+    green_weeks_required: int = Field(ge=1)
+
+
+class Volumes(_Strict):
+    next_team_factor: float = Field(gt=0)
+    busy_month_factor: float = Field(gt=0)
+
+
+class ReportSettings(_Strict):
+    recipients: list[EmailStr] = []
+    sender: EmailStr | None = None
+
+
+class SourceSettings(BaseModel):
+    """How one source's files are read: adapter name plus adapter options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    format: str = "canonical"
+    encoding: str | None = None
+
+
+class OperatingModel(_Strict):
+    """One pilot's operating model (contract section 3)."""
+
+    pilot: str = Field(pattern=r"^[a-z0-9-]+$")
+    title: str
+    timezone: str
+    started_on: dt.date | None = None
+    workflow: Workflow
+    roles: Roles
+    change_approvers: list[str] = []
+    review: Review
+    costs: Costs
+    limits: Limits
+    expansion: Expansion
+    volumes: Volumes
+    report: ReportSettings = ReportSettings()
+    sources: dict[str, SourceSettings] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        unknown = sorted(set(value) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {unknown}; expected some of {list(SOURCES)}")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def source(self, name: str) -> SourceSettings:
+        return self.sources.get(name, SourceSettings())
+
+
+class OperatingModelError(ValueError):
+    """An operating model file that cannot be used, with every problem found."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{path}: invalid operating model ({len(problems)} problem(s)):\n{listing}"
+        )
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(root)"
+
+
+def load_operating_model(path: Path | str) -> OperatingModel:
+    """Read and validate an operating model file; raise OperatingModelError listing every problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OperatingModelError(path, [f"cannot read file: {exc.strerror or exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise OperatingModelError(path, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(raw, dict):
+        raise OperatingModelError(path, ["(root): expected a mapping of keys"])
+    try:
+        return OperatingModel.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise OperatingModelError(path, problems) from exc

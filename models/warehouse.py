@@ -1,0 +1,237 @@
+"""The warehouse: SQLModel tables for inputs, quarantine, facts, metrics, rule results and runs.
+
+Every table carries `pilot`, so one warehouse serves many pilots. Source rows keep the file they
+came from (`file_id`), that file's export time (`exported_at`, newest wins) and a content hash
+(`row_hash`, so a re-sent identical row counts as a duplicate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class _SourceRow(SQLModel):
+    file_id: int = Field(index=True)
+    exported_at: dt.datetime
+    row_hash: str
+
+
+class IngestedFile(SQLModel, table=True):
+    """One input file seen in a pilot's inbox, with its counts (or why it was refused)."""
+
+    __tablename__ = "ingested_file"
+    __table_args__ = (UniqueConstraint("pilot", "source", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot: str = Field(index=True)
+    source: str
+    path: str
+    sha256: str
+    format: str | None = None
+    exported_at: dt.datetime
+    ingested_at: dt.datetime
+    first_seen_week: str
+    status: str  # loaded | refused
+    reason: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+
+
+class FileWeek(SQLModel, table=True):
+    """Which ISO weeks (pilot timezone) an ingested file holds rows of."""
+
+    __tablename__ = "file_week"
+    file_id: int = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    pilot: str = Field(index=True)
+
+
+class QuarantinedRow(SQLModel, table=True):
+    """An input row that broke a check: where it was, what it said, and every reason."""
+
+    __tablename__ = "quarantined_row"
+    __table_args__ = (Index("ix_quarantine_file", "file_id", "line"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot: str = Field(index=True)
+    source: str
+    file_id: int
+    path: str
+    line: int
+    raw: str  # the row as JSON text
+    reasons: str  # JSON list of reasons
+
+
+class UsageCall(_SourceRow, table=True):
+    """One model call. `model_cost_usd` is the resolved cost (input cost_usd, override or
+    genai-prices); null with `price_source` 'unpriced' when the model has no known price."""
+
+    __tablename__ = "usage_call"
+    __table_args__ = (Index("ix_usage_pilot_time", "pilot", "timestamp"),)
+
+    pilot: str = Field(primary_key=True)
+    request_id: str = Field(primary_key=True)
+    timestamp: dt.datetime
+    task_id: str | None = None
+    user: str | None = None
+    provider: str | None = None
+    model: str
+    prompt_version: str | None = None
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    status: str
+    model_cost_usd: float | None = None
+    price_source: str
+
+
+class Ticket(_SourceRow, table=True):
+    """One help-desk ticket as last exported."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (Index("ix_ticket_pilot_solved", "pilot", "solved_at"),)
+
+    pilot: str = Field(primary_key=True)
+    ticket_id: str = Field(primary_key=True)
+    created_at: dt.datetime
+    solved_at: dt.datetime | None = None
+    status: str
+    category: str
+    agent: str | None = None
+    ai_draft_used: bool
+    draft_outcome: str | None = None
+    reopened: int | None = None
+    escalated: bool | None = None
+    handle_minutes: float | None = None
+    contact_count: int | None = None
+
+
+class TimesheetEntry(_SourceRow, table=True):
+    """Minutes one person logged on one day for one activity."""
+
+    __tablename__ = "timesheet_entry"
+    __table_args__ = (Index("ix_timesheet_pilot_date", "pilot", "work_date"),)
+
+    pilot: str = Field(primary_key=True)
+    entry_id: str = Field(primary_key=True)
+    person: str
+    work_date: dt.date
+    started_at: dt.datetime | None = None
+    minutes: float
+    activity: str
+    ticket_id: str | None = None
+
+
+class ReviewFinding(_SourceRow, table=True):
+    """One reviewed AI output from the error log, with its severity and fix."""
+
+    __tablename__ = "review_finding"
+
+    pilot: str = Field(primary_key=True)
+    ticket_id: str = Field(primary_key=True)
+    reviewer: str = Field(primary_key=True)
+    reviewed_at: dt.datetime = Field(primary_key=True)
+    severity: str
+    category: str | None = None
+    note: str | None = None
+    fix: str | None = None
+
+
+class ChangeEntry(_SourceRow, table=True):
+    """One change to the pilot's prompt, model, tools, data sources or policy."""
+
+    __tablename__ = "change_entry"
+
+    pilot: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    changed_at: dt.datetime
+    approved_by: str | None = None
+    description: str | None = None
+
+
+class TaskFact(SQLModel, table=True):
+    """One finished task (ticket solved in the week): AI or manual, with its cost and outcome."""
+
+    __tablename__ = "task_fact"
+
+    pilot: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    ticket_id: str = Field(primary_key=True)
+    category: str
+    agent: str | None = None
+    solved_at: dt.datetime
+    ai_task: bool
+    excluded_category: bool
+    draft_outcome: str | None = None
+    handle_minutes: float | None = None
+    model_calls: int
+    model_cost_usd: float
+    unpriced_calls: int
+    human_minutes: float
+    human_cost_usd: float
+    worst_severity: str | None = None
+
+
+class WeeklyMetric(SQLModel, table=True):
+    """The week's metrics (contract section 7) and verdict of one pilot."""
+
+    __tablename__ = "weekly_metric"
+
+    pilot: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    ai_tasks: int
+    total_cost: float
+    cost_per_task: float | None = None
+    verdict: str | None = None
+    metrics_json: str
+    inputs_json: str
+
+
+class RuleResult(SQLModel, table=True):
+    """One stop rule's outcome for a pilot and week."""
+
+    __tablename__ = "rule_result"
+
+    pilot: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    rule_id: str = Field(primary_key=True)
+    status: str
+    value: float | None = None
+    threshold: float | None = None
+    message: str
+    evidence_json: str
+    evidence_total: int = 0
+    owner_role: str
+    on_fail: str
+
+
+class Run(SQLModel, table=True):
+    """One weekly run attempt and how it ended."""
+
+    __tablename__ = "run"
+
+    id: str = Field(primary_key=True)
+    pilot: str = Field(index=True)
+    week: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    status: str  # running | completed | failed
+    stage: str | None = None
+    error: str | None = None
+
+
+SOURCE_TABLES: dict[str, type[SQLModel]] = {
+    "usage": UsageCall,
+    "tickets": Ticket,
+    "timesheets": TimesheetEntry,
+    "reviews": ReviewFinding,
+    "changes": ChangeEntry,
+}

@@ -1,0 +1,160 @@
+"""Canonical sources: the columns, keys and allowed values every input is mapped onto.
+
+One `SourceSpec` per source of contract section 4. Adapters produce these columns; checks and
+the warehouse rely on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["str", "int", "float", "bool", "datetime", "date"]
+
+USAGE_STATUSES = ("ok", "error", "timeout")
+TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+DRAFT_OUTCOMES = ("sent_as_is", "edited", "rewritten", "discarded")
+ACTIVITIES = ("review", "rework", "escalation", "maintenance", "other")
+SEVERITIES = ("none", "low", "medium", "stop_now")
+FINDING_CATEGORIES = (
+    "wrong_facts",
+    "missed_policy",
+    "tone",
+    "missing_context",
+    "should_have_handed_off",
+    "privacy",
+    "other",
+)
+CHANGE_KINDS = ("prompt", "model", "tool", "data_source", "policy")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What one canonical source looks like once normalised."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: dict[str, ColumnType]
+    required: tuple[str, ...]
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    non_negative: tuple[str, ...] = ()
+    # (a, b): a >= b whenever both are present.
+    ordered_pairs: tuple[tuple[str, str], ...] = ()
+    # Timestamps that must not lie in the future.
+    not_future: tuple[str, ...] = ()
+    # Columns whose ISO week (pilot timezone) says which weeks a file holds rows of.
+    week_columns: tuple[str, ...] = ()
+
+
+USAGE = SourceSpec(
+    name="usage",
+    key=("request_id",),
+    columns={
+        "request_id": "str",
+        "timestamp": "datetime",
+        "task_id": "str",
+        "user": "str",
+        "provider": "str",
+        "model": "str",
+        "prompt_version": "str",
+        "input_tokens": "int",
+        "output_tokens": "int",
+        "cached_input_tokens": "int",
+        "cost_usd": "float",
+        "latency_ms": "float",
+        "status": "str",
+    },
+    required=("request_id", "timestamp", "model", "input_tokens", "output_tokens", "status"),
+    enums={"status": USAGE_STATUSES},
+    non_negative=("input_tokens", "output_tokens", "cached_input_tokens", "cost_usd", "latency_ms"),
+    ordered_pairs=(("input_tokens", "cached_input_tokens"),),
+    not_future=("timestamp",),
+    week_columns=("timestamp",),
+)
+
+TICKETS = SourceSpec(
+    name="tickets",
+    key=("ticket_id",),
+    columns={
+        "ticket_id": "str",
+        "created_at": "datetime",
+        "solved_at": "datetime",
+        "status": "str",
+        "category": "str",
+        "agent": "str",
+        "ai_draft_used": "bool",
+        "draft_outcome": "str",
+        "reopened": "int",
+        "escalated": "bool",
+        "handle_minutes": "float",
+        "contact_count": "int",
+    },
+    required=("ticket_id", "created_at", "status", "category", "ai_draft_used"),
+    enums={"status": TICKET_STATUSES, "draft_outcome": DRAFT_OUTCOMES},
+    non_negative=("reopened", "handle_minutes", "contact_count"),
+    ordered_pairs=(("solved_at", "created_at"),),
+    not_future=("created_at", "solved_at"),
+    week_columns=("solved_at", "created_at"),
+)
+
+TIMESHEETS = SourceSpec(
+    name="timesheets",
+    key=("entry_id",),
+    columns={
+        "entry_id": "str",
+        "person": "str",
+        "work_date": "date",
+        "started_at": "datetime",
+        "minutes": "float",
+        "activity": "str",
+        "ticket_id": "str",
+    },
+    # entry_id is derived when absent; work_date and minutes are derived from start/end/duration.
+    required=("entry_id", "person", "work_date", "minutes", "activity"),
+    enums={"activity": ACTIVITIES},
+    non_negative=("minutes",),
+    not_future=("started_at",),
+    week_columns=("work_date",),
+)
+
+REVIEWS = SourceSpec(
+    name="reviews",
+    key=("ticket_id", "reviewer", "reviewed_at"),
+    columns={
+        "ticket_id": "str",
+        "reviewed_at": "datetime",
+        "reviewer": "str",
+        "severity": "str",
+        "category": "str",
+        "note": "str",
+        "fix": "str",
+    },
+    required=("ticket_id", "reviewed_at", "reviewer", "severity"),
+    enums={"severity": SEVERITIES, "category": FINDING_CATEGORIES},
+    not_future=("reviewed_at",),
+    week_columns=("reviewed_at",),
+)
+
+CHANGES = SourceSpec(
+    name="changes",
+    key=("kind", "version"),
+    columns={
+        "changed_at": "datetime",
+        "kind": "str",
+        "version": "str",
+        "approved_by": "str",
+        "description": "str",
+    },
+    required=("changed_at", "kind", "version"),
+    enums={"kind": CHANGE_KINDS},
+    not_future=("changed_at",),
+    week_columns=("changed_at",),
+)
+
+SPECS: dict[str, SourceSpec] = {s.name: s for s in (USAGE, TICKETS, TIMESHEETS, REVIEWS, CHANGES)}
+
+# Columns a raw timesheet file must offer, as alternatives: one group of each line.
+TIMESHEET_ALTERNATIVES = {
+    "date": (("date",), ("start",), ("started_at",)),
+    "minutes": (("minutes",), ("duration",), ("start", "end")),
+}

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, select
 
-from models.db import insert_rows, upsert_newest
+from models.db import insert_rows, transaction, upsert_newest
+from models.operating_model import OperatingModel
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
-from pipelines.ingest import InboxFile, PreparedFile
+from pipelines.ingest import InboxFile, PreparedFile, list_inbox, prepare_file
 
 
 def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
@@ -77,3 +79,24 @@ def store_prepared_file(
     }
     conn.execute(table.update().where(table.c.id == file_id).values(counts))
     return IngestedFile(id=file_id, **record, **counts)
+
+
+def ingest_inbox(
+    db_url: str, model: OperatingModel, inbox: Path, run_week: str, now_utc: dt.datetime | None = None
+) -> list[IngestedFile]:
+    """Ingest every new file of the inbox, each in its own transaction; skip known files.
+
+    Returns the records of the files ingested by this call (known files are not repeated).
+    """
+    now_utc = now_utc or dt.datetime.now(dt.UTC)
+    ingested: list[IngestedFile] = []
+    for file in list_inbox(inbox):
+        with transaction(db_url) as conn:
+            if known_file(conn, model.pilot, file) is not None:
+                continue
+        prepared = prepare_file(file, model, now_utc)
+        with transaction(db_url) as conn:
+            if known_file(conn, model.pilot, file) is not None:
+                continue  # another run stored it meanwhile
+            ingested.append(store_prepared_file(conn, model.pilot, prepared, run_week, now_utc))
+    return ingested

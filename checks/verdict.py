@@ -1,0 +1,107 @@
+"""The week's rule outcomes and verdict (contract section 6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from checks.rules.base import RuleContext, RuleOutcome, WeekHistory, outcome
+from checks.rules.catalog import RULES, STREAK, streak
+from models.db import replace_partition, transaction
+from models.operating_model import OperatingModel
+from models.warehouse import RuleResult, WeeklyMetric
+from pipelines.facts import read_week_inputs, task_facts
+from pipelines.input_stats import week_input_stats
+
+Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
+
+
+def evaluate_rules(ctx: RuleContext) -> list[RuleOutcome]:
+    """Every rule of the catalog; the streak counts this week green when no other rule failed."""
+    results = [outcome(rule, ctx) for rule in RULES]
+    failed = any(r.status == "fail" for r in results)
+    streak_rule = type(STREAK)(STREAK.id, STREAK.owner_role, STREAK.on_fail, lambda c: streak(c, failed))
+    return [*results, outcome(streak_rule, ctx)]
+
+
+def verdict(results: list[RuleOutcome]) -> Verdict:
+    """pause_pilot if a pause_pilot rule fails; else pause_expansion if any rule fails or a rule
+    needed for a pass is unknown; else ready."""
+    if any(r.status == "fail" and r.on_fail == "pause_pilot" for r in results):
+        return "pause_pilot"
+    if any(r.status == "fail" for r in results):
+        return "pause_expansion"
+    if any(r.status == "unknown" and r.on_fail != "warn" for r in results):
+        return "pause_expansion"
+    return "ready"
+
+
+def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
+    """Stored metrics and failed rules of the pilot's weeks before `week`."""
+    metric, rule = WeeklyMetric.__table__, RuleResult.__table__
+    metrics = {
+        r.week: json.loads(r.metrics_json)
+        for r in conn.execute(
+            select(metric.c.week, metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week < week)
+        )
+    }
+    failed: dict[str, list[str]] = {w: [] for w in metrics}
+    for r in conn.execute(
+        select(rule.c.week, rule.c.rule_id, rule.c.status).where(rule.c.pilot == pilot, rule.c.week < week)
+    ):
+        failed.setdefault(r.week, [])
+        if r.status == "fail":
+            failed[r.week].append(r.rule_id)
+    return WeekHistory(metrics=metrics, failed_rules=failed)
+
+
+def store_week_verdict(db_url: str, model: OperatingModel, week: str) -> tuple[Verdict, list[RuleOutcome]]:
+    """Evaluate every rule on the stored week and store results and verdict (one transaction)."""
+    with transaction(db_url) as conn:
+        metric = WeeklyMetric.__table__
+        stored = conn.execute(
+            select(metric.c.metrics_json).where(metric.c.pilot == model.pilot, metric.c.week == week)
+        ).scalar_one_or_none()
+        if stored is None:
+            raise LookupError(f"no stored metrics for {model.pilot} {week}: run the facts stage first")
+        inputs = read_week_inputs(conn, model, week)
+        ctx = RuleContext(
+            model=model,
+            week=week,
+            facts=task_facts(inputs, model),
+            metrics=json.loads(stored),
+            inputs=inputs,
+            input_stats=week_input_stats(conn, model.pilot, week),
+            history=read_history(conn, model.pilot, week),
+        )
+        results = evaluate_rules(ctx)
+        outcome_verdict = verdict(results)
+        rows = pl.DataFrame(
+            [
+                {
+                    "pilot": model.pilot,
+                    "week": week,
+                    "rule_id": r.id,
+                    "status": r.status,
+                    "value": r.value,
+                    "threshold": r.threshold,
+                    "message": r.message,
+                    "evidence_json": json.dumps(r.evidence),
+                    "evidence_total": r.evidence_total,
+                    "owner_role": r.owner_role,
+                    "on_fail": r.on_fail,
+                }
+                for r in results
+            ],
+            schema_overrides={"value": pl.Float64, "threshold": pl.Float64},
+        )
+        replace_partition(conn, RuleResult, {"pilot": model.pilot, "week": week}, rows)
+        conn.execute(
+            metric.update()
+            .where(metric.c.pilot == model.pilot, metric.c.week == week)
+            .values(verdict=outcome_verdict)
+        )
+    return outcome_verdict, results

@@ -1,0 +1,140 @@
+"""The `weekly-readiness` Prefect flow: one pilot, one week, one thin task per stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+
+from checks.verdict import store_week_verdict
+from models.db import transaction
+from models.load import ingest_inbox
+from models.operating_model import OperatingModel, load_operating_model
+from models.settings import Settings
+from models.warehouse import Run
+from pipelines.metrics import store_week_metrics
+from pipelines.weeks import last_complete_week, parse_week
+from reports.publish import PublishedWeek, publish_week
+
+
+@dataclass(frozen=True)
+class WeeklyRunResult:
+    """What one completed weekly run produced."""
+
+    pilot: str
+    week: str
+    verdict: str
+    report_html: Path
+    report_json: Path
+    email_status: str
+
+
+def resolve_week(model: OperatingModel, week: str | None) -> str:
+    """The requested week, else the last complete ISO week in the pilot's timezone."""
+    if week is None:
+        return last_complete_week(model.timezone)
+    parse_week(week)
+    return week
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    pilot = Path(str(params.get("pilot", "pilot"))).stem
+    week = params.get("week") or "last-week"
+    return f"{pilot}-{week}"
+
+
+@task(name="ingest")
+def ingest_task(db_url: str, model: OperatingModel, inbox: Path, week: str) -> dict[str, dict[str, int]]:
+    files = ingest_inbox(db_url, model, inbox, week)
+    logger = get_run_logger()
+    counts: dict[str, dict[str, int]] = {}
+    for f in files:
+        entry = counts.setdefault(f.source, {"files": 0, "refused": 0, "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_duplicate": 0})
+        entry["files"] += 1
+        entry["refused"] += f.status == "refused"
+        for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+            entry[key] += getattr(f, key)
+        if f.status == "refused":
+            logger.warning("refused %s: %s", f.path, f.reason)
+    for source, c in sorted(counts.items()):
+        logger.info("%s: %s new file(s), %s read, %s loaded, %s quarantined, %s duplicate, %s refused", source, c["files"], c["rows_read"], c["rows_loaded"], c["rows_quarantined"], c["rows_duplicate"], c["refused"])
+    if not files:
+        logger.info("no new files in %s", inbox)
+    return counts
+
+
+@task(name="facts")
+def facts_task(db_url: str, model: OperatingModel, week: str) -> dict:
+    return store_week_metrics(db_url, model, week)
+
+
+@task(name="rules")
+def rules_task(db_url: str, model: OperatingModel, week: str) -> str:
+    verdict, results = store_week_verdict(db_url, model, week)
+    failing = [r.id for r in results if r.status == "fail"]
+    get_run_logger().info("verdict %s; failing rules: %s", verdict, ", ".join(failing) or "none")
+    return verdict
+
+
+@task(name="report")
+def report_task(db_url: str, model: OperatingModel, week: str, out_dir: Path, send_email: bool) -> PublishedWeek:
+    published = publish_week(db_url, model, week, out_dir, Settings(), send_email=send_email)
+    logger = get_run_logger()
+    logger.info("report written to %s", published.html)
+    if published.email["status"] == "not_configured":
+        logger.info("no SMTP host configured (PILOT_SMTP_HOST): email written to %s", published.folder / "email.eml")
+    elif published.email["status"] == "failed":
+        logger.warning("email not sent: %s", published.email["error"])
+    return published
+
+
+def _record_run(db_url: str, run: dict) -> None:
+    table = Run.__table__
+    with transaction(db_url) as conn:
+        updated = conn.execute(table.update().where(table.c.id == run["id"]).values(run)).rowcount
+        if not updated:
+            conn.execute(table.insert().values(run))
+
+
+@flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
+def weekly_readiness(
+    pilot: Path,
+    inbox: Path,
+    week: str | None = None,
+    out_dir: Path | None = None,
+    db_url: str | None = None,
+    send_email: bool = True,
+) -> WeeklyRunResult:
+    """Ingest, check, load, compute facts, evaluate rules and publish the report of one week."""
+    settings = Settings()
+    model = load_operating_model(pilot)
+    week = resolve_week(model, week)
+    db_url = db_url or settings.db_url
+    out_dir = out_dir or settings.out_dir
+    run = {
+        "id": str(flow_run.id or uuid.uuid4()),
+        "pilot": model.pilot,
+        "week": week,
+        "started_at": dt.datetime.now(dt.UTC),
+        "status": "running",
+        "stage": "ingest",
+    }
+    _record_run(db_url, run)
+    try:
+        ingest_task(db_url, model, Path(inbox), week)
+        run["stage"] = "facts"
+        facts_task(db_url, model, week)
+        run["stage"] = "rules"
+        verdict = rules_task(db_url, model, week)
+        run["stage"] = "report"
+        published = report_task(db_url, model, week, Path(out_dir), send_email)
+    except Exception as exc:
+        _record_run(db_url, {**run, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000], "finished_at": dt.datetime.now(dt.UTC)})
+        raise
+    _record_run(db_url, {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)})
+    return WeeklyRunResult(model.pilot, week, verdict, published.html, published.json, published.email["status"])

@@ -1,0 +1,23 @@
+"""Environment settings (`PILOT_*`, also read from `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the warehouse and reports live, and how email is sent."""
+
+    model_config = SettingsConfigDict(env_prefix="PILOT_", env_file=".env", extra="ignore")
+
+    db_url: str = "sqlite:///var/warehouse.db"
+    out_dir: Path = Path("var/reports")
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"

@@ -1,0 +1,906 @@
+"""Deterministic synthetic inbox for the ``support-reply-drafts`` pilot.
+
+The generated inbox is what a support team would really hand over week after week for the pilot
+in ``pilots/support-reply-drafts.yaml``: an LLM drafts first replies to tickets, agents edit and
+send them, a reviewer spot-checks drafts, and everyone logs time. One folder per source:
+
+- ``usage/usage-<week>.csv`` (one ``.parquet`` week): one row per model call, timestamps in UTC
+  with ``Z``. About three calls per AI ticket plus a few unattributed test calls.
+- ``tickets/tickets-<week>.jsonl``: help-desk export of tickets created in the week plus those
+  created on the last Saturday/Sunday of the previous week (overlapping re-export, state as of the
+  export). Timestamps carry the local offset (``+02:00`` / ``+01:00``).
+- ``timesheets/timesheets-<week>.csv``: semicolon CSV with a UTF-8 BOM; review, rework,
+  escalation, maintenance and other minutes.
+- ``reviews/reviews-<week>.json``: JSON array, the reviewer's error log; ``reviewed_at`` is naive
+  local time in the pilot's timezone.
+- ``changes/changes-<week>.csv``: the whole change log as known at the end of the week.
+
+Every file of a week is "exported" on the Monday 06:00 UTC after the week; its mtime says so.
+The data contains deliberate mess (malformed rows, an unreadable file, a duplicate line, an
+overlapping re-export) and one bad week (second to last): a retry loop on an undocumented, pricier
+model, a ``stop_now`` privacy finding, an AI draft on an excluded category and no timesheet export.
+
+Generation is a pure function of its arguments: the same call writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+__all__ = ["GeneratedInbox", "generate_inbox"]
+
+PILOT_TZ = ZoneInfo("Europe/Berlin")
+
+AGENTS = [
+    "Mia Hoffmann",
+    "Jonas Weber",
+    "Lea Schmidt",
+    "Noah Fischer",
+    "Emma Wagner",
+    "Luca Becker",
+    "Sofia Braun",
+    "Elias Wolf",
+]
+AGENT_WEIGHTS = np.array([1.2, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9, 0.9])
+REVIEWER, REVIEWER_BACKUP = "Dana Levi", "Max Roth"
+TECH_OWNER, BUSINESS_OWNER = "Sam Okafor", "Ana Ruiz"
+
+AI_CATEGORIES = ["password_reset", "shipping_update", "account_question", "order_status"]
+AI_CATEGORY_P = np.array([0.30, 0.25, 0.20, 0.25])
+EXCLUDED_CATEGORIES = ["billing_dispute", "legal", "chargeback", "complaint"]
+MANUAL_CATEGORY_P = np.array([0.20, 0.20, 0.18, 0.22, 0.06, 0.03, 0.04, 0.07])
+MANUAL_MIN_PER_CATEGORY = 8  # > 5 so each category has a manual baseline every week
+
+OUTCOMES = ["sent_as_is", "edited", "rewritten", "discarded"]
+OUTCOME_P = np.array([0.49, 0.38, 0.09, 0.04])  # correction rate ~13%
+OUTCOME_MINUTES = np.array([2.2, 3.0, 4.6, 5.6])  # mean AI handle minutes per outcome
+
+BASE_MODEL = "gpt-4o"
+# Priced by genai-prices (15 / 7.5 cached / 60 USD per M tokens) but never logged as a change.
+BAD_MODEL = "o1"
+PRICES_PER_M = {  # (input, cached_input, output), same as genai-prices for these models
+    BASE_MODEL: (2.5, 1.25, 10.0),
+    BAD_MODEL: (15.0, 7.5, 60.0),
+}
+STATUS_LABELS = ["ok", "error", "timeout", "unknown_status"]
+
+USAGE_COLUMNS = [
+    "request_id",
+    "timestamp",
+    "task_id",
+    "user",
+    "model",
+    "prompt_version",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cost_usd",
+    "latency_ms",
+    "status",
+]
+TICKET_COLUMNS = [
+    "ticket_id",
+    "created_at",
+    "solved_at",
+    "status",
+    "category",
+    "agent",
+    "ai_draft_used",
+    "draft_outcome",
+    "reopened",
+    "escalated",
+    "handle_minutes",
+    "contact_count",
+]
+TIMESHEET_COLUMNS = ["entry_id", "person", "date", "minutes", "activity", "ticket_id"]
+REVIEW_COLUMNS = [
+    "ticket_id",
+    "reviewed_at",
+    "reviewer",
+    "severity",
+    "category",
+    "note",
+    "fix",
+]
+CHANGE_COLUMNS = ["changed_at", "kind", "version", "approved_by", "description"]
+
+# Independent random streams, so e.g. the usage scale never changes tickets or reviews.
+_S_TICKETS, _S_USAGE, _S_REVIEWS, _S_TIMESHEETS, _S_JUNK = 1, 2, 3, 4, 5
+
+NONE_NOTES = [
+    "Correct and friendly, sent as is.",
+    "Facts match the order record.",
+    "Reset steps right, link works.",
+    "Fine - agent only shortened the greeting.",
+    "Customer wrote <b>URGENT</b> & the draft stayed calm: good.",
+    "Checked tracking & delivery date: correct.",
+    "Umlauts in the name (Jürgen Groß) kept correctly.",
+    "Good: asked for the order number before promising anything.",
+]
+LOW_NOTES = {
+    "tone": ["Slightly stiff greeting.", "Too many apologies & exclamation marks!!"],
+    "missing_context": [
+        "Could mention that the reset link expires after 24h.",
+        "No link to the returns page (the <a> tag was stripped).",
+    ],
+    "other": [
+        "Signature duplicated at the end.",
+        "Draft echoed the customer's <b>bold</b> HTML & entities like &amp; verbatim.",
+    ],
+    "missed_policy": ["Offered a phone callback; policy says chat first."],
+}
+MEDIUM_NOTES = {
+    "wrong_facts": (
+        'Draft promised delivery "tomorrow" but tracking says 5 days & the customer '
+        "complained <b>twice</b>."
+    ),
+    "missing_context": "Draft ignored the earlier ticket & asked again for the order number.",
+    "tone": 'Draft blamed the customer ("you should have...") - agent had to rewrite it.',
+    "missed_policy": "Draft promised a refund; refunds need a human approval & a ticket note.",
+    "other": "Draft answered in English to a German message.",
+}
+# Categories for the normal weeks' single medium finding; never reused, so no normal week trips
+# the serious-repeat rule.
+MEDIUM_POOL = ["missing_context", "tone", "missed_policy", "other"]
+WRONG_FACTS_FIX = "prompt v2 adds order lookup"
+
+
+@dataclass(frozen=True)
+class GeneratedInbox:
+    """What :func:`generate_inbox` wrote.
+
+    ``weeks`` are ISO weeks oldest first; ``files_by_week[w]`` are the files exported at the end
+    of week ``w`` (what a weekly run receives before running ``w``); ``bad_week`` is the week with
+    the incident (``None`` when fewer than 4 weeks); ``rows`` counts data rows written per source,
+    overlapping re-exports included.
+    """
+
+    root: Path
+    weeks: list[str]
+    files_by_week: dict[str, list[Path]]
+    bad_week: str | None
+    rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Week:
+    """One ISO week in the pilot's timezone, as UTC epoch seconds."""
+
+    index: int
+    label: str
+    monday: date
+    start: int  # Monday 00:00 local
+    end: int  # next Monday 00:00 local (exclusive)
+    export: int  # next Monday 06:00 UTC: export time and file mtime
+
+    @property
+    def compact(self) -> str:
+        return self.label.replace("-", "")
+
+    def day_noon(self, day: int) -> int:
+        """Epoch of 12:00 local on day ``day`` (0 = Monday) of the week."""
+        return _local_epoch(self.monday + timedelta(days=day), 12)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which week carries which deliberate anomaly (week indices)."""
+
+    bad: int | None
+    v2: int | None
+    malformed_usage: frozenset[int]
+    parquet: int | None
+    malformed_tickets: int | None
+    unreadable: int | None
+    duplicate: int | None
+    cost_filled: int | None
+    wrong_facts: int | None
+    medium: dict[int, str]
+
+
+def _local_epoch(d: date, hour: int = 0, minute: int = 0) -> int:
+    return int(datetime.combine(d, time(hour, minute), PILOT_TZ).timestamp())
+
+
+def _make_weeks(last_week: str, weeks: int) -> list[_Week]:
+    year, week = last_week.split("-W")
+    last_monday = date.fromisocalendar(int(year), int(week), 1)
+    out = []
+    for i in range(weeks):
+        monday = last_monday - timedelta(weeks=weeks - 1 - i)
+        next_monday = monday + timedelta(days=7)
+        iso_year, iso_week, _ = monday.isocalendar()
+        export = int(datetime.combine(next_monday, time(6), UTC).timestamp())
+        out.append(
+            _Week(
+                index=i,
+                label=f"{iso_year}-W{iso_week:02d}",
+                monday=monday,
+                start=_local_epoch(monday),
+                end=_local_epoch(next_monday),
+                export=export,
+            )
+        )
+    return out
+
+
+def _make_plan(weeks: int) -> _Plan:
+    bad = weeks - 2 if weeks >= 4 else None
+    normals = [i for i in range(weeks) if i != bad]
+
+    def pick(k: int, avoid: set[int] = frozenset()) -> int | None:
+        free = [i for i in normals[k:] if i not in avoid] or [i for i in normals if i not in avoid]
+        return free[0] if free else None
+
+    def at(k: int) -> int:
+        return normals[min(k, len(normals) - 1)]
+
+    malformed = frozenset({at(1), at(5)})
+    wrong_facts = at(1)
+    later = [i for i in normals if i > wrong_facts]
+    medium = dict(zip(later[::2], MEDIUM_POOL, strict=False))
+    return _Plan(
+        bad=bad,
+        v2=weeks // 2 - 1 if weeks >= 2 else None,
+        malformed_usage=malformed,
+        parquet=pick(2, set(malformed)),
+        malformed_tickets=at(3),
+        unreadable=at(4),
+        duplicate=at(4),
+        cost_filled=at(5),
+        wrong_facts=wrong_facts,
+        medium=medium,
+    )
+
+
+def _rng(seed: int, stream: int, week: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, week])
+
+
+def _iso_local(ts: int) -> str:
+    return datetime.fromtimestamp(ts, PILOT_TZ).isoformat(timespec="seconds")
+
+
+def _naive_local(ts: int) -> str:
+    return datetime.fromtimestamp(ts, PILOT_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _local_date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, PILOT_TZ).strftime("%Y-%m-%d")
+
+
+# --------------------------------------------------------------------------------------------
+# Tickets: one table across all weeks (tickets span week boundaries), then one export per week.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tickets:
+    """Every ticket of the pilot with its final state, as parallel arrays."""
+
+    ticket_id: list[str]
+    created: np.ndarray  # epoch s
+    solved: np.ndarray  # epoch s (final solve time)
+    ai: np.ndarray  # bool
+    category: list[str]
+    agent: list[str]
+    outcome: list[str | None]
+    handle: np.ndarray  # final handle minutes
+    reopened: np.ndarray
+    escalated: np.ndarray
+    contacts: np.ndarray
+    final_status: list[str]
+    open_status: list[str]  # status shown while still unsolved at an export
+    flag: list[str]  # "", "solved_before_created", "no_category", "complaint_draft"
+
+
+def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[str, np.ndarray]:
+    n_ai = int(rng.integers(388, 414))
+    n_man = int(rng.integers(142, 160))
+    n = n_ai + n_man
+    ai = np.zeros(n, dtype=bool)
+    ai[:n_ai] = True
+
+    day_p = np.array([1.0, 1.0, 1.0, 1.0, 0.9, 0.3, 0.25])
+    day = rng.choice(7, size=n, p=day_p / day_p.sum())
+    secs = rng.uniform(7 * 3600, 21 * 3600, size=n)
+
+    cat = np.empty(n, dtype=object)
+    cat[:n_ai] = np.array(AI_CATEGORIES, dtype=object)[rng.choice(4, size=n_ai, p=AI_CATEGORY_P)]
+    all_cats = np.array(AI_CATEGORIES + EXCLUDED_CATEGORIES, dtype=object)
+    n_fixed = MANUAL_MIN_PER_CATEGORY * len(AI_CATEGORIES)
+    cat[n_ai : n_ai + n_fixed] = np.repeat(
+        np.array(AI_CATEGORIES, dtype=object), MANUAL_MIN_PER_CATEGORY
+    )
+    # The guaranteed baseline tickets are created Mon-Thu so they are solved inside the week.
+    day[n_ai : n_ai + n_fixed] = rng.integers(0, 4, size=n_fixed)
+    cat[n_ai + n_fixed :] = all_cats[
+        rng.choice(8, size=n - n_ai - n_fixed, p=MANUAL_CATEGORY_P / MANUAL_CATEGORY_P.sum())
+    ]
+
+    flag = np.full(n, "", dtype=object)
+    if plan.bad == w.index:
+        # One AI draft on a formal complaint, Wednesday morning after the model switch.
+        day[0], secs[0], cat[0], flag[0] = 2, 10.5 * 3600, "complaint", "complaint_draft"
+
+    noon = np.array([w.day_noon(d) for d in range(7)], dtype=np.int64)
+    created = noon[day] + (secs - 12 * 3600).astype(np.int64)
+
+    agent = np.array(AGENTS, dtype=object)[
+        rng.choice(len(AGENTS), size=n, p=AGENT_WEIGHTS / AGENT_WEIGHTS.sum())
+    ]
+    outcome_idx = rng.choice(4, size=n, p=OUTCOME_P)
+    outcome = np.array(OUTCOMES, dtype=object)[outcome_idx]
+    outcome[~ai] = None
+
+    excluded = np.isin(cat, EXCLUDED_CATEGORIES) & ~ai
+    handle = np.where(
+        ai,
+        rng.normal(OUTCOME_MINUTES[outcome_idx], 0.6),
+        np.where(excluded, rng.normal(12.0, 2.0, size=n), rng.normal(6.4, 0.8, size=n)),
+    )
+    handle = np.round(np.clip(handle, np.where(ai, 0.8, 4.5), 20.0), 1)
+    reopened = rng.choice(3, size=n, p=[0.95, 0.045, 0.005])
+    escalated = rng.random(n) < np.where(ai, 0.025, np.where(excluded, 0.25, 0.05))
+    contacts = 1 + rng.poisson(0.4, size=n)
+
+    delay = np.clip(rng.lognormal(np.log(3 * 3600), 1.0, size=n), 8 * 60, 40 * 3600)
+    solved = created + delay.astype(np.int64)
+    # Tickets created Mon-Fri are solved inside their week; only weekend tickets may spill over,
+    # so the 2-day overlap of the next export is enough to deliver their final state.
+    weekday = day < 5
+    cap = w.end - rng.integers(60, 3600, size=n)
+    solved = np.where(weekday, np.minimum(solved, cap), solved)
+    solved = np.maximum(solved, created + 8 * 60)
+    final_status = np.where(rng.random(n) < 0.7, "solved", "closed").astype(object)
+    open_status = np.where(rng.random(n) < 0.6, "open", "pending").astype(object)
+    # Still untouched a few hours before the export: nobody has sent a first reply yet.
+    open_status[(w.end - created) < 4 * 3600] = "new"
+
+    if plan.bad == w.index:
+        solved[0] = created[0] + 2 * 3600 + 17 * 60
+        outcome[0], handle[0], escalated[0] = "discarded", 11.5, True
+
+    if plan.malformed_tickets == w.index:
+        # One AI ticket whose solved_at lies before created_at, one manual ticket without category;
+        # both created Tue-Thu so they appear in this week's export only.
+        ai_pick = np.flatnonzero(ai & (day >= 1) & (day <= 3) & (flag == ""))
+        man_pick = np.flatnonzero(~ai & ~excluded & (day >= 1) & (day <= 3) & (flag == ""))
+        flag[ai_pick[len(ai_pick) // 2]] = "solved_before_created"
+        flag[man_pick[len(man_pick) // 3]] = "no_category"
+
+    return {
+        "created": created,
+        "solved": solved,
+        "ai": ai,
+        "category": cat,
+        "agent": agent,
+        "outcome": outcome,
+        "handle": handle,
+        "reopened": reopened,
+        "escalated": escalated,
+        "contacts": contacts,
+        "final_status": final_status,
+        "open_status": open_status,
+        "flag": flag,
+    }
+
+
+def _make_tickets(weeks: list[_Week], seed: int, plan: _Plan) -> _Tickets:
+    parts = [_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan) for w in weeks]
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.argsort(cols["created"], kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    return _Tickets(
+        ticket_id=[f"T-{100001 + i}" for i in range(len(order))],
+        created=cols["created"],
+        solved=cols["solved"],
+        ai=cols["ai"],
+        category=cols["category"].tolist(),
+        agent=cols["agent"].tolist(),
+        outcome=cols["outcome"].tolist(),
+        handle=cols["handle"],
+        reopened=cols["reopened"],
+        escalated=cols["escalated"],
+        contacts=cols["contacts"],
+        final_status=cols["final_status"].tolist(),
+        open_status=cols["open_status"].tolist(),
+        flag=cols["flag"].tolist(),
+    )
+
+
+def _ticket_record(t: _Tickets, i: int, as_of: int) -> dict:
+    """The ticket as the help desk exports it at ``as_of`` (solved state is final, never edited)."""
+    solved = int(t.solved[i]) <= as_of
+    ai = bool(t.ai[i])
+    rec: dict = {
+        "ticket_id": t.ticket_id[i],
+        "created_at": _iso_local(int(t.created[i])),
+        "solved_at": _iso_local(int(t.solved[i])) if solved else None,
+        "status": t.final_status[i] if solved else t.open_status[i],
+        "category": t.category[i],
+        "agent": t.agent[i],
+        "ai_draft_used": ai,
+        "draft_outcome": t.outcome[i],
+        "reopened": int(t.reopened[i]),
+        "escalated": bool(t.escalated[i]),
+        "handle_minutes": float(t.handle[i]),
+        "contact_count": int(t.contacts[i]),
+    }
+    if not solved:
+        rec.update(reopened=0, escalated=False, contact_count=1)
+        if t.open_status[i] == "new":
+            rec.update(draft_outcome=None, handle_minutes=None)
+        else:
+            rec["handle_minutes"] = round(float(t.handle[i]) * 0.6, 1)
+    flag = t.flag[i]
+    if flag == "solved_before_created":
+        rec["solved_at"] = _iso_local(int(t.created[i]) - 2 * 3600 - 17 * 60)
+    elif flag == "no_category":
+        del rec["category"]
+    return rec
+
+
+def _write_tickets(path: Path, t: _Tickets, w: _Week, prev: _Week | None) -> int:
+    window_start = _local_epoch(prev.monday + timedelta(days=5)) if prev else w.start
+    idx = np.flatnonzero((t.created >= window_start) & (t.created < w.end))
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for i in idx:
+            fh.write(json.dumps(_ticket_record(t, int(i), w.end), ensure_ascii=False) + "\n")
+    return len(idx)
+
+
+# --------------------------------------------------------------------------------------------
+# Reviews and timesheets (small: a few dozen rows per week).
+# --------------------------------------------------------------------------------------------
+
+
+def _solved_ai_in_week(t: _Tickets, w: _Week) -> np.ndarray:
+    flags = np.array(t.flag, dtype=object)
+    return np.flatnonzero(t.ai & (t.solved >= w.start) & (t.solved < w.end) & (flags == ""))
+
+
+def _make_reviews(t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator) -> list[dict]:
+    if w.index == 0:
+        n = 14
+    elif w.index == 1:
+        n = 16
+    else:
+        n = int(rng.integers(22, 31))
+    candidates = _solved_ai_in_week(t, w)
+    # Reviews happen Tue-Fri office hours; spread round-robin so every week covers >= 3 days.
+    days = np.resize(rng.permutation([1, 2, 3, 4]), n)
+    times = rng.uniform(9 * 3600, 17.5 * 3600, size=n)
+    at = np.sort(np.array([w.day_noon(int(d)) for d in days]) + (times - 12 * 3600).astype(int))
+
+    used: set[int] = set()
+    reviews: list[dict] = []
+    for ts in at:
+        pool = [
+            int(i)
+            for i in candidates
+            if ts - 3 * 86400 <= t.solved[i] <= ts - 1800 and int(i) not in used
+        ]
+        if not pool:
+            continue
+        i = pool[int(rng.integers(len(pool)))]
+        used.add(i)
+        reviewer = REVIEWER_BACKUP if rng.random() < 0.12 else REVIEWER
+        if rng.random() < 0.76:
+            severity, category, note = "none", None, NONE_NOTES[rng.integers(len(NONE_NOTES))]
+        else:
+            category = list(LOW_NOTES)[rng.integers(len(LOW_NOTES))]
+            notes = LOW_NOTES[category]
+            severity, note = "low", notes[rng.integers(len(notes))]
+        reviews.append(
+            {
+                "ticket_id": t.ticket_id[i],
+                "reviewed_at": _naive_local(int(ts)),
+                "reviewer": reviewer,
+                "severity": severity,
+                "category": category,
+                "note": note,
+                "fix": None,
+                "_ts": int(ts),
+                "_i": i,
+            }
+        )
+
+    def make_serious(pos: int, severity: str, category: str, note: str, fix: str | None) -> None:
+        reviews[pos].update(severity=severity, category=category, note=note, fix=fix)
+
+    if plan.wrong_facts == w.index and reviews:
+        order_like = [
+            k
+            for k, r in enumerate(reviews)
+            if t.category[r["_i"]] in ("order_status", "shipping_update")
+        ]
+        pos = order_like[0] if order_like else 0
+        make_serious(pos, "medium", "wrong_facts", MEDIUM_NOTES["wrong_facts"], WRONG_FACTS_FIX)
+    if w.index in plan.medium and reviews:
+        cat = plan.medium[w.index]
+        make_serious(len(reviews) // 2, "medium", cat, MEDIUM_NOTES[cat], None)
+    if plan.bad == w.index and reviews:
+        # The leak comes from the undocumented model, so pick a ticket drafted after the switch.
+        switched = [k for k, r in enumerate(reviews) if t.created[r["_i"]] >= w.start + 9 * 3600]
+        make_serious(
+            switched[len(switched) // 2] if switched else len(reviews) // 2,
+            "stop_now",
+            "privacy",
+            "Draft contained another customer's name & address (<b>data leak</b>); "
+            "drafting stopped at once.",
+            "Model pinned back to gpt-4o and retries capped at 2 (change retry-max-2)",
+        )
+        complaint = t.flag.index("complaint_draft")
+        ts = int(t.solved[complaint]) + 5 * 3600
+        reviews.append(
+            {
+                "ticket_id": t.ticket_id[complaint],
+                "reviewed_at": _naive_local(ts),
+                "reviewer": REVIEWER,
+                "severity": "medium",
+                "category": "should_have_handed_off",
+                "note": "AI draft on a formal complaint (excluded category) - must go to a human "
+                "& the team lead.",
+                "fix": None,
+                "_ts": ts,
+                "_i": complaint,
+            }
+        )
+        reviews.sort(key=lambda r: r["_ts"])
+    return reviews
+
+
+def _make_timesheets(
+    t: _Tickets, w: _Week, reviews: list[dict], rng: np.random.Generator
+) -> list[dict]:
+    entries: list[tuple[str, str, str, int, str]] = []  # date, person, activity, minutes, ticket
+    for r in reviews:
+        minutes = int(rng.integers(2, 5))
+        entries.append((_local_date(r["_ts"]), r["reviewer"], "review", minutes, r["ticket_id"]))
+    for i in _solved_ai_in_week(t, w):
+        day, who, tid = _local_date(int(t.solved[i])), t.agent[i], t.ticket_id[i]
+        if t.outcome[i] in ("rewritten", "discarded"):
+            entries.append((day, who, "rework", int(rng.integers(2, 5)), tid))
+        if t.escalated[i]:
+            entries.append((day, who, "escalation", int(rng.integers(4, 9)), tid))
+    monday, thursday = w.monday.isoformat(), (w.monday + timedelta(days=3)).isoformat()
+    entries.append((monday, TECH_OWNER, "maintenance", int(rng.integers(25, 41)), ""))
+    entries.append((thursday, TECH_OWNER, "maintenance", int(rng.integers(35, 51)), ""))
+    friday = (w.monday + timedelta(days=4)).isoformat()
+    entries.append((friday, BUSINESS_OWNER, "other", 30, ""))
+    entries.sort(key=lambda e: (e[0], e[1], e[2], e[4]))
+    return [
+        {
+            "entry_id": f"TS-{w.compact}-{k:04d}",
+            "person": person,
+            "date": day,
+            "minutes": minutes,
+            "activity": activity,
+            "ticket_id": tid,
+        }
+        for k, (day, person, activity, minutes, tid) in enumerate(entries, start=1)
+    ]
+
+
+def _write_timesheets(path: Path, entries: list[dict]) -> int:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, TIMESHEET_COLUMNS, delimiter=";", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(entries)
+    path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    return len(entries)
+
+
+def _write_reviews(path: Path, reviews: list[dict]) -> int:
+    clean = [{k: r[k] for k in REVIEW_COLUMNS} for r in reviews]
+    path.write_text(json.dumps(clean, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return len(clean)
+
+
+# --------------------------------------------------------------------------------------------
+# Change log.
+# --------------------------------------------------------------------------------------------
+
+
+def _make_changes(weeks: list[_Week], plan: _Plan) -> list[tuple[int, dict]]:
+    first = weeks[0].monday - timedelta(days=4)  # the Thursday before the pilot starts
+    log = [
+        (
+            _local_epoch(first, 9, 30),
+            "prompt",
+            "v1",
+            TECH_OWNER,
+            "Initial first-reply prompt for password, shipping, account and order tickets",
+        ),
+        (
+            _local_epoch(first, 9, 35),
+            "model",
+            BASE_MODEL,
+            TECH_OWNER,
+            "Drafting model gpt-4o via the OpenAI API, temperature 0.2",
+        ),
+        (
+            _local_epoch(first, 14, 0),
+            "policy",
+            "excluded-categories-1",
+            BUSINESS_OWNER,
+            "No drafts for billing_dispute, legal, chargeback & complaint tickets",
+        ),
+    ]
+    if plan.v2 is not None:
+        log.append(
+            (
+                _v2_epoch(weeks, plan),
+                "prompt",
+                "v2",
+                BUSINESS_OWNER,
+                "Prompt v2 adds order lookup so drafts quote the tracked delivery date",
+            )
+        )
+    if plan.bad is not None and plan.bad + 1 < len(weeks):
+        after = weeks[plan.bad + 1].monday
+        log.append(
+            (
+                _local_epoch(after, 11, 0),
+                "tool",
+                "retry-max-2",
+                TECH_OWNER,
+                f"Retry loop capped at 2 attempts; model pinned back to gpt-4o after the "
+                f"{weeks[plan.bad].label} incident",
+            )
+        )
+    return [
+        (ts, dict(zip(CHANGE_COLUMNS, (_iso_local(ts), kind, ver, who, desc), strict=True)))
+        for ts, kind, ver, who, desc in log
+    ]
+
+
+def _v2_epoch(weeks: list[_Week], plan: _Plan) -> int | None:
+    if plan.v2 is None:
+        return None
+    return _local_epoch(weeks[plan.v2].monday + timedelta(days=2), 10, 0)  # Wednesday 10:00
+
+
+def _write_changes(path: Path, changes: list[tuple[int, dict]], as_of: int) -> int:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, CHANGE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    rows = [row for ts, row in changes if ts < as_of]
+    writer.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Usage: vectorised, one row per model call; scales to millions of rows per week.
+# --------------------------------------------------------------------------------------------
+
+
+def _make_usage(
+    t: _Tickets,
+    w: _Week,
+    plan: _Plan,
+    rows_per_week: int | None,
+    rng: np.random.Generator,
+    v2_at: int | None,
+) -> pl.DataFrame:
+    tix = np.flatnonzero(t.ai & (t.created >= w.start) & (t.created < w.end))
+    bad_from = (
+        w.start + 9 * 3600 if plan.bad == w.index else None
+    )  # Monday 09:00 local: the undocumented switch
+    retry = (t.created[tix] >= bad_from) if bad_from is not None else np.zeros(len(tix), bool)
+
+    if rows_per_week is None:
+        counts = rng.choice([1, 2, 3, 4, 5], size=len(tix), p=[0.02, 0.08, 0.75, 0.10, 0.05])
+        # The retry loop re-sends each draft request about six times.
+        counts = np.where(retry, rng.integers(15, 22, size=len(tix)), counts)
+        n_unattr = int(rng.integers(30, 51))
+    else:
+        n_unattr = rows_per_week if len(tix) == 0 else round(rows_per_week * 0.03)
+        weight = np.where(retry, 6.0, 1.0)
+        counts = rng.multinomial(rows_per_week - n_unattr, weight / weight.sum())
+    n_attr = int(counts.sum())
+    n = n_attr + n_unattr
+
+    # Attributed calls: a burst right after the ticket arrives, rank = position in the burst.
+    owner = np.repeat(np.arange(len(tix)), counts)
+    rank = np.arange(n_attr) - np.repeat(np.cumsum(counts) - counts, counts)
+    step_ms = np.minimum(12_000.0, 6 * 3600 * 1000.0 / np.maximum(counts, 1))
+    offset = 1500 + (rank + rng.random(n_attr)) * step_ms[owner]
+    ts = np.concatenate(
+        [
+            t.created[tix][owner] * 1000 + offset.astype(np.int64),
+            rng.integers(w.start * 1000, w.end * 1000, size=n_unattr),
+        ]
+    )
+    ts = np.minimum(ts, w.end * 1000 - 1)
+    ticket = np.concatenate([tix[owner], np.full(n_unattr, -1)])
+    rank = np.concatenate([rank, np.zeros(n_unattr, dtype=rank.dtype)])
+    order = np.argsort(ts, kind="stable")
+    ts, ticket, rank = ts[order], ticket[order], rank[order]
+
+    bad_model = (ts >= bad_from * 1000) if bad_from is not None else np.zeros(n, bool)
+    looping = bad_model & (ticket >= 0)
+    input_tokens = rng.integers(1500, 4001, size=n)
+    # Each retry re-sends the growing conversation.
+    input_tokens += np.where(looping, np.minimum(rank * 350, 9000), 0)
+    cached = (input_tokens * rng.uniform(0.0, 0.6, size=n)).astype(np.int64)
+    output_tokens = np.where(
+        bad_model, rng.integers(300, 901, size=n), rng.integers(200, 601, size=n)
+    )
+    status = np.where(
+        looping,
+        rng.choice(3, size=n, p=[0.86, 0.04, 0.10]),
+        rng.choice(3, size=n, p=[0.985, 0.008, 0.007]),
+    )
+    latency = np.where(
+        bad_model, rng.lognormal(np.log(9000), 0.4, n), rng.lognormal(np.log(1800), 0.35, n)
+    )
+    latency = np.where(status == 2, rng.integers(30_000, 60_001, size=n), latency).astype(np.int64)
+    output_tokens = np.where(status == 0, output_tokens, 0)
+
+    malformed: dict[str, np.ndarray] = {}
+    n_bad = min(5, n // 200) if w.index in plan.malformed_usage else 0
+    if n_bad:
+        pos = rng.choice(np.flatnonzero(status == 0), size=n_bad, replace=False)
+        kinds = ["neg_output", "cached_gt_input", "unknown_status", "empty_id", "neg_output"]
+        malformed = {k: pos[[j for j in range(n_bad) if kinds[j] == k]] for k in kinds}
+        output_tokens[malformed["neg_output"]] *= -1
+        cached[malformed["cached_gt_input"]] = input_tokens[malformed["cached_gt_input"]] + 512
+        status[malformed["unknown_status"]] = 3
+
+    cost = None
+    if plan.cost_filled == w.index:
+        price = np.array([PRICES_PER_M[BAD_MODEL if b else BASE_MODEL] for b in (False, True)])
+        p = price[bad_model.astype(int)]
+        cost = (
+            (input_tokens - cached) * p[:, 0] + cached * p[:, 1] + output_tokens * p[:, 2]
+        ) / 1e6
+        cost = np.round(cost, 6)
+        bad_rows = np.concatenate(list(malformed.values())) if malformed else np.array([], int)
+        cost[bad_rows] = np.nan
+
+    task_ids = pl.Series("task_id", [*(t.ticket_id[i] for i in tix), None], dtype=pl.String)
+    users = pl.Series("user", [*(t.agent[i] for i in tix), TECH_OWNER, None], dtype=pl.String)
+    local = np.searchsorted(tix, np.maximum(ticket, 0))
+    task_idx = np.where(ticket >= 0, local, len(tix))
+    user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
+    prompt_v2 = (ts >= v2_at * 1000) if v2_at is not None else np.zeros(n, bool)
+
+    seq = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(8)
+    request_id = (f"req_{w.compact}_" + seq).alias("request_id")
+    if n_bad:
+        empty = np.zeros(n, bool)
+        empty[malformed["empty_id"]] = True
+        request_id = pl.select(
+            pl.when(pl.Series(empty)).then(pl.lit("")).otherwise(request_id)
+        ).to_series()
+    df = pl.DataFrame(
+        {
+            "request_id": request_id,
+            "timestamp": pl.from_epoch(pl.Series(ts), time_unit="ms").dt.strftime(
+                "%Y-%m-%dT%H:%M:%S%.3fZ"
+            ),
+            "task_id": task_ids.gather(task_idx),
+            "user": users.gather(user_idx),
+            "model": pl.Series([BASE_MODEL, BAD_MODEL]).gather(bad_model.astype(np.int64)),
+            "prompt_version": pl.Series(["v1", "v2"]).gather(prompt_v2.astype(np.int64)),
+            "input_tokens": pl.Series(input_tokens, dtype=pl.Int64),
+            "output_tokens": pl.Series(output_tokens, dtype=pl.Int64),
+            "cached_input_tokens": pl.Series(cached, dtype=pl.Int64),
+            "cost_usd": pl.Series(cost, dtype=pl.Float64, nan_to_null=True)
+            if cost is not None
+            else pl.repeat(None, n, dtype=pl.Float64, eager=True),
+            "latency_ms": pl.Series(latency, dtype=pl.Int64),
+            "status": pl.Series(STATUS_LABELS).gather(status.astype(np.int64)),
+        }
+    )
+
+    if plan.duplicate == w.index and n >= 3:
+        # An exact duplicate line: row p is exported twice, replacing its neighbour so the
+        # row count stays exactly as requested.
+        p = n // 3
+        df = pl.concat([df.slice(0, p + 1), df.slice(p, 1), df.slice(p + 2)])
+    return df
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point.
+# --------------------------------------------------------------------------------------------
+
+
+def generate_inbox(
+    out_dir: Path,
+    *,
+    weeks: int = 8,
+    usage_rows_per_week: int | None = None,
+    seed: int = 7,
+    last_week: str = "2026-W46",
+) -> GeneratedInbox:
+    """Write a synthetic, messy inbox for the support-reply-drafts pilot under ``out_dir``.
+
+    Covers the ``weeks`` consecutive ISO weeks ending at ``last_week``. ``usage_rows_per_week``
+    fixes the exact number of usage rows per week (default: the natural ~1,250); tickets,
+    timesheets, reviews and changes keep their natural size. Same arguments, same bytes.
+    """
+    if weeks < 1:
+        raise ValueError("weeks must be >= 1")
+    if usage_rows_per_week is not None and usage_rows_per_week < 0:
+        raise ValueError("usage_rows_per_week must be >= 0")
+    root = Path(out_dir)
+    dirs = {s: root / s for s in ("usage", "tickets", "timesheets", "reviews", "changes")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+
+    wks = _make_weeks(last_week, weeks)
+    plan = _make_plan(weeks)
+    tickets = _make_tickets(wks, seed, plan)
+    changes = _make_changes(wks, plan)
+    v2_at = _v2_epoch(wks, plan)
+    rows = dict.fromkeys(("usage", "tickets", "timesheets", "reviews", "changes"), 0)
+    files_by_week: dict[str, list[Path]] = {}
+
+    for w in wks:
+        files: list[Path] = []
+
+        usage = _make_usage(
+            tickets, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
+        )
+        if plan.parquet == w.index:
+            path = dirs["usage"] / f"usage-{w.label}.parquet"
+            usage.write_parquet(path, statistics=False)
+        else:
+            path = dirs["usage"] / f"usage-{w.label}.csv"
+            usage.write_csv(path)
+        rows["usage"] += usage.height
+        files.append(path)
+        del usage
+
+        path = dirs["tickets"] / f"tickets-{w.label}.jsonl"
+        prev = wks[w.index - 1] if w.index > 0 else None
+        rows["tickets"] += _write_tickets(path, tickets, w, prev)
+        files.append(path)
+        if plan.unreadable == w.index:
+            # A spreadsheet saved with a .csv name: a zip container, not text.
+            junk = _rng(seed, _S_JUNK, w.index).integers(0, 256, size=4096, dtype=np.uint8)
+            path = dirs["tickets"] / f"tickets-{w.label}-helpdesk-export.csv"
+            path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + junk.tobytes())
+            files.append(path)
+
+        reviews = _make_reviews(tickets, w, plan, _rng(seed, _S_REVIEWS, w.index))
+        if plan.bad != w.index:  # the bad week's timesheet export never arrived
+            entries = _make_timesheets(tickets, w, reviews, _rng(seed, _S_TIMESHEETS, w.index))
+            path = dirs["timesheets"] / f"timesheets-{w.label}.csv"
+            rows["timesheets"] += _write_timesheets(path, entries)
+            files.append(path)
+
+        path = dirs["reviews"] / f"reviews-{w.label}.json"
+        rows["reviews"] += _write_reviews(path, reviews)
+        files.append(path)
+
+        path = dirs["changes"] / f"changes-{w.label}.csv"
+        rows["changes"] += _write_changes(path, changes, w.end)
+        files.append(path)
+
+        for f in files:
+            os.utime(f, (w.export, w.export))
+        files_by_week[w.label] = files
+
+    return GeneratedInbox(
+        root=root,
+        weeks=[w.label for w in wks],
+        files_by_week=files_by_week,
+        bad_week=wks[plan.bad].label if plan.bad is not None else None,
+        rows=rows,
+    )

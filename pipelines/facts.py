@@ -1,0 +1,251 @@
+"""Per-task facts of one pilot and week, and the week's inputs read from the warehouse.
+
+A *task* is a ticket solved in the week: an AI task when an AI draft was used, else a manual task
+(the comparison group). Each task carries its model cost (usage attributed to it in the week),
+the human minutes and cost logged against it, its draft outcome and worst review severity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection, and_, func, select
+
+from models.db import read_frame
+from models.operating_model import OperatingModel
+from models.warehouse import ChangeEntry, ReviewFinding, Ticket, TimesheetEntry, UsageCall
+from pipelines.usage_costs import UNPRICED
+from pipelines.weeks import week_bounds_utc, week_days
+
+SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
+HUMAN_ACTIVITIES = ("review", "rework", "escalation", "maintenance")
+OVERSIGHT_ACTIVITIES = ("review", "rework", "escalation")
+EVIDENCE_CAP = 25
+
+
+@dataclass(frozen=True)
+class WeekInputs:
+    """What the warehouse holds for one pilot and week (and the month so far)."""
+
+    pilot: str
+    week: str
+    tickets: pl.DataFrame  # tickets solved in the week
+    usage_summary: pl.DataFrame  # usage in the week grouped by task, model, prompt, status, pricing
+    unpriced_request_ids: list[str]
+    unpriced_total: int
+    timesheets: pl.DataFrame  # entries dated in the week
+    reviews: pl.DataFrame  # reviews in the week
+    earlier_findings: pl.DataFrame  # medium/stop_now reviews before the week, with fixes
+    changes: pl.DataFrame  # every change up to the week's end
+    versions_seen: pl.DataFrame  # distinct model / prompt_version in usage up to the week's end
+    month_model_cost: float
+    month_timesheets: pl.DataFrame  # person, activity, minutes from the 1st of the month to week end
+
+
+def _t(model: type) -> object:
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> WeekInputs:
+    """Read the week's rows (aggregated where the table is large) for one pilot."""
+    start, end = week_bounds_utc(week, model.timezone)
+    monday, sunday = week_days(week)
+    month_first = sunday.replace(day=1)
+    month_start = dt.datetime.combine(month_first, dt.time(), model.zone).astimezone(dt.UTC)
+    pilot = model.pilot
+    ticket, usage, sheet, review, change = (
+        _t(Ticket),
+        _t(UsageCall),
+        _t(TimesheetEntry),
+        _t(ReviewFinding),
+        _t(ChangeEntry),
+    )
+    tickets = read_frame(
+        conn,
+        select(
+            ticket.c.ticket_id, ticket.c.created_at, ticket.c.solved_at, ticket.c.status, ticket.c.category,
+            ticket.c.agent, ticket.c.ai_draft_used, ticket.c.draft_outcome, ticket.c.reopened,
+            ticket.c.escalated, ticket.c.handle_minutes,
+        )
+        .where(ticket.c.pilot == pilot, ticket.c.solved_at >= start, ticket.c.solved_at < end)
+        .order_by(ticket.c.ticket_id),
+        schema={
+            "ticket_id": pl.String, "created_at": pl.Datetime("us"), "solved_at": pl.Datetime("us"),
+            "status": pl.String, "category": pl.String, "agent": pl.String, "ai_draft_used": pl.Boolean,
+            "draft_outcome": pl.String, "reopened": pl.Int64, "escalated": pl.Boolean,
+            "handle_minutes": pl.Float64,
+        },
+    )
+    in_week = and_(usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
+    usage_summary = read_frame(
+        conn,
+        select(
+            usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source,
+            func.count().label("calls"),
+            func.coalesce(func.sum(usage.c.model_cost_usd), 0.0).label("cost_usd"),
+        )
+        .where(in_week)
+        .group_by(usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source)
+        .order_by(usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source),
+        schema={
+            "task_id": pl.String, "model": pl.String, "prompt_version": pl.String, "status": pl.String,
+            "price_source": pl.String, "calls": pl.Int64, "cost_usd": pl.Float64,
+        },
+    )
+    unpriced_ids = conn.execute(
+        select(usage.c.request_id)
+        .where(in_week, usage.c.price_source == UNPRICED)
+        .order_by(usage.c.request_id)
+        .limit(EVIDENCE_CAP)
+    ).scalars().all()
+    unpriced_total = int(
+        usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
+    )
+    sheet_schema = {
+        "entry_id": pl.String, "person": pl.String, "work_date": pl.Date, "minutes": pl.Float64,
+        "activity": pl.String, "ticket_id": pl.String,
+    }
+    timesheets = read_frame(
+        conn,
+        select(sheet.c.entry_id, sheet.c.person, sheet.c.work_date, sheet.c.minutes, sheet.c.activity, sheet.c.ticket_id)
+        .where(sheet.c.pilot == pilot, sheet.c.work_date >= monday, sheet.c.work_date <= sunday)
+        .order_by(sheet.c.entry_id),
+        schema=sheet_schema,
+    )
+    month_timesheets = read_frame(
+        conn,
+        select(sheet.c.person, sheet.c.activity, func.sum(sheet.c.minutes).label("minutes"))
+        .where(sheet.c.pilot == pilot, sheet.c.work_date >= month_first, sheet.c.work_date <= sunday)
+        .group_by(sheet.c.person, sheet.c.activity)
+        .order_by(sheet.c.person, sheet.c.activity),
+        schema={"person": pl.String, "activity": pl.String, "minutes": pl.Float64},
+    )
+    review_schema = {
+        "ticket_id": pl.String, "reviewer": pl.String, "reviewed_at": pl.Datetime("us"),
+        "severity": pl.String, "category": pl.String, "note": pl.String, "fix": pl.String,
+    }
+    review_columns = [review.c[c] for c in review_schema]
+    reviews = read_frame(
+        conn,
+        select(*review_columns)
+        .where(review.c.pilot == pilot, review.c.reviewed_at >= start, review.c.reviewed_at < end)
+        .order_by(review.c.reviewed_at, review.c.ticket_id, review.c.reviewer),
+        schema=review_schema,
+    )
+    earlier = read_frame(
+        conn,
+        select(*review_columns)
+        .where(
+            review.c.pilot == pilot,
+            review.c.reviewed_at < start,
+            review.c.severity.in_(("medium", "stop_now")),
+        )
+        .order_by(review.c.reviewed_at, review.c.ticket_id, review.c.reviewer),
+        schema=review_schema,
+    )
+    changes = read_frame(
+        conn,
+        select(change.c.changed_at, change.c.kind, change.c.version, change.c.approved_by, change.c.description)
+        .where(change.c.pilot == pilot, change.c.changed_at < end)
+        .order_by(change.c.changed_at, change.c.kind, change.c.version),
+        schema={
+            "changed_at": pl.Datetime("us"), "kind": pl.String, "version": pl.String,
+            "approved_by": pl.String, "description": pl.String,
+        },
+    )
+    versions = read_frame(
+        conn,
+        select(usage.c.model, usage.c.prompt_version, func.min(usage.c.timestamp).label("first_seen"))
+        .where(usage.c.pilot == pilot, usage.c.timestamp < end)
+        .group_by(usage.c.model, usage.c.prompt_version)
+        .order_by(usage.c.model, usage.c.prompt_version),
+        schema={"model": pl.String, "prompt_version": pl.String, "first_seen": pl.Datetime("us")},
+    )
+    month_cost = conn.execute(
+        select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
+            usage.c.pilot == pilot, usage.c.timestamp >= month_start, usage.c.timestamp < end
+        )
+    ).scalar_one()
+    return WeekInputs(
+        pilot=pilot,
+        week=week,
+        tickets=tickets,
+        usage_summary=usage_summary,
+        unpriced_request_ids=list(unpriced_ids),
+        unpriced_total=unpriced_total,
+        timesheets=timesheets,
+        reviews=reviews,
+        earlier_findings=earlier,
+        changes=changes,
+        versions_seen=versions,
+        month_model_cost=float(month_cost),
+        month_timesheets=month_timesheets,
+    )
+
+
+def rate_expr(model: OperatingModel, person: str = "person") -> pl.Expr:
+    """Hourly rate of the person in each row."""
+    rates = model.costs.hourly_rates
+    return pl.col(person).replace_strict(
+        {k: v for k, v in rates.items() if k != "default"}, default=rates["default"], return_dtype=pl.Float64
+    )
+
+
+def human_costed(timesheets: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
+    """Timesheet rows of paid pilot activities with their cost in USD."""
+    return timesheets.filter(pl.col("activity").is_in(HUMAN_ACTIVITIES)).with_columns(
+        (pl.col("minutes") / 60 * rate_expr(model)).alias("cost_usd")
+    )
+
+
+def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
+    """One row per ticket solved in the week, AI or manual, with cost and outcome."""
+    per_task_usage = (
+        inputs.usage_summary.filter(pl.col("task_id").is_not_null())
+        .group_by("task_id")
+        .agg(
+            pl.col("calls").sum().alias("model_calls"),
+            pl.col("cost_usd").sum().alias("model_cost_usd"),
+            pl.col("calls").filter(pl.col("price_source") == UNPRICED).sum().alias("unpriced_calls"),
+        )
+        .rename({"task_id": "ticket_id"})
+    )
+    per_task_human = (
+        human_costed(inputs.timesheets, model)
+        .filter(pl.col("ticket_id").is_not_null())
+        .group_by("ticket_id")
+        .agg(pl.col("minutes").sum().alias("human_minutes"), pl.col("cost_usd").sum().alias("human_cost_usd"))
+    )
+    worst = (
+        inputs.reviews.with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, default=0).alias("rank"))
+        .group_by("ticket_id")
+        .agg(pl.col("severity").sort_by("rank").last().alias("worst_severity"))
+    )
+    excluded = model.workflow.excluded_categories
+    return (
+        inputs.tickets.join(per_task_usage, on="ticket_id", how="left")
+        .join(per_task_human, on="ticket_id", how="left")
+        .join(worst, on="ticket_id", how="left")
+        .select(
+            pl.lit(inputs.pilot).alias("pilot"),
+            pl.lit(inputs.week).alias("week"),
+            "ticket_id",
+            "category",
+            "agent",
+            pl.col("solved_at").dt.replace_time_zone("UTC") if inputs.tickets.schema["solved_at"].time_zone is None else pl.col("solved_at"),
+            pl.col("ai_draft_used").alias("ai_task"),
+            pl.col("category").is_in(excluded).alias("excluded_category"),
+            "draft_outcome",
+            "handle_minutes",
+            pl.col("model_calls").fill_null(0),
+            pl.col("model_cost_usd").fill_null(0.0),
+            pl.col("unpriced_calls").fill_null(0),
+            pl.col("human_minutes").fill_null(0.0),
+            pl.col("human_cost_usd").fill_null(0.0),
+            "worst_severity",
+        )
+        .sort("ticket_id")
+    )
+

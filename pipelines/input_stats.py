@@ -1,0 +1,56 @@
+"""The `inputs` block of a week's report: per source, the files holding rows of the week and the
+files refused when the week ran, with the counts recorded when each file was ingested."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from models.operating_model import SOURCES
+from models.warehouse import FileWeek, IngestedFile, QuarantinedRow
+
+COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+
+
+def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[str, Any]]:
+    """Per source: files, summed counts, refused files and per-file detail for one week."""
+    files, weeks = IngestedFile.__table__, FileWeek.__table__
+    in_week = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
+    rows = conn.execute(
+        select(files)
+        .where(
+            files.c.pilot == pilot,
+            or_(
+                files.c.id.in_(in_week),
+                (files.c.status == "refused") & (files.c.first_seen_week == week),
+            ),
+        )
+        .order_by(files.c.source, files.c.path, files.c.id)
+    ).mappings()
+    stats: dict[str, dict[str, Any]] = {
+        s: {"files": 0, **dict.fromkeys(COUNT_KEYS, 0), "refused_files": [], "files_detail": []} for s in SOURCES
+    }
+    for row in rows:
+        entry = stats[row["source"]]
+        if row["status"] == "refused":
+            entry["refused_files"].append({"file": row["path"], "reason": row["reason"]})
+            continue
+        entry["files"] += 1
+        for key in COUNT_KEYS:
+            entry[key] += row[key]
+        entry["files_detail"].append({"file": row["path"], **{k: row[k] for k in COUNT_KEYS}})
+    return stats
+
+
+def week_quarantine(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]]:
+    """Quarantined rows of the files that hold rows of the week, by file and line."""
+    q, weeks = QuarantinedRow.__table__, FileWeek.__table__
+    in_week = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
+    rows = conn.execute(
+        select(q.c.source, q.c.path, q.c.line, q.c.raw, q.c.reasons)
+        .where(q.c.pilot == pilot, q.c.file_id.in_(in_week))
+        .order_by(q.c.source, q.c.path, q.c.line)
+    ).mappings()
+    return [{**row, "reasons": json.loads(row["reasons"]), "raw": json.loads(row["raw"])} for row in rows]

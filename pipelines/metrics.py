@@ -1,0 +1,193 @@
+"""Weekly metrics of one pilot (contract sections 5 and 7): costs, rates, savings and volumes.
+
+Computed once from the week's task facts and inputs, stored, and read by rules and reports.
+`None` means "not measurable this week" (for example no AI tasks), never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from models.operating_model import OperatingModel
+from pipelines.facts import OVERSIGHT_ACTIVITIES, WeekInputs, human_costed, rate_expr
+from pipelines.weeks import days_in_month, week_days
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def weekly_fees(model: OperatingModel, week: str) -> float:
+    """Fixed monthly fees spread evenly over days: 7 days of the month of the week's Thursday."""
+    monday, _ = week_days(week)
+    thursday = monday + dt.timedelta(days=3)
+    return model.costs.fixed_monthly_fees * 7 / days_in_month(thursday)
+
+
+def baselines(facts: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
+    """Manual handle minutes per category: median of manual tasks when there are at least 5."""
+    manual = facts.filter(~pl.col("ai_task") & pl.col("handle_minutes").is_not_null())
+    measured = manual.group_by("category").agg(
+        pl.col("handle_minutes").median().alias("median_minutes"), pl.len().alias("manual_tasks")
+    )
+    categories = facts.filter(pl.col("ai_task")).select("category").unique()
+    return (
+        categories.join(measured, on="category", how="left")
+        .with_columns(pl.col("manual_tasks").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("manual_tasks") >= 5)
+            .then(pl.col("median_minutes"))
+            .otherwise(pl.lit(model.costs.baseline_manual_minutes))
+            .alias("baseline_minutes"),
+            (pl.col("manual_tasks") >= 5).alias("measured"),
+        )
+        .sort("category")
+    )
+
+
+def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingModel) -> dict[str, Any]:
+    """All metrics of the week, as JSON-ready values."""
+    ai = facts.filter(pl.col("ai_task"))
+    manual = facts.filter(~pl.col("ai_task"))
+    usage = inputs.usage_summary
+    model_cost = float(usage.get_column("cost_usd").sum() or 0.0)
+    calls = int(usage.get_column("calls").sum() or 0)
+    failed_calls = int(usage.filter(pl.col("status") != "ok").get_column("calls").sum() or 0)
+
+    costed = human_costed(inputs.timesheets, model)
+    human_cost = float(costed.get_column("cost_usd").sum() or 0.0)
+    minutes_by_activity = {
+        a: float(inputs.timesheets.filter(pl.col("activity") == a).get_column("minutes").sum() or 0.0)
+        for a in ("review", "rework", "escalation", "maintenance", "other")
+    }
+    oversight_minutes = sum(minutes_by_activity[a] for a in OVERSIGHT_ACTIVITIES)
+    fees = weekly_fees(model, inputs.week)
+    total = model_cost + human_cost + fees
+    ai_tasks = ai.height
+
+    reviewed = inputs.reviews.height
+    serious = inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now"))).height
+    with_outcome = ai.filter(pl.col("draft_outcome").is_not_null())
+    corrected = with_outcome.filter(pl.col("draft_outcome").is_in(("rewritten", "discarded"))).height
+
+    base = baselines(facts, model)
+    ai_handled = ai.filter(pl.col("handle_minutes").is_not_null()).join(
+        base.select("category", "baseline_minutes"), on="category", how="left"
+    )
+    gross_saved = float((ai_handled["baseline_minutes"] - ai_handled["handle_minutes"]).sum() or 0.0)
+    agents = ai.filter(pl.col("agent").is_not_null()).get_column("agent").n_unique()
+    saved_per_day = _ratio(gross_saved - oversight_minutes, agents * 5)
+
+    _, sunday = week_days(inputs.week)
+    days_elapsed = sunday.day
+    month_days = days_in_month(sunday)
+    month_human = float(
+        inputs.month_timesheets.filter(pl.col("activity").is_in(("review", "rework", "escalation", "maintenance")))
+        .select((pl.col("minutes") / 60 * rate_expr(model)).sum())
+        .item()
+        or 0.0
+    )
+    month_fees = model.costs.fixed_monthly_fees * days_elapsed / month_days
+    month_to_date = inputs.month_model_cost + month_human + month_fees
+    projected = month_to_date / days_elapsed * month_days
+
+    current_cost = total * 52 / 12
+    current_review_hours = oversight_minutes / 60 * 52 / 12
+
+    def volume(factor: float) -> dict[str, Any]:
+        cost = current_cost * factor
+        return {
+            "cost": _round(cost, 2),
+            "review_hours": _round(current_review_hours * factor, 1),
+            "under_cap": cost <= model.costs.monthly_cap,
+        }
+
+    reviewed_agents = (
+        inputs.reviews.join(facts.select("ticket_id", "agent"), on="ticket_id", how="left")
+        .get_column("agent")
+        .drop_nulls()
+        .n_unique()
+    )
+    review_days = (
+        inputs.reviews.select(
+            pl.col("reviewed_at").dt.replace_time_zone("UTC").dt.convert_time_zone(model.timezone).dt.date()
+            if inputs.reviews.schema["reviewed_at"].time_zone is None
+            else pl.col("reviewed_at").dt.convert_time_zone(model.timezone).dt.date()
+        )
+        .n_unique()
+        if reviewed
+        else 0
+    )
+    return {
+        "ai_tasks": ai_tasks,
+        "manual_tasks": manual.height,
+        "model_cost": _round(model_cost),
+        "human_cost": _round(human_cost),
+        "fees": _round(fees),
+        "total_cost": _round(total),
+        "cost_per_task": _round(_ratio(total, ai_tasks)),
+        "reviewed": reviewed,
+        "error_rate": _round(_ratio(serious, reviewed)),
+        "correction_rate": _round(_ratio(corrected, with_outcome.height)),
+        "minutes_saved_per_employee_day": _round(saved_per_day, 2),
+        "month_to_date_cost": _round(month_to_date, 2),
+        "projected_month_cost": _round(projected, 2),
+        "volumes": {
+            "current": volume(1.0),
+            "next_team": volume(model.volumes.next_team_factor),
+            "busy_month": volume(model.volumes.busy_month_factor),
+        },
+        "model_calls": calls,
+        "failed_model_calls": failed_calls,
+        "unpriced_model_calls": inputs.unpriced_total,
+        "model_cost_per_task": _round(_ratio(float(ai["model_cost_usd"].sum() or 0.0), ai_tasks)),
+        "human_minutes_by_activity": {k: _round(v, 1) for k, v in minutes_by_activity.items()},
+        "serious_findings": serious,
+        "review_distinct_days": review_days,
+        "review_distinct_agents": reviewed_agents,
+        "baselines": [
+            {k: (_round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in base.to_dicts()
+        ],
+    }
+
+
+def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[str, Any]:
+    """Compute the week's task facts and metrics and store them (one transaction)."""
+    import json
+
+    from models.db import replace_partition, transaction
+    from models.warehouse import TaskFact, WeeklyMetric
+    from pipelines.facts import read_week_inputs, task_facts
+    from pipelines.input_stats import week_input_stats
+
+    with transaction(db_url) as conn:
+        inputs = read_week_inputs(conn, model, week)
+        facts = task_facts(inputs, model)
+        metrics = weekly_metrics(facts, inputs, model)
+        where = {"pilot": model.pilot, "week": week}
+        replace_partition(conn, TaskFact, where, facts)
+        row = pl.DataFrame(
+            [
+                {
+                    "pilot": model.pilot,
+                    "week": week,
+                    "ai_tasks": metrics["ai_tasks"],
+                    "total_cost": metrics["total_cost"],
+                    "cost_per_task": metrics["cost_per_task"],
+                    "verdict": None,
+                    "metrics_json": json.dumps(metrics, sort_keys=True),
+                    "inputs_json": json.dumps(week_input_stats(conn, model.pilot, week), sort_keys=True),
+                }
+            ],
+            schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},
+        )
+        replace_partition(conn, WeeklyMetric, where, row)
+    return metrics

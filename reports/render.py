@@ -1,0 +1,209 @@
+"""Report files of one pilot and week: readiness.html, readiness.json and quarantine/<source>.csv."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import io
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from models.operating_model import SOURCES, OperatingModel
+from pipelines.weeks import week_days
+from reports.charts import cost_trend_png
+from reports.readiness import owners
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+VERDICT_WORDS = {
+    "ready": ("READY TO EXPAND", "Every stop rule passed and the pilot has been green long enough to expand."),
+    "pause_expansion": (
+        "PAUSE EXPANSION",
+        "Keep the pilot running as it is, but do not add teams or volume until the reasons below are fixed.",
+    ),
+    "pause_pilot": (
+        "PAUSE PILOT",
+        "Stop using AI drafts now and hand the work back to people until the stop authority restarts it.",
+    ),
+}
+
+ACTIONS = {
+    "data.inputs_present": "Deliver the missing export(s) to the inbox and re-run the week.",
+    "data.quarantine_ratio": "Fix the rejected rows or refused files at the source export and re-send them.",
+    "data.unpriced_usage": "Add a price override for the unpriced model(s) in the operating model.",
+    "cost.monthly_cap": "Decide whether to raise the cap or cut volume; no expansion until then.",
+    "cost.spend_alert": "Watch spend: the month is heading for the cap.",
+    "cost.per_task": "Find what drives cost per task (model calls, review or rework time) and bring it under the limit.",
+    "cost.per_task_rise": "Explain the rise in cost per task and log the change that caused it.",
+    "quality.stop_now": "Pause the pilot now, hand open drafts to people and review the stop-now cases.",
+    "quality.serious_repeat": "Pause the pilot: a fixed serious error came back. Review whether the task fits AI.",
+    "quality.error_rate": "Review the medium findings and change the prompt or narrow the task.",
+    "quality.correction_rate": "Find why agents rewrite drafts and improve the prompt or sources.",
+    "scope.excluded_category": "Pause the pilot and block AI drafts for excluded categories.",
+    "review.sample_size": "Review the full weekly sample the operating model asks for.",
+    "review.sample_spread": "Spread the review sample over more days and agents.",
+    "ownership.roles": "Name the missing person or backup in the operating model.",
+    "ownership.concentration": "Give technical owner, reviewer and stop authority to different people.",
+    "change.undocumented": "Log the change (prompt or model) with an approver, or roll it back.",
+    "change.frequency": "Test one change at a time so results can be explained.",
+    "savings.per_employee_day": "Keep the pilot to low-risk tasks: savings do not cover the oversight.",
+    "volume.busy_month": "Plan budget for busy months before adding teams.",
+    "reliability.model_failures": "Check the model provider's errors and timeouts and the retry settings.",
+    "expansion.streak": "Keep running: more consecutive green weeks are needed before expanding.",
+}
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def _money(value: Any) -> str:
+    return "n/a" if value is None else f"{value:,.2f} USD"
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(num=_num, money=_money, pct=_pct)
+    return env
+
+
+def actions(doc: dict[str, Any], model: OperatingModel) -> list[dict[str, Any]]:
+    """One line per failing or warning rule: what to do and who does it."""
+    who = owners(model)
+    lines = []
+    for rule in doc["rules"]:
+        if rule["status"] not in ("fail", "warn"):
+            continue
+        person = who.get(rule["owner_role"], {})
+        lines.append(
+            {
+                "id": rule["id"],
+                "status": rule["status"],
+                "action": ACTIONS.get(rule["id"], rule["message"]),
+                "role": rule["owner_role"],
+                "person": person.get("name"),
+                "backup": person.get("backup"),
+            }
+        )
+    return sorted(lines, key=lambda a: (a["status"] != "fail", a["id"]))
+
+
+KEY_FIGURES = (
+    ("cost_per_task", "Cost per AI task", _money),
+    ("total_cost", "Total cost", _money),
+    ("ai_tasks", "AI tasks", _num),
+    ("error_rate", "Error rate", _pct),
+    ("correction_rate", "Correction rate", _pct),
+    ("minutes_saved_per_employee_day", "Minutes saved per employee per day", _num),
+    ("reviewed", "Outputs reviewed", _num),
+)
+
+
+def key_figures(metrics: dict[str, Any], previous: dict[str, Any] | None) -> list[dict[str, str]]:
+    rows = []
+    for key, label, fmt in KEY_FIGURES:
+        now, before = metrics.get(key), (previous or {}).get(key)
+        delta = "n/a"
+        if isinstance(now, (int, float)) and isinstance(before, (int, float)):
+            diff = now - before
+            delta = f"{diff / before:+.0%}" if before else f"{diff:+g}"
+        rows.append({"label": label, "value": fmt(now), "previous": fmt(before), "delta": delta})
+    return rows
+
+
+def render_html(
+    doc: dict[str, Any],
+    model: OperatingModel,
+    *,
+    trend: list[dict[str, Any]],
+    previous_metrics: dict[str, Any] | None,
+    findings: list[dict[str, Any]],
+    quarantine: list[dict[str, Any]],
+) -> str:
+    """The one-page report a manager reads (self-contained: styles inline, chart embedded)."""
+    chart = cost_trend_png(trend, model.costs.max_cost_per_task)
+    monday, sunday = week_days(doc["week"])
+    title, sentence = VERDICT_WORDS[doc["verdict"]]
+    reasons = Counter(reason for row in quarantine for reason in row["reasons"])
+    return _env().get_template("readiness.html.j2").render(
+        doc={**doc, "verdict_title": title, "verdict_sentence": sentence},
+        model=model,
+        week_start=monday.isoformat(),
+        week_end=sunday.isoformat(),
+        failing=[r for r in doc["rules"] if r["status"] == "fail"],
+        actions=actions(doc, model),
+        key_figures=key_figures(doc["metrics"], previous_metrics),
+        chart=base64.b64encode(chart).decode("ascii") if chart else None,
+        findings=findings,
+        owners=owners(model),
+        quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+    )
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    text = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def quarantine_csv(rows: list[dict[str, Any]]) -> str:
+    """Quarantined rows of one source: file, line, reasons and the raw row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["file", "line", "reasons", "raw_row"])
+    for row in rows:
+        writer.writerow(
+            [safe_cell(row["path"]), row["line"], safe_cell("; ".join(row["reasons"])), safe_cell(json.dumps(row["raw"], ensure_ascii=False))]
+        )
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so readers never see half of it (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def write_report_files(
+    folder: Path,
+    doc: dict[str, Any],
+    html: str,
+    quarantine: list[dict[str, Any]],
+) -> dict[str, Path]:
+    """readiness.html, readiness.json and one quarantine CSV per source."""
+    paths = {"html": folder / "readiness.html", "json": folder / "readiness.json"}
+    for source in SOURCES:
+        rows = [r for r in quarantine if r["source"] == source]
+        target = folder / "quarantine" / f"{source}.csv"
+        write_atomic(target, quarantine_csv(rows))
+    write_atomic(paths["html"], html)
+    write_atomic(paths["json"], json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return paths
+
+
+def generated_at() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

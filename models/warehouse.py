@@ -51,6 +51,16 @@ class FileWeek(SQLModel, table=True):
     pilot: str = Field(index=True)
 
 
+class WeekInputFile(SQLModel, table=True):
+    """The files a week's report lists: fixed when the week first runs, grown only by files a
+    later run of the same week ingests (so a plain re-run reports the same inputs)."""
+
+    __tablename__ = "week_input_file"
+    pilot: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    file_id: int = Field(primary_key=True)
+
+
 class QuarantinedRow(SQLModel, table=True):
     """An input row that broke a check: where it was, what it said, and every reason."""
 

@@ -9,15 +9,34 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from models.operating_model import SOURCES
-from models.warehouse import FileWeek, IngestedFile, QuarantinedRow
+from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, WeekInputFile
 
 COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
 
 
+def snapshot_week_inputs(conn: Connection, pilot: str, week: str) -> None:
+    """Fix which files the week's report lists.
+
+    The first run of a week takes every known file holding rows of the week; a later run of the
+    same week adds only files it ingested itself. Files delivered for later weeks that happen to
+    repeat rows of this week do not change an already reported week.
+    """
+    snap, weeks, files = WeekInputFile.__table__, FileWeek.__table__, IngestedFile.__table__
+    existing = {
+        r for (r,) in conn.execute(select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week))
+    }
+    candidates = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
+    if existing:
+        candidates = candidates.join(files, files.c.id == weeks.c.file_id).where(files.c.first_seen_week == week)
+    new = sorted({r for (r,) in conn.execute(candidates)} - existing)
+    if new:
+        conn.execute(snap.insert(), [{"pilot": pilot, "week": week, "file_id": f} for f in new])
+
+
 def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[str, Any]]:
     """Per source: files, summed counts, refused files and per-file detail for one week."""
-    files, weeks = IngestedFile.__table__, FileWeek.__table__
-    in_week = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
+    files, snap = IngestedFile.__table__, WeekInputFile.__table__
+    in_week = select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week)
     rows = conn.execute(
         select(files)
         .where(
@@ -46,8 +65,8 @@ def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[
 
 def week_quarantine(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]]:
     """Quarantined rows of the files that hold rows of the week, by file and line."""
-    q, weeks = QuarantinedRow.__table__, FileWeek.__table__
-    in_week = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
+    q, snap = QuarantinedRow.__table__, WeekInputFile.__table__
+    in_week = select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week)
     rows = conn.execute(
         select(q.c.source, q.c.path, q.c.line, q.c.raw, q.c.reasons)
         .where(q.c.pilot == pilot, q.c.file_id.in_(in_week))

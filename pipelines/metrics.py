@@ -166,9 +166,10 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
     from models.db import replace_partition, transaction
     from models.warehouse import TaskFact, WeeklyMetric
     from pipelines.facts import read_week_inputs, task_facts
-    from pipelines.input_stats import week_input_stats
+    from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 
     with transaction(db_url) as conn:
+        snapshot_week_inputs(conn, model.pilot, week)
         inputs = read_week_inputs(conn, model, week)
         facts = task_facts(inputs, model)
         metrics = weekly_metrics(facts, inputs, model)

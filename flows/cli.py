@@ -1,0 +1,236 @@
+"""The `pilot-readiness` command line: demo, run, check, generate, serve and history."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+# Quiet, offline defaults for the embedded setup; an explicit environment still wins.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+app = typer.Typer(help="Weekly readiness verdicts for AI pilots.", no_args_is_help=True, add_completion=False)
+
+DEFAULT_PILOT = Path("pilots/support-reply-drafts.yaml")
+SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _model(path: Path):
+    from models.operating_model import OperatingModelError, load_operating_model
+
+    try:
+        return load_operating_model(path)
+    except OperatingModelError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(
+    pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
+    inbox: Annotated[Path, typer.Option(help="Inbox folder with usage/, tickets/, timesheets/, reviews/, changes/.")],
+    week: Annotated[Optional[str], typer.Option(help="ISO week like 2026-W47; default: last complete week.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")] = None,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db).")] = None,
+    email: Annotated[bool, typer.Option("--email/--no-email", help="Send (or write) the readiness email.")] = True,
+    resend: Annotated[bool, typer.Option(help="Send the email again even if it was sent before.")] = False,
+) -> None:
+    """Run one pilot's week: ingest, check, load, facts, rules and report. Exit 1 when it failed."""
+    from pipelines.weeks import parse_week
+
+    _model(pilot)
+    if week:
+        try:
+            parse_week(week)
+        except ValueError as exc:
+            _fail(str(exc))
+    if not inbox.is_dir():
+        _fail(f"inbox {inbox} is not a folder")
+    from flows.weekly_readiness import weekly_readiness
+
+    try:
+        result = weekly_readiness(pilot=pilot, inbox=inbox, week=week, out_dir=out, db_url=db, send_email=email)
+    except Exception as exc:  # noqa: BLE001 - the CLI reports any failure as exit 1 with its reason
+        _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: pilot-readiness run --pilot {pilot} --inbox {inbox}" + (f" --week {week}" if week else ""))
+    typer.echo(f"{result.pilot} {result.week}: {result.verdict} (email {result.email_status})")
+    typer.echo(str(result.report_html))
+
+
+@app.command()
+def check(
+    source: Annotated[str, typer.Option(help="usage, tickets, timesheets, reviews or changes.")],
+    file: Annotated[Path, typer.Argument(help="The file to check.")],
+    pilot: Annotated[Path, typer.Option(help="Operating model (timezone, formats, prices).")] = DEFAULT_PILOT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
+    import datetime as dt
+
+    from pipelines.ingest import InboxFile, prepare_file
+    from pipelines.read import file_sha256
+
+    if source not in SOURCE_NAMES:
+        _fail(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    model = _model(pilot)
+    inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
+    prepared = prepare_file(inbox_file, model)
+    quarantined = [
+        {"line": int(line), "reasons": list(reasons)}
+        for line, reasons in prepared.quarantined.select("__line__", "reasons").iter_rows()
+    ] if not prepared.refused else []
+    result = {
+        "source": source,
+        "format": prepared.format,
+        "rows_read": prepared.rows_read,
+        "rows_valid": prepared.valid.height if not prepared.refused else 0,
+        "rows_quarantined": len(quarantined),
+        "rows_duplicate": prepared.rows_duplicate_in_file,
+        "refused": prepared.refused,
+        "quarantined": quarantined,
+    }
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        if prepared.refused:
+            typer.echo(f"{file}: refused: {prepared.refused}")
+        else:
+            typer.echo(
+                f"{file}: format {result['format']}, {result['rows_read']} rows read, {result['rows_valid']} valid, "
+                f"{result['rows_quarantined']} quarantined, {result['rows_duplicate']} duplicate"
+            )
+            for row in quarantined:
+                typer.echo(f"  line {row['line']}: {'; '.join(row['reasons'])}")
+    if prepared.refused:
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the inbox into.")],
+    weeks: Annotated[int, typer.Option(min=1, help="Number of weeks.")] = 8,
+    usage_rows_per_week: Annotated[Optional[int], typer.Option(min=1, help="Usage rows per week (default: natural ~1,250).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
+    last_week: Annotated[str, typer.Option(help="The newest generated week.")] = "2026-W46",
+) -> None:
+    """Write a synthetic inbox for the example pilot at any scale."""
+    from pipelines.demo_data import generate_inbox
+
+    generated = generate_inbox(out, weeks=weeks, usage_rows_per_week=usage_rows_per_week, seed=seed, last_week=last_week)
+    typer.echo(f"wrote {sum(generated.rows.values()):,} rows for weeks {generated.weeks[0]}..{generated.weeks[-1]} to {out}")
+    for source, count in sorted(generated.rows.items()):
+        typer.echo(f"  {source}: {count:,} rows")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Demo folder (inbox, warehouse and reports).")] = Path("var/demo"),
+    weeks: Annotated[int, typer.Option(min=1, help="Number of weeks.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    db: Annotated[Optional[str], typer.Option(help="Warehouse URL (default: SQLite file in the demo folder).")] = None,
+) -> None:
+    """Generate a demo inbox for the example pilot and run every week in order.
+
+    Each week's exports are delivered to the inbox just before that week runs, as they would
+    arrive in real life. Prints the newest report's path.
+    """
+    from flows.weekly_readiness import weekly_readiness
+    from pipelines.demo_data import generate_inbox
+
+    if not DEFAULT_PILOT.is_file():
+        _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
+    generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
+    inbox = out / "inbox"
+    db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
+    result = None
+    for week in generated.weeks:
+        for path in generated.files_by_week[week]:
+            target = inbox / path.relative_to(generated.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)  # keeps the export time (mtime): newest export wins
+        try:
+            result = weekly_readiness(
+                pilot=DEFAULT_PILOT, inbox=inbox, week=week, out_dir=out / "reports", db_url=db_url, send_email=True
+            )
+        except Exception as exc:  # noqa: BLE001
+            _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}")
+        typer.echo(f"{week}: {result.verdict}", err=True)
+    assert result is not None
+    typer.echo(str(result.report_html))
+
+
+@app.command()
+def history(
+    pilot: Annotated[Path, typer.Option(help="Operating model file.")],
+    db: Annotated[Optional[str], typer.Option(help="Warehouse URL.")] = None,
+) -> None:
+    """Print the verdict and failing rule ids of every stored week."""
+    from sqlalchemy import select
+
+    from models.db import transaction
+    from models.settings import Settings
+    from models.warehouse import RuleResult, WeeklyMetric
+
+    model = _model(pilot)
+    metric, rule = WeeklyMetric.__table__, RuleResult.__table__
+    with transaction(db or Settings().db_url) as conn:
+        weeks = conn.execute(
+            select(metric.c.week, metric.c.verdict).where(metric.c.pilot == model.pilot).order_by(metric.c.week)
+        ).all()
+        failing: dict[str, list[str]] = {}
+        for row in conn.execute(
+            select(rule.c.week, rule.c.rule_id).where(rule.c.pilot == model.pilot, rule.c.status == "fail").order_by(rule.c.week, rule.c.rule_id)
+        ):
+            failing.setdefault(row.week, []).append(row.rule_id)
+    if not weeks:
+        typer.echo(f"no stored weeks for {model.pilot}")
+    for week, verdict in weeks:
+        typer.echo(f"{week}  {verdict or 'not evaluated':16} {', '.join(failing.get(week, [])) or '-'}")
+
+
+@app.command()
+def serve(
+    pilots: Annotated[Path, typer.Option(help="Folder of operating model files.")] = Path("pilots"),
+    inbox_root: Annotated[Path, typer.Option(help="Inboxes live in <inbox-root>/<pilot>/.")] = Path("var/inbox"),
+) -> None:
+    """Serve the weekly schedule (Monday 07:00, pilot timezone) of every pilot in one process."""
+    from prefect import serve as prefect_serve
+    from prefect.client.schemas.schedules import CronSchedule
+
+    from flows.weekly_readiness import weekly_readiness
+
+    deployments = []
+    for path in sorted(pilots.glob("*.yaml")):
+        model = _model(path)
+        deployments.append(
+            weekly_readiness.to_deployment(
+                name=model.pilot,
+                schedules=[CronSchedule(cron="0 7 * * 1", timezone=model.timezone)],
+                parameters={"pilot": str(path), "inbox": str(inbox_root / model.pilot)},
+                tags=[f"pilot:{model.pilot}"],
+            )
+        )
+    if not deployments:
+        _fail(f"no operating model files (*.yaml) in {pilots}")
+    prefect_serve(*deployments)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`
+    app()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -52,7 +52,7 @@ def _gx_context() -> Any:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 - progress bars are cosmetic; older GX lacks the switch
+    except Exception:
         pass
     return context
 
@@ -69,7 +69,9 @@ def _validation(source: str) -> Any:
     suite = gx.ExpectationSuite(
         name=definition["name"],
         expectations=[
-            ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
+            ExpectationConfiguration(
+                type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})
+            ).to_domain_obj()
             for e in definition["expectations"]
         ],
     )
@@ -82,7 +84,9 @@ def _validation(source: str) -> Any:
     )
 
 
-def run_suite(source: str, frame: pl.DataFrame, now_utc: dt.datetime) -> tuple[dict[int, list[str]], list[str]]:
+def run_suite(
+    source: str, frame: pl.DataFrame, now_utc: dt.datetime
+) -> tuple[dict[int, list[str]], list[str]]:
     """Run the source's suite on a canonical frame.
 
     Returns (reasons by line, table-level failures). Table-level failures (a missing column)
@@ -111,7 +115,9 @@ def run_suite(source: str, frame: pl.DataFrame, now_utc: dt.datetime) -> tuple[d
     return by_line, table_failures
 
 
-def validate_batch(source: str, frame: pl.DataFrame, now_utc: dt.datetime | None = None) -> ValidatedBatch:
+def validate_batch(
+    source: str, frame: pl.DataFrame, now_utc: dt.datetime | None = None
+) -> ValidatedBatch:
     """Check a canonical frame; every failing row is quarantined with every reason it broke."""
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     by_line, table_failures = run_suite(source, frame, now_utc)

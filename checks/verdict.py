@@ -23,7 +23,9 @@ def evaluate_rules(ctx: RuleContext) -> list[RuleOutcome]:
     """Every rule of the catalog; the streak counts this week green when no other rule failed."""
     results = [outcome(rule, ctx) for rule in RULES]
     failed = any(r.status == "fail" for r in results)
-    streak_rule = type(STREAK)(STREAK.id, STREAK.owner_role, STREAK.on_fail, lambda c: streak(c, failed))
+    streak_rule = type(STREAK)(
+        STREAK.id, STREAK.owner_role, STREAK.on_fail, lambda c: streak(c, failed)
+    )
     return [*results, outcome(streak_rule, ctx)]
 
 
@@ -45,12 +47,16 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
     metrics = {
         r.week: json.loads(r.metrics_json)
         for r in conn.execute(
-            select(metric.c.week, metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week < week)
+            select(metric.c.week, metric.c.metrics_json).where(
+                metric.c.pilot == pilot, metric.c.week < week
+            )
         )
     }
     failed: dict[str, list[str]] = {w: [] for w in metrics}
     for r in conn.execute(
-        select(rule.c.week, rule.c.rule_id, rule.c.status).where(rule.c.pilot == pilot, rule.c.week < week)
+        select(rule.c.week, rule.c.rule_id, rule.c.status).where(
+            rule.c.pilot == pilot, rule.c.week < week
+        )
     ):
         failed.setdefault(r.week, [])
         if r.status == "fail":
@@ -58,15 +64,21 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
     return WeekHistory(metrics=metrics, failed_rules=failed)
 
 
-def store_week_verdict(db_url: str, model: OperatingModel, week: str) -> tuple[Verdict, list[RuleOutcome]]:
+def store_week_verdict(
+    db_url: str, model: OperatingModel, week: str
+) -> tuple[Verdict, list[RuleOutcome]]:
     """Evaluate every rule on the stored week and store results and verdict (one transaction)."""
     with transaction(db_url) as conn:
         metric = WeeklyMetric.__table__
         stored = conn.execute(
-            select(metric.c.metrics_json).where(metric.c.pilot == model.pilot, metric.c.week == week)
+            select(metric.c.metrics_json).where(
+                metric.c.pilot == model.pilot, metric.c.week == week
+            )
         ).scalar_one_or_none()
         if stored is None:
-            raise LookupError(f"no stored metrics for {model.pilot} {week}: run the facts stage first")
+            raise LookupError(
+                f"no stored metrics for {model.pilot} {week}: run the facts stage first"
+            )
         inputs = read_week_inputs(conn, model, week)
         ctx = RuleContext(
             model=model,

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-app = typer.Typer(help="Weekly readiness verdicts for AI pilots.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Weekly readiness verdicts for AI pilots.", no_args_is_help=True, add_completion=False
+)
 
 DEFAULT_PILOT = Path("pilots/support-reply-drafts.yaml")
 SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
@@ -39,12 +41,26 @@ def _model(path: Path):
 @app.command()
 def run(
     pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
-    inbox: Annotated[Path, typer.Option(help="Inbox folder with usage/, tickets/, timesheets/, reviews/, changes/.")],
-    week: Annotated[Optional[str], typer.Option(help="ISO week like 2026-W47; default: last complete week.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")] = None,
-    db: Annotated[Optional[str], typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db).")] = None,
-    email: Annotated[bool, typer.Option("--email/--no-email", help="Send (or write) the readiness email.")] = True,
-    resend: Annotated[bool, typer.Option(help="Send the email again even if it was sent before.")] = False,
+    inbox: Annotated[
+        Path,
+        typer.Option(help="Inbox folder with usage/, tickets/, timesheets/, reviews/, changes/."),
+    ],
+    week: Annotated[
+        str | None, typer.Option(help="ISO week like 2026-W47; default: last complete week.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
+    ] = None,
+    email: Annotated[
+        bool, typer.Option("--email/--no-email", help="Send (or write) the readiness email.")
+    ] = True,
+    resend: Annotated[
+        bool, typer.Option(help="Send the email again even if it was sent before.")
+    ] = False,
 ) -> None:
     """Run one pilot's week: ingest, check, load, facts, rules and report. Exit 1 when it failed."""
     from pipelines.weeks import parse_week
@@ -60,9 +76,14 @@ def run(
     from flows.weekly_readiness import weekly_readiness
 
     try:
-        result = weekly_readiness(pilot=pilot, inbox=inbox, week=week, out_dir=out, db_url=db, send_email=email)
-    except Exception as exc:  # noqa: BLE001 - the CLI reports any failure as exit 1 with its reason
-        _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: pilot-readiness run --pilot {pilot} --inbox {inbox}" + (f" --week {week}" if week else ""))
+        result = weekly_readiness(
+            pilot=pilot, inbox=inbox, week=week, out_dir=out, db_url=db, send_email=email
+        )
+    except Exception as exc:
+        _fail(
+            f"run failed: {type(exc).__name__}: {exc}\nre-run with: pilot-readiness run --pilot {pilot} --inbox {inbox}"
+            + (f" --week {week}" if week else "")
+        )
     typer.echo(f"{result.pilot} {result.week}: {result.verdict} (email {result.email_status})")
     typer.echo(str(result.report_html))
 
@@ -71,7 +92,9 @@ def run(
 def check(
     source: Annotated[str, typer.Option(help="usage, tickets, timesheets, reviews or changes.")],
     file: Annotated[Path, typer.Argument(help="The file to check.")],
-    pilot: Annotated[Path, typer.Option(help="Operating model (timezone, formats, prices).")] = DEFAULT_PILOT,
+    pilot: Annotated[
+        Path, typer.Option(help="Operating model (timezone, formats, prices).")
+    ] = DEFAULT_PILOT,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
@@ -87,10 +110,14 @@ def check(
     model = _model(pilot)
     inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
     prepared = prepare_file(inbox_file, model)
-    quarantined = [
-        {"line": int(line), "reasons": list(reasons)}
-        for line, reasons in prepared.quarantined.select("__line__", "reasons").iter_rows()
-    ] if not prepared.refused else []
+    quarantined = (
+        [
+            {"line": int(line), "reasons": list(reasons)}
+            for line, reasons in prepared.quarantined.select("__line__", "reasons").iter_rows()
+        ]
+        if not prepared.refused
+        else []
+    )
     result = {
         "source": source,
         "format": prepared.format,
@@ -121,25 +148,35 @@ def check(
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the inbox into.")],
     weeks: Annotated[int, typer.Option(min=1, help="Number of weeks.")] = 8,
-    usage_rows_per_week: Annotated[Optional[int], typer.Option(min=1, help="Usage rows per week (default: natural ~1,250).")] = None,
+    usage_rows_per_week: Annotated[
+        int | None, typer.Option(min=1, help="Usage rows per week (default: natural ~1,250).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
     last_week: Annotated[str, typer.Option(help="The newest generated week.")] = "2026-W46",
 ) -> None:
     """Write a synthetic inbox for the example pilot at any scale."""
     from pipelines.demo_data import generate_inbox
 
-    generated = generate_inbox(out, weeks=weeks, usage_rows_per_week=usage_rows_per_week, seed=seed, last_week=last_week)
-    typer.echo(f"wrote {sum(generated.rows.values()):,} rows for weeks {generated.weeks[0]}..{generated.weeks[-1]} to {out}")
+    generated = generate_inbox(
+        out, weeks=weeks, usage_rows_per_week=usage_rows_per_week, seed=seed, last_week=last_week
+    )
+    typer.echo(
+        f"wrote {sum(generated.rows.values()):,} rows for weeks {generated.weeks[0]}..{generated.weeks[-1]} to {out}"
+    )
     for source, count in sorted(generated.rows.items()):
         typer.echo(f"  {source}: {count:,} rows")
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Demo folder (inbox, warehouse and reports).")] = Path("var/demo"),
+    out: Annotated[Path, typer.Option(help="Demo folder (inbox, warehouse and reports).")] = Path(
+        "var/demo"
+    ),
     weeks: Annotated[int, typer.Option(min=1, help="Number of weeks.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    db: Annotated[Optional[str], typer.Option(help="Warehouse URL (default: SQLite file in the demo folder).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Warehouse URL (default: SQLite file in the demo folder).")
+    ] = None,
 ) -> None:
     """Generate a demo inbox for the example pilot and run every week in order.
 
@@ -162,9 +199,14 @@ def demo(
             shutil.copy2(path, target)  # keeps the export time (mtime): newest export wins
         try:
             result = weekly_readiness(
-                pilot=DEFAULT_PILOT, inbox=inbox, week=week, out_dir=out / "reports", db_url=db_url, send_email=True
+                pilot=DEFAULT_PILOT,
+                inbox=inbox,
+                week=week,
+                out_dir=out / "reports",
+                db_url=db_url,
+                send_email=True,
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}")
         typer.echo(f"{week}: {result.verdict}", err=True)
     assert result is not None
@@ -174,7 +216,7 @@ def demo(
 @app.command()
 def history(
     pilot: Annotated[Path, typer.Option(help="Operating model file.")],
-    db: Annotated[Optional[str], typer.Option(help="Warehouse URL.")] = None,
+    db: Annotated[str | None, typer.Option(help="Warehouse URL.")] = None,
 ) -> None:
     """Print the verdict and failing rule ids of every stored week."""
     from sqlalchemy import select
@@ -187,23 +229,31 @@ def history(
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
     with transaction(db or Settings().db_url) as conn:
         weeks = conn.execute(
-            select(metric.c.week, metric.c.verdict).where(metric.c.pilot == model.pilot).order_by(metric.c.week)
+            select(metric.c.week, metric.c.verdict)
+            .where(metric.c.pilot == model.pilot)
+            .order_by(metric.c.week)
         ).all()
         failing: dict[str, list[str]] = {}
         for row in conn.execute(
-            select(rule.c.week, rule.c.rule_id).where(rule.c.pilot == model.pilot, rule.c.status == "fail").order_by(rule.c.week, rule.c.rule_id)
+            select(rule.c.week, rule.c.rule_id)
+            .where(rule.c.pilot == model.pilot, rule.c.status == "fail")
+            .order_by(rule.c.week, rule.c.rule_id)
         ):
             failing.setdefault(row.week, []).append(row.rule_id)
     if not weeks:
         typer.echo(f"no stored weeks for {model.pilot}")
     for week, verdict in weeks:
-        typer.echo(f"{week}  {verdict or 'not evaluated':16} {', '.join(failing.get(week, [])) or '-'}")
+        typer.echo(
+            f"{week}  {verdict or 'not evaluated':16} {', '.join(failing.get(week, [])) or '-'}"
+        )
 
 
 @app.command()
 def serve(
     pilots: Annotated[Path, typer.Option(help="Folder of operating model files.")] = Path("pilots"),
-    inbox_root: Annotated[Path, typer.Option(help="Inboxes live in <inbox-root>/<pilot>/.")] = Path("var/inbox"),
+    inbox_root: Annotated[Path, typer.Option(help="Inboxes live in <inbox-root>/<pilot>/.")] = Path(
+        "var/inbox"
+    ),
 ) -> None:
     """Serve the weekly schedule (Monday 07:00, pilot timezone) of every pilot in one process."""
     from prefect import serve as prefect_serve

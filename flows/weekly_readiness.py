@@ -49,12 +49,24 @@ def _run_name() -> str:
 
 
 @task(name="ingest")
-def ingest_task(db_url: str, model: OperatingModel, inbox: Path, week: str) -> dict[str, dict[str, int]]:
+def ingest_task(
+    db_url: str, model: OperatingModel, inbox: Path, week: str
+) -> dict[str, dict[str, int]]:
     files = ingest_inbox(db_url, model, inbox, week)
     logger = get_run_logger()
     counts: dict[str, dict[str, int]] = {}
     for f in files:
-        entry = counts.setdefault(f.source, {"files": 0, "refused": 0, "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_duplicate": 0})
+        entry = counts.setdefault(
+            f.source,
+            {
+                "files": 0,
+                "refused": 0,
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "rows_duplicate": 0,
+            },
+        )
         entry["files"] += 1
         entry["refused"] += f.status == "refused"
         for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
@@ -62,7 +74,16 @@ def ingest_task(db_url: str, model: OperatingModel, inbox: Path, week: str) -> d
         if f.status == "refused":
             logger.warning("refused %s: %s", f.path, f.reason)
     for source, c in sorted(counts.items()):
-        logger.info("%s: %s new file(s), %s read, %s loaded, %s quarantined, %s duplicate, %s refused", source, c["files"], c["rows_read"], c["rows_loaded"], c["rows_quarantined"], c["rows_duplicate"], c["refused"])
+        logger.info(
+            "%s: %s new file(s), %s read, %s loaded, %s quarantined, %s duplicate, %s refused",
+            source,
+            c["files"],
+            c["rows_read"],
+            c["rows_loaded"],
+            c["rows_quarantined"],
+            c["rows_duplicate"],
+            c["refused"],
+        )
     if not files:
         logger.info("no new files in %s", inbox)
     return counts
@@ -82,12 +103,17 @@ def rules_task(db_url: str, model: OperatingModel, week: str) -> str:
 
 
 @task(name="report")
-def report_task(db_url: str, model: OperatingModel, week: str, out_dir: Path, send_email: bool) -> PublishedWeek:
+def report_task(
+    db_url: str, model: OperatingModel, week: str, out_dir: Path, send_email: bool
+) -> PublishedWeek:
     published = publish_week(db_url, model, week, out_dir, Settings(), send_email=send_email)
     logger = get_run_logger()
     logger.info("report written to %s", published.html)
     if published.email["status"] == "not_configured":
-        logger.info("no SMTP host configured (PILOT_SMTP_HOST): email written to %s", published.folder / "email.eml")
+        logger.info(
+            "no SMTP host configured (PILOT_SMTP_HOST): email written to %s",
+            published.folder / "email.eml",
+        )
     elif published.email["status"] == "failed":
         logger.warning("email not sent: %s", published.email["error"])
     return published
@@ -134,7 +160,20 @@ def weekly_readiness(
         run["stage"] = "report"
         published = report_task(db_url, model, week, Path(out_dir), send_email)
     except Exception as exc:
-        _record_run(db_url, {**run, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000], "finished_at": dt.datetime.now(dt.UTC)})
+        _record_run(
+            db_url,
+            {
+                **run,
+                "status": "failed",
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "finished_at": dt.datetime.now(dt.UTC),
+            },
+        )
         raise
-    _record_run(db_url, {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)})
-    return WeeklyRunResult(model.pilot, week, verdict, published.html, published.json, published.email["status"])
+    _record_run(
+        db_url,
+        {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
+    )
+    return WeeklyRunResult(
+        model.pilot, week, verdict, published.html, published.json, published.email["status"]
+    )

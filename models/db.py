@@ -14,7 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, create_engine, event, func, or_, select, true
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -106,12 +119,16 @@ def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[in
     duplicate = conn.execute(
         select(func.count())
         .select_from(stage.join(target, on_key))
-        .where(or_(target.c.row_hash == stage.c.row_hash, target.c.exported_at > stage.c.exported_at))
+        .where(
+            or_(target.c.row_hash == stage.c.row_hash, target.c.exported_at > stage.c.exported_at)
+        )
     ).scalar_one()
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
-    statement = dialect.insert(target).from_select(columns, select(*(stage.c[c] for c in columns)).where(true()))
+    statement = dialect.insert(target).from_select(
+        columns, select(*(stage.c[c] for c in columns)).where(true())
+    )
     statement = statement.on_conflict_do_update(
         index_elements=keys,
         set_={c: statement.excluded[c] for c in columns if c not in keys},
@@ -125,24 +142,32 @@ def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[in
     return frame.height - int(duplicate), int(duplicate)
 
 
-def replace_partition(conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame) -> None:
+def replace_partition(
+    conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame
+) -> None:
     """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows."""
     table = _table(model)
     conn.execute(table.delete().where(and_(*(table.c[k] == v for k, v in where.items()))))
     insert_rows(conn, model, frame)
 
 
-def read_frame(conn: Connection, statement: Any, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+def read_frame(
+    conn: Connection, statement: Any, schema: dict[str, pl.DataType] | None = None
+) -> pl.DataFrame:
     """Run a select and return its rows as a polars frame (timestamps as UTC)."""
     result = conn.execute(statement)
     names = list(result.keys())
     rows = result.fetchall()
-    frame = pl.DataFrame(
-        [list(r) for r in rows] if rows else None,
-        schema=schema or names,
-        orient="row",
-        infer_schema_length=None,
-    ) if rows else pl.DataFrame(schema=schema or {n: pl.Null for n in names})
+    frame = (
+        pl.DataFrame(
+            [list(r) for r in rows] if rows else None,
+            schema=schema or names,
+            orient="row",
+            infer_schema_length=None,
+        )
+        if rows
+        else pl.DataFrame(schema=schema or {n: pl.Null for n in names})
+    )
     return frame.with_columns(
         pl.col(c).dt.replace_time_zone("UTC")
         for c, t in frame.schema.items()
@@ -156,7 +181,9 @@ def table_counts(url: str, names: Sequence[str] | None = None) -> dict[str, int]
     with transaction(url) as conn:
         for table in SQLModel.metadata.sorted_tables:
             if names is None or table.name in names:
-                counts[table.name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
+                counts[table.name] = conn.execute(
+                    select(func.count()).select_from(table)
+                ).scalar_one()
     return counts
 
 

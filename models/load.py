@@ -70,7 +70,13 @@ def store_prepared_file(
     insert_rows(
         conn,
         FileWeek,
-        pl.DataFrame({"file_id": [file_id] * len(prepared.weeks), "week": prepared.weeks, "pilot": [pilot] * len(prepared.weeks)}),
+        pl.DataFrame(
+            {
+                "file_id": [file_id] * len(prepared.weeks),
+                "week": prepared.weeks,
+                "pilot": [pilot] * len(prepared.weeks),
+            }
+        ),
     )
     counts = {
         "rows_loaded": loaded,
@@ -82,7 +88,11 @@ def store_prepared_file(
 
 
 def ingest_inbox(
-    db_url: str, model: OperatingModel, inbox: Path, run_week: str, now_utc: dt.datetime | None = None
+    db_url: str,
+    model: OperatingModel,
+    inbox: Path,
+    run_week: str,
+    now_utc: dt.datetime | None = None,
 ) -> list[IngestedFile]:
     """Ingest every new file of the inbox, each in its own transaction; skip known files.
 

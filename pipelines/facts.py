@@ -41,7 +41,9 @@ class WeekInputs:
     changes: pl.DataFrame  # every change up to the week's end
     versions_seen: pl.DataFrame  # distinct model / prompt_version in usage up to the week's end
     month_model_cost: float
-    month_timesheets: pl.DataFrame  # person, activity, minutes from the 1st of the month to week end
+    month_timesheets: (
+        pl.DataFrame
+    )  # person, activity, minutes from the 1st of the month to week end
 
 
 def _t(model: type) -> object:
@@ -65,16 +67,31 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     tickets = read_frame(
         conn,
         select(
-            ticket.c.ticket_id, ticket.c.created_at, ticket.c.solved_at, ticket.c.status, ticket.c.category,
-            ticket.c.agent, ticket.c.ai_draft_used, ticket.c.draft_outcome, ticket.c.reopened,
-            ticket.c.escalated, ticket.c.handle_minutes,
+            ticket.c.ticket_id,
+            ticket.c.created_at,
+            ticket.c.solved_at,
+            ticket.c.status,
+            ticket.c.category,
+            ticket.c.agent,
+            ticket.c.ai_draft_used,
+            ticket.c.draft_outcome,
+            ticket.c.reopened,
+            ticket.c.escalated,
+            ticket.c.handle_minutes,
         )
         .where(ticket.c.pilot == pilot, ticket.c.solved_at >= start, ticket.c.solved_at < end)
         .order_by(ticket.c.ticket_id),
         schema={
-            "ticket_id": pl.String, "created_at": pl.Datetime("us"), "solved_at": pl.Datetime("us"),
-            "status": pl.String, "category": pl.String, "agent": pl.String, "ai_draft_used": pl.Boolean,
-            "draft_outcome": pl.String, "reopened": pl.Int64, "escalated": pl.Boolean,
+            "ticket_id": pl.String,
+            "created_at": pl.Datetime("us"),
+            "solved_at": pl.Datetime("us"),
+            "status": pl.String,
+            "category": pl.String,
+            "agent": pl.String,
+            "ai_draft_used": pl.Boolean,
+            "draft_outcome": pl.String,
+            "reopened": pl.Int64,
+            "escalated": pl.Boolean,
             "handle_minutes": pl.Float64,
         },
     )
@@ -82,34 +99,70 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     usage_summary = read_frame(
         conn,
         select(
-            usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source,
+            usage.c.task_id,
+            usage.c.model,
+            usage.c.prompt_version,
+            usage.c.status,
+            usage.c.price_source,
             func.count().label("calls"),
             func.coalesce(func.sum(usage.c.model_cost_usd), 0.0).label("cost_usd"),
         )
         .where(in_week)
-        .group_by(usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source)
-        .order_by(usage.c.task_id, usage.c.model, usage.c.prompt_version, usage.c.status, usage.c.price_source),
+        .group_by(
+            usage.c.task_id,
+            usage.c.model,
+            usage.c.prompt_version,
+            usage.c.status,
+            usage.c.price_source,
+        )
+        .order_by(
+            usage.c.task_id,
+            usage.c.model,
+            usage.c.prompt_version,
+            usage.c.status,
+            usage.c.price_source,
+        ),
         schema={
-            "task_id": pl.String, "model": pl.String, "prompt_version": pl.String, "status": pl.String,
-            "price_source": pl.String, "calls": pl.Int64, "cost_usd": pl.Float64,
+            "task_id": pl.String,
+            "model": pl.String,
+            "prompt_version": pl.String,
+            "status": pl.String,
+            "price_source": pl.String,
+            "calls": pl.Int64,
+            "cost_usd": pl.Float64,
         },
     )
-    unpriced_ids = conn.execute(
-        select(usage.c.request_id)
-        .where(in_week, usage.c.price_source == UNPRICED)
-        .order_by(usage.c.request_id)
-        .limit(EVIDENCE_CAP)
-    ).scalars().all()
+    unpriced_ids = (
+        conn.execute(
+            select(usage.c.request_id)
+            .where(in_week, usage.c.price_source == UNPRICED)
+            .order_by(usage.c.request_id)
+            .limit(EVIDENCE_CAP)
+        )
+        .scalars()
+        .all()
+    )
     unpriced_total = int(
         usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
     )
     sheet_schema = {
-        "entry_id": pl.String, "person": pl.String, "work_date": pl.Date, "minutes": pl.Float64,
-        "activity": pl.String, "ticket_id": pl.String,
+        "entry_id": pl.String,
+        "person": pl.String,
+        "work_date": pl.Date,
+        "minutes": pl.Float64,
+        "activity": pl.String,
+        "ticket_id": pl.String,
     }
     timesheets = read_frame(
         conn,
-        select(sheet.c.entry_id, sheet.c.person, sheet.c.work_date, sheet.c.minutes, sheet.c.activity, sheet.c.ticket_id)
+        select(
+            sheet.c.entry_id,
+            sheet.c.person,
+            sheet.c.work_date,
+            sheet.c.minutes,
+            sheet.c.activity,
+            sheet.c.ticket_id,
+        )
         .where(sheet.c.pilot == pilot, sheet.c.work_date >= monday, sheet.c.work_date <= sunday)
         .order_by(sheet.c.entry_id),
         schema=sheet_schema,
@@ -117,14 +170,21 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     month_timesheets = read_frame(
         conn,
         select(sheet.c.person, sheet.c.activity, func.sum(sheet.c.minutes).label("minutes"))
-        .where(sheet.c.pilot == pilot, sheet.c.work_date >= month_first, sheet.c.work_date <= sunday)
+        .where(
+            sheet.c.pilot == pilot, sheet.c.work_date >= month_first, sheet.c.work_date <= sunday
+        )
         .group_by(sheet.c.person, sheet.c.activity)
         .order_by(sheet.c.person, sheet.c.activity),
         schema={"person": pl.String, "activity": pl.String, "minutes": pl.Float64},
     )
     review_schema = {
-        "ticket_id": pl.String, "reviewer": pl.String, "reviewed_at": pl.Datetime("us"),
-        "severity": pl.String, "category": pl.String, "note": pl.String, "fix": pl.String,
+        "ticket_id": pl.String,
+        "reviewer": pl.String,
+        "reviewed_at": pl.Datetime("us"),
+        "severity": pl.String,
+        "category": pl.String,
+        "note": pl.String,
+        "fix": pl.String,
     }
     review_columns = [review.c[c] for c in review_schema]
     reviews = read_frame(
@@ -147,17 +207,28 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     )
     changes = read_frame(
         conn,
-        select(change.c.changed_at, change.c.kind, change.c.version, change.c.approved_by, change.c.description)
+        select(
+            change.c.changed_at,
+            change.c.kind,
+            change.c.version,
+            change.c.approved_by,
+            change.c.description,
+        )
         .where(change.c.pilot == pilot, change.c.changed_at < end)
         .order_by(change.c.changed_at, change.c.kind, change.c.version),
         schema={
-            "changed_at": pl.Datetime("us"), "kind": pl.String, "version": pl.String,
-            "approved_by": pl.String, "description": pl.String,
+            "changed_at": pl.Datetime("us"),
+            "kind": pl.String,
+            "version": pl.String,
+            "approved_by": pl.String,
+            "description": pl.String,
         },
     )
     versions = read_frame(
         conn,
-        select(usage.c.model, usage.c.prompt_version, func.min(usage.c.timestamp).label("first_seen"))
+        select(
+            usage.c.model, usage.c.prompt_version, func.min(usage.c.timestamp).label("first_seen")
+        )
         .where(usage.c.pilot == pilot, usage.c.timestamp < end)
         .group_by(usage.c.model, usage.c.prompt_version)
         .order_by(usage.c.model, usage.c.prompt_version),
@@ -189,7 +260,9 @@ def rate_expr(model: OperatingModel, person: str = "person") -> pl.Expr:
     """Hourly rate of the person in each row."""
     rates = model.costs.hourly_rates
     return pl.col(person).replace_strict(
-        {k: v for k, v in rates.items() if k != "default"}, default=rates["default"], return_dtype=pl.Float64
+        {k: v for k, v in rates.items() if k != "default"},
+        default=rates["default"],
+        return_dtype=pl.Float64,
     )
 
 
@@ -208,7 +281,10 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
         .agg(
             pl.col("calls").sum().alias("model_calls"),
             pl.col("cost_usd").sum().alias("model_cost_usd"),
-            pl.col("calls").filter(pl.col("price_source") == UNPRICED).sum().alias("unpriced_calls"),
+            pl.col("calls")
+            .filter(pl.col("price_source") == UNPRICED)
+            .sum()
+            .alias("unpriced_calls"),
         )
         .rename({"task_id": "ticket_id"})
     )
@@ -216,10 +292,15 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
         human_costed(inputs.timesheets, model)
         .filter(pl.col("ticket_id").is_not_null())
         .group_by("ticket_id")
-        .agg(pl.col("minutes").sum().alias("human_minutes"), pl.col("cost_usd").sum().alias("human_cost_usd"))
+        .agg(
+            pl.col("minutes").sum().alias("human_minutes"),
+            pl.col("cost_usd").sum().alias("human_cost_usd"),
+        )
     )
     worst = (
-        inputs.reviews.with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, default=0).alias("rank"))
+        inputs.reviews.with_columns(
+            pl.col("severity").replace_strict(SEVERITY_RANK, default=0).alias("rank")
+        )
         .group_by("ticket_id")
         .agg(pl.col("severity").sort_by("rank").last().alias("worst_severity"))
     )
@@ -234,7 +315,9 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
             "ticket_id",
             "category",
             "agent",
-            pl.col("solved_at").dt.replace_time_zone("UTC") if inputs.tickets.schema["solved_at"].time_zone is None else pl.col("solved_at"),
+            pl.col("solved_at").dt.replace_time_zone("UTC")
+            if inputs.tickets.schema["solved_at"].time_zone is None
+            else pl.col("solved_at"),
             pl.col("ai_draft_used").alias("ai_task"),
             pl.col("category").is_in(excluded).alias("excluded_category"),
             "draft_outcome",
@@ -248,4 +331,3 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
         )
         .sort("ticket_id")
     )
-

@@ -66,13 +66,17 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
                     path=path,
                     relative_path=path.relative_to(inbox).as_posix(),
                     sha256=file_sha256(path),
-                    exported_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(microsecond=0),
+                    exported_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(
+                        microsecond=0
+                    ),
                 )
             )
     return sorted(found, key=lambda f: (f.exported_at, f.relative_path))
 
 
-def prepare_file(file: InboxFile, model: OperatingModel, now_utc: dt.datetime | None = None) -> PreparedFile:
+def prepare_file(
+    file: InboxFile, model: OperatingModel, now_utc: dt.datetime | None = None
+) -> PreparedFile:
     """Read, type, de-duplicate, check and price one inbox file."""
     settings = model.source(file.source)
     if settings.format != "canonical":
@@ -99,7 +103,9 @@ def prepare_file(file: InboxFile, model: OperatingModel, now_utc: dt.datetime | 
     bad = batch.quarantined
     raw_bad = raw.join(bad, on=LINE, how="inner").select(
         LINE,
-        pl.struct([pl.col(c).cast(pl.String) for c in data_columns]).struct.json_encode().alias("raw"),
+        pl.struct([pl.col(c).cast(pl.String) for c in data_columns])
+        .struct.json_encode()
+        .alias("raw"),
         pl.col(REASONS).alias("reasons"),
     )
     valid = batch.valid
@@ -127,6 +133,10 @@ def _weeks(frame: pl.DataFrame, source: str, timezone: str) -> list[str]:
     for column in spec.week_columns:
         is_date = frame.schema[column] == pl.Date
         labels.update(
-            frame.select(week_expr(column, timezone, is_date).alias("w")).get_column("w").drop_nulls().unique().to_list()
+            frame.select(week_expr(column, timezone, is_date).alias("w"))
+            .get_column("w")
+            .drop_nulls()
+            .unique()
+            .to_list()
         )
     return sorted(labels)

@@ -23,11 +23,16 @@ def snapshot_week_inputs(conn: Connection, pilot: str, week: str) -> None:
     """
     snap, weeks, files = WeekInputFile.__table__, FileWeek.__table__, IngestedFile.__table__
     existing = {
-        r for (r,) in conn.execute(select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week))
+        r
+        for (r,) in conn.execute(
+            select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week)
+        )
     }
     candidates = select(weeks.c.file_id).where(weeks.c.pilot == pilot, weeks.c.week == week)
     if existing:
-        candidates = candidates.join(files, files.c.id == weeks.c.file_id).where(files.c.first_seen_week == week)
+        candidates = candidates.join(files, files.c.id == weeks.c.file_id).where(
+            files.c.first_seen_week == week
+        )
     new = sorted({r for (r,) in conn.execute(candidates)} - existing)
     if new:
         conn.execute(snap.insert(), [{"pilot": pilot, "week": week, "file_id": f} for f in new])
@@ -49,7 +54,8 @@ def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[
         .order_by(files.c.source, files.c.path, files.c.id)
     ).mappings()
     stats: dict[str, dict[str, Any]] = {
-        s: {"files": 0, **dict.fromkeys(COUNT_KEYS, 0), "refused_files": [], "files_detail": []} for s in SOURCES
+        s: {"files": 0, **dict.fromkeys(COUNT_KEYS, 0), "refused_files": [], "files_detail": []}
+        for s in SOURCES
     }
     for row in rows:
         entry = stats[row["source"]]
@@ -72,4 +78,7 @@ def week_quarantine(conn: Connection, pilot: str, week: str) -> list[dict[str, A
         .where(q.c.pilot == pilot, q.c.file_id.in_(in_week))
         .order_by(q.c.source, q.c.path, q.c.line)
     ).mappings()
-    return [{**row, "reasons": json.loads(row["reasons"]), "raw": json.loads(row["raw"])} for row in rows]
+    return [
+        {**row, "reasons": json.loads(row["reasons"]), "raw": json.loads(row["raw"])}
+        for row in rows
+    ]

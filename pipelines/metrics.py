@@ -52,7 +52,9 @@ def baselines(facts: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
     )
 
 
-def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingModel) -> dict[str, Any]:
+def weekly_metrics(
+    facts: pl.DataFrame, inputs: WeekInputs, model: OperatingModel
+) -> dict[str, Any]:
     """All metrics of the week, as JSON-ready values."""
     ai = facts.filter(pl.col("ai_task"))
     manual = facts.filter(~pl.col("ai_task"))
@@ -64,7 +66,9 @@ def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingMode
     costed = human_costed(inputs.timesheets, model)
     human_cost = float(costed.get_column("cost_usd").sum() or 0.0)
     minutes_by_activity = {
-        a: float(inputs.timesheets.filter(pl.col("activity") == a).get_column("minutes").sum() or 0.0)
+        a: float(
+            inputs.timesheets.filter(pl.col("activity") == a).get_column("minutes").sum() or 0.0
+        )
         for a in ("review", "rework", "escalation", "maintenance", "other")
     }
     oversight_minutes = sum(minutes_by_activity[a] for a in OVERSIGHT_ACTIVITIES)
@@ -75,13 +79,17 @@ def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingMode
     reviewed = inputs.reviews.height
     serious = inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now"))).height
     with_outcome = ai.filter(pl.col("draft_outcome").is_not_null())
-    corrected = with_outcome.filter(pl.col("draft_outcome").is_in(("rewritten", "discarded"))).height
+    corrected = with_outcome.filter(
+        pl.col("draft_outcome").is_in(("rewritten", "discarded"))
+    ).height
 
     base = baselines(facts, model)
     ai_handled = ai.filter(pl.col("handle_minutes").is_not_null()).join(
         base.select("category", "baseline_minutes"), on="category", how="left"
     )
-    gross_saved = float((ai_handled["baseline_minutes"] - ai_handled["handle_minutes"]).sum() or 0.0)
+    gross_saved = float(
+        (ai_handled["baseline_minutes"] - ai_handled["handle_minutes"]).sum() or 0.0
+    )
     agents = ai.filter(pl.col("agent").is_not_null()).get_column("agent").n_unique()
     saved_per_day = _ratio(gross_saved - oversight_minutes, agents * 5)
 
@@ -89,7 +97,9 @@ def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingMode
     days_elapsed = sunday.day
     month_days = days_in_month(sunday)
     month_human = float(
-        inputs.month_timesheets.filter(pl.col("activity").is_in(("review", "rework", "escalation", "maintenance")))
+        inputs.month_timesheets.filter(
+            pl.col("activity").is_in(("review", "rework", "escalation", "maintenance"))
+        )
         .select((pl.col("minutes") / 60 * rate_expr(model)).sum())
         .item()
         or 0.0
@@ -117,11 +127,13 @@ def weekly_metrics(facts: pl.DataFrame, inputs: WeekInputs, model: OperatingMode
     )
     review_days = (
         inputs.reviews.select(
-            pl.col("reviewed_at").dt.replace_time_zone("UTC").dt.convert_time_zone(model.timezone).dt.date()
+            pl.col("reviewed_at")
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(model.timezone)
+            .dt.date()
             if inputs.reviews.schema["reviewed_at"].time_zone is None
             else pl.col("reviewed_at").dt.convert_time_zone(model.timezone).dt.date()
-        )
-        .n_unique()
+        ).n_unique()
         if reviewed
         else 0
     )
@@ -185,7 +197,9 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
                     "cost_per_task": metrics["cost_per_task"],
                     "verdict": None,
                     "metrics_json": json.dumps(metrics, sort_keys=True),
-                    "inputs_json": json.dumps(week_input_stats(conn, model.pilot, week), sort_keys=True),
+                    "inputs_json": json.dumps(
+                        week_input_stats(conn, model.pilot, week), sort_keys=True
+                    ),
                 }
             ],
             schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},

@@ -38,9 +38,14 @@ def parse_datetime(column: str, timezone: str) -> pl.Expr:
         .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
     )
     with_offset = pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us") for f in _OFFSET_FORMATS]
+        [
+            text.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
+            for f in _OFFSET_FORMATS
+        ]
     )
-    naive = pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS])
+    naive = pl.coalesce(
+        [text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
+    )
     local = naive.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
     return pl.coalesce([with_offset, local.dt.convert_time_zone("UTC")])
 
@@ -50,7 +55,9 @@ def _parse(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl.Expr
         if isinstance(dtype, pl.Datetime):
             expr = pl.col(column)
             if dtype.time_zone is None:
-                expr = expr.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+                expr = expr.dt.replace_time_zone(
+                    timezone, ambiguous="earliest", non_existent="null"
+                )
             return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
         return parse_datetime(column, timezone)
     if kind == "date":
@@ -69,11 +76,19 @@ def _parse(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl.Expr
             .otherwise(None)
         )
     if kind == "int":
-        number = _text(column).cast(pl.Float64, strict=False) if dtype == pl.String else pl.col(column).cast(pl.Float64, strict=False)
+        number = (
+            _text(column).cast(pl.Float64, strict=False)
+            if dtype == pl.String
+            else pl.col(column).cast(pl.Float64, strict=False)
+        )
         whole = number.is_finite() & (number == number.floor()) & (number.abs() < 2**62)
         return pl.when(whole).then(number).otherwise(None).cast(pl.Int64)
     if kind == "float":
-        number = _text(column).cast(pl.Float64, strict=False) if dtype == pl.String else pl.col(column).cast(pl.Float64, strict=False)
+        number = (
+            _text(column).cast(pl.Float64, strict=False)
+            if dtype == pl.String
+            else pl.col(column).cast(pl.Float64, strict=False)
+        )
         return pl.when(number.is_finite()).then(number).otherwise(None)
     return _text(column)
 
@@ -116,17 +131,29 @@ def _timesheet_columns(raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
             derived.append(pl.coalesce([hms_minutes, hours]).cast(pl.String).alias("minutes"))
         elif {"__start", "__end"} <= set(frame.columns):
             derived.append(
-                ((pl.col("__end") - pl.col("__start")).dt.total_seconds() / 60).cast(pl.String).alias("minutes")
+                ((pl.col("__end") - pl.col("__start")).dt.total_seconds() / 60)
+                .cast(pl.String)
+                .alias("minutes")
             )
     if "date" in cols:
         derived.append(pl.col("date").alias("work_date"))
     elif "__start" in frame.columns:
-        derived.append(pl.col("__start").dt.convert_time_zone(timezone).dt.date().cast(pl.String).alias("work_date"))
+        derived.append(
+            pl.col("__start")
+            .dt.convert_time_zone(timezone)
+            .dt.date()
+            .cast(pl.String)
+            .alias("work_date")
+        )
     if "__start" in frame.columns:
         derived.append(pl.col("__start").alias("started_at"))
     frame = frame.with_columns(derived) if derived else frame
     if "entry_id" not in cols:
-        parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("person", "work_date", "minutes", "ticket_id") if c in frame.columns]
+        parts = [
+            pl.col(c).cast(pl.String).fill_null("")
+            for c in ("person", "work_date", "minutes", "ticket_id")
+            if c in frame.columns
+        ]
         if "started_at" in frame.columns:
             parts.append(pl.col("started_at").cast(pl.String).fill_null(""))
         frame = frame.with_columns(
@@ -173,7 +200,9 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
         value = _parse(column, kind, timezone, frame.schema[column]).alias(column)
         typed.append(value)
         if kind != "str":
-            present = pl.col(column).is_not_null() & (pl.col(column).cast(pl.String).str.strip_chars() != "")
+            present = pl.col(column).is_not_null() & (
+                pl.col(column).cast(pl.String).str.strip_chars() != ""
+            )
             errors.append(
                 pl.when(present & value.is_null())
                 .then(
@@ -185,10 +214,10 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
                 )
                 .otherwise(None)
             )
-    out = frame.select(typed + [pl.concat_list(errors).list.drop_nulls().alias(PARSE_ERRORS)] if errors else typed)
-    if PARSE_ERRORS not in out.columns:
-        out = out.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(PARSE_ERRORS))
-    return out
+    parse_errors = (
+        pl.concat_list(errors).list.drop_nulls() if errors else pl.lit([], dtype=pl.List(pl.String))
+    )
+    return frame.select(*typed, parse_errors.alias(PARSE_ERRORS))
 
 
 def _dtype(kind: str) -> pl.DataType:

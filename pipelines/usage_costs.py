@@ -18,12 +18,16 @@ _MILLION = 1_000_000
 
 
 @cache
-def genai_unit_prices(model: str, provider: str | None, day: dt.date) -> tuple[float, float, float] | None:
+def genai_unit_prices(
+    model: str, provider: str | None, day: dt.date
+) -> tuple[float, float, float] | None:
     """USD per million (uncached input, cached input, output) tokens, or None when unknown."""
     when = dt.datetime.combine(day, dt.time(12), dt.UTC)
 
     def price(**tokens: int) -> Decimal:
-        return calc_price(Usage(**tokens), model_ref=model, provider_id=provider, genai_request_timestamp=when).total_price
+        return calc_price(
+            Usage(**tokens), model_ref=model, provider_id=provider, genai_request_timestamp=when
+        ).total_price
 
     try:
         uncached = price(input_tokens=_MILLION)
@@ -46,13 +50,17 @@ def price_usage(usage: pl.DataFrame, overrides: dict[str, ModelPrice]) -> pl.Dat
         override = overrides.get(model)
         if override is not None:
             cached = override.cached_input if override.cached_input is not None else override.input
-            table_rows.append((model, provider, when, override.input, cached, override.output, "override"))
+            table_rows.append(
+                (model, provider, when, override.input, cached, override.output, "override")
+            )
             continue
         prices = genai_unit_prices(model, provider, when) if when is not None else None
         if prices is None:
             table_rows.append((model, provider, when, None, None, None, UNPRICED))
         else:
-            table_rows.append((model, provider, when, *prices, f"genai-prices {GENAI_PRICES_VERSION}"))
+            table_rows.append(
+                (model, provider, when, *prices, f"genai-prices {GENAI_PRICES_VERSION}")
+            )
     table = pl.DataFrame(
         table_rows,
         schema={

@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import matplotlib.pyplot as plt
 
 
 def cost_trend_png(points: list[dict[str, Any]], max_cost_per_task: float) -> bytes | None:
@@ -23,7 +23,13 @@ def cost_trend_png(points: list[dict[str, Any]], max_cost_per_task: float) -> by
     fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=100)
     ax.bar(labels, model, label="model", color="#4c78a8")
     ax.bar(labels, human, bottom=model, label="human", color="#f58518")
-    ax.bar(labels, fees, bottom=[m + h for m, h in zip(model, human, strict=True)], label="fees", color="#9d9d9d")
+    ax.bar(
+        labels,
+        fees,
+        bottom=[m + h for m, h in zip(model, human, strict=True)],
+        label="fees",
+        color="#9d9d9d",
+    )
     ax.axhline(max_cost_per_task, color="#d62728", linestyle="--", linewidth=1, label="limit")
     ax.set_ylabel("USD per AI task")
     ax.legend(loc="upper left", fontsize=8, ncols=4, frameon=False)

@@ -33,7 +33,10 @@ def plain_text(doc: dict[str, Any]) -> str:
         lines.append("Reasons:")
         lines += [f"- {r['id']}: {r['message']}" for r in failing]
     m = doc["metrics"]
-    lines += ["", f"Cost per AI task: {m['cost_per_task']} USD; AI tasks: {m['ai_tasks']}; error rate: {m['error_rate']}"]
+    lines += [
+        "",
+        f"Cost per AI task: {m['cost_per_task']} USD; AI tasks: {m['ai_tasks']}; error rate: {m['error_rate']}",
+    ]
     lines += ["", "The full report is attached (readiness.html)."]
     return "\n".join(lines) + "\n"
 
@@ -47,7 +50,9 @@ def build_message(doc: dict[str, Any], html: str, model: OperatingModel) -> Emai
     message["Message-ID"] = make_msgid(domain="pilot-readiness")
     message.set_content(plain_text(doc))
     message.add_alternative(html, subtype="html")
-    message.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename="readiness.html")
+    message.add_attachment(
+        html.encode("utf-8"), maintype="text", subtype="html", filename="readiness.html"
+    )
     return message
 
 

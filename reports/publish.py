@@ -36,14 +36,28 @@ def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any
     table = ReviewFinding.__table__
     rows = read_frame(
         conn,
-        select(table.c.ticket_id, table.c.reviewer, table.c.reviewed_at, table.c.severity, table.c.category, table.c.note, table.c.fix)
+        select(
+            table.c.ticket_id,
+            table.c.reviewer,
+            table.c.reviewed_at,
+            table.c.severity,
+            table.c.category,
+            table.c.note,
+            table.c.fix,
+        )
         .where(table.c.pilot == model.pilot, table.c.reviewed_at < end, table.c.severity != "none")
         .order_by(table.c.reviewed_at, table.c.ticket_id),
     )
     if rows.height == 0:
         return []
-    rows = rows.with_columns(pl.col("reviewed_at").dt.replace_time_zone("UTC") if rows.schema["reviewed_at"].time_zone is None else pl.col("reviewed_at"))
-    earlier = set(rows.filter(pl.col("reviewed_at") < start).get_column("category").drop_nulls().to_list())
+    rows = rows.with_columns(
+        pl.col("reviewed_at").dt.replace_time_zone("UTC")
+        if rows.schema["reviewed_at"].time_zone is None
+        else pl.col("reviewed_at")
+    )
+    earlier = set(
+        rows.filter(pl.col("reviewed_at") < start).get_column("category").drop_nulls().to_list()
+    )
     week_rows = rows.filter(pl.col("reviewed_at") >= start)
     return [
         {**r, "repeat": r["category"] in earlier and r["severity"] in ("medium", "stop_now")}

@@ -47,7 +47,11 @@ def _rule_order() -> list[str]:
 
 def stored_week(conn: Connection, pilot: str, week: str) -> dict[str, Any] | None:
     table = WeeklyMetric.__table__
-    row = conn.execute(select(table).where(table.c.pilot == pilot, table.c.week == week)).mappings().first()
+    row = (
+        conn.execute(select(table).where(table.c.pilot == pilot, table.c.week == week))
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -95,7 +99,10 @@ def readiness_document(conn: Connection, model: OperatingModel, week: str) -> di
         "week": week,
         "verdict": stored["verdict"],
         "rules": [
-            {k: r[k] for k in ("id", "status", "value", "threshold", "message", "evidence", "owner_role")}
+            {
+                k: r[k]
+                for k in ("id", "status", "value", "threshold", "message", "evidence", "owner_role")
+            }
             | {"evidence_total": r["evidence_total"], "on_fail": r["on_fail"]}
             for r in stored_rules(conn, model.pilot, week)
         ],

@@ -22,7 +22,10 @@ from reports.readiness import owners
 TEMPLATES = Path(__file__).parent / "templates"
 
 VERDICT_WORDS = {
-    "ready": ("READY TO EXPAND", "Every stop rule passed and the pilot has been green long enough to expand."),
+    "ready": (
+        "READY TO EXPAND",
+        "Every stop rule passed and the pilot has been green long enough to expand.",
+    ),
     "pause_expansion": (
         "PAUSE EXPANSION",
         "Keep the pilot running as it is, but do not add teams or volume until the reasons below are fixed.",
@@ -144,18 +147,22 @@ def render_html(
     monday, sunday = week_days(doc["week"])
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     reasons = Counter(reason for row in quarantine for reason in row["reasons"])
-    return _env().get_template("readiness.html.j2").render(
-        doc={**doc, "verdict_title": title, "verdict_sentence": sentence},
-        model=model,
-        week_start=monday.isoformat(),
-        week_end=sunday.isoformat(),
-        failing=[r for r in doc["rules"] if r["status"] == "fail"],
-        actions=actions(doc, model),
-        key_figures=key_figures(doc["metrics"], previous_metrics),
-        chart=base64.b64encode(chart).decode("ascii") if chart else None,
-        findings=findings,
-        owners=owners(model),
-        quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+    return (
+        _env()
+        .get_template("readiness.html.j2")
+        .render(
+            doc={**doc, "verdict_title": title, "verdict_sentence": sentence},
+            model=model,
+            week_start=monday.isoformat(),
+            week_end=sunday.isoformat(),
+            failing=[r for r in doc["rules"] if r["status"] == "fail"],
+            actions=actions(doc, model),
+            key_figures=key_figures(doc["metrics"], previous_metrics),
+            chart=base64.b64encode(chart).decode("ascii") if chart else None,
+            findings=findings,
+            owners=owners(model),
+            quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+        )
     )
 
 
@@ -172,7 +179,12 @@ def quarantine_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerow(["file", "line", "reasons", "raw_row"])
     for row in rows:
         writer.writerow(
-            [safe_cell(row["path"]), row["line"], safe_cell("; ".join(row["reasons"])), safe_cell(json.dumps(row["raw"], ensure_ascii=False))]
+            [
+                safe_cell(row["path"]),
+                row["line"],
+                safe_cell("; ".join(row["reasons"])),
+                safe_cell(json.dumps(row["raw"], ensure_ascii=False)),
+            ]
         )
     return buffer.getvalue()
 

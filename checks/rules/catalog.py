@@ -34,15 +34,29 @@ def quarantine_ratio(ctx: RuleContext) -> Result:
         for s, st in ctx.input_stats.items()
         if st["rows_read"]
     }
-    refused = [f"{s}: {r['file']}" for s, st in ctx.input_stats.items() for r in st["refused_files"]]
+    refused = [
+        f"{s}: {r['file']}" for s, st in ctx.input_stats.items() for r in st["refused_files"]
+    ]
     if not ratios and not refused:
         return "unknown", None, limit, "no input rows were read for this week", []
     worst = max(ratios.values(), default=0.0)
     over = [f"{s}: {r:.1%} quarantined" for s, r in sorted(ratios.items()) if r > limit]
     if over:
-        return "fail", worst, limit, "quarantined share above the limit in " + "; ".join(over), over + refused
+        return (
+            "fail",
+            worst,
+            limit,
+            "quarantined share above the limit in " + "; ".join(over),
+            over + refused,
+        )
     if refused:
-        return "warn", worst, limit, f"{len(refused)} file(s) refused whole; quarantine within limit", refused
+        return (
+            "warn",
+            worst,
+            limit,
+            f"{len(refused)} file(s) refused whole; quarantine within limit",
+            refused,
+        )
     return "pass", worst, limit, f"at most {worst:.1%} of any source's rows quarantined", []
 
 
@@ -50,7 +64,9 @@ def unpriced_usage(ctx: RuleContext) -> Result:
     total = ctx.inputs.unpriced_total
     if total:
         models = ids(
-            ctx.inputs.usage_summary.filter(pl.col("price_source") == "unpriced").get_column("model")
+            ctx.inputs.usage_summary.filter(pl.col("price_source") == "unpriced").get_column(
+                "model"
+            )
         )
         return (
             "fail",
@@ -74,10 +90,22 @@ def spend_alert(ctx: RuleContext) -> Result:
     alert = ctx.model.costs.alert_ratio * cap
     mtd, projected = ctx.metrics["month_to_date_cost"], ctx.metrics["projected_month_cost"]
     if mtd >= alert or projected > cap:
-        return "warn", projected, cap, (
-            f"month to date {mtd:.2f} USD (alert at {alert:.2f}); projected month {projected:.2f} USD vs cap {cap:.2f}"
-        ), []
-    return "pass", projected, cap, f"projected month {projected:.2f} USD is under the alert level", []
+        return (
+            "warn",
+            projected,
+            cap,
+            (
+                f"month to date {mtd:.2f} USD (alert at {alert:.2f}); projected month {projected:.2f} USD vs cap {cap:.2f}"
+            ),
+            [],
+        )
+    return (
+        "pass",
+        projected,
+        cap,
+        f"projected month {projected:.2f} USD is under the alert level",
+        [],
+    )
 
 
 def per_task(ctx: RuleContext) -> Result:
@@ -100,22 +128,46 @@ def per_task_rise(ctx: RuleContext) -> Result:
         return "unknown", None, limit, f"no cost per task to compare with for {previous_week}", []
     rise = current / previous - 1
     if rise <= limit:
-        return "pass", rise, limit, f"cost per task {previous:.3f} -> {current:.3f} USD ({rise:+.0%})", []
+        return (
+            "pass",
+            rise,
+            limit,
+            f"cost per task {previous:.3f} -> {current:.3f} USD ({rise:+.0%})",
+            [],
+        )
     changes = _changes_in_week(ctx)
     if changes:
-        return "warn", rise, limit, (
-            f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD); explained by a logged change"
-        ), changes
-    return "fail", rise, limit, (
-        f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD) with no change logged this week"
-    ), []
+        return (
+            "warn",
+            rise,
+            limit,
+            (
+                f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD); explained by a logged change"
+            ),
+            changes,
+        )
+    return (
+        "fail",
+        rise,
+        limit,
+        (
+            f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD) with no change logged this week"
+        ),
+        [],
+    )
 
 
 # quality ------------------------------------------------------------------------------------
 def stop_now(ctx: RuleContext) -> Result:
     hits = ctx.inputs.reviews.filter(pl.col("severity") == "stop_now")
     if hits.height:
-        return "fail", hits.height, 0, f"{hits.height} stop-now finding(s) this week", ids(hits["ticket_id"])
+        return (
+            "fail",
+            hits.height,
+            0,
+            f"{hits.height} stop-now finding(s) this week",
+            ids(hits["ticket_id"]),
+        )
     return "pass", 0, 0, "no stop-now findings this week", []
 
 
@@ -130,15 +182,24 @@ def serious_repeat(ctx: RuleContext) -> Result:
         if before.height == 0:
             continue
         first_seen = before["reviewed_at"].min()
-        fixed = before.filter(pl.col("fix").is_not_null() & (pl.col("fix").str.strip_chars() != "")).height > 0
+        fixed = (
+            before.filter(
+                pl.col("fix").is_not_null() & (pl.col("fix").str.strip_chars() != "")
+            ).height
+            > 0
+        )
         fixed = fixed or changes.filter(pl.col("changed_at") > first_seen).height > 0
         if fixed:
             categories.append(category)
             repeats += serious.filter(pl.col("category") == category)["ticket_id"].to_list()
     if repeats:
-        return "fail", len(categories), 0, (
-            f"serious finding(s) repeated after a fix in: {', '.join(categories)}"
-        ), ids(repeats)
+        return (
+            "fail",
+            len(categories),
+            0,
+            (f"serious finding(s) repeated after a fix in: {', '.join(categories)}"),
+            ids(repeats),
+        )
     return "pass", 0, 0, "no serious finding repeats one that was already fixed", []
 
 
@@ -146,22 +207,44 @@ def error_rate(ctx: RuleContext) -> Result:
     limit = ctx.model.limits.max_error_rate
     status, message = above(ctx.metrics["error_rate"], limit, "error rate")
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
-    return status, ctx.metrics["error_rate"], limit, message, ids(serious["ticket_id"]) if status == "fail" else []
+    return (
+        status,
+        ctx.metrics["error_rate"],
+        limit,
+        message,
+        ids(serious["ticket_id"]) if status == "fail" else [],
+    )
 
 
 def correction_rate(ctx: RuleContext) -> Result:
     limit = ctx.model.limits.max_correction_rate
     status, message = above(ctx.metrics["correction_rate"], limit, "correction rate")
-    corrected = ctx.facts.filter(pl.col("ai_task") & pl.col("draft_outcome").is_in(("rewritten", "discarded")))
-    return status, ctx.metrics["correction_rate"], limit, message, ids(corrected["ticket_id"]) if status == "fail" else []
+    corrected = ctx.facts.filter(
+        pl.col("ai_task") & pl.col("draft_outcome").is_in(("rewritten", "discarded"))
+    )
+    return (
+        status,
+        ctx.metrics["correction_rate"],
+        limit,
+        message,
+        ids(corrected["ticket_id"]) if status == "fail" else [],
+    )
 
 
 # scope --------------------------------------------------------------------------------------
 def excluded_category(ctx: RuleContext) -> Result:
-    hits = ctx.facts.filter(pl.col("excluded_category") & (pl.col("ai_task") | (pl.col("model_calls") > 0)))
+    hits = ctx.facts.filter(
+        pl.col("excluded_category") & (pl.col("ai_task") | (pl.col("model_calls") > 0))
+    )
     if hits.height:
         cats = ids(hits["category"])
-        return "fail", hits.height, 0, f"AI drafts on excluded categories: {', '.join(cats)}", ids(hits["ticket_id"])
+        return (
+            "fail",
+            hits.height,
+            0,
+            f"AI drafts on excluded categories: {', '.join(cats)}",
+            ids(hits["ticket_id"]),
+        )
     return "pass", 0, 0, "no AI draft on an excluded category", []
 
 
@@ -170,7 +253,13 @@ def sample_size(ctx: RuleContext) -> Result:
     need = ctx.model.review.min_sample
     have = ctx.metrics["reviewed"]
     if have < need:
-        return "fail", have, need, f"{have} outputs reviewed; the operating model asks for {need}", []
+        return (
+            "fail",
+            have,
+            need,
+            f"{have} outputs reviewed; the operating model asks for {need}",
+            [],
+        )
     return "pass", have, need, f"{have} outputs reviewed (at least {need})", []
 
 
@@ -202,9 +291,18 @@ def roles(ctx: RuleContext) -> Result:
 
 def concentration(ctx: RuleContext) -> Result:
     r = ctx.model.roles
-    holders = [x.name.strip().lower() if x else None for x in (r.technical_owner, r.reviewer, r.stop_authority)]
+    holders = [
+        x.name.strip().lower() if x else None
+        for x in (r.technical_owner, r.reviewer, r.stop_authority)
+    ]
     if holders[0] and holders.count(holders[0]) == 3:
-        return "fail", 1, 0, f"{r.technical_owner.name} holds technical owner, reviewer and stop authority", []
+        return (
+            "fail",
+            1,
+            0,
+            f"{r.technical_owner.name} holds technical owner, reviewer and stop authority",
+            [],
+        )
     return "pass", 0, 0, "technical owner, reviewer and stop authority are not one person", []
 
 
@@ -212,7 +310,11 @@ def concentration(ctx: RuleContext) -> Result:
 def _changes_in_week(ctx: RuleContext) -> list[str]:
     start, end = week_bounds_utc(ctx.week, ctx.model.timezone)
     changes = ctx.inputs.changes
-    at = pl.col("changed_at").dt.replace_time_zone("UTC") if changes.schema["changed_at"].time_zone is None else pl.col("changed_at")
+    at = (
+        pl.col("changed_at").dt.replace_time_zone("UTC")
+        if changes.schema["changed_at"].time_zone is None
+        else pl.col("changed_at")
+    )
     in_week = changes.filter((at >= start) & (at < end))
     return [f"{k} {v}" for k, v in in_week.select("kind", "version").iter_rows()]
 
@@ -224,12 +326,18 @@ def undocumented(ctx: RuleContext) -> Result:
     )
     documented = {(k, v) for k, v in approved.select("kind", "version").iter_rows()}
     usage = ctx.inputs.usage_summary
-    seen = [("model", m) for m in ids(usage["model"])] + [("prompt", p) for p in ids(usage["prompt_version"])]
+    seen = [("model", m) for m in ids(usage["model"])] + [
+        ("prompt", p) for p in ids(usage["prompt_version"])
+    ]
     missing = [f"{kind} {version}" for kind, version in seen if (kind, version) not in documented]
     if missing:
-        return "fail", len(missing), 0, (
-            f"in use without an approved change entry: {', '.join(missing)}"
-        ), missing
+        return (
+            "fail",
+            len(missing),
+            0,
+            (f"in use without an approved change entry: {', '.join(missing)}"),
+            missing,
+        )
     return "pass", 0, 0, "every model and prompt version in use has an approved change entry", []
 
 
@@ -237,7 +345,13 @@ def frequency(ctx: RuleContext) -> Result:
     limit = ctx.model.limits.max_changes_per_week
     changes = _changes_in_week(ctx)
     if len(changes) > limit:
-        return "warn", len(changes), limit, f"{len(changes)} changes this week; one at a time keeps causes clear", changes
+        return (
+            "warn",
+            len(changes),
+            limit,
+            f"{len(changes)} changes this week; one at a time keeps causes clear",
+            changes,
+        )
     return "pass", len(changes), limit, f"{len(changes)} change(s) this week", changes
 
 
@@ -248,9 +362,15 @@ def per_employee_day(ctx: RuleContext) -> Result:
     if value is None:
         return "unknown", None, limit, "no AI tasks with agents this week", []
     if value < limit:
-        return "fail", value, limit, (
-            f"{value:.1f} minutes saved per employee per day after review, below {limit:g}: keep to low-risk tasks"
-        ), []
+        return (
+            "fail",
+            value,
+            limit,
+            (
+                f"{value:.1f} minutes saved per employee per day after review, below {limit:g}: keep to low-risk tasks"
+            ),
+            [],
+        )
     return "pass", value, limit, f"{value:.1f} minutes saved per employee per day after review", []
 
 
@@ -258,7 +378,13 @@ def busy_month(ctx: RuleContext) -> Result:
     cap = ctx.model.costs.monthly_cap
     cost = ctx.metrics["volumes"]["busy_month"]["cost"]
     if cost > cap:
-        return "warn", cost, cap, f"a busy month would cost about {cost:.0f} USD, above the cap {cap:.0f}", []
+        return (
+            "warn",
+            cost,
+            cap,
+            f"a busy month would cost about {cost:.0f} USD, above the cap {cap:.0f}",
+            [],
+        )
     return "pass", cost, cap, f"a busy month would cost about {cost:.0f} USD, under the cap", []
 
 
@@ -286,7 +412,13 @@ def streak(ctx: RuleContext, failed_this_week: bool) -> Result:
         count += 1
     if count >= need:
         return "pass", count, need, f"{count} green week(s) in a row", []
-    return "fail", count, need, f"{count} green week(s) in a row; {need} needed before expanding", []
+    return (
+        "fail",
+        count,
+        need,
+        f"{count} green week(s) in a row; {need} needed before expanding",
+        [],
+    )
 
 
 RULES: list[Rule] = [
@@ -312,5 +444,6 @@ RULES: list[Rule] = [
     Rule("volume.busy_month", "business_owner", "warn", busy_month),
     Rule("reliability.model_failures", "technical_owner", "warn", model_failures),
 ]
-STREAK = Rule("expansion.streak", "business_owner", "pause_expansion", lambda ctx: streak(ctx, False))
-
+STREAK = Rule(
+    "expansion.streak", "business_owner", "pause_expansion", lambda ctx: streak(ctx, False)
+)

@@ -1,0 +1,97 @@
+"""The command line as a user types it (in-process, against the session's Prefect server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import EXAMPLE_PILOT
+
+runner = CliRunner()
+
+BAD_USAGE = (
+    "request_id,timestamp,model,input_tokens,output_tokens,cached_input_tokens,status\n"
+    "r1,2026-10-05T10:00:00Z,gpt-4o,100,20,0,ok\n"
+    "r2,2026-10-05T10:00:00Z,gpt-4o,-5,20,0,ok\n"
+    "r3,2026-10-05T10:00:00Z,gpt-4o,100,20,500,maybe\n"
+    "r1,2026-10-05T10:00:00Z,gpt-4o,100,20,0,ok\n"
+)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path):
+    """It runs each demo week, prints the newest report, and a second demo gives the same JSON."""
+    out = tmp_path / "demo"
+    first = runner.invoke(app, ["demo", "--out", str(out), "--weeks", "3", "--seed", "3"])
+    assert first.exit_code == 0, first.output
+    newest = Path(first.stdout.strip().splitlines()[-1])
+    weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
+    assert len(weeks) == 3
+    assert newest == out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"
+    docs = {}
+    for week in weeks:
+        folder = out / "reports" / "support-reply-drafts" / week
+        assert (folder / "readiness.html").is_file()
+        docs[week] = json.loads((folder / "readiness.json").read_text())
+        docs[week].pop("generated_at")
+
+    second = runner.invoke(app, ["demo", "--out", str(out), "--weeks", "3", "--seed", "3"])
+    assert second.exit_code == 0, second.output
+    for week in weeks:
+        again = json.loads((out / "reports" / "support-reply-drafts" / week / "readiness.json").read_text())
+        again.pop("generated_at")
+        assert again == docs[week]
+
+    history = runner.invoke(app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", f"sqlite:///{out}/warehouse.db"])
+    assert history.exit_code == 0
+    assert [line.split()[0] for line in history.stdout.strip().splitlines()] == weeks
+
+
+def test_check_lists_each_bad_row_with_line_and_reasons(tmp_path: Path):
+    """It prints every quarantined line with its reasons and exits 0 when the file is usable."""
+    path = tmp_path / "usage.csv"
+    path.write_text(BAD_USAGE)
+    result = runner.invoke(app, ["check", "--source", "usage", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "4 rows read, 1 valid, 2 quarantined, 1 duplicate" in result.stdout
+    assert "line 3: input_tokens is negative" in result.stdout
+    assert "line 4:" in result.stdout and "status is not one of ok, error, timeout" in result.stdout
+    assert "cached_input_tokens exceeds input_tokens" in result.stdout
+
+
+def test_check_json_output_has_the_contract_shape(tmp_path: Path):
+    """It prints the contract's JSON document with one entry per quarantined line."""
+    path = tmp_path / "usage.csv"
+    path.write_text(BAD_USAGE)
+    result = runner.invoke(app, ["check", "--source", "usage", str(path), "--json"])
+    doc = json.loads(result.stdout)
+    assert set(doc) == {
+        "source", "format", "rows_read", "rows_valid", "rows_quarantined", "rows_duplicate",
+        "refused", "quarantined",
+    }  # fmt: skip
+    assert (doc["format"], doc["rows_read"], doc["rows_valid"], doc["refused"]) == ("csv", 4, 1, None)
+    assert [q["line"] for q in doc["quarantined"]] == [3, 4]
+
+
+def test_check_exits_1_on_a_refused_file(tmp_path: Path):
+    """It names the reason and exits 1 when the file lacks required columns."""
+    path = tmp_path / "usage.csv"
+    path.write_text("request_id,timestamp\nr1,2026-10-05T10:00:00Z\n")
+    result = runner.invoke(app, ["check", "--source", "usage", str(path)])
+    assert result.exit_code == 1
+    assert "refused: missing required column(s): model, input_tokens, output_tokens, status" in result.stdout
+
+
+def test_run_refuses_an_invalid_operating_model_listing_every_problem(tmp_path: Path):
+    """It exits 1 and lists each problem of a broken operating model with its key path."""
+    broken = tmp_path / "pilot.yaml"
+    text = EXAMPLE_PILOT.read_text().replace("timezone: Europe/Berlin", "timezone: Mars/Olympus")
+    broken.write_text(text.replace("max_error_rate: 0.10", "max_error_rate: 3"))
+    (tmp_path / "inbox").mkdir()
+    result = runner.invoke(app, ["run", "--pilot", str(broken), "--inbox", str(tmp_path / "inbox")])
+    assert result.exit_code == 1
+    assert "timezone" in result.stderr and "limits.max_error_rate" in result.stderr

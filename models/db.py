@@ -26,9 +26,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -80,18 +78,69 @@ def _table(model: Any) -> Table:
     return model if isinstance(model, Table) else model.__table__
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts (timestamps stay UTC-aware: the SQLModel column type stores them as UTC)."""
-    return frame.to_dicts()
+def _bulk_frame(frame: pl.DataFrame, dialect: str) -> pl.DataFrame:
+    """Cells as the database stores them: UTC timestamps as text, booleans as 0/1 on SQLite."""
+    stamp = "%Y-%m-%d %H:%M:%S%.6f" + ("+00:00" if dialect == "postgresql" else "")
+    converted = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                column = column.dt.replace_time_zone("UTC")
+            column = column.dt.convert_time_zone("UTC").dt.strftime(stamp)
+        elif dtype == pl.Date:
+            column = column.dt.strftime("%Y-%m-%d")
+        elif dtype == pl.Boolean and dialect != "postgresql":
+            column = column.cast(pl.Int8)
+        converted.append(column.alias(name))
+    return frame.select(converted)
+
+
+def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """PostgreSQL bulk path: COPY .. FROM STDIN in CSV, straight from polars."""
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
+        for start in range(0, frame.height, _BATCH_ROWS * 4):
+            copy.write(frame.slice(start, _BATCH_ROWS * 4).write_csv(include_header=False))
+
+
+def _executemany(conn: Connection, sql: str, frame: pl.DataFrame) -> int:
+    """SQLite bulk path: one prepared statement over all rows; returns rows changed."""
+    raw = conn.connection.driver_connection
+    before = raw.total_changes
+    for start in range(0, frame.height, _BATCH_ROWS):
+        raw.executemany(sql, frame.slice(start, _BATCH_ROWS).iter_rows())
+    return raw.total_changes - before
 
 
 def insert_rows(conn: Connection, model: Any, frame: pl.DataFrame) -> None:
-    """Plain bulk insert (executemany in batches) of a frame into a table."""
+    """Bulk insert of a frame into a table (COPY on PostgreSQL, executemany on SQLite)."""
+    if frame.height == 0:
+        return
     table = _table(model)
-    for start in range(0, frame.height, _BATCH_ROWS):
-        chunk = _records(frame.slice(start, _BATCH_ROWS))
-        if chunk:
-            conn.execute(table.insert(), chunk)
+    dialect = conn.dialect.name
+    frame = _bulk_frame(frame.select([c for c in frame.columns if c in table.c]), dialect)
+    if dialect == "postgresql":
+        _copy_into(conn, table, frame)
+    elif dialect == "sqlite":
+        names = ", ".join(f'"{c}"' for c in frame.columns)
+        marks = ", ".join("?" for _ in frame.columns)
+        _executemany(conn, f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', frame)
+    else:
+        conn.execute(table.insert(), frame.to_dicts())
+
+
+def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: str) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    t = f'"{table.name}"'
+    # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
+    return (
+        f"INSERT INTO {t} ({names}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
+        f"WHERE {t}.row_hash <> excluded.row_hash AND excluded.exported_at >= {t}.exported_at"
+    )
 
 
 def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[int, int]:
@@ -105,6 +154,11 @@ def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[in
     target = _table(model)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        sql = _newest_wins_sql(target, columns, keys, f"VALUES ({marks})")
+        loaded = _executemany(conn, sql, _bulk_frame(frame.select(columns), "sqlite"))
+        return loaded, frame.height - loaded
     stage = Table(
         f"stage_{target.name}",
         MetaData(),
@@ -114,30 +168,21 @@ def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[in
     stage.drop(conn, checkfirst=True)
     stage.create(conn)
     insert_rows(conn, stage, frame.select(columns))
-
     on_key = and_(*(target.c[k] == stage.c[k] for k in keys))
     duplicate = conn.execute(
         select(func.count())
         .select_from(stage.join(target, on_key))
         .where(
-            or_(target.c.row_hash == stage.c.row_hash, target.c.exported_at > stage.c.exported_at)
+            or_(
+                target.c.row_hash == stage.c.row_hash,
+                target.c.exported_at > stage.c.exported_at,
+            )
         )
     ).scalar_one()
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
-    statement = dialect.insert(target).from_select(
-        columns, select(*(stage.c[c] for c in columns)).where(true())
+    names = ", ".join(f'"{c}"' for c in columns)
+    conn.exec_driver_sql(
+        _newest_wins_sql(target, columns, keys, f'SELECT {names} FROM "{stage.name}" WHERE true')
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: statement.excluded[c] for c in columns if c not in keys},
-        where=and_(
-            target.c.row_hash != statement.excluded.row_hash,
-            statement.excluded.exported_at >= target.c.exported_at,
-        ),
-    )
-    conn.execute(statement)
     stage.drop(conn)
     return frame.height - int(duplicate), int(duplicate)
 

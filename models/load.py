@@ -104,7 +104,11 @@ def ingest_inbox(
         with transaction(db_url) as conn:
             if known_file(conn, model.pilot, file) is not None:
                 continue
-        prepared = prepare_file(file, model, now_utc)
+        try:
+            prepared = prepare_file(file, model, now_utc)
+        except Exception as exc:  # noqa: BLE001 - a bad file must never stop the run
+            reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
+            prepared = PreparedFile(file, None, reason)
         with transaction(db_url) as conn:
             if known_file(conn, model.pilot, file) is not None:
                 continue  # another run stored it meanwhile

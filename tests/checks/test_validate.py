@@ -1,0 +1,255 @@
+"""Row checks with the real Great Expectations suites: quarantine reasons and valid rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+
+from checks.validate import REASONS, SUITES_DIR, load_suite_definition, validate_batch
+from pipelines.normalize import PARSE_ERRORS, to_canonical
+from pipelines.read import LINE
+from pipelines.sources import SPECS
+
+NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+
+
+def _reason(source: str, expectation_type: str, **kwargs: object) -> str:
+    """The quarantine reason the suite file gives to one expectation."""
+    for e in load_suite_definition(source)["expectations"]:
+        if e["type"] == expectation_type and all(e["kwargs"].get(k) == v for k, v in kwargs.items()):
+            return e["meta"]["reason"]
+    raise LookupError(f"{source}: no {expectation_type} {kwargs}")
+
+
+def _raw(rows: list[dict[str, str | None]]) -> pl.DataFrame:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return pl.DataFrame(
+        {c: [r.get(c) for r in rows] for c in columns}, schema={c: pl.String for c in columns}
+    ).with_row_index(LINE, offset=2)
+
+
+def _usage_row(request_id: str, **overrides: str | None) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "request_id": request_id,
+        "timestamp": "2026-07-01T10:00:00Z",
+        "model": "gpt-4o",
+        "input_tokens": "100",
+        "output_tokens": "20",
+        "cached_input_tokens": "10",
+        "status": "ok",
+    }
+    row.update(overrides)
+    return row
+
+
+def _ticket_row(ticket_id: str, **overrides: str | None) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "ticket_id": ticket_id,
+        "created_at": "2026-07-01T09:00:00Z",
+        "solved_at": "2026-07-01T10:00:00Z",
+        "status": "solved",
+        "category": "password",
+        "ai_draft_used": "true",
+    }
+    row.update(overrides)
+    return row
+
+
+def _reasons_by_line(batch) -> dict[int, list[str]]:
+    return dict(batch.quarantined.select(LINE, REASONS).iter_rows())
+
+
+@pytest.fixture(scope="module")
+def usage_batch():
+    canonical = to_canonical(
+        "usage",
+        _raw(
+            [
+                _usage_row("ok-1"),  # line 2
+                _usage_row("neg", input_tokens="-1", cached_input_tokens="0"),  # 3
+                _usage_row("cached", cached_input_tokens="150"),  # 4
+                _usage_row("status", status="exploded"),  # 5
+                _usage_row("dup"),  # 6
+                _usage_row("dup", output_tokens="21"),  # 7
+                _usage_row("future", timestamp="2026-09-01T10:00:00Z"),  # 8
+                _usage_row("ok-2", cached_input_tokens=None, task_id="T-9"),  # 9
+                _usage_row(  # 10: several problems at once
+                    "multi",
+                    timestamp="2026-09-01T10:00:00Z",
+                    input_tokens="-5",
+                    cached_input_tokens="3",
+                    status="nope",
+                ),
+            ]
+        ),
+        "UTC",
+    )
+    return canonical, validate_batch("usage", canonical, NOW)
+
+
+def test_valid_usage_rows_pass_untouched(usage_batch) -> None:
+    """It keeps valid rows exactly as they were typed, minus the parse-error column."""
+    canonical, batch = usage_batch
+    assert batch.refused is None
+    assert batch.valid[LINE].to_list() == [2, 9]
+    assert PARSE_ERRORS not in batch.valid.columns
+    expected = canonical.filter(pl.col(LINE).is_in([2, 9])).drop(PARSE_ERRORS)
+    assert batch.valid.equals(expected)
+
+
+@pytest.mark.parametrize(
+    ("line", "expectation", "kwargs"),
+    [
+        (3, "expect_column_values_to_be_between", {"column": "input_tokens"}),
+        (4, "expect_column_pair_values_a_to_be_greater_than_b", {}),
+        (5, "expect_column_values_to_be_in_set", {"column": "status"}),
+        (6, "expect_column_values_to_be_unique", {"column": "request_id"}),
+        (7, "expect_column_values_to_be_unique", {"column": "request_id"}),
+        (8, "expect_column_values_to_be_between", {"column": "timestamp"}),
+    ],
+)
+def test_bad_usage_rows_are_quarantined_with_their_reason(
+    usage_batch, line: int, expectation: str, kwargs: dict
+) -> None:
+    """It quarantines negative tokens, cached > input, unknown status, key clashes and future rows."""
+    _, batch = usage_batch
+    assert _reason("usage", expectation, **kwargs) in _reasons_by_line(batch)[line]
+
+
+def test_usage_reason_texts(usage_batch) -> None:
+    """It writes the suite's human-readable reasons on the quarantined rows."""
+    _, batch = usage_batch
+    reasons = _reasons_by_line(batch)
+    assert reasons[4] == ["cached_input_tokens exceeds input_tokens"]
+    assert reasons[5] == ["status is not one of ok, error, timeout"]
+    assert reasons[6] == ["request_id is not unique in the file (different rows share it)"]
+    assert reasons[8] == ["timestamp is in the future"]
+    assert "input_tokens is negative" in reasons[3]
+
+
+def test_row_with_several_problems_gets_every_reason(usage_batch) -> None:
+    """It lists every broken check on a row that breaks several."""
+    _, batch = usage_batch
+    assert sorted(_reasons_by_line(batch)[10]) == sorted(
+        [
+            "timestamp is in the future",
+            "input_tokens is negative",
+            "status is not one of ok, error, timeout",
+            "cached_input_tokens exceeds input_tokens",
+        ]
+    )
+
+
+def test_every_row_is_either_valid_or_quarantined(usage_batch) -> None:
+    """It neither drops nor doubles rows: valid and quarantined lines partition the batch."""
+    canonical, batch = usage_batch
+    valid, bad = set(batch.valid[LINE].to_list()), set(batch.quarantined[LINE].to_list())
+    assert not valid & bad
+    assert valid | bad == set(canonical[LINE].to_list())
+
+
+def test_parse_errors_quarantine_with_the_null_check() -> None:
+    """It puts the parse error first and keeps the not-null reason the parse caused."""
+    canonical = to_canonical(
+        "usage", _raw([_usage_row("a", timestamp="someday"), _usage_row("b")]), "UTC"
+    )
+    batch = validate_batch("usage", canonical, NOW)
+    assert batch.valid[LINE].to_list() == [3]
+    assert _reasons_by_line(batch) == {
+        2: ["timestamp: someday is not a timestamp", "timestamp is missing"]
+    }
+
+
+def test_future_is_measured_against_now() -> None:
+    """It accepts a timestamp that is in the future of the data's week but not of `now`."""
+    canonical = to_canonical(
+        "usage", _raw([_usage_row("a", timestamp="2026-07-31T23:59:00Z")]), "UTC"
+    )
+    assert validate_batch("usage", canonical, NOW).quarantined.height == 0
+    earlier_now = dt.datetime(2026, 7, 31, tzinfo=dt.UTC)
+    assert _reasons_by_line(validate_batch("usage", canonical, earlier_now)) == {
+        2: ["timestamp is in the future"]
+    }
+
+
+def test_tickets_solved_before_created_are_quarantined() -> None:
+    """It quarantines a ticket solved before it was created and accepts unsolved tickets."""
+    canonical = to_canonical(
+        "tickets",
+        _raw(
+            [
+                _ticket_row("early", created_at="2026-07-02T10:00:00Z"),
+                _ticket_row("same", solved_at="2026-07-01T09:00:00Z"),
+                _ticket_row("open", solved_at=None, status="open"),
+                _ticket_row("outcome", draft_outcome="ignored"),
+                _ticket_row("neg", handle_minutes="-3"),
+            ]
+        ),
+        "UTC",
+    )
+    batch = validate_batch("tickets", canonical, NOW)
+    assert batch.valid["ticket_id"].to_list() == ["same", "open"]
+    assert _reasons_by_line(batch) == {
+        2: [_reason("tickets", "expect_column_pair_values_a_to_be_greater_than_b")],
+        5: ["draft_outcome is not one of sent_as_is, edited, rewritten, discarded"],
+        6: ["handle_minutes is negative"],
+    }
+    assert _reasons_by_line(batch)[2] == ["solved_at is before created_at"]
+
+
+def test_reviews_key_is_compound() -> None:
+    """It quarantines reviews sharing ticket, reviewer and time, but not ones differing in one."""
+    rows = [
+        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
+         "severity": "low"},
+        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
+         "severity": "medium"},
+        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Max",
+         "severity": "none"},
+        {"ticket_id": "t2", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
+         "severity": "urgent"},
+    ]  # fmt: skip
+    batch = validate_batch("reviews", to_canonical("reviews", _raw(rows), "UTC"), NOW)
+    clash = "key ticket_id+reviewer+reviewed_at is not unique in the file (different rows share it)"
+    assert _reasons_by_line(batch) == {
+        2: [clash],
+        3: [clash],
+        5: ["severity is not one of none, low, medium, stop_now"],
+    }
+
+
+@pytest.mark.parametrize("source", sorted(SPECS))
+def test_suite_has_a_not_null_check_for_every_required_column(source: str) -> None:
+    """It ships, for every source, a not-null expectation on each required column."""
+    suite = load_suite_definition(source)
+    not_null = {
+        e["kwargs"]["column"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_not_be_null"
+    }
+    assert set(SPECS[source].required) <= not_null
+
+
+@pytest.mark.parametrize("source", sorted(SPECS))
+def test_suite_has_a_uniqueness_check_on_the_key(source: str) -> None:
+    """It ships, for every source, a uniqueness expectation on exactly the source's key."""
+    key = SPECS[source].key
+    found = []
+    for e in load_suite_definition(source)["expectations"]:
+        if e["type"] == "expect_column_values_to_be_unique":
+            found.append((e["kwargs"]["column"],))
+        elif e["type"] == "expect_compound_columns_to_be_unique":
+            found.append(tuple(e["kwargs"]["column_list"]))
+    assert key in found
+
+
+@pytest.mark.parametrize("source", sorted(SPECS))
+def test_suite_expectations_all_carry_a_reason(source: str) -> None:
+    """It gives every expectation a non-empty reason so quarantined rows say why."""
+    path = SUITES_DIR / f"{source}.json"
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    assert suite["name"] == source
+    assert all(e.get("meta", {}).get("reason") for e in suite["expectations"])

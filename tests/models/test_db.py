@@ -1,0 +1,141 @@
+"""Bulk upserts into the warehouse (SQLite and PostgreSQL): duplicates, newest export wins."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from models.db import read_frame, table_counts, transaction, upsert_newest
+from models.warehouse import ChangeEntry
+
+UTC = dt.UTC
+OLD = dt.datetime(2026, 7, 1, 8, tzinfo=UTC)
+NEW = dt.datetime(2026, 7, 8, 8, tzinfo=UTC)
+TABLE = ChangeEntry.__table__
+
+
+def _changes(
+    rows: list[tuple[str, str]], file_id: int, exported_at: dt.datetime, pilot: str = "p1"
+) -> pl.DataFrame:
+    """Change rows (version, description) as a prepared file would load them."""
+    frame = pl.DataFrame(
+        {
+            "pilot": [pilot] * len(rows),
+            "kind": ["prompt"] * len(rows),
+            "version": [v for v, _ in rows],
+            "changed_at": [dt.datetime(2026, 6, 30, 10, tzinfo=UTC)] * len(rows),
+            "approved_by": ["Ana Ruiz"] * len(rows),
+            "description": [d for _, d in rows],
+        },
+        schema_overrides={"changed_at": pl.Datetime("us", "UTC")},
+    )
+    content = ["kind", "version", "changed_at", "approved_by", "description"]
+    return frame.with_columns(
+        pl.lit(file_id).alias("file_id"),
+        pl.lit(exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
+        pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"),
+    )
+
+
+def _load(url: str, frame: pl.DataFrame) -> tuple[int, int]:
+    with transaction(url) as conn:
+        return upsert_newest(conn, ChangeEntry, frame)
+
+
+def _stored(url: str) -> dict[tuple[str, str], tuple[str, int, dt.datetime]]:
+    with transaction(url) as conn:
+        frame = read_frame(
+            conn,
+            select(
+                TABLE.c.pilot,
+                TABLE.c.version,
+                TABLE.c.description,
+                TABLE.c.file_id,
+                TABLE.c.exported_at,
+            ),
+        )
+    return {(p, v): (d, f, e) for p, v, d, f, e in frame.iter_rows()}
+
+
+FIRST = [("v1", "first prompt"), ("v2", "shorter replies"), ("v3", "tone fix")]
+
+
+def test_loading_the_same_rows_twice_counts_duplicates(warehouse_url: str) -> None:
+    """It loads new rows, then counts the same rows as duplicates and leaves the table as it was."""
+    assert _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD)) == (3, 0)
+    before = _stored(warehouse_url)
+    assert _load(warehouse_url, _changes(FIRST, file_id=2, exported_at=OLD)) == (0, 3)
+    assert table_counts(warehouse_url, ["change_entry"]) == {"change_entry": 3}
+    assert _stored(warehouse_url) == before
+
+
+def test_same_content_in_a_newer_export_is_a_duplicate(warehouse_url: str) -> None:
+    """It counts an identical row from a newer file as a duplicate and keeps the original row."""
+    _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    assert _load(warehouse_url, _changes(FIRST, file_id=2, exported_at=NEW)) == (0, 3)
+    assert {f for _, f, _ in _stored(warehouse_url).values()} == {1}
+
+
+def test_newer_export_with_changed_content_replaces(warehouse_url: str) -> None:
+    """It replaces a row when a newer export brings different content for its key."""
+    _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    changed = [("v2", "shorter replies, approved again"), ("v3", "tone fix")]
+    assert _load(warehouse_url, _changes(changed, file_id=2, exported_at=NEW)) == (1, 1)
+    stored = _stored(warehouse_url)
+    assert len(stored) == 3
+    assert stored[("p1", "v2")] == ("shorter replies, approved again", 2, NEW)
+    assert stored[("p1", "v1")] == ("first prompt", 1, OLD)
+    assert stored[("p1", "v3")] == ("tone fix", 1, OLD)
+
+
+def test_older_export_with_changed_content_does_not_replace(warehouse_url: str) -> None:
+    """It keeps the newer row and counts an older export's different content as a duplicate."""
+    _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=NEW))
+    stale = [("v2", "draft wording from last week")]
+    assert _load(warehouse_url, _changes(stale, file_id=2, exported_at=OLD)) == (0, 1)
+    assert _stored(warehouse_url)[("p1", "v2")] == ("shorter replies", 1, NEW)
+
+
+def test_new_keys_load_next_to_duplicates(warehouse_url: str) -> None:
+    """It loads new keys and counts known ones in the same batch; other pilots' keys are separate."""
+    _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    batch = _changes([("v1", "first prompt"), ("v4", "new prompt")], file_id=2, exported_at=NEW)
+    assert _load(warehouse_url, batch) == (1, 1)
+    other = _changes([("v1", "first prompt")], file_id=3, exported_at=OLD, pilot="p2")
+    assert _load(warehouse_url, other) == (1, 0)
+    assert sorted(_stored(warehouse_url)) == [
+        ("p1", "v1"),
+        ("p1", "v2"),
+        ("p1", "v3"),
+        ("p1", "v4"),
+        ("p2", "v1"),
+    ]
+
+
+def test_empty_frame_loads_nothing(warehouse_url: str) -> None:
+    """It returns zero counts for an empty frame."""
+    assert _load(warehouse_url, _changes([], file_id=1, exported_at=OLD)) == (0, 0)
+    assert table_counts(warehouse_url, ["change_entry"]) == {"change_entry": 0}
+
+
+def test_timestamps_round_trip_as_utc(warehouse_url: str) -> None:
+    """It stores and reads back timestamps as the same UTC instants."""
+    _load(warehouse_url, _changes(FIRST[:1], file_id=1, exported_at=NEW))
+    with transaction(warehouse_url) as conn:
+        [(changed_at, exported_at)] = read_frame(
+            conn, select(TABLE.c.changed_at, TABLE.c.exported_at)
+        ).rows()
+    assert changed_at == dt.datetime(2026, 6, 30, 10, tzinfo=UTC)
+    assert exported_at == NEW
+
+
+def test_failed_transaction_loads_nothing(warehouse_url: str) -> None:
+    """It rolls the whole upsert back when the transaction fails, so a file is all or nothing."""
+    with pytest.raises(RuntimeError), transaction(warehouse_url) as conn:
+        upsert_newest(conn, ChangeEntry, _changes(FIRST, file_id=1, exported_at=OLD))
+        raise RuntimeError("stage failed")
+    assert table_counts(warehouse_url, ["change_entry"]) == {"change_entry": 0}
+    assert _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD)) == (3, 0)

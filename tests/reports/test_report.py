@@ -1,0 +1,118 @@
+"""The published week: HTML, JSON, quarantine CSVs and the email file, from stored results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from models.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, example_model):
+    """Two demo weeks run through every stage (no Prefect), the second with hostile text."""
+    from checks.verdict import store_week_verdict
+    from models.db import dispose_engines
+    from models.load import ingest_inbox
+    from pipelines.demo_data import generate_inbox
+    from pipelines.metrics import store_week_metrics
+    from reports.publish import publish_week
+
+    root = tmp_path_factory.mktemp("published")
+    exports = generate_inbox(root / "exports", weeks=2, seed=5)
+    inbox = root / "inbox"
+    shutil.copytree(exports.root, inbox, copy_function=shutil.copy2)
+    week = exports.weeks[-1]
+    hostile = inbox / "reviews" / "hostile.json"
+    hostile.write_text(
+        json.dumps(
+            [
+                {
+                    "ticket_id": "<script>alert(1)</script>",
+                    "reviewed_at": f"{week_day(week)} 10:00:00",
+                    "reviewer": "Dana Levi",
+                    "severity": "low",
+                    "category": "tone",
+                    "note": "<img src=x onerror=alert(2)> & <b>bold</b>",
+                    "fix": "=HYPERLINK(\"http://evil\")",
+                },
+                {"ticket_id": "=cmd|' /C calc'!A0", "reviewed_at": "not a time", "reviewer": "x", "severity": "bad"},
+            ]
+        )
+    )
+    db_url = f"sqlite:///{root / 'w.db'}"
+    out = root / "reports"
+    for w in exports.weeks:
+        ingest_inbox(db_url, example_model, inbox, w)
+        store_week_metrics(db_url, example_model, w)
+        store_week_verdict(db_url, example_model, w)
+        result = publish_week(db_url, example_model, w, out, Settings(smtp_host=None))
+    dispose_engines()
+    return result
+
+
+def week_day(week: str) -> str:
+    from pipelines.weeks import week_days
+
+    return week_days(week)[0].isoformat()
+
+
+def test_html_escapes_input_text(published):
+    """It shows hostile input text as text: no tag from an input survives unescaped."""
+    html = published.html.read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_html_is_self_contained(published):
+    """It embeds the chart and loads nothing from the network."""
+    html = published.html.read_text()
+    assert "data:image/png;base64," in html
+    assert "http://" not in html.replace('http://evil', '') and "https://" not in html
+
+
+def test_quarantine_csv_neutralises_formulas(published):
+    """It prefixes cells that spreadsheets would run as formulas and keeps line numbers."""
+    text = (published.folder / "quarantine" / "reviews.csv").read_text()
+    assert "reviews/hostile.json,2," in text  # JSON arrays count records from 1
+    assert ",=" not in text and "\n=" not in text
+
+
+@pytest.mark.parametrize("cell", ["=SUM(A1)", "+1+1", "-2+3", "@cmd", "\t=1"])
+def test_safe_cell_prefixes_formula_starts(cell):
+    """It makes a cell that starts like a formula inert by prefixing a quote."""
+    from reports.render import safe_cell
+
+    assert safe_cell(cell) == "'" + cell
+    assert safe_cell("plain text") == "plain text"
+
+
+def test_json_and_html_agree_on_the_verdict(published):
+    """It writes the same verdict to readiness.json, the HTML banner and the email subject."""
+    doc = json.loads(published.json.read_text())
+    words = {"ready": "READY TO EXPAND", "pause_expansion": "PAUSE EXPANSION", "pause_pilot": "PAUSE PILOT"}
+    assert doc["verdict"] == published.verdict
+    assert words[doc["verdict"]] in published.html.read_text()
+    message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
+    assert message["Subject"] == f"[{words[doc['verdict']]}] support-reply-drafts {doc['week']}"
+    assert message["To"] == "ana@example.com, sam@example.com"
+    kinds = [part.get_content_type() for part in message.walk()]
+    assert "text/plain" in kinds and kinds.count("text/html") == 2  # body and attachment
+    assert doc["email"] == {"status": "not_configured", "error": None}
+
+
+def test_email_is_not_configured_without_smtp_host(published, tmp_path: Path):
+    """It reports an unreachable SMTP server as failed without raising."""
+    from reports.email import deliver
+
+    message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
+    status = deliver(message, Settings(smtp_host="127.0.0.1", smtp_port=1, smtp_password="s3cret-pw"))
+    assert status["status"] == "failed"
+    assert "s3cret-pw" not in status["error"]

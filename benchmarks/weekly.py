@@ -64,7 +64,10 @@ def timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
 
 def fresh_db(url: str | None, folder: Path, run: int) -> str:
     if url is None:
-        return f"sqlite:///{folder / f'bench-{run}.db'}"
+        path = folder / f"bench-{run}.db"
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        return f"sqlite:///{path}"
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

@@ -276,7 +276,9 @@ def test_unpriced_usage(green: RuleContext) -> None:
 
 
 # cost ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("mtd", "status"), [(2999.99, "pass"), (3000.0, "pass"), (3000.01, "fail")])
+@pytest.mark.parametrize(
+    ("mtd", "status"), [(2999.99, "pass"), (3000.0, "pass"), (3000.01, "fail")]
+)
 def test_monthly_cap(green: RuleContext, mtd: float, status: str) -> None:
     """It fails only when month-to-date cost is above the cap."""
     result = run("cost.monthly_cap", with_metrics(green, month_to_date_cost=mtd))

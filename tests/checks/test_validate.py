@@ -19,7 +19,9 @@ NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 def _reason(source: str, expectation_type: str, **kwargs: object) -> str:
     """The quarantine reason the suite file gives to one expectation."""
     for e in load_suite_definition(source)["expectations"]:
-        if e["type"] == expectation_type and all(e["kwargs"].get(k) == v for k, v in kwargs.items()):
+        if e["type"] == expectation_type and all(
+            e["kwargs"].get(k) == v for k, v in kwargs.items()
+        ):
             return e["meta"]["reason"]
     raise LookupError(f"{source}: no {expectation_type} {kwargs}")
 
@@ -202,16 +204,16 @@ def test_tickets_solved_before_created_are_quarantined() -> None:
 
 def test_reviews_key_is_compound() -> None:
     """It quarantines reviews sharing ticket, reviewer and time, but not ones differing in one."""
+    at = "2026-07-01T10:00:00Z"
     rows = [
-        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
-         "severity": "low"},
-        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
-         "severity": "medium"},
-        {"ticket_id": "t1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Max",
-         "severity": "none"},
-        {"ticket_id": "t2", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "Dana",
-         "severity": "urgent"},
-    ]  # fmt: skip
+        {"ticket_id": t, "reviewed_at": at, "reviewer": who, "severity": severity}
+        for t, who, severity in [
+            ("t1", "Dana", "low"),
+            ("t1", "Dana", "medium"),
+            ("t1", "Max", "none"),
+            ("t2", "Dana", "urgent"),
+        ]
+    ]
     batch = validate_batch("reviews", to_canonical("reviews", _raw(rows), "UTC"), NOW)
     clash = "key ticket_id+reviewer+reviewed_at is not unique in the file (different rows share it)"
     assert _reasons_by_line(batch) == {

@@ -77,8 +77,10 @@ PASSING = [
             id="warn-on-expansion-rule",
         ),
         pytest.param(
-            [("data.quarantine_ratio", "unknown", "pause_expansion"),
-             ("volume.busy_month", "warn", "warn")],
+            [
+                ("data.quarantine_ratio", "unknown", "pause_expansion"),
+                ("volume.busy_month", "warn", "warn"),
+            ],
             "pause_expansion",
             id="unknown-beats-warn",
         ),

@@ -89,7 +89,9 @@ def _ticket(
     }
 
 
-def _frame(rows: list[dict[str, Any]] | list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(
+    rows: list[dict[str, Any]] | list[tuple], schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
     if rows and isinstance(rows[0], tuple):
         return pl.DataFrame(rows, schema=schema, orient="row")
     return pl.DataFrame(rows, schema=schema)
@@ -186,7 +188,9 @@ def test_task_facts_has_one_row_per_solved_ticket(computed) -> None:
 
 def test_task_facts_attribute_model_cost_and_calls(computed) -> None:
     """It sums each task's model calls and cost, and counts its unpriced calls."""
-    facts = computed[0].filter(pl.col("ticket_id").is_in(["A1", "A3", "A5", "M1"])).sort("ticket_id")
+    facts = (
+        computed[0].filter(pl.col("ticket_id").is_in(["A1", "A3", "A5", "M1"])).sort("ticket_id")
+    )
     assert facts.select("ticket_id", "model_calls", "model_cost_usd", "unpriced_calls").rows() == [
         ("A1", 4, 0.03, 0),
         ("A3", 2, 0.02, 0),

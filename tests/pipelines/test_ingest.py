@@ -70,9 +70,7 @@ def test_same_key_with_different_content_is_quarantined_not_deduplicated(
     assert prepared.quarantined[LINE].to_list() == [2, 3]
 
 
-def test_quarantined_rows_keep_the_raw_cells(
-    tmp_path: Path, example_model: OperatingModel
-) -> None:
+def test_quarantined_rows_keep_the_raw_cells(tmp_path: Path, example_model: OperatingModel) -> None:
     """It stores a quarantined row as the file had it, so the user can find and fix it."""
     text = USAGE_HEADER + _usage_line("bad", tokens="lots")
     prepared = prepare_file(_inbox_file(tmp_path, "a.csv", text), example_model, NOW)

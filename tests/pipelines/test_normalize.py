@@ -58,9 +58,7 @@ def test_timestamps_become_utc(text: str, expected: dt.datetime) -> None:
 
 def test_naive_timestamp_depends_on_the_pilot_timezone() -> None:
     """It reads the same naive text as a different instant in another pilot timezone."""
-    assert _timestamps(["2026-07-01T10:00:00"], "UTC") == [
-        dt.datetime(2026, 7, 1, 10, tzinfo=UTC)
-    ]
+    assert _timestamps(["2026-07-01T10:00:00"], "UTC") == [dt.datetime(2026, 7, 1, 10, tzinfo=UTC)]
     assert _timestamps(["2026-07-01T10:00:00"], "America/New_York") == [
         dt.datetime(2026, 7, 1, 14, tzinfo=UTC)
     ]
@@ -71,7 +69,9 @@ def test_ambiguous_local_time_at_dst_end_takes_the_earlier_instant() -> None:
     assert _timestamps(["2026-10-25T02:30:00"]) == [dt.datetime(2026, 10, 25, 0, 30, tzinfo=UTC)]
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "01/07/2026 10:00", "2026-03-29T02:30"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "2026-13-01", "01/07/2026 10:00", "2026-03-29T02:30"]
+)
 def test_unparsable_timestamp_is_null_with_a_reason(text: str) -> None:
     """It nulls an unreadable timestamp (including a local time skipped by DST) and says why."""
     out = to_canonical("usage", _usage(timestamp=[text]), BERLIN)

@@ -71,7 +71,11 @@ def test_export_cost_wins_over_computed_cost() -> None:
         {"cost_usd": 0.0},
         {"model": "no-such-model-xyz", "cost_usd": 0.01},
     ]
-    assert _priced(rows) == [(0.5, "input cost_usd"), (0.0, "input cost_usd"), (0.01, "input cost_usd")]
+    assert _priced(rows) == [
+        (0.5, "input cost_usd"),
+        (0.0, "input cost_usd"),
+        (0.01, "input cost_usd"),
+    ]
 
 
 def test_override_wins_over_genai_prices() -> None:

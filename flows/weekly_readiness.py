@@ -43,9 +43,12 @@ def resolve_week(model: OperatingModel, week: str | None) -> str:
 
 def _run_name() -> str:
     params = flow_run.parameters
-    pilot = Path(str(params.get("pilot", "pilot"))).stem
-    week = params.get("week") or "last-week"
-    return f"{pilot}-{week}"
+    pilot = Path(str(params.get("pilot", "pilot")))
+    try:
+        model = load_operating_model(pilot)
+    except ValueError:
+        return f"{pilot.stem}-{params.get('week') or 'last-week'}"
+    return f"{model.pilot}-{params.get('week') or last_complete_week(model.timezone)}"
 
 
 @task(name="ingest")

@@ -128,6 +128,25 @@ def test_json_lines_line_numbers_survive_blank_lines(tmp_path: Path) -> None:
     assert frame.select(LINE, "id").rows() == [(1, "r1"), (3, "r2")]
 
 
+def test_json_array_with_utf8_bom(tmp_path: Path) -> None:
+    """It reads a `.json` array that starts with a UTF-8 byte order mark."""
+    fmt, frame = read_raw(_write(tmp_path, "a.json", b'\xef\xbb\xbf[{"id": "r1"}]'))
+    assert (fmt, frame.select(LINE, "id").rows()) == ("json", [(1, "r1")])
+
+
+@pytest.mark.xfail(
+    reason="pipelines/read.py _read_json_lines hands the raw bytes to polars read_ndjson, which "
+    "rejects a UTF-8 BOM (detect_format strips it only to sniff the first byte)",
+    strict=True,
+)
+@pytest.mark.parametrize("name", ["a.jsonl", "a.json"])
+def test_json_lines_with_utf8_bom(tmp_path: Path, name: str) -> None:
+    """It reads JSON Lines that start with a UTF-8 byte order mark."""
+    data = b'\xef\xbb\xbf{"id": "r1"}\n{"id": "r2"}\n'
+    fmt, frame = read_raw(_write(tmp_path, name, data))
+    assert (fmt, frame.select(LINE, "id").rows()) == ("jsonl", [(1, "r1"), (2, "r2")])
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [

@@ -18,14 +18,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import polars as pl  # noqa: E402
-import psutil  # noqa: E402
+import polars as pl
+import psutil
 
 PILOT = Path(__file__).resolve().parents[1] / "pilots" / "support-reply-drafts.yaml"
 
@@ -81,11 +82,17 @@ def fresh_db(url: str | None, folder: Path, run: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--usage-rows", type=int, default=1_000_000)
-    parser.add_argument("--db", help="server URL to create benchmark databases on (default: SQLite files)")
+    parser.add_argument(
+        "--db", help="server URL to create benchmark databases on (default: SQLite files)"
+    )
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--keep", type=Path, help="folder to keep (and reuse) the generated inbox in")
+    parser.add_argument(
+        "--keep", type=Path, help="folder to keep (and reuse) the generated inbox in"
+    )
     args = parser.parse_args()
 
     from checks.verdict import store_week_verdict
@@ -100,18 +107,15 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="pilot-bench-"))
     inbox = work / f"inbox-{args.usage_rows}"
     if not (inbox / "usage").is_dir():
-        seconds, peak, generated = timed(lambda: generate_inbox(inbox, weeks=1, usage_rows_per_week=args.usage_rows))
-        print(f"generate: {seconds:.1f} s for {sum(generated.rows.values()):,} rows, peak {peak / 2**20:,.0f} MiB")
+        seconds, peak, generated = timed(
+            lambda: generate_inbox(inbox, weeks=1, usage_rows_per_week=args.usage_rows)
+        )
+        print(
+            f"generate: {seconds:.1f} s for {sum(generated.rows.values()):,} rows, peak {peak / 2**20:,.0f} MiB"
+        )
     week = sorted(p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir())[0]
     usage_files = sorted((inbox / "usage").iterdir())
     model = load_operating_model(PILOT)
-    rows = {
-        "usage": args.usage_rows,
-        "all": sum(
-            1 for src in ("tickets", "timesheets", "reviews", "changes") for _ in (inbox / src).glob("*")
-        ),
-    }
-
     figures: dict[str, list[tuple[float, int]]] = {}
     for run in range(args.repeat):
         db_url = fresh_db(args.db, work, run)
@@ -119,10 +123,10 @@ def main() -> None:
         bare, peak, _ = timed(lambda: [pl.read_csv(f) for f in usage_files if f.suffix == ".csv"])
         figures.setdefault("bare polars.read_csv", []).append((bare, peak))
         stages = [
-            ("ingest", lambda: ingest_inbox(db_url, model, inbox, week)),
-            ("facts", lambda: store_week_metrics(db_url, model, week)),
-            ("rules", lambda: store_week_verdict(db_url, model, week)),
-            ("report", lambda: publish_week(db_url, model, week, out, Settings(smtp_host=None))),
+            ("ingest", partial(ingest_inbox, db_url, model, inbox, week)),
+            ("facts", partial(store_week_metrics, db_url, model, week)),
+            ("rules", partial(store_week_verdict, db_url, model, week)),
+            ("report", partial(publish_week, db_url, model, week, out, Settings(smtp_host=None))),
         ]
         total = 0.0
         for name, fn in stages:
@@ -138,8 +142,10 @@ def main() -> None:
         dispose_engines()
         shutil.rmtree(out, ignore_errors=True)
 
-    print(f"\nweek {week}, {args.usage_rows:,} usage rows, warehouse {'PostgreSQL' if args.db else 'SQLite'}, "
-          f"median of {args.repeat}")
+    print(
+        f"\nweek {week}, {args.usage_rows:,} usage rows, warehouse {'PostgreSQL' if args.db else 'SQLite'}, "
+        f"median of {args.repeat}"
+    )
     print(f"{'stage':24} {'seconds':>9} {'usage rows/s':>14} {'peak RSS MiB':>13}")
     for name, values in figures.items():
         seconds = statistics.median(v[0] for v in values)

@@ -106,7 +106,7 @@ def ingest_inbox(
                 continue
         try:
             prepared = prepare_file(file, model, now_utc)
-        except Exception as exc:  # noqa: BLE001 - a bad file must never stop the run
+        except Exception as exc:
             reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
             prepared = PreparedFile(file, None, reason)
         with transaction(db_url) as conn:

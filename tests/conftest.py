@@ -43,7 +43,9 @@ def postgres_url() -> Iterator[str]:
     """A fresh, empty schema-less database on the real PostgreSQL server (dropped afterwards)."""
     base = _postgres_base()
     if not base:
-        pytest.skip("PILOT_TEST_POSTGRES_URL is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PILOT_TEST_POSTGRES_URL is not set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 

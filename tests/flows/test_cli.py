@@ -42,11 +42,15 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
     second = runner.invoke(app, ["demo", "--out", str(out), "--weeks", "3", "--seed", "3"])
     assert second.exit_code == 0, second.output
     for week in weeks:
-        again = json.loads((out / "reports" / "support-reply-drafts" / week / "readiness.json").read_text())
+        again = json.loads(
+            (out / "reports" / "support-reply-drafts" / week / "readiness.json").read_text()
+        )
         again.pop("generated_at")
         assert again == docs[week]
 
-    history = runner.invoke(app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", f"sqlite:///{out}/warehouse.db"])
+    history = runner.invoke(
+        app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", f"sqlite:///{out}/warehouse.db"]
+    )
     assert history.exit_code == 0
     assert [line.split()[0] for line in history.stdout.strip().splitlines()] == weeks
 
@@ -73,7 +77,12 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
         "source", "format", "rows_read", "rows_valid", "rows_quarantined", "rows_duplicate",
         "refused", "quarantined",
     }  # fmt: skip
-    assert (doc["format"], doc["rows_read"], doc["rows_valid"], doc["refused"]) == ("csv", 4, 1, None)
+    assert (doc["format"], doc["rows_read"], doc["rows_valid"], doc["refused"]) == (
+        "csv",
+        4,
+        1,
+        None,
+    )
     assert [q["line"] for q in doc["quarantined"]] == [3, 4]
 
 
@@ -83,7 +92,10 @@ def test_check_exits_1_on_a_refused_file(tmp_path: Path):
     path.write_text("request_id,timestamp\nr1,2026-10-05T10:00:00Z\n")
     result = runner.invoke(app, ["check", "--source", "usage", str(path)])
     assert result.exit_code == 1
-    assert "refused: missing required column(s): model, input_tokens, output_tokens, status" in result.stdout
+    assert (
+        "refused: missing required column(s): model, input_tokens, output_tokens, status"
+        in result.stdout
+    )
 
 
 def test_run_refuses_an_invalid_operating_model_listing_every_problem(tmp_path: Path):

@@ -39,9 +39,14 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
                     "severity": "low",
                     "category": "tone",
                     "note": "<img src=x onerror=alert(2)> & <b>bold</b>",
-                    "fix": "=HYPERLINK(\"http://evil\")",
+                    "fix": '=HYPERLINK("http://evil")',
                 },
-                {"ticket_id": "=cmd|' /C calc'!A0", "reviewed_at": "not a time", "reviewer": "x", "severity": "bad"},
+                {
+                    "ticket_id": "=cmd|' /C calc'!A0",
+                    "reviewed_at": "not a time",
+                    "reviewer": "x",
+                    "severity": "bad",
+                },
             ]
         )
     )
@@ -75,7 +80,7 @@ def test_html_is_self_contained(published):
     """It embeds the chart and loads nothing from the network."""
     html = published.html.read_text()
     assert "data:image/png;base64," in html
-    assert "http://" not in html.replace('http://evil', '') and "https://" not in html
+    assert "http://" not in html.replace("http://evil", "") and "https://" not in html
 
 
 def test_quarantine_csv_neutralises_formulas(published):
@@ -97,7 +102,11 @@ def test_safe_cell_prefixes_formula_starts(cell):
 def test_json_and_html_agree_on_the_verdict(published):
     """It writes the same verdict to readiness.json, the HTML banner and the email subject."""
     doc = json.loads(published.json.read_text())
-    words = {"ready": "READY TO EXPAND", "pause_expansion": "PAUSE EXPANSION", "pause_pilot": "PAUSE PILOT"}
+    words = {
+        "ready": "READY TO EXPAND",
+        "pause_expansion": "PAUSE EXPANSION",
+        "pause_pilot": "PAUSE PILOT",
+    }
     assert doc["verdict"] == published.verdict
     assert words[doc["verdict"]] in published.html.read_text()
     message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
@@ -113,6 +122,8 @@ def test_email_is_not_configured_without_smtp_host(published, tmp_path: Path):
     from reports.email import deliver
 
     message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
-    status = deliver(message, Settings(smtp_host="127.0.0.1", smtp_port=1, smtp_password="s3cret-pw"))
+    status = deliver(
+        message, Settings(smtp_host="127.0.0.1", smtp_port=1, smtp_password="s3cret-pw")
+    )
     assert status["status"] == "failed"
     assert "s3cret-pw" not in status["error"]

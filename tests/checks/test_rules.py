@@ -401,8 +401,8 @@ def test_serious_repeat_ignores_changes_before_the_earlier_finding(green: RuleCo
         earlier_findings=reviews(
             ("T0", "Dana Levi", dt.datetime(2026, 10, 1, tzinfo=UTC), "medium", "tone", None, None)
         ),
-    )  # the green changes are dated 2026-09-01 (and one in this week, after the finding)
-    ctx = with_inputs(ctx, changes=ctx.inputs.changes.filter(pl.col("changed_at") < IN_WEEK))
+        changes=changes((BEFORE, "prompt", "p1", "Ana Ruiz", "first prompt")),
+    )
     assert run("quality.serious_repeat", ctx).status == "pass"
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models.db import read_frame, table_counts, transaction, upsert_newest
-from models.warehouse import ChangeEntry
+from models.warehouse import ChangeEntry, Ticket
 
 UTC = dt.UTC
 OLD = dt.datetime(2026, 7, 1, 8, tzinfo=UTC)
@@ -139,3 +139,41 @@ def test_failed_transaction_loads_nothing(warehouse_url: str) -> None:
         raise RuntimeError("stage failed")
     assert table_counts(warehouse_url, ["change_entry"]) == {"change_entry": 0}
     assert _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD)) == (3, 0)
+
+
+def test_every_cell_type_round_trips(warehouse_url: str) -> None:
+    """It stores text with quotes, commas and newlines, nulls, booleans, ints and floats exactly."""
+    frame = pl.DataFrame(
+        {
+            "pilot": ["p1"] * 3,
+            "ticket_id": ["t1", 't"2,', "t\n3"],
+            "created_at": [dt.datetime(2026, 7, 1, 10, 0, 0, 123456, tzinfo=UTC)] * 3,
+            "solved_at": [dt.datetime(2026, 7, 1, 11, tzinfo=UTC), None, None],
+            "status": ["solved"] * 3,
+            "category": ['a "quoted", \\N value', "", "naïve €\r\nx"],
+            "agent": [None, "\\N", "NULL"],
+            "ai_draft_used": [True, False, True],
+            "draft_outcome": [None, "edited", None],
+            "reopened": [0, None, 3],
+            "escalated": [None, True, False],
+            "handle_minutes": [0.1 + 0.2, 1 / 3, 1e-17],
+            "contact_count": [None, 2, None],
+            "file_id": [1] * 3,
+            "exported_at": [NEW] * 3,
+            "row_hash": ["h1", "h2", "h3"],
+        },
+        schema_overrides={
+            "created_at": pl.Datetime("us", "UTC"),
+            "solved_at": pl.Datetime("us", "UTC"),
+            "exported_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    with transaction(warehouse_url) as conn:
+        assert upsert_newest(conn, Ticket, frame) == (3, 0)
+        table = Ticket.__table__
+        stored = read_frame(
+            conn,
+            select(*(table.c[c] for c in frame.columns)).order_by(table.c.ticket_id),
+            schema=frame.schema,
+        )
+    assert stored.rows() == frame.sort("ticket_id").rows()

@@ -40,6 +40,9 @@ def _timestamps(values: list[str | None], timezone: str = BERLIN) -> list[dt.dat
         ("2026-07-01T10:00:00z", dt.datetime(2026, 7, 1, 10, 0, tzinfo=UTC)),
         ("2026-07-01T10:00:00+02:00", dt.datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
         ("2026-07-01T10:00:00+0200", dt.datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
+        ("2026-07-01T10:00:00+02", dt.datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
+        ("2026-07-01 10:00:00+02:00", dt.datetime(2026, 7, 1, 8, 0, tzinfo=UTC)),
+        (" 2026-07-01T10:00:00Z ", dt.datetime(2026, 7, 1, 10, 0, tzinfo=UTC)),
         ("2026-07-01T10:00:00-05:00", dt.datetime(2026, 7, 1, 15, 0, tzinfo=UTC)),
         ("2026-07-01T10:00:00.250Z", dt.datetime(2026, 7, 1, 10, 0, 0, 250000, tzinfo=UTC)),
         # Naive text is local time in the pilot's zone: Berlin summer is UTC+2, winter UTC+1.

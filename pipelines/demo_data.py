@@ -17,7 +17,7 @@ send them, a reviewer spot-checks drafts, and everyone logs time. One folder per
 
 Every file of a week is "exported" on the Monday 06:00 UTC after the week; its mtime says so.
 The data contains deliberate mess (malformed rows, an unreadable file, a duplicate line, an
-overlapping re-export) and one bad week (second to last): a retry loop on an undocumented, pricier
+overlapping re-export) and one bad week (fourth from last with 7+ weeks, else second to last): a retry loop on an undocumented, pricier
 model, a ``stop_now`` privacy finding, an AI draft on an excluded category and no timesheet export.
 
 Generation is a pure function of its arguments: the same call writes byte-identical files.
@@ -235,7 +235,9 @@ def _make_weeks(last_week: str, weeks: int) -> list[_Week]:
 
 
 def _make_plan(weeks: int) -> _Plan:
-    bad = weeks - 2 if weeks >= 4 else None
+    # The bad week leaves three normal weeks after it (when there is room) so the green streak
+    # can rebuild and the last week shows `ready` again.
+    bad = weeks - 4 if weeks >= 7 else weeks - 2 if weeks >= 4 else None
     normals = [i for i in range(weeks) if i != bad]
 
     def pick(k: int, avoid: set[int] = frozenset()) -> int | None:

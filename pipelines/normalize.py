@@ -128,7 +128,10 @@ def _timesheet_columns(raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
                 + hms.struct.field("3").cast(pl.Float64).fill_null(0) / 60
             )
             hours = text.cast(pl.Float64, strict=False) * 60
-            derived.append(pl.coalesce([hms_minutes, hours]).cast(pl.String).alias("minutes"))
+            # An unreadable duration stays text so the minutes check names it.
+            derived.append(
+                pl.coalesce([hms_minutes, hours]).cast(pl.String).fill_null(text).alias("minutes")
+            )
         elif {"__start", "__end"} <= set(frame.columns):
             derived.append(
                 ((pl.col("__end") - pl.col("__start")).dt.total_seconds() / 60)
@@ -197,9 +200,15 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
         *(_parse_fast(c, spec.columns[c], timezone, frame.schema[c]).alias(c) for c in present),
     )
     typed = _parse_remaining_datetimes(typed, frame, spec, present, timezone)
+    # A derived column is named after the input column it came from.
+    labels = {"minutes": "duration"} if {"duration"} <= set(raw.columns) - {"minutes"} else {}
     errors = [
         pl.when(_has_text(frame[c]) & typed[c].is_null())
-        .then(pl.format("{}: {} is not " + _KIND_WORDS[kind], pl.lit(c), _cell(frame[c])))
+        .then(
+            pl.format(
+                "{}: {} is not " + _KIND_WORDS[kind], pl.lit(labels.get(c, c)), _cell(frame[c])
+            )
+        )
         .otherwise(None)
         for c in present
         if (kind := spec.columns[c]) != "str"

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -86,10 +87,17 @@ def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
         if b"\x00" in head:
             raise RefusedFile("binary content (NUL bytes), not a text CSV file")
         source = path
-        sample = _decode(head, None) if head else ""
+        # The sample may end inside a multi-byte character; invalid files fail in the reader.
+        sample = head.decode("utf-8-sig", errors="replace")
     if not sample.strip():
         raise RefusedFile("empty file")
     delimiter = sniff_delimiter(sample[: sample.rfind("\n") + 1] or sample)
+    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=delimiter), [])
+    names = [name.strip().lower() for name in header]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        # polars would rename the repeat (`x_duplicated_0`) and a column would silently vanish.
+        raise RefusedFile(f"repeated column name(s) {repeated}")
     try:
         frame = pl.read_csv(
             source,
@@ -102,19 +110,41 @@ def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
         raise RefusedFile("empty file") from exc
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "utf-8" in first.lower() or "utf8" in first.lower():
+            raise RefusedFile(
+                f"cannot decode as UTF-8 ({first}); "
+                "declare the file's encoding in sources.<source>.encoding"
+            ) from exc
         raise RefusedFile(f"not a readable CSV file: {first}") from exc
     # Header is line 1; a record's line is its position after it (no multi-line cells assumed).
     return frame.with_row_index(LINE, offset=2)
 
 
-def _read_json_lines(path: Path) -> pl.DataFrame:
+def _read_json_lines(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
+    data: Path | io.BytesIO = path
+    raw: bytes | None = None
+    if encoding not in (None, "utf-8", "utf8") or head.startswith(
+        (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+    ):
+        raw = _decode(path.read_bytes(), encoding).encode("utf-8")
+        data = io.BytesIO(raw)
     try:
-        frame = pl.read_ndjson(path, infer_schema_length=None)
+        frame = pl.read_ndjson(data, infer_schema_length=None)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise RefusedFile(
             f"not valid JSON Lines: {str(exc).splitlines()[0] if str(exc) else exc}"
         ) from exc
-    return frame.with_row_index(LINE, offset=1)
+    raw = raw if raw is not None else path.read_bytes()
+    if not _BLANK_LINE.search(raw):
+        return frame.with_row_index(LINE, offset=1)
+    # Blank lines hold no record but still count as lines of the file.
+    lines = [n for n, text in enumerate(raw.split(b"\n"), start=1) if text.strip()]
+    return frame.with_columns(pl.Series(LINE, lines[: frame.height], dtype=pl.UInt32)).select(
+        LINE, *frame.columns
+    )
+
+
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n|\A[ \t\r]*\n")
 
 
 def _read_json_array(path: Path, encoding: str | None) -> pl.DataFrame:
@@ -148,6 +178,21 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _refuse_json_object(path: Path, encoding: str | None) -> None:
+    """A clearer reason for a pretty-printed JSON object given where records were expected."""
+    if path.stat().st_size > 64 * 2**20:
+        return
+    try:
+        value = json.loads(_decode(path.read_bytes(), encoding))
+    except (json.JSONDecodeError, RefusedFile):
+        return
+    if isinstance(value, dict):
+        raise RefusedFile(
+            f"JSON file holds one object (keys: {', '.join(list(value)[:5])}), expected an array "
+            "of records or JSON Lines"
+        )
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
@@ -169,7 +214,12 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[str, pl.DataFrame
     if fmt == "csv":
         frame = _read_csv(path, head, encoding)
     elif fmt == "jsonl":
-        frame = _read_json_lines(path)
+        try:
+            frame = _read_json_lines(path, head, encoding)
+        except RefusedFile:
+            if path.suffix.lower() == ".json":
+                _refuse_json_object(path, encoding)
+            raise
     elif fmt == "json":
         frame = _read_json_array(path, encoding)
     else:

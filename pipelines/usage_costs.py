@@ -15,6 +15,9 @@ from models.operating_model import ModelPrice
 
 UNPRICED = "unpriced"
 _MILLION = 1_000_000
+# Unit prices are taken from a small call and scaled: a million-token call would be billed at
+# the long-context tier some models have above 128k or 200k tokens.
+_PROBE_TOKENS = 1_000
 
 
 @cache
@@ -30,18 +33,19 @@ def genai_unit_prices(
         ).total_price
 
     try:
-        uncached = price(input_tokens=_MILLION)
-        cached = price(input_tokens=_MILLION, cache_read_tokens=_MILLION)
-        output = price(output_tokens=_MILLION)
+        uncached = price(input_tokens=_PROBE_TOKENS)
+        cached = price(input_tokens=_PROBE_TOKENS, cache_read_tokens=_PROBE_TOKENS)
+        output = price(output_tokens=_PROBE_TOKENS)
     except LookupError:
         return None
-    return float(uncached), float(cached), float(output)
+    scale = _MILLION // _PROBE_TOKENS
+    return float(uncached * scale), float(cached * scale), float(output * scale)
 
 
 def price_usage(usage: pl.DataFrame, overrides: dict[str, ModelPrice]) -> pl.DataFrame:
     """Add `model_cost_usd` and `price_source` to canonical usage rows.
 
-    Tiered (long-context) prices are not modelled: the per-million price at the first tier is used.
+    Tiered (long-context) prices are not modelled: every call is priced at the first tier.
     """
     day = pl.col("timestamp").dt.date()
     combos = usage.select(pl.col("model"), pl.col("provider"), day.alias("day")).unique()

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
 def parse_week(week: str) -> tuple[int, int]:
     """(year, week number) of a `YYYY-Www` label; ValueError when it is not one."""
-    match = _WEEK.match(week)
+    match = _WEEK.fullmatch(week)
     if not match:
         raise ValueError(f"week {week!r} is not an ISO week like 2026-W47")
     year, number = int(match[1]), int(match[2])

@@ -188,7 +188,10 @@ def serious_repeat(ctx: RuleContext) -> Result:
             ).height
             > 0
         )
-        fixed = fixed or changes.filter(pl.col("changed_at") > first_seen).height > 0
+        # A logged change counts as the fix when it came between the two findings.
+        seen_again = serious.filter(pl.col("category") == category)["reviewed_at"].min()
+        between = (pl.col("changed_at") > first_seen) & (pl.col("changed_at") < seen_again)
+        fixed = fixed or changes.filter(between).height > 0
         if fixed:
             categories.append(category)
             repeats += serious.filter(pl.col("category") == category)["ticket_id"].to_list()

@@ -60,7 +60,7 @@ def test_weeks_end_at_last_week_and_every_file_is_listed_in_its_week(
 ) -> None:
     """The inbox covers 8 ISO weeks ending 2026-W46 and every written file belongs to one week."""
     assert inbox.weeks == [f"2026-W{n}" for n in range(39, 47)]
-    assert inbox.bad_week == "2026-W45"
+    assert inbox.bad_week == "2026-W43"
     listed = [p for files in inbox.files_by_week.values() for p in files]
     on_disk = {p for p in inbox.root.rglob("*") if p.is_file()}
     assert len(listed) == len(set(listed)) and set(listed) == on_disk
@@ -69,7 +69,7 @@ def test_weeks_end_at_last_week_and_every_file_is_listed_in_its_week(
         assert {p.parent.name for p in files} >= {"usage", "tickets", "reviews", "changes"}
     assert {p.name for p in inbox.root.iterdir()} == set(SOURCES)
     assert (inbox.root / "usage" / "usage-2026-W41.parquet").exists()
-    assert (inbox.root / "tickets" / "tickets-2026-W43-helpdesk-export.csv").exists()
+    assert (inbox.root / "tickets" / "tickets-2026-W44-helpdesk-export.csv").exists()
 
 
 def test_every_readable_file_has_the_canonical_columns(inbox: GeneratedInbox) -> None:

@@ -233,11 +233,6 @@ def test_timesheet_minutes_from_duration(duration: str, minutes: float) -> None:
     assert out["work_date"].to_list() == [dt.date(2026, 7, 1)]
 
 
-@pytest.mark.xfail(
-    reason="pipelines/normalize.py _timesheet_columns: an unreadable duration silently becomes "
-    "null minutes with no parse error naming the duration cell",
-    strict=True,
-)
 def test_unparsable_timesheet_duration_leaves_a_reason() -> None:
     """It names an unreadable timesheet duration in the row's parse errors."""
     out = to_canonical("timesheets", _timesheets(date=["2026-07-01"], duration=["soon"]), BERLIN)

@@ -71,12 +71,6 @@ def test_cost_matches_genai_prices_for_a_flat_priced_model() -> None:
     assert cost == pytest.approx(_genai_price("gpt-4o", 1000, 200, 500), rel=1e-9)
 
 
-@pytest.mark.xfail(
-    reason="pipelines/usage_costs.py genai_unit_prices probes prices with 1,000,000-token calls, "
-    "which land in the >200k long-context tier: ordinary calls of tiered models are charged the "
-    "upper-tier price (claude-sonnet-4-5 input 6 instead of 3 USD/M)",
-    strict=True,
-)
 @pytest.mark.parametrize("model", ["claude-sonnet-4-5", "gemini-2.5-pro"])
 def test_cost_of_a_short_call_to_a_tiered_model_uses_the_first_tier(model: str) -> None:
     """It charges a short call to a model with long-context tiers what genai-prices charges."""

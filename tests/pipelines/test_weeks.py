@@ -98,11 +98,6 @@ def test_parse_week_refuses_bad_labels(label: str, message: str) -> None:
         parse_week(label)
 
 
-@pytest.mark.xfail(
-    reason="pipelines/weeks.py parse_week: the pattern ends in `$`, which also matches before a "
-    "trailing newline, so '2026-W47\\n' is accepted as a week label",
-    strict=True,
-)
 def test_parse_week_refuses_a_trailing_newline() -> None:
     """It refuses a week label followed by a newline."""
     with pytest.raises(ValueError):

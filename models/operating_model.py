@@ -126,8 +126,12 @@ class Volumes(_Strict):
 
 
 class ReportSettings(_Strict):
+    """Who gets the report, and how ticket ids link to the help desk."""
+
     recipients: list[EmailStr] = []
     sender: EmailStr | None = None
+    # e.g. https://acme.zendesk.com/agent/tickets/{ticket_id}; evidence ticket ids link there.
+    ticket_url: str | None = Field(default=None, pattern=r"^https?://.*\{ticket_id\}")
 
 
 class SourceSettings(BaseModel):

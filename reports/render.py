@@ -11,6 +11,7 @@ import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -60,6 +61,34 @@ ACTIONS = {
     "reliability.model_failures": "Check the model provider's errors and timeouts and the retry settings.",
     "expansion.streak": "Keep running: more consecutive green weeks are needed before expanding.",
 }
+
+
+# Rules whose evidence items are ticket ids (linked to the help desk when configured).
+TICKET_EVIDENCE = {
+    "cost.per_task",
+    "quality.stop_now",
+    "quality.serious_repeat",
+    "quality.error_rate",
+    "quality.correction_rate",
+    "scope.excluded_category",
+}
+
+
+def ticket_link(model: OperatingModel, ticket_id: str) -> str | None:
+    """The help-desk address of a ticket, when the operating model gives a pattern."""
+    pattern = model.report.ticket_url
+    return pattern.replace("{ticket_id}", quote(str(ticket_id), safe="")) if pattern else None
+
+
+def findings_matrix(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of this week's findings by category (rows) and severity (columns)."""
+    severities = ["low", "medium", "stop_now"]
+    rows: dict[str, dict[str, int]] = {}
+    for f in findings:
+        row = rows.setdefault(f["category"] or "uncategorised", dict.fromkeys(severities, 0))
+        if f["severity"] in row:
+            row[f["severity"]] += 1
+    return {"severities": severities, "rows": dict(sorted(rows.items()))}
 
 
 def _num(value: Any) -> str:
@@ -160,6 +189,9 @@ def render_html(
             key_figures=key_figures(doc["metrics"], previous_metrics),
             chart=base64.b64encode(chart).decode("ascii") if chart else None,
             findings=findings,
+            matrix=findings_matrix(findings),
+            ticket_evidence=TICKET_EVIDENCE,
+            ticket_link=lambda ticket_id: ticket_link(model, ticket_id),
             owners=owners(model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 import pytest
 
-from checks.rules.base import RuleContext, RuleOutcome, WeekHistory, outcome
-from checks.rules.catalog import RULES, STREAK
+from checks.rules.base import RuleContext, RuleOutcome, Status, WeekHistory, outcome
+from checks.rules.catalog import RULES, STREAK, streak
 from checks.verdict import evaluate_rules, verdict
-from models.operating_model import OperatingModel, Person, Role
-from pipelines.facts import WeekInputs
+from models.operating_model import SOURCES, OperatingModel, Person, Role
+from pipelines.facts import WeekInputs, task_facts
+from pipelines.metrics import weekly_metrics
 
 UTC = dt.UTC
 WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22 (Berlin)
@@ -606,8 +608,6 @@ def test_streak(
     count: int,
 ) -> None:
     """It passes after green_weeks_required consecutive weeks without a failed rule."""
-    from checks.rules.catalog import streak
-
     ctx = replace(green, history=WeekHistory(failed_rules=failed_rules))
     result_status, value, threshold, _, _ = streak(ctx, failed_this_week)
     assert (result_status, value, threshold) == (status, count, 3)
@@ -628,3 +628,440 @@ def test_evidence_is_capped_but_counted(green: RuleContext) -> None:
     result = run("data.unpriced_usage", ctx)
     assert result.evidence == ids[:25]
     assert result.evidence_total == 40
+
+
+# every rule id: a pass case, a fail (or warn) case and an unknown case --------------------------
+Build = Callable[[RuleContext], RuleContext]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A change to the green week that gives one rule a known status."""
+
+    rule_id: str
+    status: Status
+    build: Build
+    note: str
+
+
+def _unchanged(ctx: RuleContext) -> RuleContext:
+    return ctx
+
+
+def _with_stats(**by_source: dict[str, Any]) -> Build:
+    return lambda ctx: replace(ctx, input_stats={**ctx.input_stats, **by_source})
+
+
+def _with_usage(*rows: tuple) -> Build:
+    def build(ctx: RuleContext) -> RuleContext:
+        extra = pl.DataFrame(list(rows), schema=USAGE_SCHEMA, orient="row")
+        return with_inputs(ctx, usage_summary=pl.concat([ctx.inputs.usage_summary, extra]))
+
+    return build
+
+
+def _unpriced(ctx: RuleContext) -> RuleContext:
+    ctx = _with_usage(("T2", "mystery-1", "p1", "ok", "unpriced", 2, 0.0))(ctx)
+    return with_inputs(ctx, unpriced_total=2, unpriced_request_ids=["u1", "u2"])
+
+
+def _metrics(**metrics: Any) -> Build:
+    return lambda ctx: with_metrics(ctx, **metrics)
+
+
+def _inputs(**fields: Any) -> Build:
+    return lambda ctx: with_inputs(ctx, **fields)
+
+
+def _history(**fields: Any) -> Build:
+    return lambda ctx: replace(ctx, history=WeekHistory(**fields))
+
+
+def _excluded_ai_task(ctx: RuleContext) -> RuleContext:
+    legal = facts(("L1", "legal", "ag1", True, True, "edited", 1, 0.01))
+    return replace(ctx, facts=pl.concat([ctx.facts, legal]))
+
+
+def _one_person_holds_three_roles(ctx: RuleContext) -> RuleContext:
+    backup = Person(name="Li Wei")
+    sam = Role(name="Sam Okafor", backup=backup)
+    return with_roles(ctx, technical_owner=sam, reviewer=sam, stop_authority=sam)
+
+
+OCT_1 = dt.datetime(2026, 10, 1, 10, tzinfo=UTC)
+REPEAT_AFTER_FIX = {
+    "reviews": reviews(("T9", "Dana Levi", IN_WEEK, "medium", "wrong_facts", None, None)),
+    "earlier_findings": reviews(
+        ("T0", "Dana Levi", OCT_1, "medium", "wrong_facts", None, "order lookup added")
+    ),
+}
+
+# The table the coverage test reads: adding a rule without its cases fails that test.
+CASES: list[Case] = [
+    Case("data.inputs_present", "pass", _unchanged, "all-sources"),
+    Case(
+        "data.inputs_present",
+        "fail",
+        lambda ctx: with_inputs(ctx, timesheets=ctx.inputs.timesheets.head(0)),
+        "no-timesheets",
+    ),
+    Case("data.quarantine_ratio", "pass", _unchanged, "1pct"),
+    Case("data.quarantine_ratio", "fail", _with_stats(usage=_stats(100, 3)), "3pct"),
+    Case(
+        "data.quarantine_ratio",
+        "warn",
+        _with_stats(reviews=_stats(0, 0, [{"file": "r.csv", "reason": "empty"}])),
+        "refused-file",
+    ),
+    Case(
+        "data.quarantine_ratio",
+        "unknown",
+        lambda ctx: replace(ctx, input_stats={s: _stats(0, 0) for s in ctx.input_stats}),
+        "nothing-read",
+    ),
+    Case("data.unpriced_usage", "pass", _unchanged, "all-priced"),
+    Case("data.unpriced_usage", "fail", _unpriced, "unpriced-model"),
+    Case("cost.monthly_cap", "pass", _unchanged, "under-cap"),
+    Case("cost.monthly_cap", "fail", _metrics(month_to_date_cost=3000.01), "over-cap"),
+    Case("cost.monthly_cap", "unknown", _metrics(month_to_date_cost=None), "unmeasured"),
+    Case("cost.spend_alert", "pass", _unchanged, "under-alert"),
+    Case("cost.spend_alert", "warn", _metrics(month_to_date_cost=2400.0), "at-alert"),
+    Case("cost.per_task", "pass", _unchanged, "under-limit"),
+    Case("cost.per_task", "fail", _metrics(cost_per_task=1.51), "over-limit"),
+    Case("cost.per_task", "unknown", _metrics(cost_per_task=None), "no-ai-tasks"),
+    Case("cost.per_task_rise", "pass", _unchanged, "flat"),
+    Case(
+        "cost.per_task_rise",
+        "fail",
+        lambda ctx: with_inputs(with_metrics(ctx, cost_per_task=1.3), changes=changes()),
+        "rise-no-change",
+    ),
+    Case("cost.per_task_rise", "warn", _metrics(cost_per_task=1.3), "rise-with-change"),
+    Case("cost.per_task_rise", "unknown", _history(), "first-week"),
+    Case("quality.stop_now", "pass", _unchanged, "no-stop-now"),
+    Case(
+        "quality.stop_now",
+        "fail",
+        _inputs(reviews=reviews(("T1", "Dana Levi", IN_WEEK, "stop_now", "privacy", None, None))),
+        "stop-now",
+    ),
+    Case("quality.serious_repeat", "pass", _unchanged, "no-repeat"),
+    Case("quality.serious_repeat", "fail", _inputs(**REPEAT_AFTER_FIX), "repeat-after-fix"),
+    Case("quality.error_rate", "pass", _unchanged, "under-limit"),
+    Case("quality.error_rate", "fail", _metrics(error_rate=0.11), "over-limit"),
+    Case("quality.error_rate", "unknown", _metrics(error_rate=None), "no-reviews"),
+    Case("quality.correction_rate", "pass", _unchanged, "under-limit"),
+    Case("quality.correction_rate", "fail", _metrics(correction_rate=0.31), "over-limit"),
+    Case("quality.correction_rate", "unknown", _metrics(correction_rate=None), "no-outcomes"),
+    Case("scope.excluded_category", "pass", _unchanged, "in-scope"),
+    Case("scope.excluded_category", "fail", _excluded_ai_task, "legal-draft"),
+    Case("review.sample_size", "pass", _unchanged, "25-reviewed"),
+    Case("review.sample_size", "fail", _metrics(reviewed=19), "19-reviewed"),
+    Case("review.sample_spread", "pass", _unchanged, "4-days-3-agents"),
+    Case("review.sample_spread", "warn", _metrics(review_distinct_days=2), "2-days"),
+    Case(
+        "review.sample_spread",
+        "unknown",
+        _metrics(reviewed=0, review_distinct_days=0, review_distinct_agents=0),
+        "no-reviews",
+    ),
+    Case("ownership.roles", "pass", _unchanged, "example-roles"),
+    Case(
+        "ownership.roles",
+        "fail",
+        lambda ctx: with_roles(ctx, reviewer=Role(name="Dana Levi")),
+        "no-backup",
+    ),
+    Case("ownership.concentration", "pass", _unchanged, "example-roles"),
+    Case("ownership.concentration", "fail", _one_person_holds_three_roles, "one-person"),
+    Case("change.undocumented", "pass", _unchanged, "all-approved"),
+    Case(
+        "change.undocumented",
+        "fail",
+        _with_usage(("T2", "gpt-4o", "p9", "ok", "genai-prices", 1, 0.01)),
+        "unlogged-prompt",
+    ),
+    Case("change.frequency", "pass", _unchanged, "one-change"),
+    Case(
+        "change.frequency",
+        "warn",
+        _inputs(changes=changes(*[(IN_WEEK, "tool", f"v{i}", "Sam Okafor", "") for i in (1, 2)])),
+        "two-changes",
+    ),
+    Case("savings.per_employee_day", "pass", _unchanged, "20-minutes"),
+    Case("savings.per_employee_day", "fail", _metrics(minutes_saved_per_employee_day=2.0), "2-min"),
+    Case(
+        "savings.per_employee_day",
+        "unknown",
+        _metrics(minutes_saved_per_employee_day=None),
+        "no-agents",
+    ),
+    Case("volume.busy_month", "pass", _unchanged, "under-cap"),
+    Case("volume.busy_month", "warn", _metrics(volumes={"busy_month": {"cost": 3001.0}}), "over"),
+    Case("reliability.model_failures", "pass", _unchanged, "1pct"),
+    Case("reliability.model_failures", "warn", _metrics(failed_model_calls=6), "6pct"),
+    Case(
+        "reliability.model_failures",
+        "unknown",
+        _metrics(model_calls=0, failed_model_calls=0),
+        "no-calls",
+    ),
+    Case("expansion.streak", "pass", _unchanged, "three-green"),
+    Case(
+        "expansion.streak",
+        "fail",
+        _history(failed_rules={"2026-W46": [], "2026-W45": ["cost.per_task"]}),
+        "red-w45",
+    ),
+]
+
+# Rules whose function has no `unknown` branch, with their status on an empty first week.
+NEVER_UNKNOWN: dict[str, Status] = {
+    "data.inputs_present": "fail",
+    "data.unpriced_usage": "pass",
+    "cost.spend_alert": "pass",
+    "quality.stop_now": "pass",
+    "quality.serious_repeat": "pass",
+    "scope.excluded_category": "pass",
+    "review.sample_size": "fail",
+    "ownership.roles": "pass",
+    "ownership.concentration": "pass",
+    "change.undocumented": "pass",
+    "change.frequency": "pass",
+    "volume.busy_month": "pass",
+    "expansion.streak": "fail",
+}
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=f"{c.rule_id}-{c.status}-{c.note}") for c in CASES]
+)
+def test_rule_case(green: RuleContext, case: Case) -> None:
+    """It gives the rule the status its case in the table expects."""
+    assert run(case.rule_id, case.build(green)).status == case.status
+
+
+def test_every_rule_id_has_pass_fail_and_unknown_cases() -> None:
+    """It finds a pass case, a fail (warn for warn-only rules) case and an unknown case, or a
+    documented reason it cannot be unknown, for every rule id in the catalog."""
+    covered: dict[str, set[str]] = {}
+    for case in CASES:
+        covered.setdefault(case.rule_id, set()).add(case.status)
+    assert set(covered) <= set(RULE), "cases for rule ids that are not in the catalog"
+    assert set(NEVER_UNKNOWN) <= set(RULE)
+    missing = []
+    for rule_id, rule in RULE.items():
+        statuses = covered.get(rule_id, set())
+        bad = "warn" if rule.on_fail == "warn" else "fail"
+        needed = {"pass", bad} | (set() if rule_id in NEVER_UNKNOWN else {"unknown"})
+        if not needed <= statuses:
+            missing.append(f"{rule_id}: {sorted(needed - statuses)}")
+        if rule_id in NEVER_UNKNOWN and "unknown" in statuses:
+            missing.append(f"{rule_id}: listed as never unknown but has an unknown case")
+    assert missing == []
+
+
+# an empty first week: rules that cannot be unknown still decide ---------------------------------
+EMPTY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "tickets": {
+        "ticket_id": pl.String,
+        "created_at": pl.Datetime("us", "UTC"),
+        "solved_at": pl.Datetime("us", "UTC"),
+        "status": pl.String,
+        "category": pl.String,
+        "agent": pl.String,
+        "ai_draft_used": pl.Boolean,
+        "draft_outcome": pl.String,
+        "reopened": pl.Int64,
+        "escalated": pl.Boolean,
+        "handle_minutes": pl.Float64,
+    },
+    "timesheets": {
+        "entry_id": pl.String,
+        "person": pl.String,
+        "work_date": pl.Date,
+        "minutes": pl.Float64,
+        "activity": pl.String,
+        "ticket_id": pl.String,
+    },
+    "month_timesheets": {"person": pl.String, "activity": pl.String, "minutes": pl.Float64},
+    "versions_seen": {
+        "model": pl.String,
+        "prompt_version": pl.String,
+        "first_seen": pl.Datetime("us", "UTC"),
+    },
+}
+
+
+@pytest.fixture
+def empty_week(example_model: OperatingModel) -> RuleContext:
+    """A pilot's first week with no rows in any source, through the real facts and metrics."""
+    inputs = WeekInputs(
+        pilot=example_model.pilot,
+        week=WEEK,
+        tickets=pl.DataFrame(schema=EMPTY_SCHEMAS["tickets"]),
+        usage_summary=pl.DataFrame(schema=USAGE_SCHEMA),
+        unpriced_request_ids=[],
+        unpriced_total=0,
+        timesheets=pl.DataFrame(schema=EMPTY_SCHEMAS["timesheets"]),
+        reviews=reviews(),
+        earlier_findings=reviews(),
+        changes=changes(),
+        versions_seen=pl.DataFrame(schema=EMPTY_SCHEMAS["versions_seen"]),
+        month_model_cost=0.0,
+        month_timesheets=pl.DataFrame(schema=EMPTY_SCHEMAS["month_timesheets"]),
+    )
+    week_facts = task_facts(inputs, example_model)
+    return RuleContext(
+        model=example_model,
+        week=WEEK,
+        facts=week_facts,
+        metrics=weekly_metrics(week_facts, inputs, example_model),
+        inputs=inputs,
+        input_stats={s: _stats(0, 0) for s in SOURCES},
+        history=WeekHistory(),
+    )
+
+
+@pytest.mark.parametrize(("rule_id", "status"), NEVER_UNKNOWN.items())
+def test_rules_that_cannot_be_unknown_decide_an_empty_week(
+    empty_week: RuleContext, rule_id: str, status: str
+) -> None:
+    """It gives a rule without an unknown outcome a pass, fail or warn on an empty first week."""
+    result = run(rule_id, empty_week)
+    bad = "warn" if RULE[rule_id].on_fail == "warn" else "fail"
+    assert result.status in {"pass", bad}
+    assert result.status == status
+
+
+def test_empty_week_outcomes_and_verdict(empty_week: RuleContext) -> None:
+    """It reports unknown exactly where nothing could be measured and pauses expansion."""
+    results = evaluate_rules(empty_week)
+    by_id = {r.id: r for r in results}
+    unknown = {r.id for r in results if r.status == "unknown"}
+    # cost.monthly_cap is unknown only without a month-to-date cost; the metrics always give one
+    # (the fixed fees of the days elapsed: 120 USD x 22 / 30 by Sunday 22 November).
+    assert unknown == set(RULE) - set(NEVER_UNKNOWN) - {"cost.monthly_cap"}
+    assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("pass", 88.0)
+    assert {r.id: r.status for r in results if r.id in NEVER_UNKNOWN} == NEVER_UNKNOWN
+    assert verdict(results) == "pause_expansion"
+
+
+def test_ownership_rules_decide_with_no_role_named(green: RuleContext) -> None:
+    """It fails the roles rule and passes the concentration rule when no role names anyone."""
+    nobody = with_roles(
+        green, business_owner=None, technical_owner=None, reviewer=None, stop_authority=None
+    )
+    roles = run("ownership.roles", nobody)
+    assert (roles.status, roles.value) == ("fail", 4)
+    assert run("ownership.concentration", nobody).status == "pass"
+
+
+# history: only weeks before this one count -----------------------------------------------------
+LATER_METRICS = {"2026-W48": {"cost_per_task": 9.0}, "2026-W49": {"cost_per_task": 0.1}}
+
+
+@pytest.mark.parametrize(
+    ("cost", "keep_changes", "status"),
+    [(1.0, True, "pass"), (1.3, True, "warn"), (1.3, False, "fail"), (None, True, "unknown")],
+)
+def test_cost_per_task_rise_ignores_later_weeks(
+    green: RuleContext, cost: float | None, keep_changes: bool, status: str
+) -> None:
+    """It gives an earlier week the same outcome whatever later weeks have stored."""
+    ctx = with_metrics(green, cost_per_task=cost)
+    if not keep_changes:
+        ctx = with_inputs(ctx, changes=changes())
+    later = replace(
+        ctx, history=replace(ctx.history, metrics={**ctx.history.metrics, **LATER_METRICS})
+    )
+    before, after = run("cost.per_task_rise", ctx), run("cost.per_task_rise", later)
+    assert before.status == status
+    assert after == before
+
+
+def test_cost_per_task_rise_is_unknown_when_only_later_weeks_are_stored(
+    green: RuleContext,
+) -> None:
+    """It does not compare with the next week when the previous week was never stored."""
+    ctx = replace(green, history=WeekHistory(metrics=LATER_METRICS))
+    assert run("cost.per_task_rise", ctx).status == "unknown"
+
+
+@pytest.mark.parametrize("failed_this_week", [False, True])
+def test_streak_ignores_later_weeks(green: RuleContext, failed_this_week: bool) -> None:
+    """It gives an earlier week the same streak whatever later weeks have stored."""
+    later = {"2026-W48": ["quality.stop_now"], "2026-W49": [], "2026-W50": []}
+    with_later = replace(
+        green,
+        history=replace(green.history, failed_rules={**green.history.failed_rules, **later}),
+    )
+    assert streak(with_later, failed_this_week) == streak(green, failed_this_week)
+
+
+def test_streak_does_not_count_later_green_weeks(green: RuleContext) -> None:
+    """It counts only this week when the green weeks stored come after it."""
+    later_only = {"2026-W48": [], "2026-W49": [], "2026-W50": []}
+    ctx = replace(green, history=WeekHistory(failed_rules=later_only))
+    result = run("expansion.streak", ctx)
+    assert (result.status, result.value) == ("fail", 1)
+
+
+# serious repeats: earlier finding, then a fix, then this week's finding -------------------------
+@pytest.mark.parametrize(
+    ("changed_at", "status"),
+    [
+        pytest.param(dt.datetime(2026, 10, 5, tzinfo=UTC), "fail", id="between-weeks"),
+        pytest.param(IN_WEEK - dt.timedelta(minutes=1), "fail", id="just-before-this-finding"),
+        pytest.param(IN_WEEK, "pass", id="same-time-as-this-finding"),
+        pytest.param(IN_WEEK + dt.timedelta(days=1), "pass", id="after-this-finding"),
+        pytest.param(OCT_1, "pass", id="same-time-as-earlier-finding"),
+    ],
+)
+def test_serious_repeat_needs_the_change_between_the_two_findings(
+    green: RuleContext, changed_at: dt.datetime, status: str
+) -> None:
+    """It counts a change as a fix only when it was logged after the earlier finding and before
+    this week's finding."""
+    ctx = with_inputs(
+        green,
+        reviews=reviews(("T9", "Dana Levi", IN_WEEK, "medium", "wrong_facts", None, None)),
+        earlier_findings=reviews(("T0", "Dana Levi", OCT_1, "medium", "wrong_facts", None, None)),
+        changes=changes((changed_at, "prompt", "p2", "Ana Ruiz", "fix wrong facts")),
+    )
+    result = run("quality.serious_repeat", ctx)
+    assert (result.status, result.evidence) == (status, ["T9"] if status == "fail" else [])
+
+
+def test_serious_repeat_with_a_fix_text_lists_this_weeks_tickets(green: RuleContext) -> None:
+    """It fails on a medium finding in a category whose earlier finding has a recorded fix."""
+    result = run("quality.serious_repeat", with_inputs(green, **REPEAT_AFTER_FIX))
+    assert (result.status, result.value, result.evidence) == ("fail", 1, ["T9"])
+    assert "wrong_facts" in result.message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG checks/rules/catalog.py serious_repeat: a change counts as the fix only when it "
+        "precedes this week's FIRST finding in the category (min reviewed_at), so a finding "
+        "later in the week, after the fix, is not seen as a repeat"
+    ),
+)
+def test_serious_repeat_sees_a_repeat_after_a_fix_made_mid_week(green: RuleContext) -> None:
+    """It fails when a change logged after the earlier finding is followed by a finding later
+    this week, even if another finding in the category came before the change."""
+    monday = dt.datetime(2026, 11, 16, 10, tzinfo=UTC)
+    friday = dt.datetime(2026, 11, 20, 10, tzinfo=UTC)
+    ctx = with_inputs(
+        green,
+        reviews=reviews(
+            ("T8", "Dana Levi", monday, "medium", "wrong_facts", None, None),
+            ("T9", "Dana Levi", friday, "medium", "wrong_facts", None, None),
+        ),
+        earlier_findings=reviews(("T0", "Dana Levi", OCT_1, "medium", "wrong_facts", None, None)),
+        changes=changes((IN_WEEK, "prompt", "p2", "Ana Ruiz", "fix wrong facts")),
+    )
+    result = run("quality.serious_repeat", ctx)
+    assert result.status == "fail"
+    assert "T9" in result.evidence

@@ -102,7 +102,7 @@ def main() -> None:
     from models.settings import Settings
     from pipelines.demo_data import generate_inbox
     from pipelines.metrics import store_week_metrics
-    from reports.publish import publish_week
+    from reports.publish import publish_and_send
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="pilot-bench-"))
     inbox = work / f"inbox-{args.usage_rows}"
@@ -126,7 +126,7 @@ def main() -> None:
             ("ingest", partial(ingest_inbox, db_url, model, inbox, week)),
             ("facts", partial(store_week_metrics, db_url, model, week)),
             ("rules", partial(store_week_verdict, db_url, model, week)),
-            ("report", partial(publish_week, db_url, model, week, out, Settings(smtp_host=None))),
+            ("report", partial(publish_and_send, db_url, model, week, out, Settings(smtp_host=None))),
         ]
         total = 0.0
         for name, fn in stages:

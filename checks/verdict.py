@@ -52,7 +52,9 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
             )
         )
     }
-    failed: dict[str, list[str]] = {w: [] for w in metrics}
+    # Only weeks whose rules were evaluated appear here; a week with facts but no rule results
+    # is not a green week.
+    failed: dict[str, list[str]] = {}
     for r in conn.execute(
         select(rule.c.week, rule.c.rule_id, rule.c.status).where(
             rule.c.pilot == pilot, rule.c.week < week

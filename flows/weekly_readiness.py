@@ -6,11 +6,13 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
 from checks.verdict import store_week_verdict
+from flows.monitoring import publish_artifacts, tag_flow_run
 from models.db import transaction
 from models.load import ingest_inbox
 from models.operating_model import OperatingModel, load_operating_model
@@ -18,7 +20,14 @@ from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.weeks import last_complete_week, parse_week
-from reports.publish import PublishedWeek, publish_week
+from reports.email import failure_alert, send, write_eml
+from reports.publish import (
+    PublishedWeek,
+    finish_week,
+    publish_week,
+    record_email_status,
+    send_week_email,
+)
 
 
 @dataclass(frozen=True)
@@ -106,20 +115,34 @@ def rules_task(db_url: str, model: OperatingModel, week: str) -> str:
 
 
 @task(name="report")
-def report_task(
-    db_url: str, model: OperatingModel, week: str, out_dir: Path, send_email: bool
-) -> PublishedWeek:
-    published = publish_week(db_url, model, week, out_dir, Settings(), send_email=send_email)
-    logger = get_run_logger()
-    logger.info("report written to %s", published.html)
-    if published.email["status"] == "not_configured":
-        logger.info(
-            "no SMTP host configured (PILOT_SMTP_HOST): email written to %s",
-            published.folder / "email.eml",
-        )
-    elif published.email["status"] == "failed":
-        logger.warning("email not sent: %s", published.email["error"])
+def report_task(db_url: str, model: OperatingModel, week: str, out_dir: Path) -> PublishedWeek:
+    published = publish_week(db_url, model, week, out_dir)
+    get_run_logger().info("report written to %s", published.html)
     return published
+
+
+@task(name="email")
+def email_task(
+    db_url: str, published: PublishedWeek, send_email: bool, resend: bool
+) -> dict[str, Any]:
+    email = send_week_email(db_url, published, Settings(), enabled=send_email, resend=resend)
+    logger = get_run_logger()
+    if email["status"] == "not_configured":
+        logger.info("no SMTP host configured (PILOT_SMTP_HOST): email written to %s", published.eml)
+    elif email["status"] == "sent":
+        logger.info("email sent (or already sent earlier) to the report recipients")
+    return email
+
+
+@task(name="readiness-json")
+def finish_task(db_url: str, published: PublishedWeek, email: dict[str, Any]) -> Path:
+    record_email_status(db_url, published.doc["pilot"], published.doc["week"], email)
+    return finish_week(published, email)
+
+
+@task(name="artifacts")
+def artifacts_task(published: PublishedWeek, email: dict[str, Any]) -> None:
+    publish_artifacts(published, email)
 
 
 def _record_run(db_url: str, run: dict) -> None:
@@ -130,6 +153,10 @@ def _record_run(db_url: str, run: dict) -> None:
             conn.execute(table.insert().values(run))
 
 
+def _rerun_command(pilot: Path, inbox: Path, week: str) -> str:
+    return f"pilot-readiness run --pilot {pilot} --inbox {inbox} --week {week}"
+
+
 @flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
 def weekly_readiness(
     pilot: Path,
@@ -138,13 +165,14 @@ def weekly_readiness(
     out_dir: Path | None = None,
     db_url: str | None = None,
     send_email: bool = True,
+    resend: bool = False,
 ) -> WeeklyRunResult:
-    """Ingest, check, load, compute facts, evaluate rules and publish the report of one week."""
+    """Ingest, check, load, compute facts, evaluate rules, publish and email one week."""
     settings = Settings()
     model = load_operating_model(pilot)
     week = resolve_week(model, week)
     db_url = db_url or settings.db_url
-    out_dir = out_dir or settings.out_dir
+    out_dir = Path(out_dir or settings.out_dir)
     run = {
         "id": str(flow_run.id or uuid.uuid4()),
         "pilot": model.pilot,
@@ -153,30 +181,82 @@ def weekly_readiness(
         "status": "running",
         "stage": "ingest",
     }
-    _record_run(db_url, run)
+    logger = get_run_logger()
     try:
+        _record_run(db_url, run)
         ingest_task(db_url, model, Path(inbox), week)
         run["stage"] = "facts"
         facts_task(db_url, model, week)
         run["stage"] = "rules"
         verdict = rules_task(db_url, model, week)
         run["stage"] = "report"
-        published = report_task(db_url, model, week, Path(out_dir), send_email)
+        published = report_task(db_url, model, week, out_dir)
+        run["stage"] = "email"
+        email_state = email_task.with_options(
+            retries=settings.smtp_retries,
+            retry_delay_seconds=[
+                settings.smtp_retry_delay_seconds * 2**i
+                for i in range(max(settings.smtp_retries, 1))
+            ],
+        )(db_url, published, send_email, resend, return_state=True)
+        if email_state.is_completed():
+            email = email_state.result()
+        else:
+            email = {"status": "failed", "error": _error_text(email_state)}
+            logger.warning("email not sent after retries: %s", email["error"])
+        run["stage"] = "readiness-json"
+        finish_task(db_url, published, email)
+        run["stage"] = "artifacts"
+        artifacts_task(published, email)
+        tag_flow_run(model.pilot, week, verdict)
     except Exception as exc:
-        _record_run(
-            db_url,
-            {
-                **run,
-                "status": "failed",
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-                "finished_at": dt.datetime.now(dt.UTC),
-            },
-        )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        command = _rerun_command(pilot, inbox, week)
+        logger.error("run failed at stage %s: %s; re-run with: %s", run["stage"], error, command)
+        _alert_failure(model, week, run["stage"], error, command, out_dir, settings)
+        try:
+            _record_run(
+                db_url,
+                {**run, "status": "failed", "error": error, "finished_at": dt.datetime.now(dt.UTC)},
+            )
+        except Exception as record_exc:
+            logger.error("could not record the failed run: %s", record_exc)
         raise
     _record_run(
         db_url,
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
     )
     return WeeklyRunResult(
-        model.pilot, week, verdict, published.html, published.json, published.email["status"]
+        model.pilot, week, verdict, published.html, published.json, email["status"]
     )
+
+
+def _error_text(state: Any) -> str:
+    try:
+        state.result()
+    except Exception as exc:
+        return str(exc)
+    return state.message or "email task did not complete"
+
+
+def _alert_failure(
+    model: OperatingModel,
+    week: str,
+    stage: str,
+    error: str,
+    command: str,
+    out_dir: Path,
+    settings: Settings,
+) -> None:
+    """Best effort: email the technical owner and backup (or write the alert beside the report)."""
+    logger = get_run_logger()
+    message = failure_alert(model, week, stage, error, command)
+    try:
+        if settings.smtp_host:
+            send(message, settings)
+            logger.info("failure alert sent to %s", message["To"])
+        else:
+            path = write_eml(message, out_dir / model.pilot / week / "failure-alert.eml")
+            logger.info("no SMTP host configured: failure alert written to %s", path)
+    except Exception as exc:
+        logger.warning("failure alert not delivered: %s", exc)

@@ -21,3 +21,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    # A private CA bundle for the SMTP server's certificate (else the system's trust store).
+    smtp_ca_file: Path | None = None
+    smtp_retries: int = 3
+    smtp_retry_delay_seconds: float = 10.0

@@ -223,6 +223,19 @@ class RuleResult(SQLModel, table=True):
     on_fail: str
 
 
+class EmailDelivery(SQLModel, table=True):
+    """Whether a week's readiness email went out (so a re-run does not send it twice)."""
+
+    __tablename__ = "email_delivery"
+
+    pilot: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    status: str  # sent | failed | not_configured | disabled
+    error: str | None = None
+    sent_at: dt.datetime | None = None
+    message_id: str | None = None
+
+
 class Run(SQLModel, table=True):
     """One weekly run attempt and how it ended."""
 

@@ -1,7 +1,8 @@
-"""The readiness email: HTML report with a plain-text alternative and the report attached.
+"""The readiness email and the failure alert; the only module that talks SMTP.
 
-Always written to `email.eml` beside the report; sent over SMTP only when a host is configured.
-The only module that talks SMTP.
+The readiness email has the report as HTML body (CSS inlined, the chart as an inline CID image),
+a plain-text alternative with the verdict and reasons, and `readiness.html` attached. It is
+always written to `email.eml` beside the report and sent only when `PILOT_SMTP_HOST` is set.
 """
 
 from __future__ import annotations
@@ -13,8 +14,16 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+import css_inline
+
 from models.operating_model import OperatingModel
 from models.settings import Settings
+
+CHART_CID = "cost-trend@pilot-readiness"
+
+
+class EmailDeliveryError(RuntimeError):
+    """Sending failed; the message never contains credentials."""
 
 
 def subject(doc: dict[str, Any]) -> str:
@@ -35,56 +44,103 @@ def plain_text(doc: dict[str, Any]) -> str:
     m = doc["metrics"]
     lines += [
         "",
-        f"Cost per AI task: {m['cost_per_task']} USD; AI tasks: {m['ai_tasks']}; error rate: {m['error_rate']}",
+        f"Cost per AI task: {m['cost_per_task']} USD; AI tasks: {m['ai_tasks']}; "
+        f"error rate: {m['error_rate']}",
+        "",
+        "The full report is attached (readiness.html).",
     ]
-    lines += ["", "The full report is attached (readiness.html)."]
     return "\n".join(lines) + "\n"
 
 
-def build_message(doc: dict[str, Any], html: str, model: OperatingModel) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject(doc)
-    message["From"] = model.report.sender or "pilot-readiness@localhost"
-    message["To"] = ", ".join(model.report.recipients)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="pilot-readiness")
+def email_html(html: str, chart_data_uri: str | None) -> str:
+    """The report as mail clients need it: CSS inlined, the chart referenced by Content-ID."""
+    if chart_data_uri:
+        html = html.replace(chart_data_uri, f"cid:{CHART_CID}")
+    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+    return inliner.inline(html)
+
+
+def build_message(
+    doc: dict[str, Any], html: str, model: OperatingModel, chart_png: bytes | None
+) -> EmailMessage:
+    """The readiness email of one week."""
+    import base64
+
+    data_uri = (
+        f"data:image/png;base64,{base64.b64encode(chart_png).decode()}" if chart_png else None
+    )
+    message = _envelope(model, subject(doc), list(model.report.recipients))
     message.set_content(plain_text(doc))
-    message.add_alternative(html, subtype="html")
+    message.add_alternative(email_html(html, data_uri), subtype="html")
+    if chart_png:
+        body = message.get_payload()[1]
+        body.add_related(chart_png, maintype="image", subtype="png", cid=f"<{CHART_CID}>")
     message.add_attachment(
         html.encode("utf-8"), maintype="text", subtype="html", filename="readiness.html"
     )
     return message
 
 
-def deliver(message: EmailMessage, settings: Settings) -> dict[str, Any]:
-    """Send the message; return the `email` block of readiness.json (never with secrets)."""
+def _envelope(model: OperatingModel, title: str, recipients: list[str]) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = title
+    message["From"] = model.report.sender or "pilot-readiness@localhost"
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="pilot-readiness")
+    return message
+
+
+def failure_alert(
+    model: OperatingModel, week: str, stage: str, error: str, rerun_command: str
+) -> EmailMessage:
+    """A short alert to the technical owner and backup that a weekly run failed."""
+    owner = model.roles.technical_owner
+    recipients = [p.email for p in (owner, owner.backup if owner else None) if p and p.email]
+    message = _envelope(
+        model,
+        f"[RUN FAILED] {model.pilot} {week} at stage {stage}",
+        recipients or list(model.report.recipients),
+    )
+    message.set_content(
+        f"The weekly readiness run of {model.pilot} for {week} failed at stage '{stage}'.\n\n"
+        f"Error: {error}\n\nFix the cause, then re-run the week:\n\n    {rerun_command}\n"
+    )
+    return message
+
+
+def send(message: EmailMessage, settings: Settings) -> None:
+    """Send over SMTP with the configured security; raise EmailDeliveryError on failure."""
     if not settings.smtp_host:
-        return {"status": "not_configured", "error": None}
+        raise EmailDeliveryError("no SMTP host configured (PILOT_SMTP_HOST)")
     if not message["To"]:
-        return {"status": "failed", "error": "no recipients in report.recipients"}
+        raise EmailDeliveryError("no recipients (report.recipients in the operating model)")
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     try:
-        context = ssl.create_default_context()
-        smtp_class = smtplib.SMTP_SSL if settings.smtp_security == "ssl" else smtplib.SMTP
-        kwargs: dict[str, Any] = {"timeout": 30}
+        context = ssl.create_default_context(
+            cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+        )
         if settings.smtp_security == "ssl":
-            kwargs["context"] = context
-        with smtp_class(settings.smtp_host, settings.smtp_port, **kwargs) as smtp:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host, settings.smtp_port, timeout=30, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+        with smtp:
             if settings.smtp_security == "starttls":
                 smtp.starttls(context=context)
-            if settings.smtp_username and settings.smtp_password:
-                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            if settings.smtp_username and password:
+                smtp.login(settings.smtp_username, password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if settings.smtp_password:
-            error = error.replace(settings.smtp_password.get_secret_value(), "***")
-        return {"status": "failed", "error": error}
-    return {"status": "sent", "error": None}
+        text = f"{type(exc).__name__}: {exc}"
+        if password:
+            text = text.replace(password, "***")
+        raise EmailDeliveryError(text) from None
 
 
-def write_eml(message: EmailMessage, folder: Path) -> Path:
+def write_eml(message: EmailMessage, path: Path) -> Path:
     from reports.render import write_atomic
 
-    path = folder / "email.eml"
     write_atomic(path, message.as_bytes())
     return path

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +16,25 @@ from sqlalchemy import select
 from models.db import read_frame, transaction
 from models.operating_model import OperatingModel
 from models.settings import Settings
-from models.warehouse import ReviewFinding
+from models.warehouse import EmailDelivery, ReviewFinding
 from pipelines.input_stats import week_quarantine
 from pipelines.weeks import shift_week, week_bounds_utc
-from reports.email import build_message, deliver, write_eml
+from reports.charts import cost_trend_png
+from reports.email import EmailDeliveryError, build_message, send, write_eml
 from reports.readiness import readiness_document, stored_week, trend
-from reports.render import generated_at, render_html, write_report_files
+from reports.render import generated_at, render_html, write_atomic, write_report_files
 
 
 @dataclass(frozen=True)
 class PublishedWeek:
+    """A week's report files (readiness.json is written last, once the email status is known)."""
+
     folder: Path
     html: Path
     json: Path
+    eml: Path
     verdict: str
-    email: dict[str, Any]
+    doc: dict[str, Any]
 
 
 def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any]]:
@@ -65,16 +72,8 @@ def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any
     ]
 
 
-def publish_week(
-    db_url: str,
-    model: OperatingModel,
-    week: str,
-    out_dir: Path,
-    settings: Settings,
-    *,
-    send_email: bool = True,
-) -> PublishedWeek:
-    """Write readiness.html/json, quarantine CSVs and email.eml; send the email if configured."""
+def publish_week(db_url: str, model: OperatingModel, week: str, out_dir: Path) -> PublishedWeek:
+    """Write readiness.html, the quarantine CSVs and email.eml from stored results."""
     with transaction(db_url) as conn:
         doc = readiness_document(conn, model, week)
         previous = stored_week(conn, model.pilot, shift_week(week, -1))
@@ -82,17 +81,95 @@ def publish_week(
         findings = _findings(conn, model, week)
         quarantine = week_quarantine(conn, model.pilot, week)
     folder = out_dir / model.pilot / week
+    chart = cost_trend_png(points, model.costs.max_cost_per_task)
     html = render_html(
         doc,
         model,
-        trend=points,
+        chart_png=chart,
         previous_metrics=json.loads(previous["metrics_json"]) if previous else None,
         findings=findings,
         quarantine=quarantine,
     )
-    message = build_message(doc, html, model)
-    write_eml(message, folder)
-    email = deliver(message, settings) if send_email else {"status": "disabled", "error": None}
-    doc = {**doc, "email": email, "generated_at": generated_at()}
-    paths = write_report_files(folder, doc, html, quarantine)
-    return PublishedWeek(folder, paths["html"], paths["json"], doc["verdict"], email)
+    paths = write_report_files(folder, html, quarantine)
+    eml = write_eml(build_message(doc, html, model, chart), folder / "email.eml")
+    return PublishedWeek(folder, paths["html"], folder / "readiness.json", eml, doc["verdict"], doc)
+
+
+def stored_email_status(db_url: str, pilot: str, week: str) -> dict[str, Any] | None:
+    table = EmailDelivery.__table__
+    with transaction(db_url) as conn:
+        row = conn.execute(
+            select(table.c.status, table.c.error).where(
+                table.c.pilot == pilot, table.c.week == week
+            )
+        ).first()
+    return {"status": row.status, "error": row.error} if row else None
+
+
+def record_email_status(db_url: str, pilot: str, week: str, email: dict[str, Any]) -> None:
+    """Remember the week's email outcome (a sent email stays sent)."""
+    table = EmailDelivery.__table__
+    values = {
+        "status": email["status"],
+        "error": email["error"],
+        "sent_at": dt.datetime.now(dt.UTC) if email["status"] == "sent" else None,
+    }
+    with transaction(db_url) as conn:
+        where = (table.c.pilot == pilot) & (table.c.week == week)
+        if conn.execute(select(table.c.status).where(where)).first():
+            conn.execute(table.update().where(where).values(values))
+        else:
+            conn.execute(table.insert().values(pilot=pilot, week=week, **values))
+
+
+def send_week_email(
+    db_url: str,
+    published: PublishedWeek,
+    settings: Settings,
+    *,
+    enabled: bool = True,
+    resend: bool = False,
+) -> dict[str, Any]:
+    """Send the week's email.eml unless disabled, not configured or already sent.
+
+    Raises EmailDeliveryError when the server refuses or cannot be reached (callers retry).
+    """
+    if not enabled:
+        return {"status": "disabled", "error": None}
+    pilot, week = published.doc["pilot"], published.doc["week"]
+    before = stored_email_status(db_url, pilot, week)
+    if before and before["status"] == "sent" and not resend:
+        return {"status": "sent", "error": None}
+    if not settings.smtp_host:
+        return {"status": "not_configured", "error": None}
+    message = message_from_bytes(published.eml.read_bytes(), policy=default)
+    send(message, settings)
+    return {"status": "sent", "error": None}
+
+
+def finish_week(published: PublishedWeek, email: dict[str, Any]) -> Path:
+    """Write readiness.json: the stored results plus the email outcome and the time."""
+    doc = {**published.doc, "email": email, "generated_at": generated_at()}
+    write_atomic(published.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return published.json
+
+
+def publish_and_send(
+    db_url: str,
+    model: OperatingModel,
+    week: str,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    enabled: bool = True,
+    resend: bool = False,
+) -> PublishedWeek:
+    """Report files, email (one attempt) and readiness.json, outside Prefect."""
+    published = publish_week(db_url, model, week, out_dir)
+    try:
+        email = send_week_email(db_url, published, settings, enabled=enabled, resend=resend)
+    except EmailDeliveryError as exc:
+        email = {"status": "failed", "error": str(exc)}
+    record_email_status(db_url, model.pilot, week, email)
+    finish_week(published, email)
+    return published

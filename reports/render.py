@@ -17,7 +17,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.operating_model import SOURCES, OperatingModel
 from pipelines.weeks import week_days
-from reports.charts import cost_trend_png
 from reports.readiness import owners
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -166,13 +165,12 @@ def render_html(
     doc: dict[str, Any],
     model: OperatingModel,
     *,
-    trend: list[dict[str, Any]],
+    chart_png: bytes | None,
     previous_metrics: dict[str, Any] | None,
     findings: list[dict[str, Any]],
     quarantine: list[dict[str, Any]],
 ) -> str:
     """The one-page report a manager reads (self-contained: styles inline, chart embedded)."""
-    chart = cost_trend_png(trend, model.costs.max_cost_per_task)
     monday, sunday = week_days(doc["week"])
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     reasons = Counter(reason for row in quarantine for reason in row["reasons"])
@@ -187,7 +185,7 @@ def render_html(
             failing=[r for r in doc["rules"] if r["status"] == "fail"],
             actions=actions(doc, model),
             key_figures=key_figures(doc["metrics"], previous_metrics),
-            chart=base64.b64encode(chart).decode("ascii") if chart else None,
+            chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,
             findings=findings,
             matrix=findings_matrix(findings),
             ticket_evidence=TICKET_EVIDENCE,
@@ -233,20 +231,15 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def write_report_files(
-    folder: Path,
-    doc: dict[str, Any],
-    html: str,
-    quarantine: list[dict[str, Any]],
+    folder: Path, html: str, quarantine: list[dict[str, Any]]
 ) -> dict[str, Path]:
-    """readiness.html, readiness.json and one quarantine CSV per source."""
-    paths = {"html": folder / "readiness.html", "json": folder / "readiness.json"}
+    """readiness.html and one quarantine CSV per source."""
     for source in SOURCES:
         rows = [r for r in quarantine if r["source"] == source]
-        target = folder / "quarantine" / f"{source}.csv"
-        write_atomic(target, quarantine_csv(rows))
-    write_atomic(paths["html"], html)
-    write_atomic(paths["json"], json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    return paths
+        write_atomic(folder / "quarantine" / f"{source}.csv", quarantine_csv(rows))
+    html_path = folder / "readiness.html"
+    write_atomic(html_path, html)
+    return {"html": html_path}
 
 
 def generated_at() -> str:

@@ -189,7 +189,7 @@ def serious_repeat(ctx: RuleContext) -> Result:
             > 0
         )
         # A logged change counts as the fix when it came between the two findings.
-        seen_again = serious.filter(pl.col("category") == category)["reviewed_at"].min()
+        seen_again = serious.filter(pl.col("category") == category)["reviewed_at"].max()
         between = (pl.col("changed_at") > first_seen) & (pl.col("changed_at") < seen_again)
         fixed = fixed or changes.filter(between).height > 0
         if fixed:

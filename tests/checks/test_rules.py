@@ -1040,14 +1040,6 @@ def test_serious_repeat_with_a_fix_text_lists_this_weeks_tickets(green: RuleCont
     assert "wrong_facts" in result.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG checks/rules/catalog.py serious_repeat: a change counts as the fix only when it "
-        "precedes this week's FIRST finding in the category (min reviewed_at), so a finding "
-        "later in the week, after the fix, is not seen as a repeat"
-    ),
-)
 def test_serious_repeat_sees_a_repeat_after_a_fix_made_mid_week(green: RuleContext) -> None:
     """It fails when a change logged after the earlier finding is followed by a finding later
     this week, even if another finding in the category came before the change."""

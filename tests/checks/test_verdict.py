@@ -197,14 +197,6 @@ def test_rerunning_a_week_after_a_later_week_gives_the_same_outcomes(
     assert (rise.status, rise.value) == ("pass", 0.2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG checks/verdict.py read_history: a week with stored metrics but no stored rule "
-        "results (its rules stage never ran) is given failed_rules=[] and so counts as a "
-        "green week in expansion.streak"
-    ),
-)
 def test_a_week_whose_rules_never_ran_does_not_count_as_green(
     sqlite_url: str, example_model: OperatingModel
 ) -> None:

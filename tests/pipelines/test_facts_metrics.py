@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from checks.rules.base import RuleContext, WeekHistory
+from checks.rules.catalog import per_employee_day
 from models.operating_model import OperatingModel
 from pipelines.facts import WeekInputs, task_facts
 from pipelines.metrics import baselines, weekly_fees, weekly_metrics
@@ -390,3 +392,91 @@ def test_savings_are_none_when_ai_tasks_have_no_agent(example_model: OperatingMo
     assert metrics["ai_tasks"] == 1
     assert metrics["minutes_saved_per_employee_day"] is None
     assert metrics["correction_rate"] == 0.0
+
+
+# the worked case: small savings on simple tickets, rework on hard ones ----------------------------
+# Manual comparison group: 5 password tickets (8, 9, 10, 11, 12 min; median 10) and 5 shipping
+# tickets (16, 18, 20, 22, 24 min; median 20), both measured baselines. Two agents draft with AI.
+MANUAL_GROUP = [
+    *[
+        _ticket(f"MP{i}", "password", "m1", False, None, h)
+        for i, h in enumerate([8.0, 9.0, 10.0, 11.0, 12.0])
+    ],
+    *[
+        _ticket(f"MS{i}", "shipping", "m1", False, None, h)
+        for i, h in enumerate([16.0, 18.0, 20.0, 22.0, 24.0])
+    ],
+]
+REVIEW_SHEETS = [
+    ("r1", "Dana Levi", DAY, 10.0, "review", None),
+    ("r2", "Sam Okafor", DAY, 60.0, "maintenance", None),  # not oversight of the drafts
+]
+
+
+def _savings_verdict(
+    example_model: OperatingModel, tickets: list[dict[str, Any]], sheets: list[tuple]
+) -> tuple[dict[str, Any], tuple]:
+    """Facts, metrics and the savings rule for one week built from the given tickets and sheets."""
+    inputs = week_inputs(tickets=tickets, usage=[], sheets=sheets, reviews=[])
+    facts = task_facts(inputs, example_model)
+    metrics = weekly_metrics(facts, inputs, example_model)
+    ctx = RuleContext(
+        model=example_model,
+        week=WEEK,
+        facts=facts,
+        metrics=metrics,
+        inputs=inputs,
+        input_stats={},
+        history=WeekHistory(),
+    )
+    return metrics, per_employee_day(ctx)
+
+
+def test_small_savings_eaten_by_rework_fail_the_savings_rule(
+    example_model: OperatingModel,
+) -> None:
+    """It fails savings.per_employee_day when 90 seconds saved per simple ticket are eaten by 4
+    minutes of rework on each hard ticket and the review time."""
+    simple = [
+        _ticket(f"S{i:02d}", "password", f"ag{i % 2 + 1}", True, "edited", 10.0 - 1.5)
+        for i in range(40)
+    ]
+    hard = [
+        _ticket(f"H{i:02d}", "shipping", f"ag{i % 2 + 1}", True, "rewritten", 20.0)
+        for i in range(10)
+    ]
+    rework = [(f"w{i:02d}", f"ag{i % 2 + 1}", DAY, 4.0, "rework", f"H{i:02d}") for i in range(10)]
+    metrics, (status, value, threshold, message, _) = _savings_verdict(
+        example_model, MANUAL_GROUP + simple + hard, REVIEW_SHEETS + rework
+    )
+    # Saved over baseline: 40 simple x (10 - 8.5) = 60 min; 10 hard x (20 - 20) = 0 min.
+    # Oversight: 10 x 4 = 40 min rework + 10 min review = 50 min (maintenance is not counted).
+    # Per employee per day: (60 - 50) / (2 agents x 5 days) = 1.0 minute, below the 15 required.
+    assert metrics["ai_tasks"] == 50
+    assert {b["category"]: b["baseline_minutes"] for b in metrics["baselines"]} == {
+        "password": 10.0,
+        "shipping": 20.0,
+    }
+    assert metrics["minutes_saved_per_employee_day"] == 1.0
+    assert (status, value, threshold) == ("fail", 1.0, 15)
+    assert "keep to low-risk tasks" in message
+
+
+def test_drafting_only_simple_tickets_with_real_savings_passes(
+    example_model: OperatingModel,
+) -> None:
+    """It passes savings.per_employee_day when drafts save 4.5 minutes on simple tickets and the
+    hard tickets are handled without AI."""
+    simple = [
+        _ticket(f"S{i:02d}", "password", f"ag{i % 2 + 1}", True, "sent_as_is", 10.0 - 4.5)
+        for i in range(40)
+    ]
+    hard_by_hand = [_ticket(f"H{i:02d}", "shipping", "ag1", False, None, 20.0) for i in range(10)]
+    metrics, (status, value, threshold, _, _) = _savings_verdict(
+        example_model, MANUAL_GROUP + simple + hard_by_hand, REVIEW_SHEETS
+    )
+    # Saved over baseline: 40 x (10 - 5.5) = 180 min; oversight: 10 min review.
+    # Per employee per day: (180 - 10) / (2 agents x 5 days) = 17.0 minutes, at least the 15.
+    assert metrics["ai_tasks"] == 40
+    assert metrics["minutes_saved_per_employee_day"] == 17.0
+    assert (status, value, threshold) == ("pass", 17.0, 15)

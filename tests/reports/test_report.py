@@ -6,7 +6,6 @@ import json
 import shutil
 from email import message_from_bytes
 from email.policy import default
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
     from models.load import ingest_inbox
     from pipelines.demo_data import generate_inbox
     from pipelines.metrics import store_week_metrics
-    from reports.publish import publish_week
+    from reports.publish import publish_and_send
 
     root = tmp_path_factory.mktemp("published")
     exports = generate_inbox(root / "exports", weeks=2, seed=5)
@@ -56,7 +55,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
         ingest_inbox(db_url, example_model, inbox, w)
         store_week_metrics(db_url, example_model, w)
         store_week_verdict(db_url, example_model, w)
-        result = publish_week(db_url, example_model, w, out, Settings(smtp_host=None))
+        result = publish_and_send(db_url, example_model, w, out, Settings(smtp_host=None))
     dispose_engines()
     return result
 
@@ -118,13 +117,14 @@ def test_json_and_html_agree_on_the_verdict(published):
     assert doc["email"] == {"status": "not_configured", "error": None}
 
 
-def test_email_is_not_configured_without_smtp_host(published, tmp_path: Path):
-    """It reports an unreachable SMTP server as failed without raising."""
-    from reports.email import deliver
+def test_unreachable_smtp_server_raises_without_the_password(published):
+    """It raises a delivery error for an unreachable server that never shows the password."""
+    from reports.email import EmailDeliveryError, send
 
     message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
-    status = deliver(
-        message, Settings(smtp_host="127.0.0.1", smtp_port=1, smtp_password="s3cret-pw")
+    settings = Settings(
+        smtp_host="127.0.0.1", smtp_port=1, smtp_username="u", smtp_password="s3cret-pw"
     )
-    assert status["status"] == "failed"
-    assert "s3cret-pw" not in status["error"]
+    with pytest.raises(EmailDeliveryError) as caught:
+        send(message, settings)
+    assert "s3cret-pw" not in str(caught.value)

@@ -51,7 +51,7 @@ def weeks(tmp_path_factory: pytest.TempPathFactory, example_model):
     from pipelines.demo_data import generate_inbox
     from pipelines.metrics import store_week_metrics
     from pipelines.weeks import week_days
-    from reports.publish import publish_week
+    from reports.publish import publish_and_send
 
     root = tmp_path_factory.mktemp("browser")
     exports = generate_inbox(root / "exports", weeks=4, seed=9)
@@ -76,7 +76,7 @@ def weeks(tmp_path_factory: pytest.TempPathFactory, example_model):
         ingest_inbox(db_url, example_model, inbox, week)
         store_week_metrics(db_url, example_model, week)
         store_week_verdict(db_url, example_model, week)
-        published[week] = publish_week(
+        published[week] = publish_and_send(
             db_url, example_model, week, root / "reports", Settings(smtp_host=None)
         )
     dispose_engines()

@@ -126,7 +126,10 @@ def main() -> None:
             ("ingest", partial(ingest_inbox, db_url, model, inbox, week)),
             ("facts", partial(store_week_metrics, db_url, model, week)),
             ("rules", partial(store_week_verdict, db_url, model, week)),
-            ("report", partial(publish_and_send, db_url, model, week, out, Settings(smtp_host=None))),
+            (
+                "report",
+                partial(publish_and_send, db_url, model, week, out, Settings(smtp_host=None)),
+            ),
         ]
         total = 0.0
         for name, fn in stages:

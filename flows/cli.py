@@ -14,7 +14,6 @@ import typer
 # Quiet, offline defaults for the embedded setup; an explicit environment still wins.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 app = typer.Typer(
     help="Weekly readiness verdicts for AI pilots.", no_args_is_help=True, add_completion=False

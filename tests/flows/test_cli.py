@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import EXAMPLE_PILOT
+from tests.conftest import EXAMPLE_PILOT, ROOT
 
 runner = CliRunner()
 
@@ -22,12 +25,27 @@ BAD_USAGE = (
 )
 
 
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command in its own process (as users run it), against the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
 @pytest.mark.usefixtures("prefect_server")
 def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path):
     """It runs each demo week, prints the newest report, and a second demo gives the same JSON."""
     out = tmp_path / "demo"
-    first = runner.invoke(app, ["demo", "--out", str(out), "--weeks", "3", "--seed", "3"])
-    assert first.exit_code == 0, first.output
+    first = cli("demo", "--out", str(out), "--weeks", "3", "--seed", "3")
+    assert first.returncode == 0, first.stderr
     newest = Path(first.stdout.strip().splitlines()[-1])
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
     assert len(weeks) == 3
@@ -39,8 +57,8 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
         docs[week] = json.loads((folder / "readiness.json").read_text())
         docs[week].pop("generated_at")
 
-    second = runner.invoke(app, ["demo", "--out", str(out), "--weeks", "3", "--seed", "3"])
-    assert second.exit_code == 0, second.output
+    second = cli("demo", "--out", str(out), "--weeks", "3", "--seed", "3")
+    assert second.returncode == 0, second.stderr
     for week in weeks:
         again = json.loads(
             (out / "reports" / "support-reply-drafts" / week / "readiness.json").read_text()

@@ -28,6 +28,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _check_prefect_api() -> None:
+    """Stop early, with the fix, when a configured Prefect API does not answer."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        return  # Prefect starts a temporary local server itself
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/health", timeout=5)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        _fail(
+            f"the Prefect API at {url} is not reachable ({type(exc).__name__}). Start it with "
+            "`uv run prefect server start --host 127.0.0.1`, or unset PREFECT_API_URL to let "
+            "pilot-readiness start a temporary local server."
+        )
+
+
 def _model(path: Path):
     from models.operating_model import OperatingModelError, load_operating_model
 
@@ -72,6 +91,7 @@ def run(
             _fail(str(exc))
     if not inbox.is_dir():
         _fail(f"inbox {inbox} is not a folder")
+    _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
     try:
@@ -187,6 +207,7 @@ def demo(
 
     if not DEFAULT_PILOT.is_file():
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
+    _check_prefect_api()
     generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
     inbox = out / "inbox"
     db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"

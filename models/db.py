@@ -8,6 +8,7 @@ so a whole file loads in one statement per stage inside the caller's transaction
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from models import warehouse  # noqa: F401 - registers the tables on SQLModel.metadata
@@ -36,26 +38,53 @@ _ENGINES: dict[str, Engine] = {}
 _BATCH_ROWS = 50_000
 
 
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be opened or written; the message never shows a password."""
+
+
+def redacted(url: str) -> str:
+    """A database URL safe to print (password masked)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split(":", 1)[0] + "://..."
+
+
+def _reason(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created."""
+    """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created.
+
+    Raises WarehouseError (with the URL's password masked) when the database cannot be used.
+    """
     if url in _ENGINES:
         return _ENGINES[url]
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise WarehouseError(f"not a database URL: {redacted(url)}") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            busy_seconds = float(os.environ.get("PILOT_DB_BUSY_TIMEOUT_SECONDS", "60"))
+            engine = create_engine(url, connect_args={"timeout": busy_seconds})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
 
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        SQLModel.metadata.create_all(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        raise WarehouseError(f"cannot open the warehouse {redacted(url)}: {_reason(exc)}") from None
     _ENGINES[url] = engine
     return engine
 
@@ -69,9 +98,16 @@ def dispose_engines() -> None:
 
 @contextmanager
 def transaction(url: str) -> Iterator[Connection]:
-    """One database transaction: committed when the block ends, rolled back on error."""
-    with make_engine(url).begin() as conn:
-        yield conn
+    """One database transaction: committed when the block ends, rolled back on error.
+
+    Database failures surface as WarehouseError naming the (password-masked) warehouse.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        raise WarehouseError(f"warehouse {redacted(url)} failed: {_reason(exc)}") from None
 
 
 def _table(model: Any) -> Table:

@@ -8,6 +8,7 @@ rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class InboxFile:
     relative_path: str
     sha256: str
     exported_at: dt.datetime  # the file's modification time: newest export wins
+    outside_inbox: bool = False  # a link pointing out of the inbox: refused, never read
 
 
 @dataclass
@@ -52,6 +54,7 @@ class PreparedFile:
 def list_inbox(inbox: Path) -> list[InboxFile]:
     """Input files under `<inbox>/<source>/`, oldest export first (path breaks ties)."""
     found: list[InboxFile] = []
+    root = inbox.resolve()
     for source in SOURCES:
         folder = inbox / source
         if not folder.is_dir():
@@ -59,16 +62,20 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name.startswith("."):
                 continue
-            stat = path.stat()
+            inside = path.resolve().is_relative_to(root)
+            stat = path.stat() if inside else path.lstat()
             found.append(
                 InboxFile(
                     source=source,
                     path=path,
                     relative_path=path.relative_to(inbox).as_posix(),
-                    sha256=file_sha256(path),
+                    sha256=file_sha256(path)
+                    if inside
+                    else hashlib.sha256(str(path.resolve()).encode()).hexdigest(),
                     exported_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(
                         microsecond=0
                     ),
+                    outside_inbox=not inside,
                 )
             )
     return sorted(found, key=lambda f: (f.exported_at, f.relative_path))
@@ -78,6 +85,8 @@ def prepare_file(
     file: InboxFile, model: OperatingModel, now_utc: dt.datetime | None = None
 ) -> PreparedFile:
     """Read, type, de-duplicate, check and price one inbox file."""
+    if file.outside_inbox:
+        return PreparedFile(file, None, "links to a file outside the inbox; not read")
     settings = model.source(file.source)
     if settings.format != "canonical":
         return PreparedFile(file, None, f"format {settings.format!r} has no adapter yet")

@@ -1,0 +1,211 @@
+"""Faults around a weekly run: warehouse down or locked, a full disk, Prefect's API down, and an
+SMTP server that refuses. Each fails cleanly, says why, writes nothing half, and a re-run works."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_PILOT, ROOT
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory):
+    from pipelines.demo_data import generate_inbox
+
+    return generate_inbox(tmp_path_factory.mktemp("fault-exports"), weeks=2, seed=13)
+
+
+def deliver(exports, inbox: Path, week: str) -> None:
+    for path in exports.files_by_week[week]:
+        target = inbox / path.relative_to(exports.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_prefect_api_down_at_start_says_how_to_fix_it(tmp_path):
+    """It exits 1 before any work with how to start Prefect or fall back to a local server."""
+    (tmp_path / "inbox").mkdir()
+    result = cli(
+        "run", "--pilot", str(EXAMPLE_PILOT), "--inbox", str(tmp_path / "inbox"),
+        PREFECT_API_URL="http://127.0.0.1:9/api",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Prefect API at http://127.0.0.1:9/api is not reachable" in result.stderr
+    assert "prefect server start" in result.stderr and "unset PREFECT_API_URL" in result.stderr
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp_path):
+    """It exits 1 naming the warehouse with its password masked."""
+    from prefect.settings import PREFECT_API_URL
+
+    deliver(exports, tmp_path / "inbox", exports.weeks[0])
+    result = cli(
+        "run", "--pilot", str(EXAMPLE_PILOT), "--inbox", str(tmp_path / "inbox"),
+        "--week", exports.weeks[0], "--out", str(tmp_path / "out"),
+        "--db", "postgresql+psycopg://pilot:Secr3t-db-pw@127.0.0.1:9/warehouse",
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot open the warehouse postgresql+psycopg://pilot:***@127.0.0.1:9/warehouse" in (
+        result.stderr
+    )
+    assert "Secr3t-db-pw" not in result.stdout + result.stderr
+    assert f"--week {exports.weeks[0]}" in result.stderr  # the re-run command
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_locked_warehouse_fails_cleanly_and_a_rerun_completes(exports, tmp_path, monkeypatch):
+    """It fails with a clear lock error, writes nothing of the week, and completes once free."""
+    from flows.weekly_readiness import weekly_readiness
+    from models.db import WarehouseError, dispose_engines, table_counts
+
+    monkeypatch.setenv("PILOT_DB_BUSY_TIMEOUT_SECONDS", "1")
+    db_path = tmp_path / "locked.db"
+    db_url = f"sqlite:///{db_path}"
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    first, second = exports.weeks
+    deliver(exports, inbox, first)
+    weekly_readiness(pilot=EXAMPLE_PILOT, inbox=inbox, week=first, out_dir=out, db_url=db_url)
+    before = table_counts(db_url)
+
+    deliver(exports, inbox, second)
+    holder = sqlite3.connect(db_path)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(WarehouseError, match="database is locked"):
+            weekly_readiness(
+                pilot=EXAMPLE_PILOT, inbox=inbox, week=second, out_dir=out, db_url=db_url
+            )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert table_counts(db_url) == before
+    assert not (out / "support-reply-drafts" / second / "readiness.json").exists()
+
+    result = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=inbox, week=second, out_dir=out, db_url=db_url
+    )
+    assert result.report_json.is_file()
+    dispose_engines()
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_full_disk_while_writing_the_report_fails_cleanly_and_rerun_completes(
+    exports, tmp_path, sqlite_url, monkeypatch
+):
+    """It records the failed report stage, leaves no half-written file, and a re-run completes."""
+    from sqlalchemy import select
+
+    import reports.render
+    from flows.weekly_readiness import weekly_readiness
+    from models.db import transaction
+    from models.warehouse import Run
+
+    real_write = reports.render.write_atomic
+
+    def full_disk(path: Path, data: str | bytes) -> None:
+        if path.name == "readiness.html":
+            with path.with_name(f".{path.name}.tmp").open("wb") as handle:
+                handle.write(b"<html><head>")  # the disk fills part-way through
+            try:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError:
+                path.with_name(f".{path.name}.tmp").unlink()
+                raise
+        real_write(path, data)
+
+    week = exports.weeks[0]
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    deliver(exports, inbox, week)
+    monkeypatch.setattr(reports.render, "write_atomic", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        weekly_readiness(
+            pilot=EXAMPLE_PILOT, inbox=inbox, week=week, out_dir=out, db_url=sqlite_url
+        )
+    folder = out / "support-reply-drafts" / week
+    assert not (folder / "readiness.html").exists() and not (folder / "readiness.json").exists()
+    assert not list(folder.glob(".*.tmp"))
+    with transaction(sqlite_url) as conn:
+        runs = conn.execute(select(Run.__table__)).mappings().all()
+    assert [(r["status"], r["stage"]) for r in runs] == [("failed", "report")]
+
+    monkeypatch.setattr(reports.render, "write_atomic", real_write)
+    result = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=inbox, week=week, out_dir=out, db_url=sqlite_url
+    )
+    assert json.loads(result.report_json.read_text())["week"] == week
+
+
+def test_write_atomic_removes_its_temp_file_when_writing_fails(tmp_path):
+    """It leaves neither the target nor a temp file when the data cannot be written."""
+    from reports.render import write_atomic
+
+    class Unwritable:
+        pass
+
+    with pytest.raises(TypeError):
+        write_atomic(tmp_path / "readiness.json", Unwritable())  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_smtp_server_refusing_the_message_is_a_delivery_error(example_model):
+    """It turns a 554 refusal into a delivery error with the server's words."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from models.settings import Settings
+    from reports.email import EmailDeliveryError, failure_alert, send
+
+    class Refuse:
+        async def handle_DATA(self, server, session, envelope):
+            return "554 5.7.1 Message rejected by policy"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Refuse(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with pytest.raises(EmailDeliveryError, match="rejected by policy"):
+            send(
+                failure_alert(example_model, "2026-W47", "facts", "x", "cmd"),
+                Settings(smtp_host="127.0.0.1", smtp_port=port),
+            )
+    finally:
+        controller.stop()
+
+
+def test_links_out_of_the_inbox_are_refused_unread(tmp_path, example_model, sqlite_url):
+    """It refuses a symlink that points outside the inbox without reading it."""
+    from models.load import ingest_inbox
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("request_id,timestamp,model,input_tokens,output_tokens,status\n")
+    (tmp_path / "inbox" / "usage").mkdir(parents=True)
+    (tmp_path / "inbox" / "usage" / "leak.csv").symlink_to(secret)
+    files = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", "2026-W47")
+    assert [(f.path, f.status, f.reason) for f in files] == [
+        ("usage/leak.csv", "refused", "links to a file outside the inbox; not read")
+    ]

@@ -141,6 +141,8 @@ class SourceSettings(BaseModel):
 
     format: str = "canonical"
     encoding: str | None = None
+    # Keep columns outside the canonical set (e.g. ticket subjects) in quarantined raw rows.
+    keep_extra_columns: bool = False
 
 
 class OperatingModel(_Strict):

@@ -18,7 +18,7 @@ from checks.validate import REASONS, validate_batch
 from models.operating_model import SOURCES, OperatingModel
 from pipelines.normalize import to_canonical
 from pipelines.read import LINE, RefusedFile, file_sha256, read_raw
-from pipelines.sources import SPECS
+from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.usage_costs import price_usage
 from pipelines.weeks import week_expr
 
@@ -110,11 +110,16 @@ def prepare_file(
         return PreparedFile(file, fmt, batch.refused, rows_read=rows_read)
 
     bad = batch.quarantined
+    # Free text a help desk exports (subjects, bodies, comments) is not kept, not even in the
+    # quarantine, unless the operating model asks for it.
+    kept = (
+        data_columns
+        if settings.keep_extra_columns
+        else known_input_columns(file.source, data_columns)
+    )
     raw_bad = raw.join(bad, on=LINE, how="inner").select(
         LINE,
-        pl.struct([pl.col(c).cast(pl.String) for c in data_columns])
-        .struct.json_encode()
-        .alias("raw"),
+        pl.struct([pl.col(c).cast(pl.String) for c in kept]).struct.json_encode().alias("raw"),
         pl.col(REASONS).alias("reasons"),
     )
     valid = batch.valid
@@ -134,6 +139,15 @@ def prepare_file(
         quarantined=raw_bad,
         weeks=weeks,
     )
+
+
+def known_input_columns(source: str, columns: list[str]) -> list[str]:
+    """The columns of a raw file that the source's canonical columns are made from."""
+    spec = SPECS[source]
+    known = set(spec.columns) | {
+        c for groups in TIMESHEET_ALTERNATIVES.values() for g in groups for c in g
+    }
+    return [c for c in columns if c in known] or columns[:0]
 
 
 def _weeks(frame: pl.DataFrame, source: str, timezone: str) -> list[str]:

@@ -199,3 +199,29 @@ def test_list_inbox_finds_source_files_oldest_first(tmp_path: Path) -> None:
     assert [f.relative_path for f in found] == ["tickets/old.csv", "usage/new.csv"]
     assert found[0].exported_at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)
     assert found[1].sha256 == file_sha256(newer.path)
+
+
+def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model):
+    """It keeps only canonical input columns of a quarantined row unless configured otherwise."""
+    import datetime as dt
+
+    from models.operating_model import OperatingModel
+    from pipelines.ingest import InboxFile, prepare_file
+    from pipelines.read import file_sha256
+
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "ticket_id,created_at,status,category,ai_draft_used,subject,body\n"
+        "T-1,2026-10-05T10:00:00Z,open,password_reset,maybe,Locked out,My card 4111 is blocked\n"
+    )
+    file = InboxFile(
+        "tickets", path, "tickets/tickets.csv", file_sha256(path), dt.datetime.now(dt.UTC)
+    )
+    prepared = prepare_file(file, example_model)
+    raw = prepared.quarantined["raw"].item()
+    assert "4111" not in raw and "subject" not in raw and '"ticket_id":"T-1"' in raw
+
+    keeping = OperatingModel.model_validate(
+        {**example_model.model_dump(), "sources": {"tickets": {"keep_extra_columns": True}}}
+    )
+    assert "4111" in prepare_file(file, keeping).quarantined["raw"].item()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import inspect
+import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +13,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
+from sqlalchemy import func, select
 
 from checks.verdict import store_week_verdict
 from flows.monitoring import publish_artifacts, tag_flow_run
 from models.db import transaction
 from models.load import ingest_inbox
+from models.locks import week_lock
 from models.operating_model import OperatingModel, load_operating_model
 from models.settings import Settings
 from models.warehouse import Run
@@ -60,7 +65,30 @@ def _run_name() -> str:
     return f"{model.pilot}-{params.get('week') or last_complete_week(model.timezone)}"
 
 
-@task(name="ingest")
+def ingest_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Ingestion is reused when nothing it depends on changed: the code, the warehouse (its first
+    run marks it; a new database gets a new mark), the pilot, the week and every inbox file
+    (path, size, modification time). A new or re-exported file means a new key."""
+    db_url, model, inbox = parameters["db_url"], parameters["model"], Path(parameters["inbox"])
+    files = sorted(
+        (p.relative_to(inbox).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in inbox.rglob("*")
+        if p.is_file()
+    )
+    table = Run.__table__
+    with transaction(db_url) as conn:
+        first_run = conn.execute(
+            select(func.min(table.c.started_at)).where(table.c.pilot == model.pilot)
+        ).scalar()
+    payload = json.dumps(
+        [inspect.getsource(ingest_inbox), db_url, model.model_dump(mode="json"),
+         parameters["week"], files, str(first_run)],
+        sort_keys=True,
+    )  # fmt: skip
+    return "ingest-" + hashlib.sha256(payload.encode()).hexdigest()
+
+
+@task(name="ingest", persist_result=True)
 def ingest_task(
     db_url: str, model: OperatingModel, inbox: Path, week: str
 ) -> dict[str, dict[str, int]]:
@@ -167,12 +195,33 @@ def weekly_readiness(
     send_email: bool = True,
     resend: bool = False,
 ) -> WeeklyRunResult:
-    """Ingest, check, load, compute facts, evaluate rules, publish and email one week."""
+    """Ingest, check, load, compute facts, evaluate rules, publish and email one week.
+
+    Only one run per pilot and week works at a time; a second one stops with RunInProgress
+    (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS).
+    """
     settings = Settings()
     model = load_operating_model(pilot)
     week = resolve_week(model, week)
     db_url = db_url or settings.db_url
     out_dir = Path(out_dir or settings.out_dir)
+    with week_lock(db_url, model.pilot, week, settings.run_lock_wait_seconds):
+        return _run_week(
+            model, Path(pilot), Path(inbox), week, out_dir, db_url, settings, send_email, resend
+        )
+
+
+def _run_week(
+    model: OperatingModel,
+    pilot: Path,
+    inbox: Path,
+    week: str,
+    out_dir: Path,
+    db_url: str,
+    settings: Settings,
+    send_email: bool,
+    resend: bool,
+) -> WeeklyRunResult:
     run = {
         "id": str(flow_run.id or uuid.uuid4()),
         "pilot": model.pilot,
@@ -182,16 +231,24 @@ def weekly_readiness(
         "stage": "ingest",
     }
     logger = get_run_logger()
-    try:
+
+    def stage(name: str) -> None:
+        # Stored as it starts, so the warehouse (and a watcher) sees where a run is or stopped.
+        run["stage"] = name
         _record_run(db_url, run)
-        ingest_task(db_url, model, Path(inbox), week)
-        run["stage"] = "facts"
+
+    try:
+        stage("ingest")
+        if not inbox.is_dir():
+            raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+        ingest_task.with_options(cache_key_fn=ingest_cache_key)(db_url, model, inbox, week)
+        stage("facts")
         facts_task(db_url, model, week)
-        run["stage"] = "rules"
+        stage("rules")
         verdict = rules_task(db_url, model, week)
-        run["stage"] = "report"
+        stage("report")
         published = report_task(db_url, model, week, out_dir)
-        run["stage"] = "email"
+        stage("email")
         email_state = email_task.with_options(
             retries=settings.smtp_retries,
             retry_delay_seconds=[
@@ -204,9 +261,9 @@ def weekly_readiness(
         else:
             email = {"status": "failed", "error": _error_text(email_state)}
             logger.warning("email not sent after retries: %s", email["error"])
-        run["stage"] = "readiness-json"
+        stage("readiness-json")
         finish_task(db_url, published, email)
-        run["stage"] = "artifacts"
+        stage("artifacts")
         artifacts_task(published, email)
         tag_flow_run(model.pilot, week, verdict)
     except Exception as exc:

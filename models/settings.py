@@ -23,5 +23,7 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     # A private CA bundle for the SMTP server's certificate (else the system's trust store).
     smtp_ca_file: Path | None = None
+    # How long a run waits for another run of the same pilot and week before it stops.
+    run_lock_wait_seconds: float = 0.0
     smtp_retries: int = 3
     smtp_retry_delay_seconds: float = 10.0

@@ -297,6 +297,71 @@ def serve(
     prefect_serve(*deployments)
 
 
+@app.command()
+def portfolio(
+    pilots: Annotated[Path, typer.Option(help="Folder of operating model files.")] = Path("pilots"),
+    inbox_root: Annotated[Path, typer.Option(help="Inboxes live in <inbox-root>/<pilot>/.")] = Path(
+        "var/inbox"
+    ),
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week like 2026-W47; default: each pilot's last complete week."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
+    ] = None,
+    email: Annotated[
+        bool, typer.Option("--email/--no-email", help="Send (or write) each readiness email.")
+    ] = True,
+) -> None:
+    """Run every pilot's week in parallel and write <out>/index.html; print its path.
+
+    Exit 0 when the portfolio completed, also when some pilots failed (each failure and its
+    re-run command goes to stderr); exit 1 when the portfolio itself could not run.
+    """
+    from pipelines.weeks import parse_week
+
+    if not pilots.is_dir():
+        _fail(f"pilots folder {pilots} is not a folder")
+    if not any(pilots.glob("*.yaml")) and not any(pilots.glob("*.yml")):
+        _fail(f"no operating model files (*.yaml) in {pilots}")
+    if not inbox_root.is_dir():
+        _fail(f"inbox root {inbox_root} is not a folder")
+    if week:
+        try:
+            parse_week(week)
+        except ValueError as exc:
+            _fail(str(exc))
+    _check_prefect_api()
+    from flows.portfolio import portfolio_readiness
+
+    try:
+        result = portfolio_readiness(
+            pilots=pilots,
+            inbox_root=inbox_root,
+            week=week,
+            out_dir=out,
+            db_url=db,
+            send_email=email,
+        )
+    except Exception as exc:
+        _fail(f"portfolio failed: {type(exc).__name__}: {exc}")
+    doc = json.loads(result.portfolio_json.read_text(encoding="utf-8"))
+    for entry in doc["pilots"]:
+        if entry["status"] == "failed":
+            typer.secho(
+                f"{entry['pilot']} {entry['week'] or ''} failed: {entry['error']}\n"
+                f"  re-run with: {entry['rerun']}",
+                fg=typer.colors.RED,
+                err=True,
+            )
+    typer.echo(str(result.index_html))
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`
     app()
     sys.exit(0)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 
 def cost_trend_png(points: list[dict[str, Any]], max_cost_per_task: float) -> bytes | None:
@@ -20,7 +17,9 @@ def cost_trend_png(points: list[dict[str, Any]], max_cost_per_task: float) -> by
     model = [p["model"] or 0 for p in points]
     human = [p["human"] or 0 for p in points]
     fees = [p["fees"] or 0 for p in points]
-    fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=100)
+    # A bare Figure (no pyplot state) is safe when pilots render in parallel threads.
+    fig = Figure(figsize=(6.4, 2.6), dpi=100)
+    ax = fig.subplots()
     ax.bar(labels, model, label="model", color="#4c78a8")
     ax.bar(labels, human, bottom=model, label="human", color="#f58518")
     ax.bar(
@@ -37,5 +36,4 @@ def cost_trend_png(points: list[dict[str, Any]], max_cost_per_task: float) -> by
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
     return buffer.getvalue()

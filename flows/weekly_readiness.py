@@ -176,7 +176,11 @@ def artifacts_task(published: PublishedWeek, email: dict[str, Any]) -> None:
 def _record_run(db_url: str, run: dict) -> None:
     table = Run.__table__
     with transaction(db_url) as conn:
-        updated = conn.execute(table.update().where(table.c.id == run["id"]).values(run)).rowcount
+        # A retried flow run keeps its id; its first start stays (the ingest cache key uses it).
+        changes = {k: v for k, v in run.items() if k != "started_at"}
+        updated = conn.execute(
+            table.update().where(table.c.id == run["id"]).values(changes)
+        ).rowcount
         if not updated:
             conn.execute(table.insert().values(run))
 

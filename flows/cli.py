@@ -60,8 +60,10 @@ def _model(path: Path):
 def run(
     pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
     inbox: Annotated[
-        Path,
-        typer.Option(help="Inbox folder with usage/, tickets/, timesheets/, reviews/, changes/."),
+        str,
+        typer.Option(
+            help="Inbox folder (or fsspec URL such as s3://bucket/inbox) with usage/, tickets/, timesheets/, reviews/, changes/."
+        ),
     ],
     week: Annotated[
         str | None, typer.Option(help="ISO week like 2026-W47; default: last complete week.")
@@ -89,14 +91,22 @@ def run(
             parse_week(week)
         except ValueError as exc:
             _fail(str(exc))
-    if not inbox.is_dir():
+    from pipelines.remote_inbox import is_remote
+
+    if not is_remote(inbox) and not Path(inbox).is_dir():
         _fail(f"inbox {inbox} is not a folder")
     _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
     try:
         result = weekly_readiness(
-            pilot=pilot, inbox=inbox, week=week, out_dir=out, db_url=db, send_email=email
+            pilot=pilot,
+            inbox=inbox,
+            week=week,
+            out_dir=out,
+            db_url=db,
+            send_email=email,
+            resend=resend,
         )
     except Exception as exc:
         _fail(

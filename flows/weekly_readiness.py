@@ -24,6 +24,7 @@ from models.operating_model import OperatingModel, load_operating_model
 from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
+from pipelines.remote_inbox import is_remote, mirror_inbox
 from pipelines.weeks import last_complete_week, parse_week
 from reports.email import failure_alert, send, write_eml
 from reports.publish import (
@@ -185,14 +186,14 @@ def _record_run(db_url: str, run: dict) -> None:
             conn.execute(table.insert().values(run))
 
 
-def _rerun_command(pilot: Path, inbox: Path, week: str) -> str:
+def _rerun_command(pilot: Path, inbox: str | Path, week: str) -> str:
     return f"pilot-readiness run --pilot {pilot} --inbox {inbox} --week {week}"
 
 
 @flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
 def weekly_readiness(
     pilot: Path,
-    inbox: Path,
+    inbox: str,
     week: str | None = None,
     out_dir: Path | None = None,
     db_url: str | None = None,
@@ -211,14 +212,14 @@ def weekly_readiness(
     out_dir = Path(out_dir or settings.out_dir)
     with week_lock(db_url, model.pilot, week, settings.run_lock_wait_seconds):
         return _run_week(
-            model, Path(pilot), Path(inbox), week, out_dir, db_url, settings, send_email, resend
+            model, Path(pilot), str(inbox), week, out_dir, db_url, settings, send_email, resend
         )
 
 
 def _run_week(
     model: OperatingModel,
     pilot: Path,
-    inbox: Path,
+    inbox_location: str,
     week: str,
     out_dir: Path,
     db_url: str,
@@ -243,6 +244,10 @@ def _run_week(
 
     try:
         stage("ingest")
+        inbox = Path(inbox_location)
+        if is_remote(inbox_location):
+            inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / model.pilot)
+            logger.info("mirrored %s to %s", inbox_location, inbox)
         if not inbox.is_dir():
             raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
         ingest_task.with_options(cache_key_fn=ingest_cache_key)(db_url, model, inbox, week)
@@ -272,7 +277,7 @@ def _run_week(
         tag_flow_run(model.pilot, week, verdict)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        command = _rerun_command(pilot, inbox, week)
+        command = _rerun_command(pilot, inbox_location, week)
         logger.error("run failed at stage %s: %s; re-run with: %s", run["stage"], error, command)
         _alert_failure(model, week, run["stage"], error, command, out_dir, settings)
         try:

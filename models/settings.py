@@ -16,6 +16,8 @@ class Settings(BaseSettings):
 
     db_url: str = "sqlite:///var/warehouse.db"
     out_dir: Path = Path("var/reports")
+    # Local mirror of inboxes given as URLs (s3://, file://, ...), one folder per pilot.
+    inbox_cache_dir: Path = Path("var/inbox-cache")
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None

@@ -143,3 +143,31 @@ def test_a_failing_stage_is_recorded_and_a_rerun_completes(demo_exports, tmp_pat
         pilot=EXAMPLE_PILOT, inbox=tmp_path / "inbox", week=week, out_dir=blocker, db_url=sqlite_url
     )
     assert result.report_json.is_file()
+
+
+def test_inbox_given_as_a_url_is_mirrored_and_run(demo_exports, tmp_path, sqlite_url, monkeypatch):
+    """It reads an inbox from an fsspec URL (file://), keeps export times, and a re-run
+    downloads nothing new and changes nothing."""
+    from flows.weekly_readiness import weekly_readiness
+
+    monkeypatch.setenv("PILOT_INBOX_CACHE_DIR", str(tmp_path / "cache"))
+    url = demo_exports.root.resolve().as_uri()
+    week = demo_exports.weeks[-1]
+    first = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=url, week=week, out_dir=tmp_path / "out", db_url=sqlite_url
+    )
+    mirrored = tmp_path / "cache" / "support-reply-drafts"
+    original = sorted(p.relative_to(demo_exports.root) for p in demo_exports.root.rglob("*.*"))
+    assert sorted(p.relative_to(mirrored) for p in mirrored.rglob("*.*")) == original
+    for relative in original:
+        assert (mirrored / relative).stat().st_mtime == (
+            demo_exports.root / relative
+        ).stat().st_mtime
+    doc = _without_time(json.loads(first.report_json.read_text()))
+    assert sum(s["files"] for s in doc["inputs"].values()) > 0
+    stamp = {p: p.stat().st_mtime_ns for p in mirrored.rglob("*.*")}
+    again = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=url, week=week, out_dir=tmp_path / "out", db_url=sqlite_url
+    )
+    assert _without_time(json.loads(again.report_json.read_text())) == doc
+    assert {p: p.stat().st_mtime_ns for p in mirrored.rglob("*.*")} == stamp

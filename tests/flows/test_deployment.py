@@ -182,3 +182,53 @@ def test_deploy_run_with_week_and_retry_reuses_ingestion(prefect_env, tmp_path):
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM flow_run")).scalar() >= 1
         engine.dispose()
+
+
+def test_serve_schedules_every_pilot_and_runs_a_triggered_week(prefect_env, tmp_path):
+    """It serves a Monday 07:00 schedule in each pilot's timezone from one process and runs a
+    week triggered with a week parameter."""
+    from prefect.client.orchestration import PrefectClient
+
+    from pipelines.demo_data import generate_inbox
+
+    env, workers, _ = prefect_env
+    pilots = tmp_path / "pilots"
+    pilots.mkdir()
+    text = (ROOT / "pilots" / "support-reply-drafts.yaml").read_text()
+    (pilots / "served-pilot.yaml").write_text(
+        text.replace("pilot: support-reply-drafts", "pilot: served-pilot").replace(
+            "timezone: Europe/Berlin", "timezone: America/New_York"
+        )
+    )
+    exports = generate_inbox(tmp_path / "inbox-root" / "served-pilot", weeks=2, seed=41)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--pilots", str(pilots),
+         "--inbox-root", str(tmp_path / "inbox-root")],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    workers.append(serve)
+
+    async def deployment():
+        async with PrefectClient(api=env["PREFECT_API_URL"]) as client:
+            return await client.read_deployment_by_name("weekly-readiness/served-pilot")
+
+    deadline, found = time.monotonic() + 120, None
+    while time.monotonic() < deadline and found is None:
+        try:
+            found = asyncio.run(deployment())
+        except Exception:
+            time.sleep(1)
+    assert found is not None, "serve did not register the deployment"
+    schedule = found.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("0 7 * * 1", "America/New_York")
+    assert found.parameters["inbox"] == str(tmp_path / "inbox-root" / "served-pilot")
+
+    week = exports.weeks[-1]
+    ran = prefect(
+        env, "deployment", "run", "weekly-readiness/served-pilot",
+        "--param", f'week="{week}"', "--param", f"out_dir={tmp_path / 'out'}",
+        "--param", f"db_url=sqlite:///{tmp_path / 'w.db'}", "--watch",
+    )  # fmt: skip
+    assert "Completed" in ran.stdout, ran.stdout[-2000:]
+    assert (tmp_path / "out" / "served-pilot" / week / "readiness.json").is_file()

@@ -193,7 +193,7 @@ def _rerun_command(pilot: Path, inbox: str | Path, week: str) -> str:
 @flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
 def weekly_readiness(
     pilot: Path,
-    inbox: str,
+    inbox: str | Path,
     week: str | None = None,
     out_dir: Path | None = None,
     db_url: str | None = None,

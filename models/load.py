@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, select
 
-from models.db import insert_rows, transaction, upsert_newest
+from models.db import WarehouseError, insert_rows, transaction, upsert_newest
 from models.operating_model import OperatingModel
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
 from pipelines.ingest import InboxFile, PreparedFile, list_inbox, prepare_file
+from pipelines.read import file_sha256
+
+log = logging.getLogger(__name__)
 
 
 def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
@@ -106,11 +110,33 @@ def ingest_inbox(
                 continue
         try:
             prepared = prepare_file(file, model, now_utc)
-        except Exception as exc:
+        except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run
             reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
             prepared = PreparedFile(file, None, reason)
-        with transaction(db_url) as conn:
-            if known_file(conn, model.pilot, file) is not None:
-                continue  # another run stored it meanwhile
-            ingested.append(store_prepared_file(conn, model.pilot, prepared, run_week, now_utc))
+        if not file.outside_inbox and _changed_since_listed(file):
+            # Re-exported while we read it: what we read may be half a file. The next run
+            # ingests the finished file under its own checksum.
+            log.warning(
+                "%s changed while being read; it is left for the next run", file.relative_path
+            )
+            continue
+        try:
+            with transaction(db_url) as conn:
+                if known_file(conn, model.pilot, file) is not None:
+                    continue  # another run stored it meanwhile
+                ingested.append(store_prepared_file(conn, model.pilot, prepared, run_week, now_utc))
+        except WarehouseError:
+            raise  # the warehouse itself is down or locked: the run must stop
+        except Exception as exc:  # the rows could not be stored: refuse the file, keep going
+            reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
+            with transaction(db_url) as conn:
+                refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
+                ingested.append(store_prepared_file(conn, model.pilot, refused, run_week, now_utc))
     return ingested
+
+
+def _changed_since_listed(file: InboxFile) -> bool:
+    try:
+        return file_sha256(file.path) != file.sha256
+    except OSError:
+        return True

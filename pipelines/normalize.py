@@ -11,7 +11,7 @@ import hashlib
 
 import polars as pl
 
-from pipelines.read import LINE, RefusedFile
+from pipelines.read import LINE, READ_ERRORS, RefusedFile
 from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES, SourceSpec
 
 PARSE_ERRORS = "__parse_errors__"
@@ -75,6 +75,8 @@ def _parse(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl.Expr
             .then(False)
             .otherwise(None)
         )
+    if kind in ("int", "float") and dtype == pl.Boolean:
+        return pl.lit(None, dtype=pl.Int64 if kind == "int" else pl.Float64)  # true is no count
     if kind == "int":
         number = (
             _text(column).cast(pl.Float64, strict=False)
@@ -213,6 +215,16 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
         for c in present
         if (kind := spec.columns[c]) != "str"
     ]
+    # PostgreSQL cannot store NUL in text, and no honest export has one: the row is quarantined.
+    errors += [
+        pl.when(pl.lit(frame[c]).cast(pl.String).str.contains("\x00", literal=True))
+        .then(pl.lit(f"{c}: contains a NUL character"))
+        .otherwise(None)
+        for c in present
+        if spec.columns[c] == "str" and frame.schema[c] == pl.String
+    ]
+    if READ_ERRORS in raw.columns:
+        errors.append(pl.lit(raw[READ_ERRORS]))
     parse_errors = (
         pl.concat_list(errors).list.drop_nulls() if errors else pl.lit([], dtype=pl.List(pl.String))
     )

@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 
 LINE = "__line__"
+# Optional text column: why a record could not be read whole (the row is quarantined for it).
+READ_ERRORS = "__read_errors__"
 FORMATS = ("csv", "jsonl", "json", "parquet")
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -43,8 +45,13 @@ def detect_format(path: Path, head: bytes) -> str:
     if suffix in {".jsonl", ".ndjson"}:
         return "jsonl"
     if suffix == ".json":
-        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-        return "json" if first == b"[" else "jsonl"
+        text = (
+            head.decode("utf-16", errors="ignore")
+            if head.startswith((b"\xff\xfe", b"\xfe\xff"))
+            else head.decode("utf-8", errors="ignore")
+        )
+        first = text.lstrip("\ufeff \t\r\n")[:1]
+        return "json" if first == "[" else "jsonl"
     if suffix in {".parquet", ".pq"}:
         return "parquet"
     raise RefusedFile(
@@ -86,18 +93,20 @@ def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
     else:
         if b"\x00" in head:
             raise RefusedFile("binary content (NUL bytes), not a text CSV file")
+        try:
+            # polars reads a bad header leniently; the rows it checks strictly itself.
+            head.split(b"\n", 1)[0].decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise RefusedFile(
+                f"cannot decode the header as UTF-8 ({exc.reason}); "
+                "declare the file's encoding in sources.<source>.encoding"
+            ) from exc
         source = path
         # The sample may end inside a multi-byte character; invalid files fail in the reader.
         sample = head.decode("utf-8-sig", errors="replace")
     if not sample.strip():
         raise RefusedFile("empty file")
     delimiter = sniff_delimiter(sample[: sample.rfind("\n") + 1] or sample)
-    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=delimiter), [])
-    names = [name.strip().lower() for name in header]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        # polars would rename the repeat (`x_duplicated_0`) and a column would silently vanish.
-        raise RefusedFile(f"repeated column name(s) {repeated}")
     try:
         frame = pl.read_csv(
             source,
@@ -115,9 +124,69 @@ def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
                 f"cannot decode as UTF-8 ({first}); "
                 "declare the file's encoding in sources.<source>.encoding"
             ) from exc
-        raise RefusedFile(f"not a readable CSV file: {first}") from exc
-    # Header is line 1; a record's line is its position after it (no multi-line cells assumed).
-    return frame.with_row_index(LINE, offset=2)
+        if "more fields" not in first:
+            raise RefusedFile(f"not a readable CSV file: {first}") from exc
+        # Rows with more cells than the header: read the rest, and mark those rows bad.
+        frame = pl.read_csv(
+            source, separator=delimiter, infer_schema=False, encoding="utf8",
+            truncate_ragged_lines=True,
+        )  # fmt: skip
+        lines = _csv_lines(source, delimiter, frame.height)
+        ragged = _ragged_lines(source, delimiter)
+        errors = pl.Series(READ_ERRORS, [ragged.get(n) for n in lines], dtype=pl.String)
+        return frame.with_columns(lines, errors).select(LINE, *frame.columns, READ_ERRORS)
+    # polars renames a repeated name (`x_duplicated_0`): a column would silently vanish.
+    repeated = sorted(
+        {
+            re.sub(r"_duplicated_\d+$", "", c)
+            for c in frame.columns
+            if re.search(r"_duplicated_\d+$", c)
+        }
+    )
+    if repeated:
+        raise RefusedFile(f"repeated column name(s) {repeated}")
+    return frame.with_columns(_csv_lines(source, delimiter, frame.height)).select(
+        LINE, *frame.columns
+    )
+
+
+def _csv_text(source: Path | io.BytesIO) -> str:
+    data = source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _csv_lines(source: Path | io.BytesIO, delimiter: str, records: int) -> pl.Series:
+    """The physical line where each record starts (header is line 1).
+
+    Counted fast when no cell spans lines; else by walking the records with the csv module.
+    """
+    data = source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
+    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    blank = len(re.findall(rb"\n[ \t\r]*(?=\n)", data))
+    if newlines - blank == records + 1 or b'"' not in data:
+        return pl.Series(LINE, range(2, records + 2), dtype=pl.UInt32)
+    reader = csv.reader(io.StringIO(_csv_text(source)), delimiter=delimiter)
+    next(reader, None)
+    starts, line = [], reader.line_num + 1
+    for row in reader:
+        if row:
+            starts.append(line)
+        line = reader.line_num + 1
+    if len(starts) != records:
+        return pl.Series(LINE, range(2, records + 2), dtype=pl.UInt32)
+    return pl.Series(LINE, starts, dtype=pl.UInt32)
+
+
+def _ragged_lines(source: Path | io.BytesIO, delimiter: str) -> dict[int, str]:
+    """Line -> reason, for records with more cells than the header."""
+    reader = csv.reader(io.StringIO(_csv_text(source)), delimiter=delimiter)
+    header = next(reader, [])
+    start, found = reader.line_num + 1, {}
+    for row in reader:
+        if len(row) > len(header):
+            found[start] = f"row has {len(row)} cells, the header has {len(header)}"
+        start = reader.line_num + 1
+    return found
 
 
 def _read_json_lines(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
@@ -128,12 +197,14 @@ def _read_json_lines(path: Path, head: bytes, encoding: str | None) -> pl.DataFr
     ):
         raw = _decode(path.read_bytes(), encoding).encode("utf-8")
         data = io.BytesIO(raw)
+    raw = raw if raw is not None else None
     try:
         frame = pl.read_ndjson(data, infer_schema_length=None)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise RefusedFile(
-            f"not valid JSON Lines: {str(exc).splitlines()[0] if str(exc) else exc}"
-        ) from exc
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        # One value of another type (a `true` among numbers) must not refuse the file: read the
+        # records one by one as text, like a JSON array.
+        frame = _json_lines_as_text(raw if raw is not None else path.read_bytes())
+        return frame
     raw = raw if raw is not None else path.read_bytes()
     if not _BLANK_LINE.search(raw):
         return frame.with_row_index(LINE, offset=1)
@@ -142,6 +213,30 @@ def _read_json_lines(path: Path, head: bytes, encoding: str | None) -> pl.DataFr
     return frame.with_columns(pl.Series(LINE, lines[: frame.height], dtype=pl.UInt32)).select(
         LINE, *frame.columns
     )
+
+
+def _json_lines_as_text(data: bytes) -> pl.DataFrame:
+    """JSON Lines parsed record by record, every cell as text, with true line numbers."""
+    lines, records = [], []
+    for number, text in enumerate(data.decode("utf-8-sig", errors="strict").split("\n"), start=1):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RefusedFile(f"not valid JSON Lines: line {number}: {exc.msg}") from exc
+        if not isinstance(record, dict):
+            raise RefusedFile(f"not valid JSON Lines: line {number} is not a record (object)")
+        lines.append(number)
+        records.append(record)
+    if not records:
+        raise RefusedFile("empty file (no records)")
+    columns = list(dict.fromkeys(k for item in records for k in item))
+    frame = pl.DataFrame(
+        {c: [_cell_text(item.get(c)) for item in records] for c in columns},
+        schema={c: pl.String for c in columns},
+    )
+    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.UInt32)).select(LINE, *columns)
 
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n|\A[ \t\r]*\n")
@@ -179,14 +274,17 @@ def _cell_text(value: object) -> str | None:
 
 
 def _refuse_json_object(path: Path, encoding: str | None) -> None:
-    """A clearer reason for a pretty-printed JSON object given where records were expected."""
+    """Refuse a JSON document that is one object (a wrapper or a pretty-printed record)."""
     if path.stat().st_size > 64 * 2**20:
         return
     try:
-        value = json.loads(_decode(path.read_bytes(), encoding))
+        text = _decode(path.read_bytes(), encoding)
+        value = json.loads(text)
     except (json.JSONDecodeError, RefusedFile):
         return
-    if isinstance(value, dict):
+    wrapper = isinstance(value, dict) and any(isinstance(v, (list, dict)) for v in value.values())
+    # A single flat one-line record is a one-record JSON Lines file; anything else is a document.
+    if isinstance(value, dict) and (wrapper or "\n" in text.strip()):
         raise RefusedFile(
             f"JSON file holds one object (keys: {', '.join(list(value)[:5])}), expected an array "
             "of records or JSON Lines"
@@ -199,6 +297,23 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise RefusedFile(f"not a readable Parquet file: {str(exc).splitlines()[0]}") from exc
     return frame.with_row_index(LINE, offset=1)
+
+
+def _nested_as_json_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists and records inside a cell become JSON text (keys kept), one readable cell."""
+    nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Struct, pl.Array))]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.col(c).map_elements(
+            lambda v: json.dumps(
+                v.to_list() if isinstance(v, pl.Series) else v, ensure_ascii=False, default=str
+            ),
+            return_dtype=pl.String,
+            skip_nulls=True,
+        )
+        for c in nested
+    )
 
 
 def read_raw(path: Path, encoding: str | None = None) -> tuple[str, pl.DataFrame]:
@@ -214,16 +329,15 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[str, pl.DataFrame
     if fmt == "csv":
         frame = _read_csv(path, head, encoding)
     elif fmt == "jsonl":
-        try:
-            frame = _read_json_lines(path, head, encoding)
-        except RefusedFile:
-            if path.suffix.lower() == ".json":
-                _refuse_json_object(path, encoding)
-            raise
+        if path.suffix.lower() == ".json":
+            # A .json file starting with "{" holding one object (not records) says so plainly.
+            _refuse_json_object(path, encoding)
+        frame = _read_json_lines(path, head, encoding)
     elif fmt == "json":
         frame = _read_json_array(path, encoding)
     else:
         frame = _read_parquet(path)
+    frame = _nested_as_json_text(frame)
     names = [c.strip().lower() for c in frame.columns if c != LINE]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

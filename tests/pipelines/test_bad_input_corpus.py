@@ -299,12 +299,6 @@ def test_re_export_with_the_same_name_is_ingested_again_and_its_newer_rows_win(
     assert _usage_rows(warehouse) == {"r1": 150, "r2": 100, "r3": 100}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/load.py ingest_inbox records the sha256 that list_inbox computed before "
-    "prepare_file reads the file; a file rewritten in between is stored under the listed hash "
-    "with the rows of the partial read, and the complete file is then skipped as known forever",
-)
 def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
     tmp_path: Path, model: OperatingModel, warehouse: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,12 +325,6 @@ def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
     assert set(_usage_rows(warehouse)) == {"r1", "r2", "r3"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL text cannot hold NUL: COPY in models/db.py insert_rows fails with "
-    "CharacterNotInRepertoire, and models/load.py ingest_inbox does not catch errors of "
-    "store_prepared_file, so one JSON value with \\u0000 aborts the whole run",
-)
 def test_a_nul_character_in_json_text_never_stops_a_postgresql_run(
     tmp_path: Path, model: OperatingModel, postgres_url: str
 ) -> None:

@@ -194,7 +194,12 @@ def test_unsupported_extension_is_refused(tmp_path: Path, name: str) -> None:
         read_raw(_write(tmp_path, name, b"id,n\nr1,1\n"))
 
 
-def test_ragged_csv_is_refused(tmp_path: Path) -> None:
-    """It refuses a CSV whose records have more fields than its header."""
-    with pytest.raises(RefusedFile, match="not a readable CSV file"):
-        read_raw(_write(tmp_path, "a.csv", b"id,n\nr1,1,extra\nr2,2\n"))
+def test_ragged_csv_marks_the_long_row(tmp_path: Path) -> None:
+    """It reads a CSV whose record has more fields than its header and marks that line bad."""
+    from pipelines.read import READ_ERRORS
+
+    _, frame = read_raw(_write(tmp_path, "a.csv", b"id,n\nr1,1,extra\nr2,2\n"))
+    assert frame.select(LINE, READ_ERRORS).rows() == [
+        (2, "row has 3 cells, the header has 2"),
+        (3, None),
+    ]

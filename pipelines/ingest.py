@@ -17,7 +17,7 @@ import polars as pl
 from checks.validate import REASONS, validate_batch
 from models.operating_model import SOURCES, OperatingModel
 from pipelines.normalize import to_canonical
-from pipelines.read import LINE, RefusedFile, file_sha256, read_raw
+from pipelines.read import LINE, READ_ERRORS, RefusedFile, file_sha256, read_raw
 from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.usage_costs import price_usage
 from pipelines.weeks import week_expr
@@ -100,7 +100,7 @@ def prepare_file(
     rows_read = raw.height
 
     # An exact repeat of an earlier line is a duplicate, not a conflict: keep the first.
-    data_columns = [c for c in raw.columns if c != LINE]
+    data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
     first = raw.select(LINE, pl.struct(data_columns).is_first_distinct().alias("__first"))
     repeated_lines = first.filter(~pl.col("__first")).get_column(LINE)
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))

@@ -1,4 +1,4 @@
-"""Warehouse connections, schema creation, bulk upserts and reads into polars.
+"""Warehouse connections, schema migrations, bulk upserts and reads into polars.
 
 The only module that opens database connections. Works on SQLite (the embedded default) and
 PostgreSQL: upserts use each dialect's `INSERT .. ON CONFLICT` from a temporary staging table,
@@ -8,7 +8,9 @@ so a whole file loads in one statement per stage inside the caller's transaction
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +27,10 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -36,6 +40,9 @@ from models import warehouse  # noqa: F401 - registers the tables on SQLModel.me
 
 _ENGINES: dict[str, Engine] = {}
 _BATCH_ROWS = 50_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Alembic keeps its running migration in module globals: one migration per process at a time.
+_MIGRATING = threading.Lock()
 
 
 class WarehouseError(RuntimeError):
@@ -78,15 +85,51 @@ def make_engine(url: str) -> Engine:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA temp_store=MEMORY")  # staging tables of bulk upserts
                 cursor.close()
 
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
+        migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise WarehouseError(f"cannot open the warehouse {redacted(url)}: {_reason(exc)}") from None
     _ENGINES[url] = engine
     return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the warehouse schema to the newest migration (`alembic upgrade head`).
+
+    A warehouse made by `create_all` before migrations existed (tables but no alembic_version)
+    gets any table it lacks and is stamped at head instead. All of it runs in one transaction
+    that holds a write lock (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), so
+    processes opening the same new warehouse at once do not race.
+    Raises WarehouseError when the warehouse is at a revision this code does not know.
+    """
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # alembic logs at INFO on import
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    try:
+        with _MIGRATING, engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                key = "hashtext('pilot-readiness schema ' || current_database())"
+                conn.execute(text(f"SELECT pg_advisory_xact_lock({key})"))
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            config.attributes["connection"] = conn
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables and tables & set(SQLModel.metadata.tables):
+                SQLModel.metadata.create_all(conn)
+                command.stamp(config, "head")
+            else:
+                command.upgrade(config, "head")
+    except CommandError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        raise WarehouseError(f"cannot migrate the warehouse {where}: {_reason(exc)}") from None
 
 
 def dispose_engines() -> None:
@@ -175,7 +218,8 @@ def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: 
     # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
     return (
         f"INSERT INTO {t} ({names}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
-        f"WHERE {t}.row_hash <> excluded.row_hash AND excluded.exported_at >= {t}.exported_at"
+        f"WHERE excluded.exported_at >= {t}.exported_at AND "
+        f"({t}.row_hash <> excluded.row_hash OR excluded.exported_at > {t}.exported_at)"
     )
 
 
@@ -183,18 +227,14 @@ def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[in
     """Upsert source rows by primary key, keeping the row of the newest export.
 
     Returns (rows_loaded, rows_duplicate): a row is a duplicate when the warehouse already holds
-    the same content for its key, or a newer export of it.
+    the same content for its key, or a newer export of it. A newer export with the same content
+    still moves the stored export time forward, so an older export arriving later cannot win.
     """
     if frame.height == 0:
         return 0, 0
     target = _table(model)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        sql = _newest_wins_sql(target, columns, keys, f"VALUES ({marks})")
-        loaded = _executemany(conn, sql, _bulk_frame(frame.select(columns), "sqlite"))
-        return loaded, frame.height - loaded
     stage = Table(
         f"stage_{target.name}",
         MetaData(),

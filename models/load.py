@@ -31,6 +31,20 @@ def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | 
     return IngestedFile.model_validate(row._mapping) if row else None
 
 
+def touch_rows(conn: Connection, pilot: str, known: IngestedFile, exported_at: dt.datetime) -> None:
+    """Move the export time of rows still held from a known file forward to a newer export."""
+    table = SOURCE_TABLES[known.source].__table__
+    conn.execute(
+        table.update()
+        .where(
+            table.c.pilot == pilot,
+            table.c.file_id == known.id,
+            table.c.exported_at < exported_at,
+        )
+        .values(exported_at=exported_at)
+    )
+
+
 def store_prepared_file(
     conn: Connection, pilot: str, prepared: PreparedFile, run_week: str, now_utc: dt.datetime
 ) -> IngestedFile:
@@ -106,7 +120,12 @@ def ingest_inbox(
     ingested: list[IngestedFile] = []
     for file in list_inbox(inbox):
         with transaction(db_url) as conn:
-            if known_file(conn, model.pilot, file) is not None:
+            known = known_file(conn, model.pilot, file)
+            if known is not None:
+                if known.status == "loaded" and known.path != file.relative_path:
+                    # The same bytes exported again later under another name: its rows are
+                    # as new as that export, so an older export arriving later cannot win.
+                    touch_rows(conn, model.pilot, known, file.exported_at)
                 continue
         try:
             prepared = prepare_file(file, model, now_utc)

@@ -73,10 +73,13 @@ def test_loading_the_same_rows_twice_counts_duplicates(warehouse_url: str) -> No
 
 
 def test_same_content_in_a_newer_export_is_a_duplicate(warehouse_url: str) -> None:
-    """It counts an identical row from a newer file as a duplicate and keeps the original row."""
+    """It counts an identical row from a newer file as a duplicate and records the newer
+    export as its source (so an older export arriving later cannot win)."""
     _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
     assert _load(warehouse_url, _changes(FIRST, file_id=2, exported_at=NEW)) == (0, 3)
-    assert {f for _, f, _ in _stored(warehouse_url).values()} == {1}
+    assert {(f, e) for _, f, e in _stored(warehouse_url).values()} == {(2, NEW)}
+    assert _load(warehouse_url, _changes(FIRST, file_id=3, exported_at=OLD)) == (0, 3)
+    assert {(f, e) for _, f, e in _stored(warehouse_url).values()} == {(2, NEW)}
 
 
 def test_newer_export_with_changed_content_replaces(warehouse_url: str) -> None:
@@ -88,7 +91,7 @@ def test_newer_export_with_changed_content_replaces(warehouse_url: str) -> None:
     assert len(stored) == 3
     assert stored[("p1", "v2")] == ("shorter replies, approved again", 2, NEW)
     assert stored[("p1", "v1")] == ("first prompt", 1, OLD)
-    assert stored[("p1", "v3")] == ("tone fix", 1, OLD)
+    assert stored[("p1", "v3")] == ("tone fix", 2, NEW)  # same content, newer export
 
 
 def test_older_export_with_changed_content_does_not_replace(warehouse_url: str) -> None:

@@ -361,12 +361,6 @@ def test_arrival_order_does_not_change_the_facts_the_newest_export_wins(
     assert results[0][1] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/db.py upsert_newest (_newest_wins_sql) updates a row only when row_hash "
-    "differs, so a newer export with unchanged content does not move the stored exported_at "
-    "forward; a middle export arriving last then overwrites the newest export's content",
-)
 def test_three_exports_newest_content_wins_whatever_the_arrival_order(
     model: OperatingModel,
 ) -> None:

@@ -62,6 +62,23 @@ def _reason(exc: BaseException) -> str:
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
 
 
+def _wal_mode(cursor: Any, busy_seconds: float) -> None:
+    """Switch a SQLite file to WAL. Two processes opening a new file at once may find it busy,
+    and SQLite does not wait for that lock: retry until the busy timeout."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created.
 
@@ -83,7 +100,7 @@ def make_engine(url: str) -> Engine:
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
                 cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _wal_mode(cursor, busy_seconds)
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA temp_store=MEMORY")  # staging tables of bulk upserts
                 cursor.close()

@@ -44,11 +44,11 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path):
     """It runs each demo week, prints the newest report, and a second demo gives the same JSON."""
     out = tmp_path / "demo"
-    first = cli("demo", "--out", str(out), "--weeks", "3", "--seed", "3")
+    first = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
     assert first.returncode == 0, first.stderr
     newest = Path(first.stdout.strip().splitlines()[-1])
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
-    assert len(weeks) == 3
+    assert len(weeks) == 2
     assert newest == out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"
     docs = {}
     for week in weeks:
@@ -57,7 +57,7 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
         docs[week] = json.loads((folder / "readiness.json").read_text())
         docs[week].pop("generated_at")
 
-    second = cli("demo", "--out", str(out), "--weeks", "3", "--seed", "3")
+    second = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
     assert second.returncode == 0, second.stderr
     for week in weeks:
         again = json.loads(

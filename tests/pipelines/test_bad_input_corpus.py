@@ -221,7 +221,12 @@ _CRASHERS = [case["file"] for case in CASES if case.get("crashes_run")]
             if _CRASHERS
             else [],
         ),
-        pytest.param(_without_run_crashers(), id="corpus-without-run-crashers"),
+        # Only needed while some file still takes the run down: the rest must load.
+        *(
+            [pytest.param(_without_run_crashers(), id="corpus-without-run-crashers")]
+            if _CRASHERS
+            else []
+        ),
     ],
 )
 def test_ingest_inbox_over_the_corpus_records_every_file_with_counts_that_add_up(

@@ -23,6 +23,15 @@ DEFAULT_PILOT = Path("pilots/support-reply-drafts.yaml")
 SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
 
 
+OutDir = Annotated[
+    Path | None, typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")
+]
+DbUrl = Annotated[
+    str | None,
+    typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
+]
+
+
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -68,13 +77,8 @@ def run(
     week: Annotated[
         str | None, typer.Option(help="ISO week like 2026-W47; default: last complete week.")
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
-    ] = None,
+    out: OutDir = None,
+    db: DbUrl = None,
     email: Annotated[
         bool, typer.Option("--email/--no-email", help="Send (or write) the readiness email.")
     ] = True,
@@ -317,13 +321,8 @@ def portfolio(
         str | None,
         typer.Option(help="ISO week like 2026-W47; default: each pilot's last complete week."),
     ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Report folder (default PILOT_OUT_DIR or var/reports).")
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
-    ] = None,
+    out: OutDir = None,
+    db: DbUrl = None,
     email: Annotated[
         bool, typer.Option("--email/--no-email", help="Send (or write) each readiness email.")
     ] = True,

@@ -231,12 +231,8 @@ def _json_lines_as_text(data: bytes) -> pl.DataFrame:
         records.append(record)
     if not records:
         raise RefusedFile("empty file (no records)")
-    columns = list(dict.fromkeys(k for item in records for k in item))
-    frame = pl.DataFrame(
-        {c: [_cell_text(item.get(c)) for item in records] for c in columns},
-        schema={c: pl.String for c in columns},
-    )
-    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.UInt32)).select(LINE, *columns)
+    frame = _records_as_text(records)
+    return frame.with_columns(pl.Series(LINE, lines, dtype=pl.UInt32)).select(LINE, *frame.columns)
 
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n|\A[ \t\r]*\n")
@@ -253,14 +249,21 @@ def _read_json_array(path: Path, encoding: str | None) -> pl.DataFrame:
         raise RefusedFile("JSON array holds items that are not records (objects)")
     if not records:
         raise RefusedFile("empty file (no records)")
-    # Nested values are kept as JSON text so they reach checks as one readable cell; every other
-    # scalar becomes text, typed later like a CSV cell.
+    frame = _records_as_text(records)
+    return frame.with_row_index(LINE, offset=1)
+
+
+def _records_as_text(records: list[dict]) -> pl.DataFrame:
+    """JSON records as a frame of text cells (columns in order of first appearance).
+
+    Nested values are kept as JSON text so they reach checks as one readable cell; every other
+    scalar becomes text, typed later like a CSV cell.
+    """
     columns = list(dict.fromkeys(k for item in records for k in item))
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {c: [_cell_text(item.get(c)) for item in records] for c in columns},
         schema={c: pl.String for c in columns},
     )
-    return frame.with_row_index(LINE, offset=1)
 
 
 def _cell_text(value: object) -> str | None:

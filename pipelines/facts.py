@@ -24,6 +24,57 @@ HUMAN_ACTIVITIES = ("review", "rework", "escalation", "maintenance")
 OVERSIGHT_ACTIVITIES = ("review", "rework", "escalation")
 EVIDENCE_CAP = 25
 
+# The frames of WeekInputs: column names and types (timestamps in UTC).
+UTC_TIME = pl.Datetime("us", "UTC")
+TICKET_SCHEMA = {
+    "ticket_id": pl.String,
+    "created_at": UTC_TIME,
+    "solved_at": UTC_TIME,
+    "status": pl.String,
+    "category": pl.String,
+    "agent": pl.String,
+    "ai_draft_used": pl.Boolean,
+    "draft_outcome": pl.String,
+    "reopened": pl.Int64,
+    "escalated": pl.Boolean,
+    "handle_minutes": pl.Float64,
+}
+USAGE_SUMMARY_SCHEMA = {
+    "task_id": pl.String,
+    "model": pl.String,
+    "prompt_version": pl.String,
+    "status": pl.String,
+    "price_source": pl.String,
+    "calls": pl.Int64,
+    "cost_usd": pl.Float64,
+}
+TIMESHEET_SCHEMA = {
+    "entry_id": pl.String,
+    "person": pl.String,
+    "work_date": pl.Date,
+    "minutes": pl.Float64,
+    "activity": pl.String,
+    "ticket_id": pl.String,
+}
+MONTH_TIMESHEET_SCHEMA = {"person": pl.String, "activity": pl.String, "minutes": pl.Float64}
+REVIEW_SCHEMA = {
+    "ticket_id": pl.String,
+    "reviewer": pl.String,
+    "reviewed_at": UTC_TIME,
+    "severity": pl.String,
+    "category": pl.String,
+    "note": pl.String,
+    "fix": pl.String,
+}
+CHANGE_SCHEMA = {
+    "changed_at": UTC_TIME,
+    "kind": pl.String,
+    "version": pl.String,
+    "approved_by": pl.String,
+    "description": pl.String,
+}
+VERSION_SCHEMA = {"model": pl.String, "prompt_version": pl.String, "first_seen": UTC_TIME}
+
 
 @dataclass(frozen=True)
 class WeekInputs:
@@ -66,34 +117,10 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     )
     tickets = read_frame(
         conn,
-        select(
-            ticket.c.ticket_id,
-            ticket.c.created_at,
-            ticket.c.solved_at,
-            ticket.c.status,
-            ticket.c.category,
-            ticket.c.agent,
-            ticket.c.ai_draft_used,
-            ticket.c.draft_outcome,
-            ticket.c.reopened,
-            ticket.c.escalated,
-            ticket.c.handle_minutes,
-        )
+        select(*(ticket.c[c] for c in TICKET_SCHEMA))
         .where(ticket.c.pilot == pilot, ticket.c.solved_at >= start, ticket.c.solved_at < end)
         .order_by(ticket.c.ticket_id),
-        schema={
-            "ticket_id": pl.String,
-            "created_at": pl.Datetime("us"),
-            "solved_at": pl.Datetime("us"),
-            "status": pl.String,
-            "category": pl.String,
-            "agent": pl.String,
-            "ai_draft_used": pl.Boolean,
-            "draft_outcome": pl.String,
-            "reopened": pl.Int64,
-            "escalated": pl.Boolean,
-            "handle_minutes": pl.Float64,
-        },
+        schema=TICKET_SCHEMA,
     )
     in_week = and_(usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
     usage_summary = read_frame(
@@ -122,15 +149,7 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
             usage.c.status,
             usage.c.price_source,
         ),
-        schema={
-            "task_id": pl.String,
-            "model": pl.String,
-            "prompt_version": pl.String,
-            "status": pl.String,
-            "price_source": pl.String,
-            "calls": pl.Int64,
-            "cost_usd": pl.Float64,
-        },
+        schema=USAGE_SUMMARY_SCHEMA,
     )
     unpriced_ids = (
         conn.execute(
@@ -145,27 +164,12 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     unpriced_total = int(
         usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
     )
-    sheet_schema = {
-        "entry_id": pl.String,
-        "person": pl.String,
-        "work_date": pl.Date,
-        "minutes": pl.Float64,
-        "activity": pl.String,
-        "ticket_id": pl.String,
-    }
     timesheets = read_frame(
         conn,
-        select(
-            sheet.c.entry_id,
-            sheet.c.person,
-            sheet.c.work_date,
-            sheet.c.minutes,
-            sheet.c.activity,
-            sheet.c.ticket_id,
-        )
+        select(*(sheet.c[c] for c in TIMESHEET_SCHEMA))
         .where(sheet.c.pilot == pilot, sheet.c.work_date >= monday, sheet.c.work_date <= sunday)
         .order_by(sheet.c.entry_id),
-        schema=sheet_schema,
+        schema=TIMESHEET_SCHEMA,
     )
     month_timesheets = read_frame(
         conn,
@@ -175,24 +179,15 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
         )
         .group_by(sheet.c.person, sheet.c.activity)
         .order_by(sheet.c.person, sheet.c.activity),
-        schema={"person": pl.String, "activity": pl.String, "minutes": pl.Float64},
+        schema=MONTH_TIMESHEET_SCHEMA,
     )
-    review_schema = {
-        "ticket_id": pl.String,
-        "reviewer": pl.String,
-        "reviewed_at": pl.Datetime("us"),
-        "severity": pl.String,
-        "category": pl.String,
-        "note": pl.String,
-        "fix": pl.String,
-    }
-    review_columns = [review.c[c] for c in review_schema]
+    review_columns = [review.c[c] for c in REVIEW_SCHEMA]
     reviews = read_frame(
         conn,
         select(*review_columns)
         .where(review.c.pilot == pilot, review.c.reviewed_at >= start, review.c.reviewed_at < end)
         .order_by(review.c.reviewed_at, review.c.ticket_id, review.c.reviewer),
-        schema=review_schema,
+        schema=REVIEW_SCHEMA,
     )
     earlier = read_frame(
         conn,
@@ -203,26 +198,14 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
             review.c.severity.in_(("medium", "stop_now")),
         )
         .order_by(review.c.reviewed_at, review.c.ticket_id, review.c.reviewer),
-        schema=review_schema,
+        schema=REVIEW_SCHEMA,
     )
     changes = read_frame(
         conn,
-        select(
-            change.c.changed_at,
-            change.c.kind,
-            change.c.version,
-            change.c.approved_by,
-            change.c.description,
-        )
+        select(*(change.c[c] for c in CHANGE_SCHEMA))
         .where(change.c.pilot == pilot, change.c.changed_at < end)
         .order_by(change.c.changed_at, change.c.kind, change.c.version),
-        schema={
-            "changed_at": pl.Datetime("us"),
-            "kind": pl.String,
-            "version": pl.String,
-            "approved_by": pl.String,
-            "description": pl.String,
-        },
+        schema=CHANGE_SCHEMA,
     )
     versions = read_frame(
         conn,
@@ -232,7 +215,7 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
         .where(usage.c.pilot == pilot, usage.c.timestamp < end)
         .group_by(usage.c.model, usage.c.prompt_version)
         .order_by(usage.c.model, usage.c.prompt_version),
-        schema={"model": pl.String, "prompt_version": pl.String, "first_seen": pl.Datetime("us")},
+        schema=VERSION_SCHEMA,
     )
     month_cost = conn.execute(
         select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
@@ -315,9 +298,7 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
             "ticket_id",
             "category",
             "agent",
-            pl.col("solved_at").dt.replace_time_zone("UTC")
-            if inputs.tickets.schema["solved_at"].time_zone is None
-            else pl.col("solved_at"),
+            "solved_at",
             pl.col("ai_draft_used").alias("ai_task"),
             pl.col("category").is_in(excluded).alias("excluded_category"),
             "draft_outcome",

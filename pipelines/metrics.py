@@ -127,12 +127,7 @@ def weekly_metrics(
     )
     review_days = (
         inputs.reviews.select(
-            pl.col("reviewed_at")
-            .dt.replace_time_zone("UTC")
-            .dt.convert_time_zone(model.timezone)
-            .dt.date()
-            if inputs.reviews.schema["reviewed_at"].time_zone is None
-            else pl.col("reviewed_at").dt.convert_time_zone(model.timezone).dt.date()
+            pl.col("reviewed_at").dt.convert_time_zone(model.timezone).dt.date()
         ).n_unique()
         if reviewed
         else 0

@@ -312,13 +312,8 @@ def concentration(ctx: RuleContext) -> Result:
 # change -------------------------------------------------------------------------------------
 def _changes_in_week(ctx: RuleContext) -> list[str]:
     start, end = week_bounds_utc(ctx.week, ctx.model.timezone)
-    changes = ctx.inputs.changes
-    at = (
-        pl.col("changed_at").dt.replace_time_zone("UTC")
-        if changes.schema["changed_at"].time_zone is None
-        else pl.col("changed_at")
-    )
-    in_week = changes.filter((at >= start) & (at < end))
+    at = pl.col("changed_at")
+    in_week = ctx.inputs.changes.filter((at >= start) & (at < end))
     return [f"{k} {v}" for k, v in in_week.select("kind", "version").iter_rows()]
 
 

@@ -14,7 +14,13 @@ from checks.rules.base import RuleContext, RuleOutcome, Status, WeekHistory, out
 from checks.rules.catalog import RULES, STREAK, streak
 from checks.verdict import evaluate_rules, verdict
 from models.operating_model import SOURCES, OperatingModel, Person, Role
-from pipelines.facts import WeekInputs, task_facts
+from pipelines.facts import (  # the frames WeekInputs holds
+    CHANGE_SCHEMA,
+    REVIEW_SCHEMA,
+    WeekInputs,
+    task_facts,
+)
+from pipelines.facts import USAGE_SUMMARY_SCHEMA as USAGE_SCHEMA
 from pipelines.metrics import weekly_metrics
 
 UTC = dt.UTC
@@ -23,31 +29,6 @@ IN_WEEK = dt.datetime(2026, 11, 18, 10, tzinfo=UTC)
 BEFORE = dt.datetime(2026, 9, 1, 10, tzinfo=UTC)
 RULE = {r.id: r for r in [*RULES, STREAK]}
 
-REVIEW_SCHEMA = {
-    "ticket_id": pl.String,
-    "reviewer": pl.String,
-    "reviewed_at": pl.Datetime("us", "UTC"),
-    "severity": pl.String,
-    "category": pl.String,
-    "note": pl.String,
-    "fix": pl.String,
-}
-CHANGE_SCHEMA = {
-    "changed_at": pl.Datetime("us", "UTC"),
-    "kind": pl.String,
-    "version": pl.String,
-    "approved_by": pl.String,
-    "description": pl.String,
-}
-USAGE_SCHEMA = {
-    "task_id": pl.String,
-    "model": pl.String,
-    "prompt_version": pl.String,
-    "status": pl.String,
-    "price_source": pl.String,
-    "calls": pl.Int64,
-    "cost_usd": pl.Float64,
-}
 FACT_SCHEMA = {
     "ticket_id": pl.String,
     "category": pl.String,

@@ -11,61 +11,22 @@ import pytest
 from checks.rules.base import RuleContext, WeekHistory
 from checks.rules.catalog import per_employee_day
 from models.operating_model import OperatingModel
-from pipelines.facts import WeekInputs, task_facts
+from pipelines.facts import (  # the frames WeekInputs holds
+    CHANGE_SCHEMA,
+    REVIEW_SCHEMA,
+    TICKET_SCHEMA,
+    WeekInputs,
+    task_facts,
+)
+from pipelines.facts import MONTH_TIMESHEET_SCHEMA as MONTH_SHEET_SCHEMA
+from pipelines.facts import TIMESHEET_SCHEMA as SHEET_SCHEMA
+from pipelines.facts import USAGE_SUMMARY_SCHEMA as USAGE_SCHEMA
 from pipelines.metrics import baselines, weekly_fees, weekly_metrics
 
 UTC = dt.UTC
 # 2026-W40 runs Monday 2026-09-28 to Sunday 2026-10-04: its Thursday is 1 October.
 WEEK = "2026-W40"
 SOLVED = dt.datetime(2026, 9, 30, 12, tzinfo=UTC)
-
-TICKET_SCHEMA = {
-    "ticket_id": pl.String,
-    "created_at": pl.Datetime("us", "UTC"),
-    "solved_at": pl.Datetime("us", "UTC"),
-    "status": pl.String,
-    "category": pl.String,
-    "agent": pl.String,
-    "ai_draft_used": pl.Boolean,
-    "draft_outcome": pl.String,
-    "reopened": pl.Int64,
-    "escalated": pl.Boolean,
-    "handle_minutes": pl.Float64,
-}
-USAGE_SCHEMA = {
-    "task_id": pl.String,
-    "model": pl.String,
-    "prompt_version": pl.String,
-    "status": pl.String,
-    "price_source": pl.String,
-    "calls": pl.Int64,
-    "cost_usd": pl.Float64,
-}
-SHEET_SCHEMA = {
-    "entry_id": pl.String,
-    "person": pl.String,
-    "work_date": pl.Date,
-    "minutes": pl.Float64,
-    "activity": pl.String,
-    "ticket_id": pl.String,
-}
-REVIEW_SCHEMA = {
-    "ticket_id": pl.String,
-    "reviewer": pl.String,
-    "reviewed_at": pl.Datetime("us", "UTC"),
-    "severity": pl.String,
-    "category": pl.String,
-    "note": pl.String,
-    "fix": pl.String,
-}
-CHANGE_SCHEMA = {
-    "changed_at": pl.Datetime("us", "UTC"),
-    "kind": pl.String,
-    "version": pl.String,
-    "approved_by": pl.String,
-    "description": pl.String,
-}
-MONTH_SHEET_SCHEMA = {"person": pl.String, "activity": pl.String, "minutes": pl.Float64}
 
 
 def _ticket(

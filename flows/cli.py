@@ -113,9 +113,10 @@ def run(
             resend=resend,
         )
     except Exception as exc:
+        from reports.rerun import rerun_command
+
         _fail(
-            f"run failed: {type(exc).__name__}: {exc}\nre-run with: pilot-readiness run --pilot {pilot} --inbox {inbox}"
-            + (f" --week {week}" if week else "")
+            f"run failed: {type(exc).__name__}: {exc}\nre-run with: {rerun_command(pilot, inbox, week)}"
         )
     typer.echo(f"{result.pilot} {result.week}: {result.verdict} (email {result.email_status})")
     typer.echo(str(result.report_html))

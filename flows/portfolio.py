@@ -25,9 +25,9 @@ from reports.portfolio import (
     error_line,
     portfolio_document,
     report_link,
-    rerun_command,
     write_portfolio,
 )
+from reports.rerun import rerun_command
 
 
 @dataclass(frozen=True)

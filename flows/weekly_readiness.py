@@ -34,6 +34,7 @@ from reports.publish import (
     record_email_status,
     send_week_email,
 )
+from reports.rerun import rerun_command
 
 
 @dataclass(frozen=True)
@@ -186,10 +187,6 @@ def _record_run(db_url: str, run: dict) -> None:
             conn.execute(table.insert().values(run))
 
 
-def _rerun_command(pilot: Path, inbox: str | Path, week: str) -> str:
-    return f"pilot-readiness run --pilot {pilot} --inbox {inbox} --week {week}"
-
-
 @flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
 def weekly_readiness(
     pilot: Path,
@@ -277,7 +274,7 @@ def _run_week(
         tag_flow_run(model.pilot, week, verdict)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        command = _rerun_command(pilot, inbox_location, week)
+        command = rerun_command(pilot, inbox_location, week)
         logger.error("run failed at stage %s: %s; re-run with: %s", run["stage"], error, command)
         _alert_failure(model, week, run["stage"], error, command, out_dir, settings)
         try:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from models.db import redacted
 from reports.render import VERDICT_WORDS, _env, generated_at, write_atomic
 
 
@@ -28,31 +26,6 @@ def error_line(exc: BaseException) -> str:
         first = f"{first} {'; '.join(lines[1:])}"
     line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return line if len(line) <= 300 else line[:299] + "…"
-
-
-def rerun_command(
-    pilot_file: Path,
-    inbox: Path,
-    week: str | None,
-    *,
-    out_dir: Path | None = None,
-    db_url: str | None = None,
-    send_email: bool = True,
-) -> str:
-    """The `pilot-readiness run` command that re-runs one pilot's week with the same settings.
-
-    A database password is masked (***): it never goes into a report.
-    """
-    parts = ["pilot-readiness", "run", "--pilot", str(pilot_file), "--inbox", str(inbox)]
-    if week:
-        parts += ["--week", week]
-    if out_dir is not None:
-        parts += ["--out", str(out_dir)]
-    if db_url is not None:
-        parts += ["--db", redacted(db_url)]
-    if not send_email:
-        parts.append("--no-email")
-    return shlex.join(parts)
 
 
 def report_link(report_html: Path, out_dir: Path) -> str:

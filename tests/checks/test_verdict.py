@@ -14,6 +14,7 @@ from checks.verdict import read_history, store_week_verdict, verdict
 from models.db import transaction
 from models.operating_model import OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
+from tests.checks.test_rules import GREEN_METRICS
 
 
 def _rule(rule_id: str, status: str, on_fail: str) -> RuleOutcome:
@@ -113,20 +114,7 @@ def test_verdict_does_not_depend_on_rule_order() -> None:
 
 # history read from the warehouse -------------------------------------------------------------
 PILOT = "support-reply-drafts"
-METRICS: dict[str, Any] = {
-    "model_calls": 100,
-    "failed_model_calls": 1,
-    "month_to_date_cost": 1000.0,
-    "projected_month_cost": 2000.0,
-    "cost_per_task": 1.0,
-    "error_rate": 0.05,
-    "correction_rate": 0.1,
-    "reviewed": 25,
-    "review_distinct_days": 4,
-    "review_distinct_agents": 3,
-    "minutes_saved_per_employee_day": 20.0,
-    "volumes": {"busy_month": {"cost": 2500.0}},
-}
+METRICS = GREEN_METRICS  # a week where every metric rule passes
 
 
 def _store(url: str, week: str, rules: dict[str, str] | None = None, **metrics: Any) -> None:

@@ -151,7 +151,58 @@ CHANGES = SourceSpec(
     week_columns=("changed_at",),
 )
 
-SPECS: dict[str, SourceSpec] = {s.name: s for s in (USAGE, TICKETS, TIMESHEETS, REVIEWS, CHANGES)}
+PROVIDER_COSTS = SourceSpec(
+    name="provider_costs",
+    key=("bucket_id",),
+    columns={
+        # Derived from the other key parts when the export has no id of its own.
+        "bucket_id": "str",
+        "bucket_start": "datetime",
+        "bucket_end": "datetime",
+        "provider": "str",
+        "kind": "str",  # usage: token counts of a bucket; cost: money of a bucket
+        "model": "str",
+        "line_item": "str",  # e.g. "input", "cached input", "output_tokens"
+        "project": "str",  # OpenAI project, Anthropic workspace
+        "api_key": "str",
+        "input_tokens": "int",  # includes cached input, as in usage
+        "cached_input_tokens": "int",
+        "output_tokens": "int",
+        "requests": "int",
+        "cost_usd": "float",
+        "currency": "str",
+    },
+    required=("bucket_id", "bucket_start", "provider", "kind"),
+    enums={"kind": ("usage", "cost")},
+    non_negative=("input_tokens", "cached_input_tokens", "output_tokens", "requests"),
+    ordered_pairs=(("input_tokens", "cached_input_tokens"), ("bucket_end", "bucket_start")),
+    not_future=("bucket_start",),
+    week_columns=("bucket_start",),
+)
+"""Provider bills: usage and cost per time bucket from a provider's usage or cost report. Not
+attributable to tasks, never added to per-request usage; used to reconcile it."""
+
+TICKET_LABELS = SourceSpec(
+    name="ticket_labels",
+    key=("label_id",),
+    columns={
+        "label_id": "str",  # derived from the other columns when absent
+        "ticket_id": "str",
+        "name": "str",  # "tag", a field name ("status", "custom_field_123"), "comment"
+        "value": "str",
+        "labelled_at": "datetime",  # when the value was set; null for a tag snapshot
+    },
+    required=("label_id", "ticket_id", "name"),
+    not_future=("labelled_at",),
+    week_columns=("labelled_at",),
+)
+"""Ticket labels: tags, field changes and comments a help desk exports apart from its tickets
+(the Zendesk tag and field-history tables). Facts use them for what the ticket row lacks."""
+
+SPECS: dict[str, SourceSpec] = {
+    s.name: s
+    for s in (USAGE, TICKETS, TIMESHEETS, REVIEWS, CHANGES, PROVIDER_COSTS, TICKET_LABELS)
+}
 
 # Columns a raw timesheet file must offer, as alternatives: one group of each line.
 TIMESHEET_ALTERNATIVES = {

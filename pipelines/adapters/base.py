@@ -1,0 +1,145 @@
+"""Adapters: vendor export formats mapped onto the canonical input columns.
+
+An adapter takes the raw frame a file was read into (every cell text, column names lower-cased,
+`__line__` holding the file line or record number) and returns a frame with the same `__line__`
+values and the columns of its *target* as text (or already typed). The canonical typing and the
+checks run afterwards, so a value the adapter cannot convert is passed on unchanged and the row is
+quarantined with the reason, never dropped and never guessed.
+
+Adapters never invent values: what the vendor does not record stays null (unknown), unless the
+operating model says how to derive it (`sources.<source>` options).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from models.operating_model import OperatingModel, SourceSettings
+
+# A row the adapter replaces by a later version of the same record in the same file (an
+# Intercom conversation's history, say): counted as a duplicate, not loaded, not quarantined.
+SUPERSEDED = "__superseded__"
+
+# Targets an adapter may produce. The canonical sources, plus two tables that are never mixed
+# with per-request usage or tickets: provider bills (bucketed usage and cost) and ticket labels
+# (tags, field changes and comments recorded apart from the ticket row).
+TARGETS = ("usage", "tickets", "timesheets", "reviews", "changes", "provider_costs", "ticket_labels")
+
+
+@dataclass(frozen=True)
+class Sniff:
+    """What detection sees of a file: its column names, or a JSON document's key paths.
+
+    `columns` are the lower-cased header names (CSV) or record keys (JSON Lines, JSON arrays,
+    Parquet). `json_paths` are dotted key paths of a JSON document that is one object, with `[]`
+    marking a list: `data`, `data[].results[].model`, `tickets[].id`.
+    """
+
+    path: Path
+    columns: frozenset[str] = frozenset()
+    json_paths: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What an adapter may read besides the raw frame."""
+
+    path: Path
+    source: str
+    settings: SourceSettings  # `sources.<source>` of the operating model, extra options included
+    model: OperatingModel
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """An adapter option from `sources.<source>` (extra keys of the operating model)."""
+        extra = self.settings.model_extra or {}
+        return extra.get(name, default)
+
+
+Detect = Callable[[Sniff], bool]
+Transform = Callable[[pl.DataFrame, AdapterContext], pl.DataFrame]
+# Reads a JSON document (one object) into a raw frame with `__line__` = record number (1-based).
+ReadDocument = Callable[[Any], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One vendor export format."""
+
+    name: str  # the value of `sources.<source>.format`, e.g. "litellm_spendlogs"
+    source: str  # the inbox folder it is read from
+    title: str  # shown by `pilot-readiness check`, e.g. "LiteLLM LiteLLM_SpendLogs rows"
+    target: str  # one of TARGETS
+    detect: Detect
+    transform: Transform
+    # Output column -> where it comes from, in words (shown by `check`).
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    # For JSON documents that are one object (API pages): how to make records of them.
+    read_document: ReadDocument | None = None
+
+
+def has_columns(*names: str) -> Detect:
+    """Detection by header: every named column present (names lower-case)."""
+    wanted = frozenset(n.lower() for n in names)
+    return lambda sniff: wanted <= sniff.columns
+
+
+def has_paths(*paths: str) -> Detect:
+    """Detection by JSON document key paths, e.g. `data[].results[].input_tokens`."""
+    wanted = frozenset(paths)
+    return lambda sniff: wanted <= sniff.json_paths
+
+
+def json_paths(value: Any, prefix: str = "", depth: int = 4) -> set[str]:
+    """Dotted key paths of a JSON value (first element of each list), as `Sniff.json_paths`."""
+    found: set[str] = set()
+    if depth == 0:
+        return found
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            found.add(path)
+            found |= json_paths(inner, path, depth - 1)
+    elif isinstance(value, list) and value:
+        found |= json_paths(value[0], f"{prefix}[]", depth)
+    return found
+
+
+def text(column: str) -> pl.Expr:
+    """A raw cell as trimmed text, empty meaning missing."""
+    value = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def unix_seconds(column: str) -> pl.Expr:
+    """Unix seconds as UTC timestamps; text that is not a number passes through unchanged."""
+    number = text(column).cast(pl.Float64, strict=False)
+    stamp = (number * 1_000_000).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
+    return (
+        pl.when(number.is_not_null())
+        .then(stamp.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+        .otherwise(text(column))
+    )
+
+
+def local_datetime(column: str, formats: tuple[str, ...]) -> pl.Expr:
+    """Vendor date-time text in any of `formats` as ISO text (no offset: read in the pilot's or
+    configured timezone by the canonical typing); unreadable text passes through unchanged."""
+    parsed = pl.coalesce(
+        [text(column).str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    )
+    return (
+        pl.when(parsed.is_not_null())
+        .then(parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f"))
+        .otherwise(text(column))
+    )
+
+
+def utc_iso(value: dt.datetime) -> str:
+    """A timestamp as ISO text in UTC."""
+    return value.astimezone(dt.UTC).isoformat()

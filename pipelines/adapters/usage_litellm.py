@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from pipelines.adapters.base import Adapter
+
+ADAPTERS: list[Adapter] = []

@@ -116,11 +116,25 @@ def run_suite(
 
 
 def validate_batch(
-    source: str, frame: pl.DataFrame, now_utc: dt.datetime | None = None
+    source: str,
+    frame: pl.DataFrame,
+    now_utc: dt.datetime | None = None,
+    unknown_allowed: tuple[str, ...] = (),
 ) -> ValidatedBatch:
-    """Check a canonical frame; every failing row is quarantined with every reason it broke."""
+    """Check a canonical frame; every failing row is quarantined with every reason it broke.
+
+    `unknown_allowed` names required columns that may be null (unknown) in this file: vendor
+    exports do not record everything the canonical form requires.
+    """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     by_line, table_failures = run_suite(source, frame, now_utc)
+    if unknown_allowed:
+        allowed = {f"{column} is missing" for column in unknown_allowed}
+        by_line = {
+            line: kept
+            for line, reasons in by_line.items()
+            if (kept := [r for r in reasons if r not in allowed])
+        }
     if table_failures:
         empty = frame.head(0)
         return ValidatedBatch(empty, _reasons_frame({}), refused="; ".join(table_failures))

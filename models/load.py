@@ -33,7 +33,7 @@ def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | 
 
 def touch_rows(conn: Connection, pilot: str, known: IngestedFile, exported_at: dt.datetime) -> None:
     """Move the export time of rows still held from a known file forward to a newer export."""
-    table = SOURCE_TABLES[known.source].__table__
+    table = SOURCE_TABLES[known.target or known.source].__table__
     conn.execute(
         table.update()
         .where(
@@ -56,6 +56,8 @@ def store_prepared_file(
         "path": file.relative_path,
         "sha256": file.sha256,
         "format": prepared.format,
+        "adapter": prepared.adapter,
+        "target": prepared.target or file.source,
         "exported_at": file.exported_at,
         "ingested_at": now_utc.replace(microsecond=0),
         "first_seen_week": run_week,
@@ -68,7 +70,7 @@ def store_prepared_file(
     if prepared.refused:
         return IngestedFile(id=file_id, **record)
 
-    model = SOURCE_TABLES[file.source]
+    model = SOURCE_TABLES[prepared.target or file.source]
     rows = prepared.valid.drop("__line__").with_columns(
         pl.lit(pilot).alias("pilot"),
         pl.lit(file_id).alias("file_id"),

@@ -139,7 +139,8 @@ class SourceSettings(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    format: str = "canonical"
+    # "auto": detected from the header or keys; "canonical"; or an adapter name.
+    format: str = "auto"
     encoding: str | None = None
     # Keep columns outside the canonical set (e.g. ticket subjects) in quarantined raw rows.
     keep_extra_columns: bool = False

@@ -30,7 +30,9 @@ class IngestedFile(SQLModel, table=True):
     source: str
     path: str
     sha256: str
-    format: str | None = None
+    format: str | None = None  # csv, jsonl, json, parquet
+    adapter: str | None = None  # "canonical" or the vendor export format it was read as
+    target: str | None = None  # the table its rows went to (usage_call, provider_cost, ...)
     exported_at: dt.datetime
     ingested_at: dt.datetime
     first_seen_week: str
@@ -115,7 +117,7 @@ class Ticket(_SourceRow, table=True):
     status: str
     category: str
     agent: str | None = None
-    ai_draft_used: bool
+    ai_draft_used: bool | None = None  # null: unknown (a vendor export that does not record it)
     draft_outcome: str | None = None
     reopened: int | None = None
     escalated: bool | None = None
@@ -165,6 +167,45 @@ class ChangeEntry(_SourceRow, table=True):
     changed_at: dt.datetime
     approved_by: str | None = None
     description: str | None = None
+
+
+class ProviderCost(_SourceRow, table=True):
+    """One line of a provider's bucketed usage or cost report (OpenAI, Anthropic): tokens or
+    money per time bucket, not attributable to tasks and never added to per-request usage."""
+
+    __tablename__ = "provider_cost"
+    __table_args__ = (Index("ix_provider_cost_pilot_start", "pilot", "bucket_start"),)
+
+    pilot: str = Field(primary_key=True)
+    bucket_id: str = Field(primary_key=True)
+    bucket_start: dt.datetime
+    bucket_end: dt.datetime | None = None
+    provider: str
+    kind: str  # usage | cost
+    model: str | None = None
+    line_item: str | None = None
+    project: str | None = None
+    api_key: str | None = None
+    input_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    output_tokens: int | None = None
+    requests: int | None = None
+    cost_usd: float | None = None
+    currency: str | None = None
+
+
+class TicketLabel(_SourceRow, table=True):
+    """A tag, field change or comment a help desk exports apart from its tickets."""
+
+    __tablename__ = "ticket_label"
+    __table_args__ = (Index("ix_ticket_label_ticket", "pilot", "ticket_id"),)
+
+    pilot: str = Field(primary_key=True)
+    label_id: str = Field(primary_key=True)
+    ticket_id: str
+    name: str
+    value: str | None = None
+    labelled_at: dt.datetime | None = None
 
 
 class TaskFact(SQLModel, table=True):
@@ -251,10 +292,13 @@ class Run(SQLModel, table=True):
     error: str | None = None
 
 
+# The table of each adapter target (the sources, plus the vendor-only tables).
 SOURCE_TABLES: dict[str, type[SQLModel]] = {
     "usage": UsageCall,
     "tickets": Ticket,
     "timesheets": TimesheetEntry,
     "reviews": ReviewFinding,
     "changes": ChangeEntry,
+    "provider_costs": ProviderCost,
+    "ticket_labels": TicketLabel,
 }

@@ -15,9 +15,19 @@ from pathlib import Path
 import polars as pl
 
 from checks.validate import REASONS, validate_batch
-from models.operating_model import SOURCES, OperatingModel
-from pipelines.normalize import to_canonical
-from pipelines.read import LINE, READ_ERRORS, RefusedFile, file_sha256, read_raw
+from models.operating_model import SOURCES, OperatingModel, SourceSettings
+from pipelines.adapters import ADAPTERS, adapters_for
+from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
+from pipelines.normalize import stable_id, to_canonical
+from pipelines.read import (
+    LINE,
+    READ_ERRORS,
+    REPEATED_MARK,
+    JsonDocument,
+    RefusedFile,
+    file_sha256,
+    read_raw,
+)
 from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.usage_costs import price_usage
 from pipelines.weeks import week_expr
@@ -49,6 +59,8 @@ class PreparedFile:
     valid: pl.DataFrame = field(default_factory=pl.DataFrame)
     quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)  # __line__, raw, reasons
     weeks: list[str] = field(default_factory=list)
+    adapter: str | None = None  # "canonical" or the vendor format it was read as
+    target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
 
 
 def list_inbox(inbox: Path) -> list[InboxFile]:
@@ -84,51 +96,66 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
 def prepare_file(
     file: InboxFile, model: OperatingModel, now_utc: dt.datetime | None = None
 ) -> PreparedFile:
-    """Read, type, de-duplicate, check and price one inbox file."""
+    """Read, adapt, type, de-duplicate, check and price one inbox file."""
     if file.outside_inbox:
         return PreparedFile(file, None, "links to a file outside the inbox; not read")
     settings = model.source(file.source)
-    if settings.format != "canonical":
-        return PreparedFile(file, None, f"format {settings.format!r} has no adapter yet")
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
+    adapter: Adapter | None = None
     try:
-        fmt, raw = read_raw(file.path, settings.encoding)
-        canonical = to_canonical(file.source, raw, model.timezone)
+        fmt, raw, adapter = read_and_choose(file, settings)
+        target = adapter.target if adapter else file.source
+        if adapter is not None:
+            adapted = adapter.transform(
+                raw, AdapterContext(file.path, file.source, settings, model)
+            )
+            adapted = _with_derived_ids(target, adapted)
+        else:
+            adapted = raw
+        canonical = to_canonical(target, adapted, model.timezone)
     except RefusedFile as exc:
-        return PreparedFile(file, None, str(exc))
+        return PreparedFile(file, None, str(exc), adapter=adapter.name if adapter else None)
     rows_read = raw.height
+    format_name = adapter.name if adapter else "canonical"
 
-    # An exact repeat of an earlier line is a duplicate, not a conflict: keep the first.
+    # An exact repeat of an earlier line is a duplicate, not a conflict: keep the first. A row an
+    # adapter replaced by a later version of the same record counts as a duplicate too.
     data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
     first = raw.select(LINE, pl.struct(data_columns).is_first_distinct().alias("__first"))
     repeated_lines = first.filter(~pl.col("__first")).get_column(LINE)
+    if SUPERSEDED in adapted.columns:
+        superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
+        repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
 
-    batch = validate_batch(file.source, canonical, now_utc)
+    # Vendors do not record whether a draft was used: unknown is allowed, false is never guessed.
+    unknown_allowed = ("ai_draft_used",) if adapter is not None and target == "tickets" else ()
+    batch = validate_batch(target, canonical, now_utc, unknown_allowed=unknown_allowed)
     if batch.refused:
-        return PreparedFile(file, fmt, batch.refused, rows_read=rows_read)
+        return PreparedFile(file, fmt, batch.refused, rows_read=rows_read, adapter=format_name)
 
     bad = batch.quarantined
-    # Free text a help desk exports (subjects, bodies, comments) is not kept, not even in the
-    # quarantine, unless the operating model asks for it.
-    kept = (
-        data_columns
-        if settings.keep_extra_columns
-        else known_input_columns(file.source, data_columns)
-    )
+    # Free text a help desk or a gateway exports (subjects, bodies, prompts) is not kept, not
+    # even in the quarantine, unless the operating model asks for it.
+    if settings.keep_extra_columns:
+        kept = data_columns
+    elif adapter is not None:
+        kept = [c for c in data_columns if c not in FREE_TEXT_COLUMNS]
+    else:
+        kept = known_input_columns(file.source, data_columns)
     raw_bad = raw.join(bad, on=LINE, how="inner").select(
         LINE,
         pl.struct([pl.col(c).cast(pl.String) for c in kept]).struct.json_encode().alias("raw"),
         pl.col(REASONS).alias("reasons"),
     )
     valid = batch.valid
-    if file.source == "usage":
+    if target == "usage":
         valid = price_usage(valid, model.costs.prices)
-    spec = SPECS[file.source]
+    spec = SPECS[target]
     content = [c for c in spec.columns]
     valid = valid.with_columns(pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"))
-    weeks = _weeks(canonical, file.source, model.timezone)
+    weeks = _weeks(canonical, target, model.timezone)
     return PreparedFile(
         file,
         fmt,
@@ -138,6 +165,106 @@ def prepare_file(
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,
+        adapter=format_name,
+        target=target,
+    )
+
+
+# Raw columns that hold free text (ticket subjects and bodies, prompts and replies, notes).
+FREE_TEXT_COLUMNS = frozenset(
+    {
+        "subject", "raw_subject", "description", "body", "html_body", "plain_body", "comment",
+        "comments", "source_body", "source_subject", "summary", "messages", "response",
+        "prompt", "input", "output", "completion", "notes", "note", "text", "content",
+        "last comment", "latest comment", "full description",
+    }
+)  # fmt: skip
+
+
+def read_and_choose(
+    file: InboxFile, settings: SourceSettings
+) -> tuple[str, pl.DataFrame, Adapter | None]:
+    """Read a file and choose its adapter: the configured format, else detection.
+
+    Returns (file format, raw frame, adapter or None for canonical columns). Detection must be
+    unambiguous: a file that two formats claim is refused with both named.
+    """
+    document: object = None
+    not_records = ""
+    try:
+        fmt, raw = read_raw(file.path, settings.encoding, number_repeated=True)
+        sniff = Sniff(
+            file.path, columns=frozenset(c for c in raw.columns if c not in (LINE, READ_ERRORS))
+        )
+    except JsonDocument as doc:
+        fmt, raw, document, not_records = "json", pl.DataFrame(), doc.value, str(doc)
+        sniff = Sniff(file.path, json_paths=frozenset(json_paths(document)))
+    adapter = choose_adapter(file.source, settings.format, sniff)
+    if document is not None:
+        if adapter is None or adapter.read_document is None:
+            raise RefusedFile(f"{not_records}; no known export format reads this document")
+        raw = adapter.read_document(document)
+        if raw.height == 0:
+            raise RefusedFile(f"{adapter.title}: the document holds no records")
+    if adapter is None:
+        repeated = sorted({c.rsplit(REPEATED_MARK, 1)[0] for c in sniff.columns if _numbered(c)})
+        if repeated:
+            raise RefusedFile(f"repeated column name(s) {repeated}")
+    return fmt, raw, adapter
+
+
+def _numbered(column: str) -> bool:
+    head, _, tail = column.rpartition(REPEATED_MARK)
+    return bool(head) and tail.isdigit()
+
+
+def choose_adapter(source: str, configured: str, sniff: Sniff) -> Adapter | None:
+    """The adapter for a file of `source`: configured by name, or detected (None = canonical)."""
+    if configured == "canonical":
+        return None
+    if configured != "auto":
+        adapter = ADAPTERS.get(configured)
+        if adapter is None or adapter.source != source:
+            known = sorted(a.name for a in adapters_for(source))
+            raise RefusedFile(
+                f"unknown format {configured!r} for {source} files; known: "
+                f"{', '.join(['auto', 'canonical', *known])}"
+            )
+        if adapter.name != "custom" and not adapter.detect(sniff):
+            raise RefusedFile(
+                f"the file does not look like {adapter.title} (format {configured!r}): "
+                f"its columns are {', '.join(sorted(sniff.columns)[:12]) or 'not a table'}"
+            )
+        return adapter
+    matches = [a for a in adapters_for(source) if a.detect(sniff)]
+    if len(matches) > 1:
+        raise RefusedFile(
+            "the file matches several export formats ("
+            + ", ".join(sorted(a.name for a in matches))
+            + f"); set sources.{source}.format to one of them"
+        )
+    return matches[0] if matches else None
+
+
+def _with_derived_ids(target: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Provider bills and ticket labels get a stable id from their other key parts."""
+    parts = {
+        "provider_costs": (
+            "provider", "kind", "bucket_start", "project", "api_key", "model", "line_item",
+        ),
+        "ticket_labels": ("ticket_id", "name", "value", "labelled_at"),
+    }.get(target)  # fmt: skip
+    if parts is None:
+        return frame
+    id_column = SPECS[target].key[0]
+    if id_column in frame.columns:
+        return frame
+    present = [
+        pl.col(c).cast(pl.String).fill_null("") if c in frame.columns else pl.lit("") for c in parts
+    ]
+    joined = pl.concat_str(present, separator="\x1f")
+    return frame.with_columns(
+        joined.map_elements(stable_id, return_dtype=pl.String).alias(id_column)
     )
 
 

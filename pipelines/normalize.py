@@ -104,7 +104,7 @@ _KIND_WORDS = {
 }
 
 
-def _stable_id(text: str) -> str:
+def stable_id(text: str) -> str:
     # A derived key must be the same on every machine and polars version: re-ingest relies on it.
     return "h" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
@@ -163,7 +163,7 @@ def _timesheet_columns(raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
             parts.append(pl.col("started_at").cast(pl.String).fill_null(""))
         frame = frame.with_columns(
             pl.concat_str(parts, separator="|")
-            .map_elements(_stable_id, return_dtype=pl.String)
+            .map_elements(stable_id, return_dtype=pl.String)
             .alias("entry_id")
         )
     return frame.drop([c for c in ("__start", "__end") if c in frame.columns])

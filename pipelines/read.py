@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 LINE = "__line__"
+REPEATED_MARK = "__"  # `labels__2`: the second column named "labels" of a CSV header
 # Optional text column: why a record could not be read whole (the row is quarantined for it).
 READ_ERRORS = "__read_errors__"
 FORMATS = ("csv", "jsonl", "json", "parquet")
@@ -26,6 +27,14 @@ _DELIMITERS = ",;\t|"
 
 class RefusedFile(Exception):
     """A file that cannot be used at all; the message says why."""
+
+
+class JsonDocument(RefusedFile):
+    """A JSON file that is one object (an API page), not records: only an adapter reads it."""
+
+    def __init__(self, message: str, value: object) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 def file_sha256(path: Path) -> str:
@@ -82,7 +91,9 @@ def sniff_delimiter(sample: str) -> str:
         return best if counts[best] else ","
 
 
-def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
+def _read_csv(
+    path: Path, head: bytes, encoding: str | None, number_repeated: bool = False
+) -> pl.DataFrame:
     needs_python_decode = (encoding not in (None, "utf-8", "utf8")) or head.startswith(
         (b"\xff\xfe", b"\xfe\xff")
     )
@@ -143,8 +154,18 @@ def _read_csv(path: Path, head: bytes, encoding: str | None) -> pl.DataFrame:
             if re.search(r"_duplicated_\d+$", c)
         }
     )
-    if repeated:
+    if repeated and not number_repeated:
         raise RefusedFile(f"repeated column name(s) {repeated}")
+    if repeated:
+        # Some exports repeat a header on purpose (Jira: one "Labels" column per label).
+        frame = frame.rename(
+            {
+                c: re.sub(
+                    r"_duplicated_(\d+)$", lambda m: f"{REPEATED_MARK}{int(m.group(1)) + 2}", c
+                )
+                for c in frame.columns
+            }
+        )
     return frame.with_columns(_csv_lines(source, delimiter, frame.height)).select(
         LINE, *frame.columns
     )
@@ -288,9 +309,10 @@ def _refuse_json_object(path: Path, encoding: str | None) -> None:
     wrapper = isinstance(value, dict) and any(isinstance(v, (list, dict)) for v in value.values())
     # A single flat one-line record is a one-record JSON Lines file; anything else is a document.
     if isinstance(value, dict) and (wrapper or "\n" in text.strip()):
-        raise RefusedFile(
+        raise JsonDocument(
             f"JSON file holds one object (keys: {', '.join(list(value)[:5])}), expected an array "
-            "of records or JSON Lines"
+            "of records or JSON Lines",
+            value,
         )
 
 
@@ -319,8 +341,15 @@ def _nested_as_json_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_raw(path: Path, encoding: str | None = None) -> tuple[str, pl.DataFrame]:
-    """Read a file into a raw frame with a `__line__` column; return (format, frame)."""
+def read_raw(
+    path: Path, encoding: str | None = None, number_repeated: bool = False
+) -> tuple[str, pl.DataFrame]:
+    """Read a file into a raw frame with a `__line__` column; return (format, frame).
+
+    A repeated CSV header name refuses the file, unless `number_repeated`: then the repeats are
+    named `<name>__2`, `<name>__3`, ... (for adapters of exports that repeat columns).
+    A JSON file holding one object raises `JsonDocument` with the parsed value.
+    """
     try:
         with path.open("rb") as handle:
             head = handle.read(_SNIFF_BYTES)
@@ -330,7 +359,7 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[str, pl.DataFrame
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise RefusedFile("empty file")
     if fmt == "csv":
-        frame = _read_csv(path, head, encoding)
+        frame = _read_csv(path, head, encoding, number_repeated)
     elif fmt == "jsonl":
         if path.suffix.lower() == ".json":
             # A .json file starting with "{" holding one object (not records) says so plainly.

@@ -35,7 +35,7 @@ def test_example_file_loads(example_model: OperatingModel) -> None:
     assert example_model.roles.reviewer.backup is not None
     assert example_model.roles.reviewer.backup.name == "Max Roth"
     assert "legal" in example_model.workflow.excluded_categories
-    assert example_model.source("usage").format == "canonical"
+    assert example_model.source("usage").format == "auto"  # detected from the header
 
 
 def test_invalid_file_lists_every_problem_with_its_key_path(tmp_path: Path) -> None:

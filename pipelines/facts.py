@@ -11,11 +11,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from models.db import read_frame
 from models.operating_model import OperatingModel
-from models.warehouse import ChangeEntry, ReviewFinding, Ticket, TimesheetEntry, UsageCall
+from models.warehouse import (
+    ChangeEntry,
+    ReviewFinding,
+    Ticket,
+    TicketLabel,
+    TimesheetEntry,
+    UsageCall,
+)
+from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
 from pipelines.weeks import week_bounds_utc, week_days
 
@@ -108,20 +116,13 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
     month_first = sunday.replace(day=1)
     month_start = dt.datetime.combine(month_first, dt.time(), model.zone).astimezone(dt.UTC)
     pilot = model.pilot
-    ticket, usage, sheet, review, change = (
-        _t(Ticket),
+    usage, sheet, review, change = (
         _t(UsageCall),
         _t(TimesheetEntry),
         _t(ReviewFinding),
         _t(ChangeEntry),
     )
-    tickets = read_frame(
-        conn,
-        select(*(ticket.c[c] for c in TICKET_SCHEMA))
-        .where(ticket.c.pilot == pilot, ticket.c.solved_at >= start, ticket.c.solved_at < end)
-        .order_by(ticket.c.ticket_id),
-        schema=TICKET_SCHEMA,
-    )
+    tickets = _tickets_solved_in_week(conn, model, start, end)
     in_week = and_(usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
     usage_summary = read_frame(
         conn,
@@ -237,6 +238,48 @@ def read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Week
         month_model_cost=float(month_cost),
         month_timesheets=month_timesheets,
     )
+
+
+def _tickets_solved_in_week(
+    conn: Connection, model: OperatingModel, start: dt.datetime, end: dt.datetime
+) -> pl.DataFrame:
+    """Tickets solved in [start, end): by their solve time, or, when the ticket row has none,
+    by the status changes exported as labels; completed from their labels."""
+    ticket, label = _t(Ticket), _t(TicketLabel)
+    pilot = model.pilot
+    solved_by_label = select(label.c.ticket_id).where(
+        label.c.pilot == pilot,
+        label.c.name == "status",
+        func.lower(label.c.value).in_(SOLVED_WORDS),
+        label.c.labelled_at >= start,
+        label.c.labelled_at < end,
+    )
+    in_week = and_(
+        ticket.c.pilot == pilot,
+        or_(
+            and_(ticket.c.solved_at >= start, ticket.c.solved_at < end),
+            and_(ticket.c.solved_at.is_(None), ticket.c.ticket_id.in_(solved_by_label)),
+        ),
+    )
+    tickets = read_frame(
+        conn,
+        select(*(ticket.c[c] for c in TICKET_SCHEMA)).where(in_week).order_by(ticket.c.ticket_id),
+        schema=TICKET_SCHEMA,
+    )
+    labels = read_frame(
+        conn,
+        select(*(label.c[c] for c in LABEL_SCHEMA))
+        .join(
+            ticket, and_(ticket.c.pilot == label.c.pilot, ticket.c.ticket_id == label.c.ticket_id)
+        )
+        .where(in_week)
+        .order_by(label.c.ticket_id, label.c.label_id),
+        schema=LABEL_SCHEMA,
+    )
+    if labels.height == 0:
+        return tickets
+    completed = complete_tickets(tickets, labels, model.source("tickets"))
+    return completed.filter((pl.col("solved_at") >= start) & (pl.col("solved_at") < end))
 
 
 def rate_expr(model: OperatingModel, person: str = "person") -> pl.Expr:

@@ -216,8 +216,21 @@ def load_operating_model(path: Path | str) -> OperatingModel:
         raise OperatingModelError(path, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(raw, dict):
         raise OperatingModelError(path, ["(root): expected a mapping of keys"])
+    _resolve_mapping_paths(raw, path.parent)
     try:
         return OperatingModel.model_validate(raw)
     except ValidationError as exc:
         problems = [f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise OperatingModelError(path, problems) from exc
+
+
+def _resolve_mapping_paths(raw: dict[str, Any], folder: Path) -> None:
+    """Custom-format mapping files named relative to the operating model file are found there."""
+    sources = raw.get("sources")
+    if not isinstance(sources, dict):
+        return
+    for settings in sources.values():
+        if isinstance(settings, dict) and isinstance(settings.get("mapping"), str):
+            mapping = Path(settings["mapping"]).expanduser()
+            if not mapping.is_absolute():
+                settings["mapping"] = str(folder / mapping)

@@ -16,7 +16,7 @@ import polars as pl
 
 from checks.validate import REASONS, validate_batch
 from models.operating_model import SOURCES, OperatingModel, SourceSettings
-from pipelines.adapters import ADAPTERS, adapters_for
+from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
 from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
 from pipelines.normalize import stable_id, to_canonical
 from pipelines.read import (
@@ -140,6 +140,8 @@ def prepare_file(
     # even in the quarantine, unless the operating model asks for it.
     if settings.keep_extra_columns:
         kept = data_columns
+    elif adapter is not None and adapter.name == custom_mapping.NAME:
+        kept = custom_mapping.kept_columns(settings, file.source, data_columns)
     elif adapter is not None:
         kept = [c for c in data_columns if c not in FREE_TEXT_COLUMNS]
     else:
@@ -176,7 +178,7 @@ FREE_TEXT_COLUMNS = frozenset(
         "subject", "raw_subject", "description", "body", "html_body", "plain_body", "comment",
         "comments", "source_body", "source_subject", "summary", "messages", "response",
         "prompt", "input", "output", "completion", "notes", "note", "text", "content",
-        "last comment", "latest comment", "full description",
+        "last comment", "latest comment", "full description", "proxy_server_request",
     }
 )  # fmt: skip
 
@@ -199,7 +201,10 @@ def read_and_choose(
     except JsonDocument as doc:
         fmt, raw, document, not_records = "json", pl.DataFrame(), doc.value, str(doc)
         sniff = Sniff(file.path, json_paths=frozenset(json_paths(document)))
-    adapter = choose_adapter(file.source, settings.format, sniff)
+    if settings.format == custom_mapping.NAME:
+        adapter = custom_mapping.for_source(file.source, settings)
+    else:
+        adapter = choose_adapter(file.source, settings.format, sniff)
     if document is not None:
         if adapter is None or adapter.read_document is None:
             raise RefusedFile(f"{not_records}; no known export format reads this document")
@@ -228,9 +233,9 @@ def choose_adapter(source: str, configured: str, sniff: Sniff) -> Adapter | None
             known = sorted(a.name for a in adapters_for(source))
             raise RefusedFile(
                 f"unknown format {configured!r} for {source} files; known: "
-                f"{', '.join(['auto', 'canonical', *known])}"
+                f"{', '.join(['auto', 'canonical', custom_mapping.NAME, *known])}"
             )
-        if adapter.name != "custom" and not adapter.detect(sniff):
+        if not adapter.detect(sniff):
             raise RefusedFile(
                 f"the file does not look like {adapter.title} (format {configured!r}): "
                 f"its columns are {', '.join(sorted(sniff.columns)[:12]) or 'not a table'}"
@@ -251,6 +256,7 @@ def _with_derived_ids(target: str, frame: pl.DataFrame) -> pl.DataFrame:
     parts = {
         "provider_costs": (
             "provider", "kind", "bucket_start", "project", "api_key", "model", "line_item",
+            "__group__",  # what else the report grouped by (user, tier, region), as text
         ),
         "ticket_labels": ("ticket_id", "name", "value", "labelled_at"),
     }.get(target)  # fmt: skip

@@ -95,8 +95,9 @@ def has_paths(*paths: str) -> Detect:
     return lambda sniff: wanted <= sniff.json_paths
 
 
-def json_paths(value: Any, prefix: str = "", depth: int = 4) -> set[str]:
-    """Dotted key paths of a JSON value (first element of each list), as `Sniff.json_paths`."""
+def json_paths(value: Any, prefix: str = "", depth: int = 4, items: int = 20) -> set[str]:
+    """Dotted key paths of a JSON value (the first `items` elements of each list, so an empty
+    first bucket does not hide the shape), as `Sniff.json_paths`."""
     found: set[str] = set()
     if depth == 0:
         return found
@@ -105,8 +106,9 @@ def json_paths(value: Any, prefix: str = "", depth: int = 4) -> set[str]:
             path = f"{prefix}.{key}" if prefix else str(key)
             found.add(path)
             found |= json_paths(inner, path, depth - 1)
-    elif isinstance(value, list) and value:
-        found |= json_paths(value[0], f"{prefix}[]", depth)
+    elif isinstance(value, list):
+        for item in value[:items]:
+            found |= json_paths(item, f"{prefix}[]", depth, items)
     return found
 
 

@@ -1,5 +1,492 @@
-"""(being written)"""
+"""Zendesk tickets: the API ticket page (with ticket metrics side-loaded) and the Fivetran tables.
 
-from pipelines.adapters.base import Adapter
+export-formats.md B1. The API page (`{"tickets": [...]}` from the Tickets API or the incremental
+export, `include=metric_sets`) gives one row per ticket; `solved_at` and `reopens` come from the
+ticket's metric set. The Fivetran `ticket` table gives one row per ticket without tags or solve
+time; its `ticket_tag`, `ticket_field_history` and `ticket_comment` tables become ticket labels
+(facts use them for what the ticket row lacks). Comment bodies are never kept: a comment label
+holds the comment id only.
 
-ADAPTERS: list[Adapter] = []
+The ticket helpers here (status words, AI-draft options, naive UTC timestamps, superseded
+versions) are shared by the other help-desk adapters.
+
+Options (`sources.tickets.<name>`):
+- `category_field`: where the category comes from: a ticket column (default `type`) or, on the
+  API page, a custom field id (`27642` or `custom_field_27642`).
+- `ai_draft_tags`: tags meaning an AI draft was used (true when the ticket has one, false when
+  its tags are known and lack them).
+- `ai_draft_field`: a field (custom field id on the API page, a column otherwise) holding
+  true/false.
+- `draft_outcome_tags`: `{tag: outcome}`; the first tag of the option the ticket has wins.
+- `draft_outcome_field`: a field holding the outcome word.
+- `status_map`: `{vendor status: canonical status}` added to the built-in words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+
+from pipelines.adapters.base import (
+    SUPERSEDED,
+    Adapter,
+    AdapterContext,
+    has_columns,
+    has_paths,
+    text,
+)
+from pipelines.read import LINE, READ_ERRORS, RefusedFile
+from pipelines.sources import DRAFT_OUTCOMES, TICKET_STATUSES
+
+# --- helpers shared by the help-desk adapters -------------------------------------------------
+
+CANONICAL_STATUSES = {s: s for s in TICKET_STATUSES}
+
+DRAFT_MAPPING = {
+    "ai_draft_used": "option ai_draft_field (true/false), else true when the ticket has one of "
+    "the option ai_draft_tags and false when its tags lack them; unknown (null) otherwise",
+    "draft_outcome": "option draft_outcome_field, else the outcome of the first option "
+    "draft_outcome_tags tag the ticket has; unknown (null) otherwise",
+}
+
+
+def keep_columns(raw: pl.DataFrame) -> list[pl.Expr]:
+    """`__line__` and, when present, `__read_errors__`: what every adapter output keeps."""
+    return [pl.col(c) for c in (LINE, READ_ERRORS) if c in raw.columns]
+
+
+def column_text(raw: pl.DataFrame, name: str) -> pl.Expr:
+    """A raw column as trimmed text, or null text when the file has no such column."""
+    return text(name) if name in raw.columns else pl.lit(None, dtype=pl.String)
+
+
+def option_list(ctx: AdapterContext, name: str) -> list[str]:
+    """An option holding one word or a list of words."""
+    value = ctx.option(name)
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [str(value)]
+    return [str(v) for v in value]
+
+
+def option_map(ctx: AdapterContext, name: str) -> dict[str, str]:
+    """An option holding `{word: word}`, keys lower-cased."""
+    value = ctx.option(name) or {}
+    if not isinstance(value, Mapping):
+        raise RefusedFile(f"option {name} must map words to words, got {value!r}")
+    return {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
+
+
+def ticket_status(value: pl.Expr, ctx: AdapterContext, words: Mapping[str, str]) -> pl.Expr:
+    """A vendor status word as a canonical status (built-in `words`, then option `status_map`);
+    a word neither knows passes through unchanged, so the checks quarantine the row."""
+    mapping = {k.lower(): v for k, v in {**CANONICAL_STATUSES, **words}.items()}
+    mapping |= option_map(ctx, "status_map")
+    lowered = value.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(lowered.is_in(list(mapping)))
+        .then(lowered.replace_strict(mapping, default=None, return_dtype=pl.String))
+        .otherwise(value)
+    )
+
+
+def draft_columns(
+    ctx: AdapterContext, tags: pl.Expr | None, field: Callable[[str], pl.Expr]
+) -> list[pl.Expr]:
+    """`ai_draft_used` and `draft_outcome` from the configured tags or fields, null otherwise.
+
+    `tags` is the ticket's tags as a list of text (null when unknown), or None when the format
+    has no tags; `field(name)` is a configured field's value as text.
+    """
+    used: list[pl.Expr] = []
+    if (name := ctx.option("ai_draft_field")) is not None:
+        used.append(field(str(name)))
+    wanted = [t.strip().lower() for t in option_list(ctx, "ai_draft_tags")]
+    if wanted and tags is not None:
+        has = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase().is_in(wanted))
+        has = has.list.any()
+        used.append(pl.when(has).then(pl.lit("true")).when(~has).then(pl.lit("false")))
+    outcome: list[pl.Expr] = []
+    if (name := ctx.option("draft_outcome_field")) is not None:
+        value = field(str(name))
+        word = value.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+        outcome.append(pl.when(word.is_in(list(DRAFT_OUTCOMES))).then(word).otherwise(value))
+    outcome_tags = option_map(ctx, "draft_outcome_tags")
+    if outcome_tags and tags is not None:
+        lowered = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase())
+        outcome.append(
+            pl.coalesce(
+                [
+                    pl.when(lowered.list.contains(tag)).then(pl.lit(word))
+                    for tag, word in outcome_tags.items()
+                ]
+            )
+        )
+    none = pl.lit(None, dtype=pl.String)
+    return [
+        (pl.coalesce(used) if used else none).cast(pl.String).alias("ai_draft_used"),
+        (pl.coalesce(outcome) if outcome else none).cast(pl.String).alias("draft_outcome"),
+    ]
+
+
+_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M")
+
+
+def naive_utc(column: str) -> pl.Expr:
+    """A naive timestamp the vendor writes in UTC (Fivetran tables) as ISO text with `+00:00`;
+    unreadable text passes through unchanged."""
+    value = text(column)
+    parsed = pl.coalesce([value.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE])
+    return (
+        pl.when(parsed.is_not_null())
+        .then(parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
+        .otherwise(value)
+    )
+
+
+def superseded(raw: pl.DataFrame, key: pl.Expr, version: pl.Expr) -> pl.Expr:
+    """True for a row replaced by a later version (higher `version`) of the same `key`.
+
+    The first row holding the highest version is kept. An exact repeat of an earlier line is
+    left unmarked: the ingest counts it as a duplicate itself.
+    """
+    data = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
+    keeper = (
+        pl.col(LINE)
+        .sort_by([version, pl.col(LINE)], descending=[True, False], nulls_last=True)
+        .first()
+        .over(key)
+    )
+    first_of_its_kind = pl.struct(data).is_first_distinct()
+    return (key.is_not_null() & (pl.col(LINE) != keeper) & first_of_its_kind).fill_null(False)
+
+
+def column_field(raw: pl.DataFrame, option: str) -> Callable[[str], pl.Expr]:
+    """A configured field that is a column of the file (refused when the file lacks it)."""
+
+    def field(name: str) -> pl.Expr:
+        column = name.strip().lower()
+        if column not in raw.columns:
+            raise RefusedFile(f"option {option}: the file has no column {name!r}")
+        return text(column)
+
+    return field
+
+
+def category_column(raw: pl.DataFrame, ctx: AdapterContext, default: str | None) -> pl.Expr:
+    """The category from option `category_field` (a column) or the format's default column."""
+    name = ctx.option("category_field", default)
+    if name is None:
+        return pl.lit(None, dtype=pl.String)
+    column = str(name).strip().lower()
+    if column not in raw.columns:
+        if ctx.option("category_field") is None:
+            return pl.lit(None, dtype=pl.String)  # the default column is simply not exported
+        raise RefusedFile(f"option category_field: the file has no column {name!r}")
+    return text(column)
+
+
+_JAVA_TOKENS = {
+    "yyyy": "%Y", "yy": "%y", "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%m",
+    "dd": "%d", "d": "%d", "HH": "%H", "H": "%H", "hh": "%I", "h": "%I",
+    "mm": "%M", "ss": "%S", "a": "%p",
+}  # fmt: skip
+_JAVA_PATTERN = re.compile("|".join(sorted(_JAVA_TOKENS, key=len, reverse=True)))
+
+
+def strftime_format(value: str) -> str:
+    """A date format as strftime: `%d/%b/%y %I:%M %p` as is, or a Java/Jira pattern such as
+    `dd/MMM/yy h:mm a` translated."""
+    if "%" in value:
+        return value
+    return _JAVA_PATTERN.sub(lambda m: _JAVA_TOKENS[m.group(0)], value)
+
+
+def date_formats(ctx: AdapterContext, defaults: tuple[str, ...]) -> tuple[str, ...]:
+    """Option `date_format` (one format or a list, strftime or Java style) before `defaults`."""
+    return tuple(strftime_format(f) for f in option_list(ctx, "date_format")) + defaults
+
+
+def split_tags(value: pl.Expr, separator: str) -> pl.Expr:
+    """A cell of separated tags as a list of words (empty cell: no tags)."""
+    return (
+        value.fill_null("")
+        .str.split(separator)
+        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
+    )
+
+
+# --- Zendesk API ticket page ------------------------------------------------------------------
+
+_API_STATUSES = {"on-hold": "hold", "on_hold": "hold"}
+_METRIC_KEYS = ("metric_sets", "ticket_metrics")
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def read_api_page(value: Any) -> pl.DataFrame:
+    """One row per ticket of a Tickets API / incremental export page.
+
+    Each custom field becomes a column `custom_field_<id>`; the ticket's metric set (inline
+    `metric_set`, or side-loaded `metric_sets` / `ticket_metrics` matched by `ticket_id`)
+    becomes the JSON text column `metric_set`.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("tickets"), list):
+        raise RefusedFile("Zendesk page without a tickets list")
+    metrics: dict[str, Any] = {}
+    for key in _METRIC_KEYS:
+        for item in value.get(key) or []:
+            if isinstance(item, dict) and item.get("ticket_id") is not None:
+                metrics[str(item["ticket_id"])] = item
+    records: list[dict[str, str | None]] = []
+    for ticket in value["tickets"]:
+        if not isinstance(ticket, dict):
+            raise RefusedFile("Zendesk page holds tickets that are not objects")
+        record = {k: _cell(v) for k, v in ticket.items()}
+        for item in ticket.get("custom_fields") or []:
+            if isinstance(item, dict) and item.get("id") is not None:
+                record[f"custom_field_{item['id']}"] = _cell(item.get("value"))
+        metric = ticket.get("metric_set") or metrics.get(str(ticket.get("id")))
+        record["metric_set"] = _cell(metric)
+        records.append(record)
+    if not records:
+        raise RefusedFile("empty file (no tickets)")
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    frame = pl.DataFrame(
+        {c: [r.get(c) for r in records] for c in columns}, schema={c: pl.String for c in columns}
+    )
+    return frame.with_row_index(LINE, offset=1)
+
+
+def _api_field_name(name: str) -> str:
+    name = name.strip()
+    return f"custom_field_{name}" if name.isdigit() else name.lower()
+
+
+def _api_field(raw: pl.DataFrame, option: str) -> Callable[[str], pl.Expr]:
+    def field(name: str) -> pl.Expr:
+        column = _api_field_name(name)
+        if column not in raw.columns:
+            raise RefusedFile(f"option {option}: no ticket has the field {name!r}")
+        return text(column)
+
+    return field
+
+
+def _metric(raw: pl.DataFrame, path: str) -> pl.Expr:
+    if "metric_set" not in raw.columns:
+        return pl.lit(None, dtype=pl.String)
+    return text("metric_set").str.json_path_match(path)
+
+
+def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Zendesk API tickets as canonical ticket rows."""
+    category = ctx.option("category_field")
+    category_expr = (
+        _api_field(raw, "category_field")(str(category))
+        if category is not None
+        else column_text(raw, "type")
+    )
+    tags = text("tags").str.json_decode(pl.List(pl.String)) if "tags" in raw.columns else None
+    version = column_text(raw, "updated_at")
+    return raw.select(
+        *keep_columns(raw),
+        text("id").alias("ticket_id"),
+        column_text(raw, "created_at").alias("created_at"),
+        _metric(raw, "$.solved_at").alias("solved_at"),
+        ticket_status(column_text(raw, "status"), ctx, _API_STATUSES).alias("status"),
+        category_expr.alias("category"),
+        column_text(raw, "assignee_id").alias("agent"),
+        *draft_columns(ctx, tags, _api_field(raw, "ai_draft_field")),
+        _metric(raw, "$.reopens").alias("reopened"),
+        superseded(raw, text("id"), version).alias(SUPERSEDED),
+    )
+
+
+API_TICKETS = Adapter(
+    name="zendesk_api",
+    source="tickets",
+    title="Zendesk Tickets API / incremental export page (tickets[], metric_sets side-loaded)",
+    target="tickets",
+    detect=has_paths("tickets[].id", "tickets[].status", "tickets[].created_at"),
+    transform=transform_api,
+    read_document=read_api_page,
+    mapping={
+        "ticket_id": "id",
+        "created_at": "created_at (ISO 8601 UTC)",
+        "solved_at": "metric set solved_at (side-loaded metric_sets / ticket_metrics); null "
+        "when the page has no metrics",
+        "status": "status (new/open/pending/hold/solved/closed; deleted is quarantined)",
+        "category": "option category_field (a ticket field or custom field id), default type",
+        "agent": "assignee_id",
+        **DRAFT_MAPPING,
+        "reopened": "metric set reopens",
+        SUPERSEDED: "an older version (updated_at) of a ticket listed again on the page",
+    },
+)
+
+
+# --- Zendesk via Fivetran ---------------------------------------------------------------------
+
+
+def transform_fivetran_tickets(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Fivetran `ticket` rows as canonical ticket rows (no tags, no solve time: see labels)."""
+    return raw.select(
+        *keep_columns(raw),
+        text("id").alias("ticket_id"),
+        naive_utc("created_at").alias("created_at"),
+        ticket_status(text("status"), ctx, _API_STATUSES).alias("status"),
+        category_column(raw, ctx, "type").alias("category"),
+        column_text(raw, "assignee_id").alias("agent"),
+        *draft_columns(ctx, None, column_field(raw, "ai_draft_field")),
+        superseded(raw, text("id"), column_text(raw, "updated_at")).alias(SUPERSEDED),
+    )
+
+
+def _label_id(*parts: pl.Expr) -> pl.Expr:
+    return pl.concat_str([p.fill_null("") for p in parts], separator="|")
+
+
+def transform_fivetran_tags(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Fivetran `ticket_tag` rows as `tag` labels (a snapshot: no time)."""
+    label = _label_id(pl.lit("zendesk"), text("ticket_id"), pl.lit("tag"), text("tag"))
+    return raw.select(
+        *keep_columns(raw),
+        label.alias("label_id"),
+        text("ticket_id").alias("ticket_id"),
+        pl.lit("tag").alias("name"),
+        text("tag").alias("value"),
+        pl.lit(None, dtype=pl.String).alias("labelled_at"),
+        superseded(raw, label, column_text(raw, "_fivetran_synced")).alias(SUPERSEDED),
+    )
+
+
+def transform_fivetran_field_history(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Fivetran `ticket_field_history` rows as field labels, one per value set."""
+    label = _label_id(
+        pl.lit("zendesk"), text("ticket_id"), text("field_name"), text("updated"), text("value")
+    )
+    return raw.select(
+        *keep_columns(raw),
+        label.alias("label_id"),
+        text("ticket_id").alias("ticket_id"),
+        text("field_name").alias("name"),
+        text("value").alias("value"),
+        naive_utc("updated").alias("labelled_at"),
+        superseded(raw, label, column_text(raw, "_fivetran_synced")).alias(SUPERSEDED),
+    )
+
+
+def transform_fivetran_comments(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Fivetran `ticket_comment` rows as comment labels holding the comment id, never the body."""
+    public = column_text(raw, "public").str.to_lowercase()
+    label = _label_id(pl.lit("zendesk"), text("ticket_id"), pl.lit("comment"), text("id"))
+    return raw.select(
+        *keep_columns(raw),
+        label.alias("label_id"),
+        text("ticket_id").alias("ticket_id"),
+        pl.when(public.is_in(["true", "t", "1", "yes"]))
+        .then(pl.lit("public_comment"))
+        .otherwise(pl.lit("comment"))
+        .alias("name"),
+        text("id").alias("value"),
+        naive_utc("created").alias("labelled_at"),
+        superseded(raw, label, column_text(raw, "_fivetran_synced")).alias(SUPERSEDED),
+    )
+
+
+FIVETRAN_TICKETS = Adapter(
+    name="zendesk_fivetran_tickets",
+    source="tickets",
+    title="Zendesk ticket table synced by Fivetran (ticket_data)",
+    target="tickets",
+    detect=has_columns(
+        "id", "_fivetran_synced", "created_at", "status", "requester_id", "ticket_form_id"
+    ),
+    transform=transform_fivetran_tickets,
+    mapping={
+        "ticket_id": "id",
+        "created_at": "created_at (naive UTC)",
+        "status": "status (new/open/pending/hold/solved/closed; deleted is quarantined)",
+        "category": "option category_field (a column), default type",
+        "agent": "assignee_id",
+        "ai_draft_used": "option ai_draft_field (a column), else unknown (null); tags are in "
+        "the ticket_tag table (ticket labels)",
+        "draft_outcome": "option draft_outcome_field (a column), else unknown (null)",
+        SUPERSEDED: "an older version (updated_at) of a ticket listed again",
+    },
+)
+
+FIVETRAN_TAGS = Adapter(
+    name="zendesk_fivetran_tags",
+    source="tickets",
+    title="Zendesk ticket tags synced by Fivetran (ticket_tag_data)",
+    target="ticket_labels",
+    detect=lambda s: (
+        {"tag", "ticket_id", "_fivetran_synced"} <= s.columns and "field_name" not in s.columns
+    ),
+    transform=transform_fivetran_tags,
+    mapping={
+        "label_id": "zendesk|ticket_id|tag|<tag>",
+        "ticket_id": "ticket_id",
+        "name": '"tag"',
+        "value": "tag",
+        "labelled_at": "null (the table is a snapshot of current tags)",
+        SUPERSEDED: "the same tag of the same ticket listed again with an older sync time",
+    },
+)
+
+FIVETRAN_FIELD_HISTORY = Adapter(
+    name="zendesk_fivetran_field_history",
+    source="tickets",
+    title="Zendesk ticket field history synced by Fivetran (ticket_field_history_data)",
+    target="ticket_labels",
+    detect=has_columns("field_name", "ticket_id", "updated", "value", "_fivetran_synced"),
+    transform=transform_fivetran_field_history,
+    mapping={
+        "label_id": "zendesk|ticket_id|field_name|updated|value",
+        "ticket_id": "ticket_id",
+        "name": "field_name (status, assignee_id, priority, custom fields ...)",
+        "value": "value",
+        "labelled_at": "updated (naive UTC)",
+        SUPERSEDED: "the same change listed again with an older sync time",
+    },
+)
+
+FIVETRAN_COMMENTS = Adapter(
+    name="zendesk_fivetran_comments",
+    source="tickets",
+    title="Zendesk ticket comments synced by Fivetran (ticket_comment_data; bodies not kept)",
+    target="ticket_labels",
+    detect=has_columns("id", "ticket_id", "created", "public", "body", "_fivetran_synced"),
+    transform=transform_fivetran_comments,
+    mapping={
+        "label_id": "zendesk|ticket_id|comment|id",
+        "ticket_id": "ticket_id",
+        "name": '"public_comment" when public is true, else "comment"',
+        "value": "id (the comment id; the body text is never kept)",
+        "labelled_at": "created (naive UTC)",
+        SUPERSEDED: "the same comment listed again with an older sync time",
+    },
+)
+
+ADAPTERS: list[Adapter] = [
+    API_TICKETS,
+    FIVETRAN_TICKETS,
+    FIVETRAN_TAGS,
+    FIVETRAN_FIELD_HISTORY,
+    FIVETRAN_COMMENTS,
+]

@@ -1,5 +1,119 @@
-"""(being written)"""
+"""AWS Bedrock model invocation logs (`ModelInvocationLog` records, JSON Lines) as usage.
 
-from pipelines.adapters.base import Adapter
+One record per invocation, delivered to CloudWatch Logs or S3. Nested objects (`identity`,
+`input`, `output`, `requestMetadata`) arrive as JSON text. There is no cost field: every row is
+priced from its tokens with genai-prices, provider `aws` (which resolves plain Bedrock model ids,
+regional `us.`/`eu.` ids and inference-profile ARNs).
 
-ADAPTERS: list[Adapter] = []
+Bedrock counts `inputTokenCount` without prompt-cache reads and writes (Converse reports
+`cacheReadInputTokenCount` / `cacheWriteInputTokenCount` apart), so canonical `input_tokens`
+(which includes cached input) is their sum.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.adapters.base import Adapter, AdapterContext, Sniff
+from pipelines.adapters.usage_litellm import (
+    first_text,
+    json_field,
+    keep_line,
+    number_text,
+    utc_text,
+)
+
+PROVIDER = "aws"
+DEFAULT_METADATA_KEY = "ticket_id"
+
+
+def _detect(sniff: Sniff) -> bool:
+    return {"schematype", "requestid", "modelid"} <= sniff.columns
+
+
+def _tokens(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    cols = raw.columns
+    counted = json_field("input", "$.inputTokenCount", cols)
+    read = json_field("input", "$.cacheReadInputTokenCount", cols)
+    write = json_field("input", "$.cacheWriteInputTokenCount", cols)
+    as_number = [e.cast(pl.Float64, strict=False) for e in (counted, read, write)]
+    readable = pl.all_horizontal(
+        [
+            n.is_not_null() | e.is_null()
+            for n, e in zip(as_number, (counted, read, write), strict=True)
+        ]
+    )
+    total = as_number[0] + as_number[1].fill_null(0) + as_number[2].fill_null(0)
+    # Unreadable counts pass through unchanged, so the check names the column.
+    input_tokens = pl.when(readable).then(number_text(total)).otherwise(counted)
+    output_tokens = json_field("output", "$.outputTokenCount", cols)
+    return input_tokens, output_tokens, read
+
+
+def _status(raw: pl.DataFrame) -> pl.Expr:
+    error = pl.coalesce(
+        [
+            first_text(raw.columns, "errorcode"),
+            json_field("output", "$.errorCode", raw.columns),
+        ]
+    )
+    return (
+        pl.when(error.is_null())
+        .then(pl.lit("ok"))
+        .when(error.str.contains("(?i)timeout|timed out"))
+        .then(pl.lit("timeout"))
+        .otherwise(pl.lit("error"))
+    )
+
+
+def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """Bedrock invocation log records -> canonical usage text columns."""
+    cols = raw.columns
+    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    task_id = json_field("requestmetadata", f"$.{key}", cols) if key else pl.lit(None, pl.String)
+    input_tokens, output_tokens, cached = _tokens(raw)
+    latency = json_field("output", "$.outputBodyJson.metrics.latencyMs", cols)
+    return raw.select(
+        *keep_line(raw),
+        first_text(cols, "requestid").alias("request_id"),
+        (utc_text("timestamp") if "timestamp" in cols else pl.lit(None, pl.String)).alias(
+            "timestamp"
+        ),
+        task_id.alias("task_id"),
+        json_field("identity", "$.arn", cols).alias("user"),
+        pl.lit(PROVIDER).alias("provider"),
+        first_text(cols, "modelid").alias("model"),
+        input_tokens.alias("input_tokens"),
+        output_tokens.alias("output_tokens"),
+        cached.alias("cached_input_tokens"),
+        latency.alias("latency_ms"),
+        _status(raw).alias("status"),
+    )
+
+
+MAPPING = {
+    "request_id": "requestId",
+    "timestamp": "timestamp (UTC)",
+    "task_id": "requestMetadata key task_id_metadata_key (default 'ticket_id')",
+    "user": "identity.arn (the calling IAM role or user)",
+    "provider": "'aws' (the genai-prices provider of Bedrock model ids)",
+    "model": "modelId (a Bedrock model id or an inference-profile ARN)",
+    "input_tokens": "input.inputTokenCount + input.cacheReadInputTokenCount + "
+    "input.cacheWriteInputTokenCount",
+    "output_tokens": "output.outputTokenCount",
+    "cached_input_tokens": "input.cacheReadInputTokenCount",
+    "latency_ms": "output.outputBodyJson.metrics.latencyMs (Converse, when text delivery is on)",
+    "status": "errorCode recorded -> error (timeout when it names a timeout), else ok",
+}
+
+ADAPTERS: list[Adapter] = [
+    Adapter(
+        name="bedrock_invocation_logs",
+        source="usage",
+        title="AWS Bedrock model invocation logs (ModelInvocationLog JSON Lines)",
+        target="usage",
+        detect=_detect,
+        transform=transform,
+        mapping=MAPPING,
+    ),
+]

@@ -1,5 +1,290 @@
-"""(being written)"""
+"""LiteLLM proxy spend logs (`LiteLLM_SpendLogs` rows) as per-request usage.
 
-from pipelines.adapters.base import Adapter
+The table is exported as CSV (a database dump), JSON Lines, a JSON array (`GET /spend/logs`) or
+a `/spend/logs/v2` page (`{"data": [...], "total": ...}`). Columns after `api_base` are optional
+(older installs lack them), and a "minimal" export may leave out more: what a row lacks stays
+null and the checks say which required column is missing.
 
-ADAPTERS: list[Adapter] = []
+Times (`startTime`, `endTime`) are stored as naive UTC by LiteLLM, so text without an offset is
+read as UTC here, not in the pilot's timezone. `spend` is LiteLLM's own cost in USD.
+
+The helpers at the top (`utc_text`, `json_text`, `records_frame`) are shared with the Langfuse
+and Bedrock adapters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
+from pipelines.read import LINE, READ_ERRORS
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers (also used by usage_langfuse and usage_bedrock).
+
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z")
+_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
+_ISO_UTC = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+
+
+def utc_datetime(column: str) -> pl.Expr:
+    """Vendor ISO-like time text as a UTC Datetime; text without an offset is UTC (null when
+    unreadable)."""
+    norm = (
+        text(column)
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
+        .str.replace(r"(?i)z$", "+00:00")
+        .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
+    )
+    with_offset = [
+        norm.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
+        for f in _OFFSET_FORMATS
+    ]
+    naive = [
+        norm.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+        for f in _NAIVE_FORMATS
+    ]
+    return pl.coalesce([*with_offset, *naive])
+
+
+def utc_text(column: str) -> pl.Expr:
+    """Vendor time text as ISO text in UTC (`+00:00`); unreadable text passes through unchanged."""
+    parsed = utc_datetime(column)
+    return pl.when(parsed.is_not_null()).then(parsed.dt.strftime(_ISO_UTC)).otherwise(text(column))
+
+
+def json_text(expr: pl.Expr) -> pl.Expr:
+    """JSON text of a cell; a JSON document exported as one JSON-encoded string is unwrapped."""
+    quoted = expr.str.starts_with('"') & expr.str.ends_with('"')
+    unwrapped = (
+        expr.str.slice(1, expr.str.len_chars() - 2)
+        .str.replace_all(r"\"", '"', literal=True)
+        .str.replace_all(r"\\", "\\", literal=True)
+    )
+    return pl.when(quoted).then(unwrapped).otherwise(expr)
+
+
+def json_field(column: str, path: str, columns: Iterable[str]) -> pl.Expr:
+    """A value inside a JSON-text cell (`$.a.b`) as trimmed text; null when the column is absent."""
+    if column not in set(columns):
+        return pl.lit(None, dtype=pl.String)
+    value = json_text(text(column)).str.json_path_match(path).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def first_text(columns: Iterable[str], *names: str) -> pl.Expr:
+    """The first non-empty of the named raw columns that the frame has (null when none)."""
+    present = set(columns)
+    found = [text(n) for n in names if n in present]
+    return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+
+
+def number_text(expr: pl.Expr) -> pl.Expr:
+    """A number as text with a dot, e.g. `1834` or `0.0123` (null stays null)."""
+    return expr.cast(pl.Float64).cast(pl.String).str.replace(r"\.0$", "")
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def records_frame(records: Any) -> pl.DataFrame:
+    """JSON records (a page's `data` list) as a raw frame: text cells, lower-case column names,
+    nested values as JSON text, `__line__` = record number from 1. Items that are not records
+    become empty rows with a read error, so they are quarantined rather than lost."""
+    items = records if isinstance(records, list) else []
+    rows = [item if isinstance(item, dict) else {} for item in items]
+    columns = list(dict.fromkeys(str(k).strip().lower() for item in rows for k in item))
+    data: dict[str, list[str | None]] = {c: [] for c in columns}
+    for item in rows:
+        lowered = {str(k).strip().lower(): v for k, v in item.items()}
+        for c in columns:
+            data[c].append(_cell(lowered.get(c)))
+    frame = pl.DataFrame(data, schema={c: pl.String for c in columns}, height=len(rows))
+    errors = [None if isinstance(item, dict) else "record is not a JSON object" for item in items]
+    frame = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.UInt32))
+    if any(errors):
+        frame = frame.with_columns(pl.Series(READ_ERRORS, errors, dtype=pl.String))
+    return frame
+
+
+def page_records(value: Any) -> pl.DataFrame:
+    """The `data` list of an API page (`{"data": [...], ...}`) as a raw frame."""
+    return records_frame(value.get("data") if isinstance(value, dict) else None)
+
+
+def keep_line(raw: pl.DataFrame) -> list[str]:
+    """The bookkeeping columns a transform keeps: `__line__` and `__read_errors__` if present."""
+    return [c for c in (LINE, READ_ERRORS) if c in raw.columns]
+
+
+# ---------------------------------------------------------------------------------------------
+# LiteLLM.
+
+# LiteLLM provider names (custom_llm_provider, or the model prefix "openai/gpt-4o") ->
+# genai-prices provider ids. Other names are passed on unchanged.
+LITELLM_PROVIDERS = {
+    "openai": "openai",
+    "text-completion-openai": "openai",
+    "azure": "azure",
+    "azure_ai": "azure",
+    "anthropic": "anthropic",
+    "bedrock": "aws",
+    "bedrock_converse": "aws",
+    "sagemaker": "aws",
+    "vertex_ai": "google",
+    "vertex_ai_beta": "google",
+    "gemini": "google",
+    "mistral": "mistral",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "cohere": "cohere",
+    "cohere_chat": "cohere",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "xai": "x-ai",
+    "openrouter": "openrouter",
+    "perplexity": "perplexity",
+    "cerebras": "cerebras",
+}
+_STATUS = {"success": "ok", "failure": "error"}
+DEFAULT_TAG_PREFIXES = ("ticket:", "task:")
+DEFAULT_METADATA_KEY = "ticket_id"
+
+
+def _detect(sniff: Sniff) -> bool:
+    """Spend-log rows (CSV, JSON Lines, JSON array) or a `/spend/logs/v2` page."""
+    return {"request_id", "spend", "starttime"} <= sniff.columns or {
+        "data[].request_id",
+        "data[].spend",
+        "data[].startTime",
+    } <= sniff.json_paths
+
+
+def _prefixes(ctx: AdapterContext) -> list[str]:
+    option = ctx.option("task_id_tag_prefix", DEFAULT_TAG_PREFIXES)
+    if option is None:
+        return []
+    return [option] if isinstance(option, str) else [str(p) for p in option]
+
+
+def _task_id(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+    cols = raw.columns
+    found: list[pl.Expr] = []
+    prefixes = [p for p in _prefixes(ctx) if p]
+    if prefixes and "request_tags" in cols:
+        pattern = "|".join(re.escape(p) for p in prefixes)
+        tag = json_text(text("request_tags")).str.extract(rf'"(?:{pattern})([^"]+)"', 1)
+        found.append(tag.str.strip_chars())
+    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    if key:
+        for path in (f"$.{key}", f"$.spend_logs_metadata.{key}", f"$.requester_metadata.{key}"):
+            found.append(json_field("metadata", path, cols))
+    return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+
+
+def _provider_and_model(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
+    model = first_text(raw.columns, "model")
+    prefix = model.str.extract(r"^([^/]+)/", 1)
+    known_prefix = prefix.str.to_lowercase().is_in(list(LITELLM_PROVIDERS))
+    bare = pl.when(known_prefix).then(model.str.replace(r"^[^/]+/", "")).otherwise(model)
+    named = first_text(raw.columns, "custom_llm_provider").str.to_lowercase()
+    name = pl.coalesce([named, pl.when(known_prefix).then(prefix.str.to_lowercase())])
+    provider = name.replace(LITELLM_PROVIDERS)
+    return provider, bare
+
+
+def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+    word = pl.coalesce(
+        [first_text(raw.columns, "status"), json_field("metadata", "$.status", raw.columns)]
+    )
+    mapped = pl.when(word.str.to_lowercase().is_in(list(_STATUS))).then(
+        word.str.to_lowercase().replace(_STATUS)
+    )
+    missing = ctx.option("status_when_missing")
+    fallback = pl.lit(str(missing) if missing is not None else None, dtype=pl.String)
+    return pl.coalesce([mapped, word, fallback])
+
+
+def _latency(raw: pl.DataFrame) -> pl.Expr:
+    cols = raw.columns
+    duration = first_text(cols, "request_duration_ms").cast(pl.Float64, strict=False)
+    if {"starttime", "endtime"} <= set(cols):
+        span = (utc_datetime("endtime") - utc_datetime("starttime")).dt.total_microseconds()
+        duration = pl.coalesce([duration, span.cast(pl.Float64) / 1000])
+    raw_duration = first_text(cols, "request_duration_ms")
+    return pl.coalesce([number_text(duration), raw_duration])
+
+
+def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
+    """LiteLLM_SpendLogs rows -> canonical usage text columns."""
+    cols = raw.columns
+    provider, model = _provider_and_model(raw)
+    cached = pl.coalesce(
+        [
+            json_field("metadata", "$.usage_object.prompt_tokens_details.cached_tokens", cols),
+            json_field("metadata", "$.usage_object.cache_read_input_tokens", cols),
+        ]
+    )
+    return raw.select(
+        *keep_line(raw),
+        first_text(cols, "request_id").alias("request_id"),
+        (utc_text("starttime") if "starttime" in cols else pl.lit(None, pl.String)).alias(
+            "timestamp"
+        ),
+        _task_id(raw, ctx).alias("task_id"),
+        first_text(cols, "user", "end_user").alias("user"),
+        provider.alias("provider"),
+        model.alias("model"),
+        first_text(cols, "prompt_tokens").alias("input_tokens"),
+        first_text(cols, "completion_tokens").alias("output_tokens"),
+        cached.alias("cached_input_tokens"),
+        first_text(cols, "spend").alias("cost_usd"),
+        _latency(raw).alias("latency_ms"),
+        _status(raw, ctx).alias("status"),
+    )
+
+
+MAPPING = {
+    "request_id": "request_id",
+    "timestamp": "startTime (naive times are UTC, as LiteLLM stores them)",
+    "task_id": "the request tag starting with an option task_id_tag_prefix (default 'ticket:' "
+    "or 'task:'), else metadata key task_id_metadata_key (default 'ticket_id'; also looked for "
+    "in metadata.spend_logs_metadata and metadata.requester_metadata)",
+    "user": "user, else end_user",
+    "provider": "custom_llm_provider, else the model's provider prefix ('openai/gpt-4o'), as a "
+    "genai-prices provider id (bedrock -> aws, vertex_ai/gemini -> google, ...)",
+    "model": "model, without a known provider prefix",
+    "input_tokens": "prompt_tokens (includes cached tokens)",
+    "output_tokens": "completion_tokens",
+    "cached_input_tokens": "metadata.usage_object.prompt_tokens_details.cached_tokens, else "
+    "metadata.usage_object.cache_read_input_tokens",
+    "cost_usd": "spend (LiteLLM's computed cost, USD)",
+    "latency_ms": "request_duration_ms, else endTime - startTime",
+    "status": "status (success -> ok, failure -> error), else metadata.status; when neither is "
+    "recorded, option status_when_missing (default: none, the row is quarantined)",
+}
+
+ADAPTERS: list[Adapter] = [
+    Adapter(
+        name="litellm_spendlogs",
+        source="usage",
+        title="LiteLLM LiteLLM_SpendLogs rows (CSV, JSON Lines, JSON array or /spend/logs/v2 page)",
+        target="usage",
+        detect=_detect,
+        transform=transform,
+        mapping=MAPPING,
+        read_document=page_records,
+    ),
+]

@@ -152,9 +152,14 @@ def check(
         if not prepared.refused
         else []
     )
+    settings = model.source(source)
     result = {
         "source": source,
         "format": prepared.format,
+        "adapter": prepared.adapter,
+        "chosen_by": "detected" if settings.format == "auto" else "configured",
+        "target": prepared.target,
+        "mapping": prepared.mapping,
         "rows_read": prepared.rows_read,
         "rows_valid": prepared.valid.height if not prepared.refused else 0,
         "rows_quarantined": len(quarantined),
@@ -165,11 +170,19 @@ def check(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
+        if prepared.adapter:
+            typer.echo(
+                f"{file}: export format {prepared.adapter} ({result['chosen_by']}), "
+                f"{prepared.format} file, rows go to {prepared.target or source}"
+            )
         if prepared.refused:
             typer.echo(f"{file}: refused: {prepared.refused}")
         else:
+            typer.echo("mapping applied:")
+            for column, origin in prepared.mapping.items():
+                typer.echo(f"  {column} <- {origin}")
             typer.echo(
-                f"{file}: format {result['format']}, {result['rows_read']} rows read, {result['rows_valid']} valid, "
+                f"{file}: {result['rows_read']} rows read, {result['rows_valid']} valid, "
                 f"{result['rows_quarantined']} quarantined, {result['rows_duplicate']} duplicate"
             )
             for row in quarantined:

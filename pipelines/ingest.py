@@ -61,6 +61,8 @@ class PreparedFile:
     weeks: list[str] = field(default_factory=list)
     adapter: str | None = None  # "canonical" or the vendor format it was read as
     target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
+    # Output column -> where it comes from, as the adapter applied it (shown by `check`).
+    mapping: dict[str, str] = field(default_factory=dict)
 
 
 def list_inbox(inbox: Path) -> list[InboxFile]:
@@ -169,6 +171,9 @@ def prepare_file(
         weeks=weeks,
         adapter=format_name,
         target=target,
+        mapping=dict(adapter.mapping)
+        if adapter
+        else {c: c for c in spec.columns if c in raw.columns},
     )
 
 

@@ -223,6 +223,18 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
         for c in present
         if spec.columns[c] == "str" and frame.schema[c] == pl.String
     ]
+    if source == "timesheets":
+        # start/end are read into started_at and minutes: an unreadable one must not vanish.
+        errors += [
+            pl.when(
+                _has_text(raw[c])
+                & pl.lit(raw.select(parse_datetime(c, timezone)).to_series()).is_null()
+            )
+            .then(pl.format("{}: {} is not a timestamp", pl.lit(c), _cell(raw[c])))
+            .otherwise(None)
+            for c in ("start", "end")
+            if c in raw.columns
+        ]
     if READ_ERRORS in raw.columns:
         errors.append(pl.lit(raw[READ_ERRORS]))
     parse_errors = (

@@ -92,9 +92,11 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     result = runner.invoke(app, ["check", "--source", "usage", str(path), "--json"])
     doc = json.loads(result.stdout)
     assert set(doc) == {
-        "source", "format", "rows_read", "rows_valid", "rows_quarantined", "rows_duplicate",
-        "refused", "quarantined",
+        "source", "format", "adapter", "chosen_by", "target", "mapping", "rows_read",
+        "rows_valid", "rows_quarantined", "rows_duplicate", "refused", "quarantined",
     }  # fmt: skip
+    assert (doc["adapter"], doc["chosen_by"], doc["target"]) == ("canonical", "detected", "usage")
+    assert doc["mapping"]["input_tokens"] == "input_tokens"
     assert (doc["format"], doc["rows_read"], doc["rows_valid"], doc["refused"]) == (
         "csv",
         4,
@@ -102,6 +104,16 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
         None,
     )
     assert [q["line"] for q in doc["quarantined"]] == [3, 4]
+
+
+def test_check_names_the_detected_vendor_format_and_its_mapping() -> None:
+    """It names the export format it detected in a real Zendesk table and the mapping applied."""
+    path = ROOT / "tests/fixtures/vendor/real/zendesk__fivetran-dbt_zendesk__ticket_data.csv"
+    result = runner.invoke(app, ["check", "--source", "tickets", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "export format zendesk_fivetran_tickets (detected), csv file" in result.stdout
+    assert "  ticket_id <- id" in result.stdout
+    assert "10 rows read, 0 valid, 10 quarantined, 0 duplicate" in result.stdout
 
 
 def test_check_exits_1_on_a_refused_file(tmp_path: Path):

@@ -259,3 +259,20 @@ def test_timesheet_entry_id_from_the_file_is_kept() -> None:
     """It keeps an entry_id the export provides instead of deriving one."""
     raw = _timesheets(entry_id=["E-1"], date=["2026-07-01"], minutes=["15"])
     assert to_canonical("timesheets", raw, BERLIN)["entry_id"].to_list() == ["E-1"]
+
+
+def test_an_unreadable_timesheet_start_is_a_parse_error() -> None:
+    """It names a start or end time it cannot read instead of loading the entry without it."""
+    raw = pl.DataFrame(
+        {
+            "__line__": pl.Series([2, 3], dtype=pl.UInt32),
+            "person": ["ana", "ana"],
+            "start": ["2026-10-05T09:00:00", "yesterday 9am"],
+            "end": ["2026-10-05T09:30:00", "2026-10-05T10:00:00"],
+            "activity": ["review", "review"],
+        }
+    )
+    typed = to_canonical("timesheets", raw, "Europe/Berlin")
+    errors = typed.get_column("__parse_errors__").to_list()
+    assert errors[0] == []
+    assert "start: yesterday 9am is not a timestamp" in errors[1]

@@ -40,7 +40,7 @@ LOG_SCHEMA = {
 
 def model_key(column: str = "model") -> pl.Expr:
     """A model name comparable across exports: lower case, without a `provider/` prefix."""
-    return pl.col(column).str.to_lowercase().str.replace(r"^.*/", "").fill_null("(no model)")
+    return pl.col(column).str.to_lowercase().str.replace(r"^[^/]*/", "").fill_null("(no model)")
 
 
 def read_bill_and_logs(

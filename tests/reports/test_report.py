@@ -128,3 +128,29 @@ def test_unreachable_smtp_server_raises_without_the_password(published):
     with pytest.raises(EmailDeliveryError) as caught:
         send(message, settings)
     assert "s3cret-pw" not in str(caught.value)
+
+
+def test_a_week_without_bills_has_no_reconciliation(published):
+    """It leaves the bill reconciliation out when the week has no provider bill lines."""
+    assert json.loads(published.json.read_text())["reconciliation"] is None
+    assert "Provider bill reconciliation" not in published.html.read_text()
+
+
+def test_reconciliation_table_and_warning_are_rendered(published, example_model):
+    """It shows each model's bill beside its logged cost and the warning above 5 %."""
+    import polars as pl
+
+    from pipelines.reconciliation import BILL_SCHEMA, LOG_SCHEMA, reconcile
+    from reports.render import render_html
+
+    bill = pl.DataFrame(
+        [("gpt-4o<img>", "cost", "usd", 10.0, None)], schema=BILL_SCHEMA, orient="row"
+    )
+    logs = pl.DataFrame([("gpt-4o<img>", 4, 1, 8.0, 100)], schema=LOG_SCHEMA, orient="row")
+    doc = published.doc | {"reconciliation": reconcile(bill, logs)}
+    html = render_html(
+        doc, example_model, chart_png=None, previous_metrics=None, findings=[], quarantine=[]
+    )
+    assert "Provider bill reconciliation" in html
+    assert '<td class="num">10.00</td><td class="num">8.00</td><td class="num">20.0%</td>' in html
+    assert "Warning: gpt-4o&lt;img&gt;: 20.0% of the bill is not explained" in html

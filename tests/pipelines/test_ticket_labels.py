@@ -96,3 +96,50 @@ def test_the_latest_value_of_a_configured_field_sets_the_flag() -> None:
     )
     out = complete_tickets(_tickets("1", "2"), labels, settings)
     assert out.get_column("ai_draft_used").to_list() == [True, None]
+
+
+def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
+    tmp_path, sqlite_url: str, example_model
+) -> None:
+    """It counts a real Zendesk ticket without a solve time as solved in the week its status
+    history last turned solved or closed, and keeps its AI-draft flag unknown."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from models.db import transaction
+    from models.load import ingest_inbox
+    from models.operating_model import OperatingModel
+    from pipelines.facts import read_week_inputs
+
+    real = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "real"
+    inbox = tmp_path / "inbox" / "tickets"
+    inbox.mkdir(parents=True)
+    for name in (
+        "zendesk__fivetran-dbt_zendesk__ticket_data.csv",
+        "zendesk__fivetran-dbt_zendesk__ticket_field_history_data.csv",
+        "zendesk__fivetran-dbt_zendesk__ticket_tag_data.csv",
+    ):
+        shutil.copyfile(real / name, inbox / name)
+        os.utime(inbox / name, (1_700_000_000, 1_700_000_000))
+    model = OperatingModel.model_validate(
+        example_model.model_dump(mode="json")
+        | {"sources": {"tickets": {"category_field": "via_channel"}}}
+    )
+    now = dt.datetime(2026, 11, 1, tzinfo=UTC)
+    files = ingest_inbox(sqlite_url, model, tmp_path / "inbox", "2020-W46", now)
+    assert sorted(
+        (f.adapter, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in files
+    ) == [
+        ("zendesk_fivetran_field_history", 35, 0, 3),
+        ("zendesk_fivetran_tags", 7, 0, 3),
+        ("zendesk_fivetran_tickets", 8, 2, 0),
+    ]
+    with transaction(sqlite_url) as conn:
+        week = read_week_inputs(conn, model, "2020-W46").tickets
+        before = read_week_inputs(conn, model, "2020-W45").tickets
+    assert week.get_column("ticket_id").to_list() == ["11071"]
+    row = week.row(0, named=True)
+    assert row["solved_at"] == dt.datetime(2020, 11, 15, 11, 1, 27, tzinfo=UTC)
+    assert row["ai_draft_used"] is None
+    assert "11071" not in before.get_column("ticket_id").to_list()

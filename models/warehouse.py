@@ -219,7 +219,7 @@ class TaskFact(SQLModel, table=True):
     category: str
     agent: str | None = None
     solved_at: dt.datetime
-    ai_task: bool
+    ai_task: bool | None = None  # null: the export does not say whether a draft was used
     excluded_category: bool
     draft_outcome: str | None = None
     handle_minutes: float | None = None

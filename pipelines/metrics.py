@@ -135,6 +135,8 @@ def weekly_metrics(
     return {
         "ai_tasks": ai_tasks,
         "manual_tasks": manual.height,
+        # Solved tickets whose export does not say whether a draft was used: in neither group.
+        "unknown_ai_tasks": facts.filter(pl.col("ai_task").is_null()).height,
         "model_cost": _round(model_cost),
         "human_cost": _round(human_cost),
         "fees": _round(fees),

@@ -441,3 +441,20 @@ def test_drafting_only_simple_tickets_with_real_savings_passes(
     assert metrics["ai_tasks"] == 40
     assert metrics["minutes_saved_per_employee_day"] == 17.0
     assert (status, value, threshold) == ("pass", 17.0, 15)
+
+
+def test_tickets_with_an_unknown_ai_draft_flag_are_in_neither_group(
+    example_model: OperatingModel,
+) -> None:
+    """It counts a ticket whose export does not say whether a draft was used apart, neither as
+    an AI task nor as a manual one."""
+    tickets = [
+        _ticket("A1", "password", "ag1", True, "sent_as_is", 4.0),
+        _ticket("M1", "password", "m1", False, None, 8.0),
+        _ticket("U1", "password", "m1", None, None, 9.0),  # type: ignore[arg-type]
+    ]
+    inputs = week_inputs(tickets=tickets, usage=[], sheets=[], reviews=[])
+    facts = task_facts(inputs, example_model)
+    metrics = weekly_metrics(facts, inputs, example_model)
+    assert (metrics["ai_tasks"], metrics["manual_tasks"], metrics["unknown_ai_tasks"]) == (1, 1, 1)
+    assert facts.filter(pl.col("ticket_id") == "U1").get_column("ai_task").to_list() == [None]

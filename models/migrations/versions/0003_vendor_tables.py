@@ -69,6 +69,8 @@ def upgrade() -> None:
     op.create_index("ix_ticket_label_ticket", "ticket_label", ["pilot", "ticket_id"])
     with op.batch_alter_table("ticket") as batch:
         batch.alter_column("ai_draft_used", existing_type=sa.Boolean(), nullable=True)
+    with op.batch_alter_table("task_fact") as batch:
+        batch.alter_column("ai_task", existing_type=sa.Boolean(), nullable=True)
     with op.batch_alter_table("ingested_file") as batch:
         batch.add_column(sa.Column("adapter", AutoString(), nullable=True))
         batch.add_column(sa.Column("target", AutoString(), nullable=True))
@@ -78,6 +80,8 @@ def downgrade() -> None:
     with op.batch_alter_table("ingested_file") as batch:
         batch.drop_column("target")
         batch.drop_column("adapter")
+    with op.batch_alter_table("task_fact") as batch:
+        batch.alter_column("ai_task", existing_type=sa.Boolean(), nullable=False)
     with op.batch_alter_table("ticket") as batch:
         batch.alter_column("ai_draft_used", existing_type=sa.Boolean(), nullable=False)
     op.drop_table("ticket_label")

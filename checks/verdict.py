@@ -15,6 +15,7 @@ from models.operating_model import OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.input_stats import week_input_stats
+from pipelines.week_marks import stored_mark, week_mark
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
 
@@ -66,6 +67,30 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
     return WeekHistory(metrics=metrics, failed_rules=failed)
 
 
+def stored_outcomes(conn: Connection, pilot: str, week: str) -> list[RuleOutcome]:
+    """The rule outcomes stored for a week, in catalog order."""
+    rule = RuleResult.__table__
+    rows = conn.execute(select(rule).where(rule.c.pilot == pilot, rule.c.week == week)).all()
+    order = {r.id: i for i, r in enumerate([*RULES, STREAK])}
+    return sorted(
+        (
+            RuleOutcome(
+                id=r.rule_id,
+                status=r.status,
+                value=r.value,
+                threshold=r.threshold,
+                message=r.message,
+                evidence=json.loads(r.evidence_json),
+                evidence_total=r.evidence_total,
+                owner_role=r.owner_role,
+                on_fail=r.on_fail,
+            )
+            for r in rows
+        ),
+        key=lambda o: order.get(o.id, len(order)),
+    )
+
+
 def store_week_verdict(
     db_url: str, model: OperatingModel, week: str
 ) -> tuple[Verdict, list[RuleOutcome]]:
@@ -81,7 +106,12 @@ def store_week_verdict(
             raise LookupError(
                 f"no stored metrics for {model.pilot} {week}: run the facts stage first"
             )
-        inputs = read_week_inputs(conn, model, week)
+        mark = week_mark(conn, model, week)
+        stored_at, stored_verdict = stored_mark(conn, model.pilot, week)
+        if stored_at == mark and stored_verdict is not None:
+            # Nothing the week depends on changed since its rules were evaluated.
+            return stored_verdict, stored_outcomes(conn, model.pilot, week)  # type: ignore[return-value]
+        inputs = read_week_inputs(conn, model, week, mark)
         ctx = RuleContext(
             model=model,
             week=week,

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
+from sqlalchemy import select
 
 from models.operating_model import OperatingModel
 from pipelines.facts import OVERSIGHT_ACTIVITIES, WeekInputs, human_costed, rate_expr
@@ -168,6 +169,19 @@ def weekly_metrics(
     }
 
 
+def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
+    """The metrics stored for a week."""
+    import json
+
+    from models.warehouse import WeeklyMetric
+
+    metric = WeeklyMetric.__table__
+    stored = conn.execute(
+        select(metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week == week)
+    ).scalar_one()
+    return json.loads(stored)
+
+
 def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[str, Any]:
     """Compute the week's task facts and metrics and store them (one transaction)."""
     import json
@@ -176,10 +190,16 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
     from models.warehouse import TaskFact, WeeklyMetric
     from pipelines.facts import read_week_inputs, task_facts
     from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+    from pipelines.week_marks import stored_mark, week_mark
 
     with transaction(db_url) as conn:
+        mark = week_mark(conn, model, week)
+        stored, verdict = stored_mark(conn, model.pilot, week)
+        if stored == mark and verdict is not None:
+            # Nothing the week depends on changed since its results were stored: keep them.
+            return stored_metrics(conn, model.pilot, week)
         snapshot_week_inputs(conn, model.pilot, week)
-        inputs = read_week_inputs(conn, model, week)
+        inputs = read_week_inputs(conn, model, week, mark)
         facts = task_facts(inputs, model)
         metrics = weekly_metrics(facts, inputs, model)
         where = {"pilot": model.pilot, "week": week}
@@ -197,6 +217,7 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
                     "inputs_json": json.dumps(
                         week_input_stats(conn, model.pilot, week), sort_keys=True
                     ),
+                    "inputs_mark": mark,
                 }
             ],
             schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},

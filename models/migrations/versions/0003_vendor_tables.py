@@ -1,4 +1,4 @@
-"""Vendor-only tables (provider bills, ticket labels); a ticket's AI-draft flag may be unknown.
+"""Vendor-only tables (provider bills, ticket labels); unknown AI-draft flags; week marks.
 
 Revision ID: 0003
 Revises: 0002
@@ -71,12 +71,16 @@ def upgrade() -> None:
         batch.alter_column("ai_draft_used", existing_type=sa.Boolean(), nullable=True)
     with op.batch_alter_table("task_fact") as batch:
         batch.alter_column("ai_task", existing_type=sa.Boolean(), nullable=True)
+    with op.batch_alter_table("weekly_metric") as batch:
+        batch.add_column(sa.Column("inputs_mark", AutoString(), nullable=True))
     with op.batch_alter_table("ingested_file") as batch:
         batch.add_column(sa.Column("adapter", AutoString(), nullable=True))
         batch.add_column(sa.Column("target", AutoString(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("weekly_metric") as batch:
+        batch.drop_column("inputs_mark")
     with op.batch_alter_table("ingested_file") as batch:
         batch.drop_column("target")
         batch.drop_column("adapter")

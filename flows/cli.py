@@ -224,11 +224,20 @@ def demo(
     db: Annotated[
         str | None, typer.Option(help="Warehouse URL (default: SQLite file in the demo folder).")
     ] = None,
+    vendor: Annotated[
+        bool,
+        typer.Option(
+            "--vendor",
+            help="Deliver the exports as LiteLLM spend logs, Zendesk ticket pages and Toggl "
+            "CSVs (reviews and changes stay canonical) instead of canonical files.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a demo inbox for the example pilot and run every week in order.
 
     Each week's exports are delivered to the inbox just before that week runs, as they would
-    arrive in real life. Prints the newest report's path.
+    arrive in real life. Prints the newest report's path. With --vendor the same data arrives
+    in vendor export formats and gives the same facts.
     """
     from flows.weekly_readiness import weekly_readiness
     from pipelines.demo_data import generate_inbox
@@ -237,6 +246,10 @@ def demo(
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
     _check_prefect_api()
     generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
+    if vendor:
+        from pipelines.demo_vendor import write_vendor_inbox
+
+        generated = write_vendor_inbox(generated, out / "vendor-exports", _model(DEFAULT_PILOT))
     inbox = out / "inbox"
     db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
     result = None

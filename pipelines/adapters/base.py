@@ -29,7 +29,15 @@ SUPERSEDED = "__superseded__"
 # Targets an adapter may produce. The canonical sources, plus two tables that are never mixed
 # with per-request usage or tickets: provider bills (bucketed usage and cost) and ticket labels
 # (tags, field changes and comments recorded apart from the ticket row).
-TARGETS = ("usage", "tickets", "timesheets", "reviews", "changes", "provider_costs", "ticket_labels")
+TARGETS = (
+    "usage",
+    "tickets",
+    "timesheets",
+    "reviews",
+    "changes",
+    "provider_costs",
+    "ticket_labels",
+)
 
 
 @dataclass(frozen=True)

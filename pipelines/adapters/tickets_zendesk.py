@@ -20,6 +20,15 @@ Options (`sources.tickets.<name>`):
 - `draft_outcome_tags`: `{tag: outcome}`; the first tag of the option the ticket has wins.
 - `draft_outcome_field`: a field holding the outcome word.
 - `status_map`: `{vendor status: canonical status}` added to the built-in words.
+
+API page only:
+- `ticket_id_field`: where the ticket id comes from (default `id`; e.g. `external_id`, the
+  id of the ticket in the team's own records, or a custom field id).
+- `agent_field`: where the agent comes from (default `assignee_id`; `assignee_name` or
+  `assignee_email` read the assignee from the users side-loaded with `include=users`).
+- `handle_seconds_field`: a custom field id (or ticket field) holding the time spent on the
+  ticket in seconds, as the Time Tracking app's "Total time spent (sec)" field does; it becomes
+  `handle_minutes`. Without it the handle time stays unknown.
 """
 
 from __future__ import annotations
@@ -242,7 +251,8 @@ def read_api_page(value: Any) -> pl.DataFrame:
 
     Each custom field becomes a column `custom_field_<id>`; the ticket's metric set (inline
     `metric_set`, or side-loaded `metric_sets` / `ticket_metrics` matched by `ticket_id`)
-    becomes the JSON text column `metric_set`.
+    becomes the JSON text column `metric_set`; with side-loaded `users` the assignee's name and
+    email become `assignee_name` and `assignee_email`.
     """
     if not isinstance(value, dict) or not isinstance(value.get("tickets"), list):
         raise RefusedFile("Zendesk page without a tickets list")
@@ -251,6 +261,10 @@ def read_api_page(value: Any) -> pl.DataFrame:
         for item in value.get(key) or []:
             if isinstance(item, dict) and item.get("ticket_id") is not None:
                 metrics[str(item["ticket_id"])] = item
+    users: dict[str, dict[str, Any]] = {}
+    for item in value.get("users") or []:
+        if isinstance(item, dict) and item.get("id") is not None:
+            users[str(item["id"])] = item
     records: list[dict[str, str | None]] = []
     for ticket in value["tickets"]:
         if not isinstance(ticket, dict):
@@ -261,6 +275,10 @@ def read_api_page(value: Any) -> pl.DataFrame:
                 record[f"custom_field_{item['id']}"] = _cell(item.get("value"))
         metric = ticket.get("metric_set") or metrics.get(str(ticket.get("id")))
         record["metric_set"] = _cell(metric)
+        if users:
+            assignee = users.get(str(ticket.get("assignee_id")), {})
+            record["assignee_name"] = _cell(assignee.get("name"))
+            record["assignee_email"] = _cell(assignee.get("email"))
         records.append(record)
     if not records:
         raise RefusedFile("empty file (no tickets)")
@@ -292,26 +310,49 @@ def _metric(raw: pl.DataFrame, path: str) -> pl.Expr:
     return text("metric_set").str.json_path_match(path)
 
 
+def _api_option(raw: pl.DataFrame, ctx: AdapterContext, option: str, default: str) -> pl.Expr:
+    """The field an option names (a ticket field or custom field id), else the default field."""
+    name = ctx.option(option)
+    if name is None:
+        return column_text(raw, default)
+    return _api_field(raw, option)(str(name))
+
+
+def _seconds_as_minutes(value: pl.Expr) -> pl.Expr:
+    """Seconds as minutes text; text that is not a number passes through unchanged.
+
+    Divided by numpy, which rounds each quotient correctly (polars multiplies by the
+    reciprocal), so 222 seconds are exactly the 3.7 minutes a canonical file would hold."""
+    seconds = value.cast(pl.Float64, strict=False)
+    minutes = seconds.map_batches(
+        lambda s: pl.Series(s.to_numpy() / 60.0, dtype=pl.Float64, nan_to_null=True),
+        return_dtype=pl.Float64,
+    )
+    return pl.coalesce(minutes.cast(pl.String), value)
+
+
 def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Zendesk API tickets as canonical ticket rows."""
-    category = ctx.option("category_field")
-    category_expr = (
-        _api_field(raw, "category_field")(str(category))
-        if category is not None
-        else column_text(raw, "type")
+    category_expr = _api_option(raw, ctx, "category_field", "type")
+    handle = ctx.option("handle_seconds_field")
+    handle_expr = (
+        _seconds_as_minutes(_api_field(raw, "handle_seconds_field")(str(handle)))
+        if handle is not None
+        else pl.lit(None, dtype=pl.String)
     )
     tags = text("tags").str.json_decode(pl.List(pl.String)) if "tags" in raw.columns else None
     version = column_text(raw, "updated_at")
     return raw.select(
         *keep_columns(raw),
-        text("id").alias("ticket_id"),
+        _api_option(raw, ctx, "ticket_id_field", "id").alias("ticket_id"),
         column_text(raw, "created_at").alias("created_at"),
         _metric(raw, "$.solved_at").alias("solved_at"),
         ticket_status(column_text(raw, "status"), ctx, _API_STATUSES).alias("status"),
         category_expr.alias("category"),
-        column_text(raw, "assignee_id").alias("agent"),
+        _api_option(raw, ctx, "agent_field", "assignee_id").alias("agent"),
         *draft_columns(ctx, tags, _api_field(raw, "ai_draft_field")),
         _metric(raw, "$.reopens").alias("reopened"),
+        handle_expr.alias("handle_minutes"),
         superseded(raw, text("id"), version).alias(SUPERSEDED),
     )
 
@@ -325,15 +366,19 @@ API_TICKETS = Adapter(
     transform=transform_api,
     read_document=read_api_page,
     mapping={
-        "ticket_id": "id",
+        "ticket_id": "option ticket_id_field (a ticket field such as external_id, or a custom "
+        "field id), default id",
         "created_at": "created_at (ISO 8601 UTC)",
         "solved_at": "metric set solved_at (side-loaded metric_sets / ticket_metrics); null "
         "when the page has no metrics",
         "status": "status (new/open/pending/hold/solved/closed; deleted is quarantined)",
         "category": "option category_field (a ticket field or custom field id), default type",
-        "agent": "assignee_id",
+        "agent": "option agent_field (assignee_name / assignee_email from side-loaded users, "
+        "or a ticket field), default assignee_id",
         **DRAFT_MAPPING,
         "reopened": "metric set reopens",
+        "handle_minutes": "option handle_seconds_field (a custom field id holding seconds, such "
+        "as the Time Tracking app's total time spent) / 60; unknown (null) without it",
         SUPERSEDED: "an older version (updated_at) of a ticket listed again on the page",
     },
 )

@@ -21,6 +21,8 @@ Options (`sources.timesheets.<name>` in the operating model), the same for all t
   Entries where nothing matches have no ticket id. An empty pattern turns this off.
 - `person_timezones` ({email or user name: IANA timezone}, default none) and `timezone`
   (default the pilot's timezone): the zone wall-clock times are read in, per person.
+- `person_column` (Toggl): `email` (default) takes the person from Email, else User; `user`
+  from User, else Email (when rates and roles are keyed by name).
 - `date_order` (Harvest, Clockify): `month_first` or `day_first` for dates like `03/04/2024`.
 """
 
@@ -39,6 +41,7 @@ from pipelines.read import LINE, READ_ERRORS, RefusedFile
 
 DEFAULT_TICKET_PATTERN = r"#(\d+)|\[([A-Z][A-Z0-9]+-\d+)\]"
 DATE_ORDERS = ("month_first", "day_first")
+PERSON_COLUMNS = ("email", "user")
 _TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%I:%M:%S%p", "%I:%M%p")
 _UTC_TEXT = "%Y-%m-%dT%H:%M:%S+00:00"
 _HMS = r"^\d+:\d{1,2}(:\d{1,2})?$"
@@ -305,7 +308,13 @@ def detect(sniff: Sniff) -> bool:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Toggl rows as timesheet entries: person, local date, start instant, duration."""
-    person = pl.coalesce(optional(raw, "email"), optional(raw, "user"))
+    first = ctx.option("person_column", "email")
+    if first not in PERSON_COLUMNS:
+        raise RefusedFile(
+            f"sources.{ctx.source}.person_column is {first!r}; expected email or user"
+        )
+    order = PERSON_COLUMNS if first == "email" else PERSON_COLUMNS[::-1]
+    person = pl.coalesce([optional(raw, c) for c in order])
     zone, zones = zone_of(ctx, [optional(raw, "email"), optional(raw, "user")])
     start_date = read_date("start date", None)
     start = local_instant(start_date, read_time("start time"), zone, zones)
@@ -372,7 +381,7 @@ ADAPTERS: list[Adapter] = [
         transform=transform,
         mapping={
             "entry_id": "derived: hash of person, work_date, minutes, ticket_id and started_at",
-            "person": "Email, else User",
+            "person": "Email, else User (option person_column: user takes User first)",
             "work_date": "Start date (the person's local date)",
             "started_at": f"Start date + Start time, {_ZONE_WORDS}",
             "minutes": "Duration (H:MM:SS, decimal hours or 47m 6s), else End - Start",

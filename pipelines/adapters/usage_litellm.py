@@ -5,6 +5,11 @@ a `/spend/logs/v2` page (`{"data": [...], "total": ...}`). Columns after `api_ba
 (older installs lack them), and a "minimal" export may leave out more: what a row lacks stays
 null and the checks say which required column is missing.
 
+Options (`sources.usage.<name>`): `task_id_tag_prefix`, `task_id_metadata_key`,
+`prompt_version_metadata_key` (default `prompt_version`: the metadata key holding the prompt
+version the caller sent), `timeout_error_classes` (default none: LiteLLM exception classes, such
+as `Timeout`, whose failures are timeouts) and `status_when_missing`.
+
 Times (`startTime`, `endTime`) are stored as naive UTC by LiteLLM, so text without an offset is
 read as UTC here, not in the pilot's timezone. `spend` is LiteLLM's own cost in USD.
 
@@ -161,6 +166,7 @@ LITELLM_PROVIDERS = {
 _STATUS = {"success": "ok", "failure": "error"}
 DEFAULT_TAG_PREFIXES = ("ticket:", "task:")
 DEFAULT_METADATA_KEY = "ticket_id"
+DEFAULT_PROMPT_VERSION_KEY = "prompt_version"
 
 
 def _detect(sniff: Sniff) -> bool:
@@ -189,9 +195,16 @@ def _task_id(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
         found.append(tag.str.strip_chars())
     key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
     if key:
-        for path in (f"$.{key}", f"$.spend_logs_metadata.{key}", f"$.requester_metadata.{key}"):
-            found.append(json_field("metadata", path, cols))
+        found.append(_metadata_value(raw, str(key)))
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+
+
+def _metadata_value(raw: pl.DataFrame, key: str | None) -> pl.Expr:
+    """A metadata key as text: top level, else in spend_logs_metadata or requester_metadata."""
+    if not key:
+        return pl.lit(None, dtype=pl.String)
+    paths = (f"$.{key}", f"$.spend_logs_metadata.{key}", f"$.requester_metadata.{key}")
+    return pl.coalesce([json_field("metadata", p, raw.columns) for p in paths])
 
 
 def _provider_and_model(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
@@ -212,6 +225,17 @@ def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
     mapped = pl.when(word.str.to_lowercase().is_in(list(_STATUS))).then(
         word.str.to_lowercase().replace(_STATUS)
     )
+    # A failure whose exception class is a configured timeout class is a timeout.
+    classes = ctx.option("timeout_error_classes") or []
+    classes = [classes] if isinstance(classes, str) else classes
+    if classes:
+        error_class = json_field("metadata", "$.error_information.error_class", raw.columns)
+        timed_out = error_class.str.to_lowercase().is_in([str(c).lower() for c in classes])
+        mapped = (
+            pl.when((mapped == "error") & timed_out.fill_null(False))
+            .then(pl.lit("timeout"))
+            .otherwise(mapped)
+        )
     missing = ctx.option("status_when_missing")
     fallback = pl.lit(str(missing) if missing is not None else None, dtype=pl.String)
     return pl.coalesce([mapped, word, fallback])
@@ -247,13 +271,29 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         first_text(cols, "user", "end_user").alias("user"),
         provider.alias("provider"),
         model.alias("model"),
+        _metadata_value(
+            raw, ctx.option("prompt_version_metadata_key", DEFAULT_PROMPT_VERSION_KEY)
+        ).alias("prompt_version"),
         first_text(cols, "prompt_tokens").alias("input_tokens"),
         first_text(cols, "completion_tokens").alias("output_tokens"),
         cached.alias("cached_input_tokens"),
-        first_text(cols, "spend").alias("cost_usd"),
+        _spend(cols, _status(raw, ctx)).alias("cost_usd"),
         _latency(raw).alias("latency_ms"),
         _status(raw, ctx).alias("status"),
     )
+
+
+def _spend(cols: set[str], status: pl.Expr) -> pl.Expr:
+    """LiteLLM's cost; a spend of 0 on a successful call with tokens is unknown, not free:
+    LiteLLM writes 0 for models it cannot price, so such a call is priced here (or flagged
+    unpriced). A failed call's 0 stays: providers do not bill failures."""
+    spend = first_text(cols, "spend")
+    tokens = pl.sum_horizontal(
+        first_text(cols, "prompt_tokens").cast(pl.Float64, strict=False).fill_null(0),
+        first_text(cols, "completion_tokens").cast(pl.Float64, strict=False).fill_null(0),
+    )
+    zero = spend.cast(pl.Float64, strict=False) == 0
+    return pl.when(zero & (tokens > 0) & (status == "ok")).then(None).otherwise(spend)
 
 
 MAPPING = {
@@ -266,14 +306,19 @@ MAPPING = {
     "provider": "custom_llm_provider, else the model's provider prefix ('openai/gpt-4o'), as a "
     "genai-prices provider id (bedrock -> aws, vertex_ai/gemini -> google, ...)",
     "model": "model, without a known provider prefix",
+    "prompt_version": "metadata key prompt_version_metadata_key (default 'prompt_version'; "
+    "also looked for in metadata.spend_logs_metadata and metadata.requester_metadata)",
+    "cost_usd": "spend (USD); a spend of 0 on a successful call with tokens counts as unknown "
+    "and is priced with genai-prices or flagged unpriced, never costed at zero",
     "input_tokens": "prompt_tokens (includes cached tokens)",
     "output_tokens": "completion_tokens",
     "cached_input_tokens": "metadata.usage_object.prompt_tokens_details.cached_tokens, else "
     "metadata.usage_object.cache_read_input_tokens",
-    "cost_usd": "spend (LiteLLM's computed cost, USD)",
     "latency_ms": "request_duration_ms, else endTime - startTime",
-    "status": "status (success -> ok, failure -> error), else metadata.status; when neither is "
-    "recorded, option status_when_missing (default: none, the row is quarantined)",
+    "status": "status (success -> ok, failure -> error, or timeout when "
+    "metadata.error_information.error_class is one of option timeout_error_classes, e.g. "
+    "[Timeout]), else metadata.status; when neither is recorded, option status_when_missing "
+    "(default: none, the row is quarantined)",
 }
 
 ADAPTERS: list[Adapter] = [

@@ -50,9 +50,7 @@ def prepare(example_model: OperatingModel, tmp_path: Path) -> Prepare:
         update: dict[str, object] = {"sources": {source: settings}}
         if timezone is not None:
             update["timezone"] = timezone
-        model = OperatingModel.model_validate(
-            example_model.model_dump(mode="json") | update
-        )
+        model = OperatingModel.model_validate(example_model.model_dump(mode="json") | update)
         folder = tmp_path / "inbox" / source
         folder.mkdir(parents=True, exist_ok=True)
         copy = folder / path.name

@@ -398,3 +398,78 @@ def test_intercom_api_page_reads_draft_use_from_a_custom_attribute(prepare: Prep
 
     assert counts(prepared) == (3, 2, 1, 0)
     assert prepared.valid.sort("__line__")["ai_draft_used"].to_list() == [True, False]
+
+
+# --- Zendesk API page: ticket id, agent and handle time options ---------------------------------
+
+
+def _zendesk_page(path: Path, users: bool) -> Path:
+    """A Tickets API page (export-formats.md B1) with a Time Tracking "total time spent (sec)"
+    custom field and, optionally, the assignees side-loaded with `include=users`."""
+
+    def ticket(number: int, external: str | None, assignee: int | None, seconds: str | None):
+        return {
+            "id": number,
+            "external_id": external,
+            "created_at": "2026-10-05T09:00:00Z",
+            "updated_at": "2026-10-05T10:00:00Z",
+            "type": "question",
+            "status": "open",
+            "assignee_id": assignee,
+            "tags": [],
+            "custom_fields": [{"id": 27650, "value": seconds}],
+        }
+
+    page: dict = {
+        "tickets": [
+            ticket(501, "T-1", 7001, "222"),
+            ticket(502, "T-2", 7002, "abc"),
+            ticket(503, None, None, None),
+        ]
+    }
+    if users:
+        page["users"] = [{"id": 7001, "name": "Mia Hoffmann", "email": "mia@example.com"}]
+    path.write_text(json.dumps(page), encoding="utf-8")
+    return path
+
+
+def test_zendesk_api_page_ticket_id_agent_and_handle_time_options(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It takes the ticket id from external_id, the agent's name from the side-loaded users and
+    the handle time from a seconds field when configured, and keeps id, assignee_id and an
+    unknown handle time otherwise."""
+    path = _zendesk_page(tmp_path / "tickets-page.json", users=True)
+
+    default = prepare("tickets", path)
+    assert counts(default) == (3, 3, 0, 0)
+    assert default.valid.sort("__line__").select("ticket_id", "agent", "handle_minutes").rows() == [
+        ("501", "7001", None),
+        ("502", "7002", None),
+        ("503", None, None),
+    ]
+
+    configured = prepare(
+        "tickets",
+        path,
+        ticket_id_field="external_id",
+        agent_field="assignee_name",
+        handle_seconds_field=27650,
+    )
+    assert counts(configured) == (3, 1, 2, 0)
+    assert reasons(configured) == {
+        2: ["handle_minutes: abc is not a number"],
+        3: ["ticket_id is missing"],
+    }
+    assert configured.valid.select("ticket_id", "agent", "handle_minutes").rows() == [
+        ("T-1", "Mia Hoffmann", 3.7)
+    ]
+
+
+def test_zendesk_api_page_without_side_loaded_users_refuses_agent_names(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It refuses a page without side-loaded users when the agent is to be the assignee's name."""
+    path = _zendesk_page(tmp_path / "tickets-page.json", users=False)
+    prepared = prepare("tickets", path, agent_field="assignee_name")
+    assert prepared.refused == "option agent_field: no ticket has the field 'assignee_name'"

@@ -416,3 +416,44 @@ def test_clockify_unknown_date_order_refuses_the_file(prepare: Prepare):
     assert prepared.refused == (
         "sources.timesheets.date_order is 'year_first'; expected month_first or day_first"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Toggl person column (demo in vendor formats: rates and roles are keyed by name)
+
+
+def test_toggl_person_column_user_names_people_by_their_toggl_user(prepare: Prepare):
+    """It takes the person from User instead of Email when `person_column` is `user`."""
+    options = {"default_activity": "other", "timezone": "UTC"}
+    by_email = prepare("timesheets", TOGGL, **options)
+    by_user = prepare("timesheets", TOGGL, person_column="user", **options)
+    for prepared in (by_email, by_user):
+        assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (8, 7, 1)
+    assert by_line(by_email.valid, "person") == {
+        2: "sam@example.com",
+        3: "sam@example.com",
+        4: "kai@example.com",
+        5: "kai@example.com",
+        6: "kai@example.com",
+        8: "sam@example.com",
+        9: "dev@dude.com",
+    }
+    assert by_line(by_user.valid, "person") == {
+        2: "Sam Agent",
+        3: "Sam Agent",
+        4: "Kai Review",
+        5: "Kai Review",
+        6: "Kai Review",
+        8: "Sam Agent",
+        9: "DevDude",
+    }
+    assert by_line(by_user.valid, "minutes") == by_line(by_email.valid, "minutes")
+
+
+def test_toggl_unknown_person_column_refuses_the_file(prepare: Prepare):
+    """It refuses the file when `person_column` is neither email nor user."""
+    prepared = prepare("timesheets", TOGGL, default_activity="other", person_column="client")
+    assert prepared.refused == (
+        "sources.timesheets.person_column is 'client'; expected email or user"
+    )
+    assert prepared.rows_read == 0

@@ -316,3 +316,101 @@ def test_a_configured_format_refuses_another_vendors_file(
     prepared = prepare("usage", path, format=format)
     assert prepared.refused is not None
     assert prepared.refused.startswith("the file does not look like")
+
+
+# --- LiteLLM prompt version and timeouts -------------------------------------------------------
+
+# Spend-log rows (export-formats.md A5) with the caller's metadata and LiteLLM's error_information.
+_LITELLM_ROWS = [
+    {
+        "request_id": "p1",
+        "spend": 0.001,
+        "startTime": "2026-10-05T10:00:00.000Z",
+        "endTime": "2026-10-05T10:00:01.500Z",
+        "model": "gpt-4o",
+        "custom_llm_provider": "openai",
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "status": "success",
+        "metadata": {"requester_metadata": {"prompt_version": "v2"}},
+    },
+    {
+        "request_id": "p2",
+        "spend": 0.0,
+        "startTime": "2026-10-05T10:01:00.000Z",
+        "endTime": "2026-10-05T10:01:30.000Z",
+        "model": "gpt-4o",
+        "custom_llm_provider": "openai",
+        "prompt_tokens": 100,
+        "completion_tokens": 0,
+        "status": "failure",
+        "metadata": {
+            "prompt_version": "v1",
+            "error_information": {"error_class": "Timeout", "error_code": "408"},
+        },
+    },
+    {
+        "request_id": "p3",
+        "spend": 0.0,
+        "startTime": "2026-10-05T10:02:00.000Z",
+        "endTime": "2026-10-05T10:02:00.200Z",
+        "model": "gpt-4o",
+        "custom_llm_provider": "openai",
+        "prompt_tokens": 100,
+        "completion_tokens": 0,
+        "status": "failure",
+        "metadata": {
+            "spend_logs_metadata": {"release": "r7"},
+            "error_information": {"error_class": "RateLimitError", "error_code": "429"},
+        },
+    },
+]
+
+
+def test_litellm_prompt_version_and_timeout_options(prepare: Prepare, tmp_path: Path) -> None:
+    """It reads the prompt version from the caller's metadata key and makes failures of the
+    configured exception classes timeouts."""
+    import json
+
+    path = tmp_path / "spendlogs-options.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _LITELLM_ROWS), encoding="utf-8")
+
+    default = prepare("usage", path)
+    assert counts(default) == (3, 3, 0, 0)
+    assert {k: (r["prompt_version"], r["status"]) for k, r in rows(default).items()} == {
+        "p1": ("v2", "ok"),
+        "p2": ("v1", "error"),
+        "p3": (None, "error"),
+    }
+
+    configured = prepare(
+        "usage", path, prompt_version_metadata_key="release", timeout_error_classes=["Timeout"]
+    )
+    assert counts(configured) == (3, 3, 0, 0)
+    assert {k: (r["prompt_version"], r["status"]) for k, r in rows(configured).items()} == {
+        "p1": (None, "ok"),
+        "p2": (None, "timeout"),
+        "p3": ("r7", "error"),
+    }
+    assert [r["latency_ms"] for r in rows(configured).values()] == [1500.0, 30000.0, 200.0]
+
+
+def test_litellm_zero_spend_with_tokens_is_priced_not_free(prepare, tmp_path) -> None:
+    """It treats LiteLLM's spend of 0 on a call with tokens as unknown: priced from the price
+    table, or flagged unpriced for a model without a price, never costed at zero."""
+    path = tmp_path / "spend.jsonl"
+    path.write_text(
+        '{"request_id":"z1","startTime":"2026-10-05T10:00:00","model":"gpt-4o","spend":0,'
+        '"prompt_tokens":1000,"completion_tokens":100,"status":"success"}\n'
+        '{"request_id":"z2","startTime":"2026-10-05T10:00:00","model":"my-private-model","spend":0,'
+        '"prompt_tokens":1000,"completion_tokens":100,"status":"success"}\n'
+        '{"request_id":"z3","startTime":"2026-10-05T10:00:00","model":"gpt-4o","spend":0,'
+        '"prompt_tokens":0,"completion_tokens":0,"status":"success"}\n'
+    )
+    prepared = prepare("usage", path)
+    assert prepared.adapter == "litellm_spendlogs"
+    rows = {r["request_id"]: r for r in prepared.valid.iter_rows(named=True)}
+    assert rows["z1"]["cost_usd"] is None and rows["z1"]["model_cost_usd"] > 0
+    assert rows["z1"]["price_source"].startswith("genai-prices")
+    assert (rows["z2"]["model_cost_usd"], rows["z2"]["price_source"]) == (None, "unpriced")
+    assert (rows["z3"]["cost_usd"], rows["z3"]["model_cost_usd"]) == (0.0, 0.0)

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,6 @@ from sqlalchemy import (
     event,
     func,
     inspect,
-    or_,
     select,
     text,
 )
@@ -40,6 +40,8 @@ from models import warehouse  # noqa: F401 - registers the tables on SQLModel.me
 
 _ENGINES: dict[str, Engine] = {}
 _BATCH_ROWS = 50_000
+# From this many rows, SQLite loads stage the rows through ADBC (see `stage_rows`).
+STAGE_MIN_ROWS = 20_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Alembic keeps its running migration in module globals: one migration per process at a time.
 _MIGRATING = threading.Lock()
@@ -157,15 +159,29 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def transaction(url: str) -> Iterator[Connection]:
+def transaction(url: str, attach: Path | None = None) -> Iterator[Connection]:
     """One database transaction: committed when the block ends, rolled back on error.
 
+    `attach` (SQLite) is a staging file made by `stage_rows`, readable as `STAGED` inside.
     Database failures surface as WarehouseError naming the (password-masked) warehouse.
     """
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            yield conn
+        if attach is None:
+            with engine.begin() as conn:
+                yield conn
+            return
+        with engine.connect() as conn:
+            # ATTACH cannot run inside a transaction: attach first, then begin.
+            conn.exec_driver_sql("ATTACH DATABASE ? AS staged", (str(attach),))
+            conn.commit()
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql("DETACH DATABASE staged")
+                conn.commit()
     except OperationalError as exc:
         raise WarehouseError(f"warehouse {redacted(url)} failed: {_reason(exc)}") from None
 
@@ -240,44 +256,107 @@ def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: 
     )
 
 
-def upsert_newest(conn: Connection, model: Any, frame: pl.DataFrame) -> tuple[int, int]:
+STAGED = '"staged"."rows"'  # the staged rows, once their file is attached to a transaction
+
+
+def stage_rows(url: str, model: Any, frame: pl.DataFrame) -> Path | None:
+    """SQLite bulk path for large loads: write the rows into a staging file beside the warehouse
+    through ADBC (Arrow columns, no Python row objects), before the loading transaction; the
+    transaction attaches it (`transaction(url, attach=...)`) and copies the rows in.
+
+    The staging file is a separate SQLite file on purpose: ADBC brings its own SQLite library,
+    and two SQLite libraries must never hold the same database file open in one process (POSIX
+    locks are per process; one library's close drops the other's locks).
+    Returns the staging file, or None where this path does not apply (PostgreSQL loads with
+    COPY; small frames go through executemany). The caller deletes the file (`drop_stage`).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or frame.height < STAGE_MIN_ROWS:
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    import adbc_driver_sqlite.dbapi as adbc
+
+    target = _table(model)
+    path = Path(parsed.database).with_name(
+        f".{Path(parsed.database).name}.stage-{uuid.uuid4().hex[:12]}"
+    )
+    data = _bulk_frame(
+        frame.select([c.name for c in target.columns if c.name in frame.columns]), "sqlite"
+    )
+    try:
+        with adbc.connect(str(path)) as conn:
+            with conn.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
+                cursor.adbc_ingest("rows", data.to_arrow(), mode="create")
+            conn.commit()
+    except Exception as exc:
+        path.unlink(missing_ok=True)
+        raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {_reason(exc)}") from None
+    return path
+
+
+def drop_stage(path: Path) -> None:
+    """Delete a staging file."""
+    path.unlink(missing_ok=True)
+
+
+def upsert_newest(
+    conn: Connection,
+    model: Any,
+    frame: pl.DataFrame,
+    staged: str | None = None,
+    constants: dict[str, int | str] | None = None,
+) -> tuple[int, int]:
     """Upsert source rows by primary key, keeping the row of the newest export.
 
     Returns (rows_loaded, rows_duplicate): a row is a duplicate when the warehouse already holds
     the same content for its key, or a newer export of it. A newer export with the same content
     still moves the stored export time forward, so an older export arriving later cannot win.
+    `staged` names a table already holding the rows (`STAGED`, see `stage_rows`); `constants` gives
+    columns that are the same on every row and are not in the staged rows (the file id).
     """
-    if frame.height == 0:
-        return 0, 0
+    constants = constants or {}
     target = _table(model)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
-    stage = Table(
-        f"stage_{target.name}",
-        MetaData(),
-        *(Column(c.name, c.type) for c in target.columns),
-        prefixes=["TEMPORARY"],
-    )
-    stage.drop(conn, checkfirst=True)
-    stage.create(conn)
-    insert_rows(conn, stage, frame.select(columns))
-    on_key = and_(*(target.c[k] == stage.c[k] for k in keys))
-    duplicate = conn.execute(
-        select(func.count())
-        .select_from(stage.join(target, on_key))
-        .where(
-            or_(
-                target.c.row_hash == stage.c.row_hash,
-                target.c.exported_at > stage.c.exported_at,
-            )
+    if not staged:
+        if frame.height == 0:
+            return 0, 0
+        stage_name = f"stage_{target.name}"
+        stage = Table(
+            stage_name,
+            MetaData(),
+            *(Column(c.name, c.type) for c in target.columns if c.name not in constants),
+            prefixes=["TEMPORARY"],
         )
+        stage.drop(conn, checkfirst=True)
+        stage.create(conn)
+        insert_rows(conn, stage, frame.select([c for c in columns if c not in constants]))
+        height = frame.height
+    t, s = f'"{target.name}"', (staged or f'"{stage_name}"')
+    if staged:
+        height = conn.exec_driver_sql(f"SELECT count(*) FROM {s}").scalar_one()
+    on_key = " AND ".join(f'{t}."{k}" = {s}."{k}"' for k in keys)
+    duplicate = conn.exec_driver_sql(
+        f"SELECT count(*) FROM {s} JOIN {t} ON {on_key} "
+        f"WHERE {t}.row_hash = {s}.row_hash OR {t}.exported_at > {s}.exported_at"
     ).scalar_one()
-    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(_sql_literal(constants[c]) if c in constants else f'"{c}"' for c in columns)
     conn.exec_driver_sql(
-        _newest_wins_sql(target, columns, keys, f'SELECT {names} FROM "{stage.name}" WHERE true')
+        _newest_wins_sql(target, columns, keys, f"SELECT {values} FROM {s} WHERE true")
     )
-    stage.drop(conn)
-    return frame.height - int(duplicate), int(duplicate)
+    if not staged:
+        conn.exec_driver_sql(f"DROP TABLE {s}")
+    return height - int(duplicate), int(duplicate)
+
+
+def _sql_literal(value: int | str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"unsupported constant {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
 
 
 def replace_partition(

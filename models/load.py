@@ -11,7 +11,15 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, select
 
-from models.db import WarehouseError, insert_rows, transaction, upsert_newest
+from models.db import (
+    STAGED,
+    WarehouseError,
+    drop_stage,
+    insert_rows,
+    stage_rows,
+    transaction,
+    upsert_newest,
+)
 from models.operating_model import OperatingModel
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
 from pipelines.ingest import InboxFile, PreparedFile, list_inbox, prepare_file
@@ -45,10 +53,26 @@ def touch_rows(conn: Connection, pilot: str, known: IngestedFile, exported_at: d
     )
 
 
+def source_rows(pilot: str, prepared: PreparedFile) -> pl.DataFrame:
+    """A prepared file's valid rows as its table stores them (without the file id)."""
+    return prepared.valid.drop("__line__").with_columns(
+        pl.lit(pilot).alias("pilot"),
+        pl.lit(prepared.file.exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
+    )
+
+
 def store_prepared_file(
-    conn: Connection, pilot: str, prepared: PreparedFile, run_week: str, now_utc: dt.datetime
+    conn: Connection,
+    pilot: str,
+    prepared: PreparedFile,
+    run_week: str,
+    now_utc: dt.datetime,
+    staged: bool = False,
 ) -> IngestedFile:
-    """Write one prepared file and return its record with the counts."""
+    """Write one prepared file and return its record with the counts.
+
+    `staged`: the file's rows are staged and attached (`models.db.stage_rows`, `STAGED`).
+    """
     file = prepared.file
     record = {
         "pilot": pilot,
@@ -71,12 +95,10 @@ def store_prepared_file(
         return IngestedFile(id=file_id, **record)
 
     model = SOURCE_TABLES[prepared.target or file.source]
-    rows = prepared.valid.drop("__line__").with_columns(
-        pl.lit(pilot).alias("pilot"),
-        pl.lit(file_id).alias("file_id"),
-        pl.lit(file.exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
+    rows = prepared.valid.head(0) if staged else source_rows(pilot, prepared)
+    loaded, duplicate = upsert_newest(
+        conn, model, rows, STAGED if staged else None, {"file_id": file_id}
     )
-    loaded, duplicate = upsert_newest(conn, model, rows)
     quarantine = prepared.quarantined.select(
         pl.lit(pilot).alias("pilot"),
         pl.lit(file.source).alias("source"),
@@ -141,11 +163,22 @@ def ingest_inbox(
                 "%s changed while being read; it is left for the next run", file.relative_path
             )
             continue
+        staged = None
         try:
-            with transaction(db_url) as conn:
+            if not prepared.refused:
+                staged = stage_rows(
+                    db_url,
+                    SOURCE_TABLES[prepared.target or file.source],
+                    source_rows(model.pilot, prepared),
+                )
+            with transaction(db_url, attach=staged) as conn:
                 if known_file(conn, model.pilot, file) is not None:
                     continue  # another run stored it meanwhile
-                ingested.append(store_prepared_file(conn, model.pilot, prepared, run_week, now_utc))
+                ingested.append(
+                    store_prepared_file(
+                        conn, model.pilot, prepared, run_week, now_utc, staged is not None
+                    )
+                )
         except WarehouseError:
             raise  # the warehouse itself is down or locked: the run must stop
         except Exception as exc:  # the rows could not be stored: refuse the file, keep going
@@ -153,6 +186,9 @@ def ingest_inbox(
             with transaction(db_url) as conn:
                 refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
                 ingested.append(store_prepared_file(conn, model.pilot, refused, run_week, now_utc))
+        finally:
+            if staged is not None:
+                drop_stage(staged)
     return ingested
 
 

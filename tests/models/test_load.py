@@ -1,0 +1,96 @@
+"""Loading files into the warehouse: the SQLite bulk path through an ADBC staging file gives the
+same rows and counts as the row path, and leaves no staging file behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import inspect, select
+
+import models.db as db
+from models.db import dispose_engines, make_engine, transaction
+from models.load import ingest_inbox
+from models.operating_model import OperatingModel
+from models.warehouse import UsageCall
+
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+HEADER = "request_id,timestamp,model,input_tokens,output_tokens,cost_usd,status\n"
+
+
+def _usage(path: Path, ids: range, cost: float, mtime: int) -> None:
+    lines = [f"r{i},2026-10-05T10:00:00Z,gpt-4o,100,{i % 50},{cost},ok\n" for i in ids]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(lines) + "bad,not-a-time,gpt-4o,1,1,0.1,ok\n")
+    os.utime(path, (mtime, mtime))
+
+
+def _load(tmp_path: Path, name: str, model: OperatingModel) -> tuple[list, pl.DataFrame, set]:
+    """Ingest two overlapping exports (the second newer) and return counts, rows, tables."""
+    inbox = tmp_path / name / "inbox"
+    _usage(inbox / "usage" / "a.csv", range(0, 30), 0.5, 1_760_000_000)
+    _usage(inbox / "usage" / "b.csv", range(20, 45), 0.7, 1_760_100_000)
+    url = f"sqlite:///{tmp_path / name / 'w.db'}"
+    files = ingest_inbox(url, model, inbox, "2026-W41", NOW)
+    with transaction(url) as conn:
+        table = UsageCall.__table__
+        rows = pl.DataFrame(
+            [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(table.c.request_id, table.c.cost_usd, table.c.file_id).order_by(
+                        table.c.request_id
+                    )
+                )
+            ]
+        )
+    tables = set(inspect(make_engine(url)).get_table_names())
+    tables |= {p.name for p in (tmp_path / name).iterdir()}
+    dispose_engines()
+    counts = [
+        (f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in files
+    ]
+    return counts, rows, tables
+
+
+def test_staged_loads_match_row_loads(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It loads the same rows with the same counts whether or not the rows are staged."""
+    by_rows = _load(tmp_path, "rows", example_model)
+    monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+    staged = _load(tmp_path, "staged", example_model)
+    assert (
+        staged[0]
+        == by_rows[0]
+        == [
+            ("usage/a.csv", 31, 30, 1, 0),
+            ("usage/b.csv", 26, 25, 1, 0),
+        ]
+    )
+    assert staged[1].equals(by_rows[1])
+    assert staged[1].filter(pl.col("request_id") == "r25").get_column("cost_usd").to_list() == [0.7]
+    assert staged[2] == by_rows[2]  # same tables, and no staging file left beside the warehouse
+
+
+def test_a_failed_load_drops_its_staging_table(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It refuses a file whose rows cannot be stored and leaves no staging file behind."""
+    monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+
+    def broken(*args: object, **kwargs: object) -> tuple[int, int]:
+        raise RuntimeError("disk trouble")
+
+    monkeypatch.setattr("models.load.upsert_newest", broken)
+    inbox = tmp_path / "inbox"
+    _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (record,) = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    assert record.status == "refused"
+    assert "disk trouble" in (record.reason or "")
+    dispose_engines()
+    assert not [p.name for p in tmp_path.iterdir() if ".stage-" in p.name]

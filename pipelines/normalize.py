@@ -201,7 +201,7 @@ def to_canonical(source: str, raw: pl.DataFrame, timezone: str) -> pl.DataFrame:
         pl.col(LINE),
         *(_parse_fast(c, spec.columns[c], timezone, frame.schema[c]).alias(c) for c in present),
     )
-    typed = _parse_remaining_datetimes(typed, frame, spec, present, timezone)
+    typed = _parse_remaining(typed, frame, spec, present, timezone)
     # A derived column is named after the input column it came from.
     labels = {"minutes": "duration"} if {"duration"} <= set(raw.columns) - {"minutes"} else {}
     errors = [
@@ -268,19 +268,30 @@ def _parse_fast(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl
         return pl.col(column).str.to_datetime(
             _FAST_ISO, strict=False, time_zone="UTC", time_unit="us"
         )
+    # Plain numbers in one cast; anything else (spaces, "12.0") goes through the full parse.
+    if kind == "int" and dtype == pl.String:
+        number = pl.col(column).cast(pl.Int64, strict=False)
+        return pl.when(number.abs() < 2**62).then(number)
+    if kind == "float" and dtype == pl.String:
+        number = pl.col(column).cast(pl.Float64, strict=False)
+        return pl.when(number.is_finite()).then(number)
     return _parse(column, kind, timezone, dtype)
 
 
-def _parse_remaining_datetimes(
+def _parse_remaining(
     typed: pl.DataFrame, raw: pl.DataFrame, spec: SourceSpec, present: list[str], timezone: str
 ) -> pl.DataFrame:
+    """The full parse, for the cells the fast path left null."""
     for column in present:
-        if spec.columns[column] != "datetime" or raw.schema[column] != pl.String:
+        kind = spec.columns[column]
+        if kind not in ("datetime", "int", "float") or raw.schema[column] != pl.String:
             continue
         missed = raw.filter(typed[column].is_null() & raw[column].is_not_null())
         if missed.height == 0:
             continue
-        slow = missed.select(pl.col(LINE), parse_datetime(column, timezone).alias("__slow"))
+        slow = missed.select(
+            pl.col(LINE), _parse(column, kind, timezone, pl.String()).alias("__slow")
+        )
         typed = (
             typed.join(slow, on=LINE, how="left", maintain_order="left")
             .with_columns(pl.coalesce(column, "__slow").alias(column))

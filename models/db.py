@@ -374,6 +374,8 @@ def read_frame(
     """Run a select and return its rows as a polars frame (timestamps as UTC)."""
     result = conn.execute(statement)
     names = list(result.keys())
+    if conn.dialect.name == "sqlite" and schema is not None:
+        return _sqlite_frame(result.cursor.fetchall(), names, schema)
     rows = result.fetchall()
     frame = (
         pl.DataFrame(
@@ -390,6 +392,44 @@ def read_frame(
         for c, t in frame.schema.items()
         if isinstance(t, pl.Datetime) and t.time_zone is None
     )
+
+
+_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S%.f"
+
+
+def _sqlite_frame(
+    rows: list[tuple[Any, ...]], names: list[str], schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
+    """Raw SQLite cells (timestamps as text, booleans as 0/1) typed in polars, column-wise:
+    much faster than converting every cell in Python for large reads."""
+    schema = {n: (t() if isinstance(t, type) else t) for n, t in schema.items()}
+    stored: dict[str, pl.DataType] = {}
+    for name in names:
+        dtype = schema[name]
+        if isinstance(dtype, (pl.Datetime, pl.Date)):
+            stored[name] = pl.String()
+        elif dtype == pl.Boolean:
+            stored[name] = pl.Int64()
+        else:
+            stored[name] = dtype
+    frame = pl.DataFrame(rows or None, schema=stored, orient="row", strict=False)
+    typed = []
+    for name in names:
+        dtype = schema[name]
+        if isinstance(dtype, pl.Datetime):
+            typed.append(
+                pl.col(name)
+                .str.to_datetime(_SQLITE_STAMP, time_unit="us")
+                .dt.replace_time_zone("UTC")
+                .dt.convert_time_zone(dtype.time_zone or "UTC")
+            )
+        elif dtype == pl.Date:
+            typed.append(pl.col(name).str.slice(0, 10).str.to_date("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            typed.append(pl.col(name).cast(pl.Boolean))
+        else:
+            typed.append(pl.col(name))
+    return frame.select(typed)
 
 
 def table_counts(url: str, names: Sequence[str] | None = None) -> dict[str, int]:

@@ -1,15 +1,25 @@
-"""Benchmark of one weekly run at scale: seconds, rows per second and peak memory per stage.
+"""Benchmark of one weekly run at scale: seconds, usage rows per second and peak memory per stage.
 
-    uv run python benchmarks/weekly.py --usage-rows 1000000 [--db URL] [--repeat 3] [--keep DIR]
+    uv run python benchmarks/weekly.py --usage-rows 1000000 [--tickets N] [--timesheet-entries N]
+        [--reviews N] [--changes N] [--db URL] [--repeat 3] [--keep DIR]
 
-Generates (or reuses, with --keep) a one-week inbox of N usage rows, then runs the stages of the
-weekly flow on a fresh warehouse: ingest (read, check, price, load), facts, rules, report. Also
-times a bare `polars.read_csv` of the same usage file, and a re-run of the week with no new files.
+Generates (or reuses, with --keep) a one-week inbox (issue 7's "large week" is --usage-rows
+5000000: 500,000 tickets, 100,000 timesheet entries, 1,000 reviews, 10 changes; the defaults
+scale tickets and timesheets with the usage rows), then runs the stages of the weekly flow on a
+fresh warehouse, as `flows/weekly_readiness.py` runs them but without Prefect: ingest (read,
+check, price, load), facts, rules, report (report files, email, readiness.json). Also times a
+bare read of every inbox file with polars (`read_csv`, `read_ndjson`, `read_json` for a JSON
+array) in the same run, and a re-run of the week with no new files.
+
+The last line, `BENCH {...}`, holds every figure as JSON: compare two sizes (e.g. 1M and 5M
+usage rows) to see whether the run grows linearly. With --repeat N every time is the median of
+N runs and every peak RSS the maximum.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -29,6 +39,10 @@ import polars as pl
 import psutil
 
 PILOT = Path(__file__).resolve().parents[1] / "pilots" / "support-reply-drafts.yaml"
+SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
+BARE = "bare read (polars)"
+WHOLE = "whole run"
+RERUN = "re-run, no new files"
 
 
 class PeakRss:
@@ -53,6 +67,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
@@ -81,11 +96,51 @@ def fresh_db(url: str | None, folder: Path, run: int) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def inbox_files(inbox: Path) -> list[Path]:
+    """Every file the run reads: the files under `<inbox>/<source>/`, as the ingest lists them."""
+    return sorted(
+        p
+        for source in SOURCES
+        if (inbox / source).is_dir()
+        for p in (inbox / source).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def bare_read(files: list[Path]) -> dict[str, int]:
+    """Each file read by polars alone, no checks: rows per file (-1: polars cannot read it)."""
+    rows = {}
+    for path in files:
+        try:
+            if path.suffix == ".csv":
+                with path.open("rb") as fh:
+                    header = fh.readline()
+                frame = pl.read_csv(path, separator=";" if b";" in header else ",")
+            elif path.suffix == ".jsonl":
+                frame = pl.read_ndjson(path)
+            elif path.suffix == ".json":
+                with path.open("rb") as fh:
+                    array = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+                frame = pl.read_json(path) if array else pl.read_ndjson(path)
+            else:
+                frame = pl.read_parquet(path)
+            rows[path.name] = frame.height
+        except (pl.exceptions.PolarsError, OSError, ValueError):
+            rows[path.name] = -1  # e.g. the deliberately unreadable export; the run refuses it
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--usage-rows", type=int, default=1_000_000)
+    parser.add_argument("--tickets", type=int, help="tickets in the week (default: usage / 10)")
+    parser.add_argument(
+        "--timesheet-entries", type=int, help="timesheet entries (default: usage / 50)"
+    )
+    parser.add_argument("--reviews", type=int, default=1000, help="reviews in the week")
+    parser.add_argument("--changes", type=int, default=10, help="entries of the change log")
     parser.add_argument(
         "--db", help="server URL to create benchmark databases on (default: SQLite files)"
     )
@@ -94,6 +149,17 @@ def main() -> None:
         "--keep", type=Path, help="folder to keep (and reuse) the generated inbox in"
     )
     args = parser.parse_args()
+    sizes = {
+        "usage_rows": args.usage_rows,
+        "tickets": args.tickets if args.tickets is not None else max(args.usage_rows // 10, 1),
+        "timesheet_entries": args.timesheet_entries
+        if args.timesheet_entries is not None
+        else args.usage_rows // 50,
+        "reviews": args.reviews,
+        "changes": args.changes,
+    }
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
 
     from checks.verdict import store_week_verdict
     from models.db import dispose_engines
@@ -105,23 +171,50 @@ def main() -> None:
     from reports.publish import publish_and_send
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="pilot-bench-"))
-    inbox = work / f"inbox-{args.usage_rows}"
-    if not (inbox / "usage").is_dir():
-        seconds, peak, generated = timed(
-            lambda: generate_inbox(inbox, weeks=1, usage_rows_per_week=args.usage_rows)
+    work.mkdir(parents=True, exist_ok=True)
+    name = "inbox-u{usage_rows}-t{tickets}-ts{timesheet_entries}-r{reviews}-c{changes}".format(
+        **sizes
+    )
+    inbox = work / name
+    complete = work / f"{name}.complete"  # beside the inbox: the ingest must not see it
+    generated: dict[str, Any] | None = None
+    if not complete.exists():
+        shutil.rmtree(inbox, ignore_errors=True)  # an interrupted generation
+        seconds, peak, result = timed(
+            lambda: generate_inbox(
+                inbox,
+                weeks=1,
+                usage_rows_per_week=sizes["usage_rows"],
+                tickets_per_week=sizes["tickets"],
+                timesheet_entries_per_week=sizes["timesheet_entries"],
+                reviews_per_week=sizes["reviews"],
+                changes_total=sizes["changes"],
+            )
         )
+        complete.touch()
+        generated = {"seconds": round(seconds, 3), "peak_rss_mib": round(peak / 2**20)}
         print(
-            f"generate: {seconds:.1f} s for {sum(generated.rows.values()):,} rows, peak {peak / 2**20:,.0f} MiB"
+            f"generate: {seconds:.1f} s for {sum(result.rows.values()):,} rows "
+            f"({', '.join(f'{s} {n:,}' for s, n in result.rows.items())}), "
+            f"peak {peak / 2**20:,.0f} MiB"
         )
+    else:
+        print(f"reusing {inbox}")
     week = sorted(p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir())[0]
-    usage_files = sorted((inbox / "usage").iterdir())
+    files = inbox_files(inbox)
     model = load_operating_model(PILOT)
-    figures: dict[str, list[tuple[float, int]]] = {}
+    usage_rows = sizes["usage_rows"]
+
+    # Per run: stage -> (seconds, peak RSS bytes); ratios per run.
+    runs: list[dict[str, tuple[float, int]]] = []
+    ratios: dict[str, list[float]] = {"whole_over_bare": [], "rerun_share": []}
+    ingest_counts: dict[str, dict[str, int]] = {}
     for run in range(args.repeat):
         db_url = fresh_db(args.db, work, run)
         out = work / f"reports-{run}"
-        bare, peak, _ = timed(lambda: [pl.read_csv(f) for f in usage_files if f.suffix == ".csv"])
-        figures.setdefault("bare polars.read_csv", []).append((bare, peak))
+        figures: dict[str, tuple[float, int]] = {}
+        seconds, peak, bare_rows = timed(partial(bare_read, files))
+        figures[BARE] = (seconds, peak)
         stages = [
             ("ingest", partial(ingest_inbox, db_url, model, inbox, week)),
             ("facts", partial(store_week_metrics, db_url, model, week)),
@@ -131,34 +224,82 @@ def main() -> None:
                 partial(publish_and_send, db_url, model, week, out, Settings(smtp_host=None)),
             ),
         ]
-        total = 0.0
-        for name, fn in stages:
+        for stage, fn in stages:
+            seconds, peak, result = timed(fn)
+            figures[stage] = (seconds, peak)
+            if stage == "ingest" and run == 0:
+                for f in result:
+                    entry = ingest_counts.setdefault(
+                        f.source, {"files": 0, "refused": 0, "read": 0, "loaded": 0}
+                    )
+                    entry["files"] += 1
+                    entry["refused"] += f.status == "refused"
+                    entry["read"] += f.rows_read
+                    entry["loaded"] += f.rows_loaded
+                    entry["quarantined"] = entry.get("quarantined", 0) + f.rows_quarantined
+                    entry["duplicate"] = entry.get("duplicate", 0) + f.rows_duplicate
+        figures[WHOLE] = (
+            sum(figures[s][0] for s, _ in stages),
+            max(figures[s][1] for s, _ in stages),
+        )
+        rerun_seconds, rerun_peak = 0.0, 0
+        for _stage, fn in stages:
             seconds, peak, _ = timed(fn)
-            total += seconds
-            figures.setdefault(name, []).append((seconds, peak))
-        figures.setdefault("whole run", []).append((total, max(p for _, p in figures["ingest"])))
-        rerun = 0.0
-        for _name, fn in stages:
-            seconds, _peak, _ = timed(fn)
-            rerun += seconds
-        figures.setdefault("re-run, no new files", []).append((rerun, 0))
+            rerun_seconds += seconds
+            rerun_peak = max(rerun_peak, peak)
+        figures[RERUN] = (rerun_seconds, rerun_peak)
+        ratios["whole_over_bare"].append(figures[WHOLE][0] / figures[BARE][0])
+        ratios["rerun_share"].append(figures[RERUN][0] / figures[WHOLE][0])
+        runs.append(figures)
         dispose_engines()
         shutil.rmtree(out, ignore_errors=True)
 
     print(
-        f"\nweek {week}, {args.usage_rows:,} usage rows, warehouse {'PostgreSQL' if args.db else 'SQLite'}, "
-        f"median of {args.repeat}"
+        f"\nweek {week}: {usage_rows:,} usage rows, {sizes['tickets']:,} tickets, "
+        f"{sizes['timesheet_entries']:,} timesheet entries, {sizes['reviews']:,} reviews, "
+        f"{sizes['changes']:,} changes; warehouse {'PostgreSQL' if args.db else 'SQLite'}; "
+        f"median of {args.repeat} (peak RSS: max)"
     )
-    print(f"{'stage':24} {'seconds':>9} {'usage rows/s':>14} {'peak RSS MiB':>13}")
-    for name, values in figures.items():
-        seconds = statistics.median(v[0] for v in values)
-        peak = max(v[1] for v in values)
-        rate = f"{args.usage_rows / seconds:,.0f}" if seconds else "-"
-        print(f"{name:24} {seconds:9.2f} {rate:>14} {peak / 2**20:13,.0f}")
-    whole = statistics.median(v[0] for v in figures["whole run"])
-    bare = statistics.median(v[0] for v in figures["bare polars.read_csv"])
-    rerun = statistics.median(v[0] for v in figures["re-run, no new files"])
-    print(f"\nwhole run / bare read: {whole / bare:.1f}x; re-run / first run: {rerun / whole:.1%}")
+    unreadable = [n for n, r in bare_rows.items() if r < 0]
+    print(
+        f"bare read: {len(files)} files, {sum(r for r in bare_rows.values() if r > 0):,} rows"
+        + (f" ({', '.join(unreadable)} unreadable)" if unreadable else "")
+    )
+    for source, c in sorted(ingest_counts.items()):
+        print(
+            f"ingest {source}: {c['files']} file(s), {c['read']:,} read, {c['loaded']:,} loaded, "
+            f"{c['quarantined']:,} quarantined, {c['duplicate']:,} duplicate, "
+            f"{c['refused']} refused"
+        )
+    print(f"\n{'stage':24} {'seconds':>9} {'usage rows/s':>14} {'peak RSS MiB':>13}")
+    stages_out: dict[str, dict[str, float | None]] = {}
+    for stage in runs[0]:
+        seconds = statistics.median(r[stage][0] for r in runs)
+        peak = max(r[stage][1] for r in runs)
+        rate = usage_rows / seconds if seconds else None
+        stages_out[stage] = {
+            "seconds": round(seconds, 3),
+            "usage_rows_per_s": round(rate) if rate is not None else None,
+            "peak_rss_mib": round(peak / 2**20),
+        }
+        shown = f"{rate:,.0f}" if rate is not None else "-"
+        print(f"{stage:24} {seconds:9.2f} {shown:>14} {peak / 2**20:13,.0f}")
+    whole_over_bare = statistics.median(ratios["whole_over_bare"])
+    rerun_share = statistics.median(ratios["rerun_share"])
+    print(f"\nwhole run / bare read: {whole_over_bare:.1f}x; re-run / first run: {rerun_share:.1%}")
+    bench = {
+        "week": week,
+        **sizes,
+        "warehouse": "postgresql" if args.db else "sqlite",
+        "repeat": args.repeat,
+        "generate": generated,
+        "bare_read_files": len(files),
+        "ingest": ingest_counts,
+        "stages": stages_out,
+        "whole_over_bare": round(whole_over_bare, 3),
+        "rerun_share": round(rerun_share, 4),
+    }
+    print("BENCH " + json.dumps(bench, sort_keys=False))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -198,14 +198,40 @@ def generate(
     usage_rows_per_week: Annotated[
         int | None, typer.Option(min=1, help="Usage rows per week (default: natural ~1,250).")
     ] = None,
+    tickets_per_week: Annotated[
+        int | None, typer.Option(min=1, help="Tickets per weekly export (default: natural ~550).")
+    ] = None,
+    timesheet_entries_per_week: Annotated[
+        int | None, typer.Option(min=0, help="Timesheet entries per week (default: natural ~75).")
+    ] = None,
+    reviews_per_week: Annotated[
+        int | None,
+        typer.Option(min=0, max=122_400, help="Reviews per week (default: natural 14-30)."),
+    ] = None,
+    changes_total: Annotated[
+        int | None, typer.Option(min=0, help="Entries of the whole change log (default: 3-5).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
     last_week: Annotated[str, typer.Option(help="The newest generated week.")] = "2026-W46",
 ) -> None:
-    """Write a synthetic inbox for the example pilot at any scale."""
+    """Write a synthetic inbox for the example pilot at any scale.
+
+    The large week of the performance targets: --weeks 1 --usage-rows-per-week 5000000
+    --tickets-per-week 500000 --timesheet-entries-per-week 100000 --reviews-per-week 1000
+    --changes-total 10.
+    """
     from pipelines.demo_data import generate_inbox
 
     generated = generate_inbox(
-        out, weeks=weeks, usage_rows_per_week=usage_rows_per_week, seed=seed, last_week=last_week
+        out,
+        weeks=weeks,
+        usage_rows_per_week=usage_rows_per_week,
+        tickets_per_week=tickets_per_week,
+        timesheet_entries_per_week=timesheet_entries_per_week,
+        reviews_per_week=reviews_per_week,
+        changes_total=changes_total,
+        seed=seed,
+        last_week=last_week,
     )
     typer.echo(
         f"wrote {sum(generated.rows.values()):,} rows for weeks {generated.weeks[0]}..{generated.weeks[-1]} to {out}"

@@ -20,6 +20,13 @@ The data contains deliberate mess (malformed rows, an unreadable file, a duplica
 overlapping re-export) and one bad week (fourth from last with 7+ weeks, else second to last): a retry loop on an undocumented, pricier
 model, a ``stop_now`` privacy finding, an AI draft on an excluded category and no timesheet export.
 
+Every source scales on request (``usage_rows_per_week``, ``tickets_per_week``,
+``timesheet_entries_per_week``, ``reviews_per_week``, ``changes_total``): the scaled sources are
+generated with vectorised numpy/polars code, keep the same mix and story, and stay consistent
+(usage rows name tickets of the week, timesheet entries name tickets, agents and the pilot's
+people, reviews name solved AI tickets). Left at ``None`` a source keeps its natural size and the
+exact bytes of the unscaled generator.
+
 Generation is a pure function of its arguments: the same call writes byte-identical files.
 """
 
@@ -60,6 +67,7 @@ AI_CATEGORY_P = np.array([0.30, 0.25, 0.20, 0.25])
 EXCLUDED_CATEGORIES = ["billing_dispute", "legal", "chargeback", "complaint"]
 MANUAL_CATEGORY_P = np.array([0.20, 0.20, 0.18, 0.22, 0.06, 0.03, 0.04, 0.07])
 MANUAL_MIN_PER_CATEGORY = 8  # > 5 so each category has a manual baseline every week
+AI_TICKET_SHARE = 0.726  # natural mix: ~401 AI of ~552 tickets a week
 
 OUTCOMES = ["sent_as_is", "edited", "rewritten", "discarded"]
 OUTCOME_P = np.array([0.49, 0.38, 0.09, 0.04])  # correction rate ~13%
@@ -153,6 +161,15 @@ MEDIUM_NOTES = {
 # the serious-repeat rule.
 MEDIUM_POOL = ["missing_context", "tone", "missed_policy", "other"]
 WRONG_FACTS_FIX = "prompt v2 adds order lookup"
+# Extra change-log entries (changes_total above the story's own): setup work logged in the days
+# before the pilot starts, so they never count as changes inside a pilot week.
+SETUP_CHANGES = [
+    ("data_source", "kb-articles-{k}", "Knowledge-base articles snapshot {k} indexed for drafting"),
+    ("tool", "helpdesk-sidebar-{k}", "Help-desk sidebar app build {k}: draft button for agents"),
+    ("data_source", "order-api-{k}", "Read-only order API access for drafts (credential set {k})"),
+    ("tool", "request-logging-{k}", "Request logging {k}: ticket id & prompt version per call"),
+]
+OFFICE_SECONDS = int(8.5 * 3600)  # reviews happen 09:00-17:30 local
 
 
 @dataclass(frozen=True)
@@ -306,9 +323,15 @@ class _Tickets:
     flag: list[str]  # "", "solved_before_created", "no_category", "complaint_draft"
 
 
-def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[str, np.ndarray]:
-    n_ai = int(rng.integers(388, 414))
-    n_man = int(rng.integers(142, 160))
+def _tickets_for_week(
+    w: _Week, rng: np.random.Generator, plan: _Plan, n_total: int | None = None
+) -> dict[str, np.ndarray]:
+    if n_total is None:
+        n_ai = int(rng.integers(388, 414))
+        n_man = int(rng.integers(142, 160))
+    else:
+        n_ai = min(n_total, max(1, round(n_total * AI_TICKET_SHARE)))
+        n_man = n_total - n_ai
     n = n_ai + n_man
     ai = np.zeros(n, dtype=bool)
     ai[:n_ai] = True
@@ -320,10 +343,10 @@ def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[s
     cat = np.empty(n, dtype=object)
     cat[:n_ai] = np.array(AI_CATEGORIES, dtype=object)[rng.choice(4, size=n_ai, p=AI_CATEGORY_P)]
     all_cats = np.array(AI_CATEGORIES + EXCLUDED_CATEGORIES, dtype=object)
-    n_fixed = MANUAL_MIN_PER_CATEGORY * len(AI_CATEGORIES)
+    n_fixed = min(MANUAL_MIN_PER_CATEGORY * len(AI_CATEGORIES), n_man)
     cat[n_ai : n_ai + n_fixed] = np.repeat(
         np.array(AI_CATEGORIES, dtype=object), MANUAL_MIN_PER_CATEGORY
-    )
+    )[:n_fixed]
     # The guaranteed baseline tickets are created Mon-Thu so they are solved inside the week.
     day[n_ai : n_ai + n_fixed] = rng.integers(0, 4, size=n_fixed)
     cat[n_ai + n_fixed :] = all_cats[
@@ -331,7 +354,7 @@ def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[s
     ]
 
     flag = np.full(n, "", dtype=object)
-    if plan.bad == w.index:
+    if plan.bad == w.index and n_ai:
         # One AI draft on a formal complaint, Wednesday morning after the model switch.
         day[0], secs[0], cat[0], flag[0] = 2, 10.5 * 3600, "complaint", "complaint_draft"
 
@@ -369,7 +392,7 @@ def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[s
     # Still untouched a few hours before the export: nobody has sent a first reply yet.
     open_status[(w.end - created) < 4 * 3600] = "new"
 
-    if plan.bad == w.index:
+    if plan.bad == w.index and n_ai:
         solved[0] = created[0] + 2 * 3600 + 17 * 60
         outcome[0], handle[0], escalated[0] = "discarded", 11.5, True
 
@@ -378,8 +401,10 @@ def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[s
         # both created Tue-Thu so they appear in this week's export only.
         ai_pick = np.flatnonzero(ai & (day >= 1) & (day <= 3) & (flag == ""))
         man_pick = np.flatnonzero(~ai & ~excluded & (day >= 1) & (day <= 3) & (flag == ""))
-        flag[ai_pick[len(ai_pick) // 2]] = "solved_before_created"
-        flag[man_pick[len(man_pick) // 3]] = "no_category"
+        if len(ai_pick):
+            flag[ai_pick[len(ai_pick) // 2]] = "solved_before_created"
+        if len(man_pick):
+            flag[man_pick[len(man_pick) // 3]] = "no_category"
 
     return {
         "created": created,
@@ -398,8 +423,21 @@ def _tickets_for_week(w: _Week, rng: np.random.Generator, plan: _Plan) -> dict[s
     }
 
 
-def _make_tickets(weeks: list[_Week], seed: int, plan: _Plan) -> _Tickets:
-    parts = [_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan) for w in weeks]
+def _make_tickets(
+    weeks: list[_Week], seed: int, plan: _Plan, per_week: int | None = None
+) -> _Tickets:
+    """All tickets; with ``per_week`` each week's export (its own tickets plus the re-exported
+    weekend of the week before) holds exactly ``per_week`` tickets."""
+    parts: list[dict[str, np.ndarray]] = []
+    for w in weeks:
+        n_total = None
+        if per_week is not None:
+            overlap = 0
+            if parts:
+                window_start = _local_epoch(weeks[w.index - 1].monday + timedelta(days=5))
+                overlap = int(np.count_nonzero(parts[-1]["created"] >= window_start))
+            n_total = per_week - overlap  # >= 0: the overlap is part of last week's per_week
+        parts.append(_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan, n_total))
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["created"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}
@@ -462,8 +500,80 @@ def _write_tickets(path: Path, t: _Tickets, w: _Week, prev: _Week | None) -> int
     return len(idx)
 
 
+def _ticket_frame(t: _Tickets) -> pl.DataFrame:
+    """The tickets as one polars frame (row i = ticket i), for the vectorised writers."""
+    return pl.DataFrame(
+        {
+            "ticket_id": pl.Series(t.ticket_id, dtype=pl.String),
+            "created": pl.Series(t.created, dtype=pl.Int64),
+            "solved": pl.Series(t.solved, dtype=pl.Int64),
+            "ai": pl.Series(t.ai, dtype=pl.Boolean),
+            "category": pl.Series(t.category, dtype=pl.String),
+            "agent": pl.Series(t.agent, dtype=pl.String),
+            "outcome": pl.Series(t.outcome, dtype=pl.String),
+            "handle": pl.Series(t.handle, dtype=pl.Float64),
+            "reopened": pl.Series(t.reopened, dtype=pl.Int64),
+            "escalated": pl.Series(t.escalated, dtype=pl.Boolean),
+            "contacts": pl.Series(t.contacts, dtype=pl.Int64),
+            "final_status": pl.Series(t.final_status, dtype=pl.String),
+            "open_status": pl.Series(t.open_status, dtype=pl.String),
+            "flag": pl.Series(t.flag, dtype=pl.String),
+        }
+    )
+
+
+def _local(epoch_s: pl.Expr) -> pl.Expr:
+    return (
+        pl.from_epoch(epoch_s, time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(str(PILOT_TZ))
+    )
+
+
+def _iso_local_expr(epoch_s: pl.Expr) -> pl.Expr:
+    """Vectorised :func:`_iso_local`: ``2026-11-09T10:00:00+01:00``."""
+    return _local(epoch_s).dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+
+
+def _local_date_expr(epoch_s: pl.Expr) -> pl.Expr:
+    return _local(epoch_s).dt.strftime("%Y-%m-%d")
+
+
+def _write_tickets_frame(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None) -> int:
+    """Vectorised :func:`_write_tickets` (same records, compact JSON; a ticket without category
+    has ``"category": null`` instead of no key)."""
+    window_start = _local_epoch(prev.monday + timedelta(days=5)) if prev else w.start
+    created, solved_ts, flag = pl.col("created"), pl.col("solved"), pl.col("flag")
+    solved = solved_ts <= w.end
+    new = pl.col("open_status") == "new"
+    out = frame.filter((created >= window_start) & (created < w.end)).select(
+        "ticket_id",
+        _iso_local_expr(created).alias("created_at"),
+        pl.when(flag == "solved_before_created")
+        .then(_iso_local_expr(created - (2 * 3600 + 17 * 60)))
+        .when(solved)
+        .then(_iso_local_expr(solved_ts))
+        .alias("solved_at"),
+        pl.when(solved).then("final_status").otherwise("open_status").alias("status"),
+        pl.when(flag != "no_category").then("category").alias("category"),
+        "agent",
+        pl.col("ai").alias("ai_draft_used"),
+        pl.when(solved | ~new).then("outcome").alias("draft_outcome"),
+        pl.when(solved).then("reopened").otherwise(0).alias("reopened"),
+        pl.when(solved).then("escalated").otherwise(False).alias("escalated"),
+        pl.when(solved)
+        .then("handle")
+        .when(~new)
+        .then((pl.col("handle") * 0.6).round(1))
+        .alias("handle_minutes"),
+        pl.when(solved).then("contacts").otherwise(1).alias("contact_count"),
+    )
+    out.write_ndjson(path)
+    return out.height
+
+
 # --------------------------------------------------------------------------------------------
-# Reviews and timesheets (small: a few dozen rows per week).
+# Reviews and timesheets (natural: a few dozen rows per week; scaled: vectorised).
 # --------------------------------------------------------------------------------------------
 
 
@@ -518,6 +628,16 @@ def _make_reviews(t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator) 
             }
         )
 
+    _add_story_findings(reviews, t, w, plan)
+    return reviews
+
+
+def _add_story_findings(
+    reviews: list[dict], t: _Tickets, w: _Week, plan: _Plan, complaint_alone: bool = False
+) -> None:
+    """The planned serious findings of week ``w``; the bad week also gets the complaint review
+    (with ``complaint_alone`` even when it is the only review)."""
+
     def make_serious(pos: int, severity: str, category: str, note: str, fix: str | None) -> None:
         reviews[pos].update(severity=severity, category=category, note=note, fix=fix)
 
@@ -532,17 +652,18 @@ def _make_reviews(t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator) 
     if w.index in plan.medium and reviews:
         cat = plan.medium[w.index]
         make_serious(len(reviews) // 2, "medium", cat, MEDIUM_NOTES[cat], None)
-    if plan.bad == w.index and reviews:
+    if plan.bad == w.index and (reviews or complaint_alone) and "complaint_draft" in t.flag:
         # The leak comes from the undocumented model, so pick a ticket drafted after the switch.
         switched = [k for k, r in enumerate(reviews) if t.created[r["_i"]] >= w.start + 9 * 3600]
-        make_serious(
-            switched[len(switched) // 2] if switched else len(reviews) // 2,
-            "stop_now",
-            "privacy",
-            "Draft contained another customer's name & address (<b>data leak</b>); "
-            "drafting stopped at once.",
-            "Model pinned back to gpt-4o and retries capped at 2 (change retry-max-2)",
-        )
+        if reviews:
+            make_serious(
+                switched[len(switched) // 2] if switched else len(reviews) // 2,
+                "stop_now",
+                "privacy",
+                "Draft contained another customer's name & address (<b>data leak</b>); "
+                "drafting stopped at once.",
+                "Model pinned back to gpt-4o and retries capped at 2 (change retry-max-2)",
+            )
         complaint = t.flag.index("complaint_draft")
         ts = int(t.solved[complaint]) + 5 * 3600
         reviews.append(
@@ -560,6 +681,95 @@ def _make_reviews(t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator) 
             }
         )
         reviews.sort(key=lambda r: r["_ts"])
+
+
+def _distinct_seconds(rng: np.random.Generator, k: int, span: int) -> np.ndarray:
+    """``k`` distinct integers in ``[0, span)`` (``k <= span``)."""
+    if k * 4 >= span:
+        return rng.permutation(span)[:k]
+    picks = np.unique(rng.integers(0, span, size=k + 16 + k // 8))
+    while len(picks) < k:
+        picks = np.unique(np.concatenate([picks, rng.integers(0, span, size=k)]))
+    return rng.permutation(picks)[:k]
+
+
+def _make_reviews_scaled(
+    t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator, n: int | None
+) -> list[dict]:
+    """Vectorised :func:`_make_reviews` writing exactly ``n`` reviews (default: natural count).
+
+    Review times are distinct seconds of Tue-Fri office hours, spread round-robin over the days;
+    each review picks a ticket solved 30 minutes to 3 days before it (distinct when possible).
+    """
+    if n is None:
+        n = 14 if w.index == 0 else 16 if w.index == 1 else int(rng.integers(22, 31))
+    complaint = plan.bad == w.index and "complaint_draft" in t.flag
+    k = max(n - int(complaint), 0)
+    if k > 4 * OFFICE_SECONDS:
+        raise ValueError(f"reviews_per_week must be <= {4 * OFFICE_SECONDS}")
+    candidates = _solved_ai_in_week(t, w)
+    if k and not len(candidates):
+        raise ValueError(f"no solved AI ticket to review in {w.label}: raise tickets_per_week")
+    if k == 0:
+        reviews: list[dict] = []
+        _add_story_findings(reviews, t, w, plan, complaint_alone=n > 0)
+        return reviews
+
+    days = np.resize(rng.permutation([1, 2, 3, 4]), k)
+    secs = np.empty(k, dtype=np.int64)
+    for d in range(1, 5):
+        at_day = np.flatnonzero(days == d)
+        secs[at_day] = _distinct_seconds(rng, len(at_day), OFFICE_SECONDS)
+    noon = np.array([w.day_noon(d) for d in range(7)], dtype=np.int64)
+    ts = np.sort(noon[days] + 9 * 3600 + secs - 12 * 3600)
+
+    solved = t.solved[candidates]
+    by_solve = np.argsort(solved, kind="stable")
+    cand, solved = candidates[by_solve], solved[by_solve]
+    lo = np.searchsorted(solved, ts - 3 * 86400, side="left")
+    hi = np.searchsorted(solved, ts - 1800, side="right")
+    lo = np.where(hi > lo, lo, 0)  # nothing in the window: any ticket solved before
+    hi = np.where(hi > 0, hi, len(cand))  # nothing solved yet (tiny inboxes): any ticket
+    pick = lo + (rng.random(k) * (hi - lo)).astype(np.int64)
+    for _ in range(20):  # redraw repeated tickets; review times are distinct anyway
+        dup = np.ones(k, dtype=bool)
+        dup[np.unique(pick, return_index=True)[1]] = False
+        if not dup.any():
+            break
+        pick[dup] = lo[dup] + (rng.random(int(dup.sum())) * (hi[dup] - lo[dup])).astype(np.int64)
+    ticket = cand[pick]
+
+    backup = rng.random(k) < 0.12
+    low = rng.random(k) >= 0.76
+    low_cats = list(LOW_NOTES)
+    low_cat = rng.integers(len(low_cats), size=k)
+    note_pick = rng.random(k)
+    stamps = pl.select(_local(pl.Series(ts)).dt.strftime("%Y-%m-%d %H:%M:%S")).to_series()
+    stamps = stamps.to_list()
+    reviews = []
+    for j in range(k):
+        if low[j]:
+            category = low_cats[low_cat[j]]
+            notes = LOW_NOTES[category]
+            severity, note = "low", notes[int(note_pick[j] * len(notes))]
+        else:
+            severity, category = "none", None
+            note = NONE_NOTES[int(note_pick[j] * len(NONE_NOTES))]
+        i = int(ticket[j])
+        reviews.append(
+            {
+                "ticket_id": t.ticket_id[i],
+                "reviewed_at": stamps[j],
+                "reviewer": REVIEWER_BACKUP if backup[j] else REVIEWER,
+                "severity": severity,
+                "category": category,
+                "note": note,
+                "fix": None,
+                "_ts": int(ts[j]),
+                "_i": i,
+            }
+        )
+    _add_story_findings(reviews, t, w, plan, complaint_alone=True)
     return reviews
 
 
@@ -604,6 +814,102 @@ def _write_timesheets(path: Path, entries: list[dict]) -> int:
     return len(entries)
 
 
+def _make_timesheets_scaled(
+    t: _Tickets,
+    frame: pl.DataFrame,
+    w: _Week,
+    reviews: list[dict],
+    rng: np.random.Generator,
+    n: int | None,
+) -> pl.DataFrame:
+    """Vectorised :func:`_make_timesheets` with exactly ``n`` entries (default: natural count).
+
+    The owners' three entries and one entry per review come first; the rest are the agents'
+    rework (drafts rewritten or discarded) and escalation entries of the week's solved AI
+    tickets, as in the natural week. Past those, rework on edited drafts, then on any solved AI
+    ticket, then repeated work sessions on them.
+    """
+    solved = _solved_ai_in_week(t, w)
+    outcome = frame["outcome"].gather(solved)
+    heavy = outcome.is_in(["rewritten", "discarded"]).fill_null(False).to_numpy()
+    edited = (outcome == "edited").fill_null(False).to_numpy()
+    escalation = solved[t.escalated[solved]]
+    pools = [
+        (
+            np.concatenate([solved[heavy], escalation]),
+            np.repeat([0, 1], [heavy.sum(), len(escalation)]),
+        ),
+        (solved[edited], np.zeros(int(edited.sum()), np.int64)),
+        (solved[~heavy & ~edited], np.zeros(int((~heavy & ~edited).sum()), np.int64)),
+    ]
+    if n is None:
+        n = len(reviews) + len(pools[0][0]) + 3
+    n_owner = min(3, n)
+    n_review = min(len(reviews), n - n_owner)
+    k = n - n_owner - n_review
+    ticket, kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    for pool, pool_kind in pools:  # whole pools while the entries last, the last one in part
+        need = k - len(ticket)
+        if need <= 0:
+            break
+        pick = (
+            np.sort(rng.choice(len(pool), size=need, replace=False))
+            if need < len(pool)
+            else slice(None)
+        )
+        ticket = np.concatenate([ticket, pool[pick]])
+        kind = np.concatenate([kind, pool_kind[pick]])
+    if len(ticket) < k and len(ticket):  # more entries than tickets: repeated work sessions
+        again = rng.integers(0, len(ticket), size=k - len(ticket))
+        ticket, kind = np.concatenate([ticket, ticket[again]]), np.concatenate([kind, kind[again]])
+    k = len(ticket)  # 0 without any solved AI ticket (tiny inboxes): fewer entries then
+
+    monday, thursday, friday = ((w.monday + timedelta(days=d)).isoformat() for d in (0, 3, 4))
+    owners = pl.DataFrame(
+        {
+            "date": [monday, thursday, friday],
+            "person": [TECH_OWNER, TECH_OWNER, BUSINESS_OWNER],
+            "activity": ["maintenance", "maintenance", "other"],
+            "minutes": [int(rng.integers(25, 41)), int(rng.integers(35, 51)), 30],
+            "ticket_id": pl.Series([None, None, None], dtype=pl.String),
+        },
+        schema_overrides={"minutes": pl.Int64},
+    ).head(n_owner)
+    reviewed = reviews[:n_review]
+    review_ts = pl.Series([r["_ts"] for r in reviewed], dtype=pl.Int64)
+    by_review = pl.DataFrame(
+        {
+            "date": pl.select(_local_date_expr(pl.lit(review_ts))).to_series(),
+            "person": pl.Series([r["reviewer"] for r in reviewed], dtype=pl.String),
+            "activity": pl.repeat("review", n_review, dtype=pl.String, eager=True),
+            "minutes": pl.Series(rng.integers(2, 5, size=n_review), dtype=pl.Int64),
+            "ticket_id": pl.Series([r["ticket_id"] for r in reviewed], dtype=pl.String),
+        }
+    )
+    minutes = np.where(kind == 0, rng.integers(2, 5, size=k), rng.integers(4, 9, size=k))
+    work = frame.select(pl.col("solved", "agent", "ticket_id").gather(pl.Series(ticket))).select(
+        _local_date_expr(pl.col("solved")).alias("date"),
+        pl.col("agent").alias("person"),
+        pl.Series(["rework", "escalation"]).gather(kind.astype(np.int64)).alias("activity"),
+        pl.Series(minutes, dtype=pl.Int64).alias("minutes"),
+        "ticket_id",
+    )
+    entries = pl.concat([owners, by_review, work]).sort(
+        "date", "person", "activity", "ticket_id", nulls_last=False, maintain_order=True
+    )
+    seq = pl.int_range(1, entries.height + 1, eager=True).cast(pl.String).str.zfill(4)
+    return entries.with_columns((f"TS-{w.compact}-" + seq).alias("entry_id")).select(
+        TIMESHEET_COLUMNS
+    )
+
+
+def _write_timesheets_frame(path: Path, entries: pl.DataFrame) -> int:
+    with path.open("wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        entries.write_csv(fh, separator=";", line_terminator="\n")
+    return entries.height
+
+
 def _write_reviews(path: Path, reviews: list[dict]) -> int:
     clean = [{k: r[k] for k in REVIEW_COLUMNS} for r in reviews]
     path.write_text(json.dumps(clean, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -615,7 +921,11 @@ def _write_reviews(path: Path, reviews: list[dict]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _make_changes(weeks: list[_Week], plan: _Plan) -> list[tuple[int, dict]]:
+def _make_changes(
+    weeks: list[_Week], plan: _Plan, total: int | None = None
+) -> list[tuple[int, dict]]:
+    """The whole change log; with ``total`` exactly that many entries (setup entries before the
+    pilot are added, or the newest story entries left out)."""
     first = weeks[0].monday - timedelta(days=4)  # the Thursday before the pilot starts
     log = [
         (
@@ -662,6 +972,21 @@ def _make_changes(weeks: list[_Week], plan: _Plan) -> list[tuple[int, dict]]:
                 f"{weeks[plan.bad].label} incident",
             )
         )
+    if total is not None:
+        extra = max(total - len(log), 0)
+        setup = []
+        for k in range(1, extra + 1):  # one a day, the last on the day before the first entry
+            kind, version, desc = SETUP_CHANGES[(k - 1) % len(SETUP_CHANGES)]
+            setup.append(
+                (
+                    _local_epoch(first - timedelta(days=extra + 1 - k), 10, 0),
+                    kind,
+                    version.format(k=k),
+                    TECH_OWNER if k % 2 else BUSINESS_OWNER,
+                    desc.format(k=k),
+                )
+            )
+        log = (setup + log)[:total]
     return [
         (ts, dict(zip(CHANGE_COLUMNS, (_iso_local(ts), kind, ver, who, desc), strict=True)))
         for ts, kind, ver, who, desc in log
@@ -829,17 +1154,43 @@ def generate_inbox(
     usage_rows_per_week: int | None = None,
     seed: int = 7,
     last_week: str = "2026-W46",
+    tickets_per_week: int | None = None,
+    timesheet_entries_per_week: int | None = None,
+    reviews_per_week: int | None = None,
+    changes_total: int | None = None,
 ) -> GeneratedInbox:
     """Write a synthetic, messy inbox for the support-reply-drafts pilot under ``out_dir``.
 
-    Covers the ``weeks`` consecutive ISO weeks ending at ``last_week``. ``usage_rows_per_week``
-    fixes the exact number of usage rows per week (default: the natural ~1,250); tickets,
-    timesheets, reviews and changes keep their natural size. Same arguments, same bytes.
+    Covers the ``weeks`` consecutive ISO weeks ending at ``last_week``. Each size option left at
+    ``None`` keeps the source's natural size (and the exact bytes of that default); a number
+    fixes it exactly:
+
+    - ``usage_rows_per_week``: rows of each week's usage file (natural ~1,250).
+    - ``tickets_per_week``: tickets in each week's export, the re-exported weekend of the week
+      before included (natural ~550); about 73% are AI-drafted. Written with polars: compact
+      JSON, and the ticket without a category has ``"category": null``.
+    - ``timesheet_entries_per_week``: entries of each week's timesheet file (natural ~75; the bad
+      week still has no timesheet export).
+    - ``reviews_per_week``: reviews of each week (natural 14-30; at most 122,400).
+    - ``changes_total``: entries of the whole change log, i.e. of the last week's change file
+      (natural 3-5); extra entries are setup work logged before the pilot starts.
+
+    Scaling tickets also switches reviews and timesheets to their vectorised generators (with
+    their natural counts unless given). Same arguments, same bytes.
     """
     if weeks < 1:
         raise ValueError("weeks must be >= 1")
-    if usage_rows_per_week is not None and usage_rows_per_week < 0:
-        raise ValueError("usage_rows_per_week must be >= 0")
+    sizes = {
+        "usage_rows_per_week": usage_rows_per_week,
+        "timesheet_entries_per_week": timesheet_entries_per_week,
+        "reviews_per_week": reviews_per_week,
+        "changes_total": changes_total,
+    }
+    for name, value in sizes.items():
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must be >= 0")
+    if tickets_per_week is not None and tickets_per_week < 1:
+        raise ValueError("tickets_per_week must be >= 1")
     root = Path(out_dir)
     dirs = {s: root / s for s in ("usage", "tickets", "timesheets", "reviews", "changes")}
     for d in dirs.values():
@@ -847,8 +1198,11 @@ def generate_inbox(
 
     wks = _make_weeks(last_week, weeks)
     plan = _make_plan(weeks)
-    tickets = _make_tickets(wks, seed, plan)
-    changes = _make_changes(wks, plan)
+    tickets = _make_tickets(wks, seed, plan, tickets_per_week)
+    changes = _make_changes(wks, plan, changes_total)
+    scaled_reviews = reviews_per_week is not None or tickets_per_week is not None
+    scaled_timesheets = timesheet_entries_per_week is not None or tickets_per_week is not None
+    frame = _ticket_frame(tickets) if tickets_per_week is not None or scaled_timesheets else None
     v2_at = _v2_epoch(wks, plan)
     rows = dict.fromkeys(("usage", "tickets", "timesheets", "reviews", "changes"), 0)
     files_by_week: dict[str, list[Path]] = {}
@@ -871,7 +1225,10 @@ def generate_inbox(
 
         path = dirs["tickets"] / f"tickets-{w.label}.jsonl"
         prev = wks[w.index - 1] if w.index > 0 else None
-        rows["tickets"] += _write_tickets(path, tickets, w, prev)
+        if tickets_per_week is None:
+            rows["tickets"] += _write_tickets(path, tickets, w, prev)
+        else:
+            rows["tickets"] += _write_tickets_frame(path, frame, w, prev)
         files.append(path)
         if plan.unreadable == w.index:
             # A spreadsheet saved with a .csv name: a zip container, not text.
@@ -880,11 +1237,22 @@ def generate_inbox(
             path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + junk.tobytes())
             files.append(path)
 
-        reviews = _make_reviews(tickets, w, plan, _rng(seed, _S_REVIEWS, w.index))
+        review_rng = _rng(seed, _S_REVIEWS, w.index)
+        if scaled_reviews:
+            reviews = _make_reviews_scaled(tickets, w, plan, review_rng, reviews_per_week)
+        else:
+            reviews = _make_reviews(tickets, w, plan, review_rng)
         if plan.bad != w.index:  # the bad week's timesheet export never arrived
-            entries = _make_timesheets(tickets, w, reviews, _rng(seed, _S_TIMESHEETS, w.index))
+            sheet_rng = _rng(seed, _S_TIMESHEETS, w.index)
             path = dirs["timesheets"] / f"timesheets-{w.label}.csv"
-            rows["timesheets"] += _write_timesheets(path, entries)
+            if scaled_timesheets:
+                sheet = _make_timesheets_scaled(
+                    tickets, frame, w, reviews, sheet_rng, timesheet_entries_per_week
+                )
+                rows["timesheets"] += _write_timesheets_frame(path, sheet)
+            else:
+                entries = _make_timesheets(tickets, w, reviews, sheet_rng)
+                rows["timesheets"] += _write_timesheets(path, entries)
             files.append(path)
 
         path = dirs["reviews"] / f"reviews-{w.label}.json"

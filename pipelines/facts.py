@@ -81,7 +81,6 @@ CHANGE_SCHEMA = {
     "approved_by": pl.String,
     "description": pl.String,
 }
-VERSION_SCHEMA = {"model": pl.String, "prompt_version": pl.String, "first_seen": UTC_TIME}
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,6 @@ class WeekInputs:
     reviews: pl.DataFrame  # reviews in the week
     earlier_findings: pl.DataFrame  # medium/stop_now reviews before the week, with fixes
     changes: pl.DataFrame  # every change up to the week's end
-    versions_seen: pl.DataFrame  # distinct model / prompt_version in usage up to the week's end
     month_model_cost: float
     month_timesheets: (
         pl.DataFrame
@@ -230,16 +228,6 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         .order_by(change.c.changed_at, change.c.kind, change.c.version),
         schema=CHANGE_SCHEMA,
     )
-    versions = read_frame(
-        conn,
-        select(
-            usage.c.model, usage.c.prompt_version, func.min(usage.c.timestamp).label("first_seen")
-        )
-        .where(usage.c.pilot == pilot, usage.c.timestamp < end)
-        .group_by(usage.c.model, usage.c.prompt_version)
-        .order_by(usage.c.model, usage.c.prompt_version),
-        schema=VERSION_SCHEMA,
-    )
     month_cost = conn.execute(
         select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
             usage.c.pilot == pilot, usage.c.timestamp >= month_start, usage.c.timestamp < end
@@ -256,7 +244,6 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         reviews=reviews,
         earlier_findings=earlier,
         changes=changes,
-        versions_seen=versions,
         month_model_cost=float(month_cost),
         month_timesheets=month_timesheets,
     )

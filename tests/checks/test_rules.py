@@ -110,7 +110,6 @@ def green(example_model: OperatingModel) -> RuleContext:
             (BEFORE, "prompt", "p1", "Ana Ruiz", "first prompt"),
             (IN_WEEK, "tool", "kb-2", "Sam Okafor", "knowledge base search"),
         ),
-        versions_seen=pl.DataFrame(),
         month_model_cost=10.0,
         month_timesheets=pl.DataFrame(),
     )
@@ -866,11 +865,6 @@ EMPTY_SCHEMAS: dict[str, dict[str, Any]] = {
         "ticket_id": pl.String,
     },
     "month_timesheets": {"person": pl.String, "activity": pl.String, "minutes": pl.Float64},
-    "versions_seen": {
-        "model": pl.String,
-        "prompt_version": pl.String,
-        "first_seen": pl.Datetime("us", "UTC"),
-    },
 }
 
 
@@ -888,7 +882,6 @@ def empty_week(example_model: OperatingModel) -> RuleContext:
         reviews=reviews(),
         earlier_findings=reviews(),
         changes=changes(),
-        versions_seen=pl.DataFrame(schema=EMPTY_SCHEMAS["versions_seen"]),
         month_model_cost=0.0,
         month_timesheets=pl.DataFrame(schema=EMPTY_SCHEMAS["month_timesheets"]),
     )

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from pipelines import demo_data
 from pipelines.demo_data import (
+    AGENTS,
+    BUSINESS_OWNER,
     CHANGE_COLUMNS,
     REVIEW_COLUMNS,
+    REVIEWER,
+    REVIEWER_BACKUP,
+    TECH_OWNER,
     TICKET_COLUMNS,
     TIMESHEET_COLUMNS,
     USAGE_COLUMNS,
@@ -124,3 +132,190 @@ def test_file_mtimes_are_the_export_time_and_increase_with_week(inbox: Generated
         exports.append(mtimes.pop())
     assert exports == sorted(exports) and len(set(exports)) == len(exports)
     assert all(e % 86400 == 6 * 3600 for e in exports)
+
+
+# --- scaled sources (issue 7's "large week") ---------------------------------------------------
+
+# sha256 over (relative path, NUL, bytes) of every file of `generate_inbox(root, weeks=2)`,
+# computed with the generator as it was before the size options existed.
+DEFAULT_2_WEEKS_SHA256 = "2bc7f4e8712e7e3d5f824c18ba1bff82f76f1b8d6a7d728d8abcaa917003c923"
+PEOPLE = {*AGENTS, REVIEWER, REVIEWER_BACKUP, TECH_OWNER, BUSINESS_OWNER}
+SCALED = {
+    "usage_rows_per_week": 20_000,
+    "tickets_per_week": 2000,
+    "timesheet_entries_per_week": 500,
+    "reviews_per_week": 50,
+    "changes_total": 10,
+}
+
+
+def _tree_sha256(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _frame(path: Path) -> pl.DataFrame:
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    if path.suffix == ".jsonl":
+        return pl.read_ndjson(path)
+    if path.suffix == ".json":
+        return pl.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    sep = ";" if path.parent.name == "timesheets" else ","
+    return pl.read_csv(path, separator=sep, infer_schema=False)
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> GeneratedInbox:
+    return generate_inbox(tmp_path_factory.mktemp("scaled"), weeks=4, **SCALED)
+
+
+def test_default_output_is_unchanged_by_the_size_options(tmp_path: Path) -> None:
+    """All size options left at None write exactly the bytes the generator wrote before them."""
+    assert _tree_sha256(generate_inbox(tmp_path, weeks=2).root) == DEFAULT_2_WEEKS_SHA256
+
+
+def test_size_options_write_exactly_n_rows_per_week(scaled: GeneratedInbox) -> None:
+    """Each week's file holds exactly the asked rows (tickets: the re-exported weekend included);
+    the change log holds changes_total entries; the bad week still has no timesheets."""
+    per_week = {
+        "usage": SCALED["usage_rows_per_week"],
+        "tickets": SCALED["tickets_per_week"],
+        "timesheets": SCALED["timesheet_entries_per_week"],
+        "reviews": SCALED["reviews_per_week"],
+    }
+    for week in scaled.weeks:
+        files = {
+            p.parent.name: p
+            for p in scaled.files_by_week[week]
+            if not p.name.endswith("-helpdesk-export.csv")
+        }
+        for source, n in per_week.items():
+            if source == "timesheets" and week == scaled.bad_week:
+                assert source not in files
+                continue
+            assert _frame(files[source]).height == n, files[source]
+        assert _frame(files["changes"]).height <= SCALED["changes_total"]
+    last = scaled.files_by_week[scaled.weeks[-1]]
+    (changes,) = [p for p in last if p.parent.name == "changes"]
+    log = _frame(changes)
+    assert log.height == SCALED["changes_total"]
+    assert log.select("kind", "version").is_unique().all()
+    assert scaled.rows == {
+        "usage": 4 * per_week["usage"],
+        "tickets": 4 * per_week["tickets"],
+        "timesheets": 3 * per_week["timesheets"],
+        "reviews": 4 * per_week["reviews"],
+        "changes": 8 + 9 + 9 + 10,  # prompt v2 in the 2nd week, the retry cap in the 4th
+    }
+
+
+def test_scaled_sources_reference_tickets_and_people_of_the_pilot(
+    scaled: GeneratedInbox,
+) -> None:
+    """Usage task ids, timesheet tickets and reviewed tickets are tickets of the week's export;
+    reviews name solved AI tickets, reviewed after the solve; people are the pilot's."""
+    for week in scaled.weeks:
+        files = {
+            p.parent.name: p
+            for p in scaled.files_by_week[week]
+            if not p.name.endswith("-helpdesk-export.csv")
+        }
+        tickets = _frame(files["tickets"])
+        ids = set(tickets["ticket_id"])
+        assert len(ids) == tickets.height
+        usage = _frame(files["usage"])
+        task_ids = set(usage["task_id"].drop_nulls())
+        assert task_ids and task_ids <= ids
+        assert usage["task_id"].null_count() > 0  # a few unattributed test calls
+        if "timesheets" in files:
+            sheet = _frame(files["timesheets"])
+            assert set(sheet["ticket_id"].drop_nulls()) <= ids
+            assert set(sheet["person"]) <= PEOPLE
+            assert set(sheet["activity"]) <= {
+                "review",
+                "rework",
+                "escalation",
+                "maintenance",
+                "other",
+            }
+            assert sheet["entry_id"].is_unique().all()
+        reviews = _frame(files["reviews"])
+        assert set(reviews["reviewer"]) <= {REVIEWER, REVIEWER_BACKUP}
+        reviewed = reviews.join(tickets, on="ticket_id", how="left")
+        assert reviewed["ai_draft_used"].all()
+        solved = reviewed["solved_at"].str.to_datetime("%Y-%m-%dT%H:%M:%S%:z")
+        at = reviewed["reviewed_at"].str.to_datetime().dt.replace_time_zone("Europe/Berlin")
+        at = at.dt.convert_time_zone("UTC")
+        assert (at > solved).all()
+        assert reviews.select("ticket_id", "reviewer", "reviewed_at").is_unique().all()
+    bad = {p.parent.name: p for p in scaled.files_by_week[scaled.bad_week]}
+    severities = set(_frame(bad["reviews"])["severity"])
+    assert "stop_now" in severities
+
+
+def test_scaled_generation_is_deterministic(tmp_path: Path) -> None:
+    """Same arguments, same bytes; another seed, other tickets."""
+    a = generate_inbox(tmp_path / "a", weeks=2, **SCALED)
+    b = generate_inbox(tmp_path / "b", weeks=2, **SCALED)
+    c = generate_inbox(tmp_path / "c", weeks=2, seed=8, **SCALED)
+    assert _snapshot(a.root) == _snapshot(b.root)
+    name = "tickets/tickets-2026-W46.jsonl"
+    assert _snapshot(a.root)[name] != _snapshot(c.root)[name]
+
+
+def test_vectorised_ticket_writer_matches_the_record_writer(tmp_path: Path) -> None:
+    """The polars writer of scaled tickets writes the records the per-ticket writer writes
+    (a missing category as null; handle minutes to rounding)."""
+    weeks = demo_data._make_weeks("2026-W46", 4)
+    plan = demo_data._make_plan(4)
+    tickets = demo_data._make_tickets(weeks, 7, plan, per_week=1500)
+    frame = demo_data._ticket_frame(tickets)
+    for w in weeks:
+        prev = weeks[w.index - 1] if w.index else None
+        a, b = tmp_path / f"a-{w.label}.jsonl", tmp_path / f"b-{w.label}.jsonl"
+        assert demo_data._write_tickets(a, tickets, w, prev) == 1500
+        assert demo_data._write_tickets_frame(b, frame, w, prev) == 1500
+        old = [json.loads(line) for line in a.read_text(encoding="utf-8").splitlines()]
+        new = [json.loads(line) for line in b.read_text(encoding="utf-8").splitlines()]
+        assert len(old) == len(new)
+        for x, y in zip(old, new, strict=True):
+            assert list(y) == TICKET_COLUMNS
+            x.setdefault("category", None)
+            hx, hy = x.pop("handle_minutes"), y.pop("handle_minutes")
+            assert x == y
+            assert (hx is None and hy is None) or abs(hx - hy) < 0.051
+
+
+def test_scaled_inbox_passes_the_ingest_checks_but_for_the_planned_mess(tmp_path: Path) -> None:
+    """Every scaled row is valid except the deliberate mess: 2 malformed tickets, 5 malformed
+    usage rows and 1 duplicate usage line, and the unreadable export."""
+    from models.operating_model import load_operating_model
+    from pipelines.ingest import list_inbox, prepare_file
+
+    generate_inbox(tmp_path, weeks=1, **SCALED)
+    model = load_operating_model(Path(__file__).parents[2] / "pilots" / "support-reply-drafts.yaml")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    quarantined, duplicate, refused = {}, 0, []
+    for file in list_inbox(tmp_path):
+        prepared = prepare_file(file, model, now)
+        if prepared.refused:
+            refused.append(file.path.name)
+            continue
+        quarantined[file.source] = prepared.quarantined.height
+        duplicate += prepared.rows_duplicate_in_file
+    assert refused == ["tickets-2026-W46-helpdesk-export.csv"]
+    assert quarantined == {"usage": 5, "tickets": 2, "timesheets": 0, "reviews": 0, "changes": 0}
+    assert duplicate == 1
+
+
+@pytest.mark.parametrize(
+    "option", ["tickets_per_week", "timesheet_entries_per_week", "reviews_per_week"]
+)
+def test_size_options_refuse_negative_numbers(tmp_path: Path, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        generate_inbox(tmp_path, weeks=1, **{option: -1})

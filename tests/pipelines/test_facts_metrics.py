@@ -123,9 +123,6 @@ def week_inputs(
         reviews=_frame(reviews, REVIEW_SCHEMA),
         earlier_findings=_frame([], REVIEW_SCHEMA),
         changes=_frame([], CHANGE_SCHEMA),
-        versions_seen=pl.DataFrame(
-            schema={"model": pl.String, "prompt_version": pl.String, "first_seen": pl.Datetime}
-        ),
         month_model_cost=month_model_cost,
         month_timesheets=_frame(month_sheets, MONTH_SHEET_SCHEMA),
     )

@@ -124,8 +124,7 @@ def prepare_file(
     # An exact repeat of an earlier line is a duplicate, not a conflict: keep the first. A row an
     # adapter replaced by a later version of the same record counts as a duplicate too.
     data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
-    first = raw.select(LINE, pl.struct(data_columns).is_first_distinct().alias("__first"))
-    repeated_lines = first.filter(~pl.col("__first")).get_column(LINE)
+    repeated_lines = repeated_line_numbers(raw, data_columns)
     if SUPERSEDED in adapted.columns:
         superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
@@ -153,13 +152,17 @@ def prepare_file(
         pl.struct([pl.col(c).cast(pl.String) for c in kept]).struct.json_encode().alias("raw"),
         pl.col(REASONS).alias("reasons"),
     )
+    weeks = _weeks(canonical, target, model.timezone)
+    raw_columns = set(raw.columns)
+    # A large file's raw cells are the biggest frame held: let them go before pricing.
+    del raw, adapted, canonical
     valid = batch.valid
+    del batch
     if target == "usage":
         valid = price_usage(valid, model.costs.prices)
     spec = SPECS[target]
     content = [c for c in spec.columns]
     valid = valid.with_columns(pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"))
-    weeks = _weeks(canonical, target, model.timezone)
     return PreparedFile(
         file,
         fmt,
@@ -173,8 +176,22 @@ def prepare_file(
         target=target,
         mapping=dict(adapter.mapping)
         if adapter
-        else {c: c for c in spec.columns if c in raw.columns},
+        else {c: c for c in spec.columns if c in raw_columns},
     )
+
+
+def repeated_line_numbers(raw: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """Lines that exactly repeat an earlier line of the file.
+
+    Rows are compared by a hash first (8 bytes a row, not a copy of every cell); only rows whose
+    hash repeats are compared cell by cell, so a hash collision never makes a duplicate.
+    """
+    if not columns:
+        return raw.get_column(LINE).head(0)
+    hashed = pl.struct(columns).hash(seed=0)
+    suspects = raw.filter(hashed.is_duplicated())
+    first = suspects.select(LINE, pl.struct(columns).is_first_distinct().alias("__first"))
+    return first.filter(~pl.col("__first")).get_column(LINE)
 
 
 # Raw columns that hold free text (ticket subjects and bodies, prompts and replies, notes).

@@ -106,10 +106,16 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     assert [q["line"] for q in doc["quarantined"]] == [3, 4]
 
 
-def test_check_names_the_detected_vendor_format_and_its_mapping() -> None:
+def test_check_names_the_detected_vendor_format_and_its_mapping(tmp_path: Path) -> None:
     """It names the export format it detected in a real Zendesk table and the mapping applied."""
+    import yaml
+
+    raw = yaml.safe_load(EXAMPLE_PILOT.read_text())
+    raw["sources"] = {}  # the example pilot's options are set for its Zendesk API pages
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(yaml.safe_dump(raw))
     path = ROOT / "tests/fixtures/vendor/real/zendesk__fivetran-dbt_zendesk__ticket_data.csv"
-    result = runner.invoke(app, ["check", "--source", "tickets", str(path)])
+    result = runner.invoke(app, ["check", "--source", "tickets", str(path), "--pilot", str(pilot)])
     assert result.exit_code == 0, result.output
     assert "export format zendesk_fivetran_tickets (detected), csv file" in result.stdout
     assert "  ticket_id <- id" in result.stdout

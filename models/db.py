@@ -360,12 +360,17 @@ def _sql_literal(value: int | str) -> str:
 
 
 def replace_partition(
-    conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame
+    conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame, staged: bool = False
 ) -> None:
-    """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows."""
+    """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows, or
+    with the staged rows (`stage_rows`, attached to this transaction) when `staged`."""
     table = _table(model)
     conn.execute(table.delete().where(and_(*(table.c[k] == v for k, v in where.items()))))
-    insert_rows(conn, model, frame)
+    if staged:
+        names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {STAGED}')
+    else:
+        insert_rows(conn, model, frame)
 
 
 def read_frame(

@@ -183,10 +183,10 @@ def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
 
 
 def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[str, Any]:
-    """Compute the week's task facts and metrics and store them (one transaction)."""
+    """Compute the week's task facts and metrics and store them (one writing transaction)."""
     import json
 
-    from models.db import replace_partition, transaction
+    from models.db import drop_stage, replace_partition, stage_rows, transaction
     from models.warehouse import TaskFact, WeeklyMetric
     from pipelines.facts import read_week_inputs, task_facts
     from pipelines.input_stats import snapshot_week_inputs, week_input_stats
@@ -198,29 +198,36 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
         if stored == mark and verdict is not None:
             # Nothing the week depends on changed since its results were stored: keep them.
             return stored_metrics(conn, model.pilot, week)
-        snapshot_week_inputs(conn, model.pilot, week)
         inputs = read_week_inputs(conn, model, week, mark)
-        facts = task_facts(inputs, model)
-        metrics = weekly_metrics(facts, inputs, model)
-        where = {"pilot": model.pilot, "week": week}
-        replace_partition(conn, TaskFact, where, facts)
-        row = pl.DataFrame(
-            [
-                {
-                    "pilot": model.pilot,
-                    "week": week,
-                    "ai_tasks": metrics["ai_tasks"],
-                    "total_cost": metrics["total_cost"],
-                    "cost_per_task": metrics["cost_per_task"],
-                    "verdict": None,
-                    "metrics_json": json.dumps(metrics, sort_keys=True),
-                    "inputs_json": json.dumps(
-                        week_input_stats(conn, model.pilot, week), sort_keys=True
-                    ),
-                    "inputs_mark": mark,
-                }
-            ],
-            schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},
-        )
-        replace_partition(conn, WeeklyMetric, where, row)
+    facts = task_facts(inputs, model)
+    metrics = weekly_metrics(facts, inputs, model)
+    # A large week's facts are staged before the writing transaction (SQLite bulk path).
+    staged = stage_rows(db_url, TaskFact, facts)
+    try:
+        with transaction(db_url, attach=staged) as conn:
+            snapshot_week_inputs(conn, model.pilot, week)
+            where = {"pilot": model.pilot, "week": week}
+            replace_partition(conn, TaskFact, where, facts, staged=staged is not None)
+            row = pl.DataFrame(
+                [
+                    {
+                        "pilot": model.pilot,
+                        "week": week,
+                        "ai_tasks": metrics["ai_tasks"],
+                        "total_cost": metrics["total_cost"],
+                        "cost_per_task": metrics["cost_per_task"],
+                        "verdict": None,
+                        "metrics_json": json.dumps(metrics, sort_keys=True),
+                        "inputs_json": json.dumps(
+                            week_input_stats(conn, model.pilot, week), sort_keys=True
+                        ),
+                        "inputs_mark": mark,
+                    }
+                ],
+                schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},
+            )
+            replace_partition(conn, WeeklyMetric, where, row)
+    finally:
+        if staged is not None:
+            drop_stage(staged)
     return metrics

@@ -94,3 +94,34 @@ def test_a_failed_load_drops_its_staging_table(
     assert "disk trouble" in (record.reason or "")
     dispose_engines()
     assert not [p.name for p in tmp_path.iterdir() if ".stage-" in p.name]
+
+
+def test_staged_task_facts_match_row_inserts(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It stores the same task facts and metrics whether the facts are staged or inserted."""
+    import shutil
+
+    from models.warehouse import TaskFact
+    from pipelines.demo_data import generate_inbox
+    from pipelines.metrics import store_week_metrics
+
+    exports = generate_inbox(tmp_path / "exports", weeks=2, seed=2)
+    week = exports.weeks[-1]
+    stored = []
+    for name, threshold in (("rows", 10**9), ("staged", 1)):
+        monkeypatch.setattr(db, "STAGE_MIN_ROWS", threshold)
+        inbox = tmp_path / name / "inbox"
+        shutil.copytree(exports.root, inbox, copy_function=shutil.copy2)
+        url = f"sqlite:///{tmp_path / name / 'w.db'}"
+        ingest_inbox(url, example_model, inbox, week)
+        metrics = store_week_metrics(url, example_model, week)
+        with transaction(url) as conn:
+            table = TaskFact.__table__
+            facts = [
+                dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.ticket_id))
+            ]
+        dispose_engines()
+        stored.append((metrics, facts))
+    assert stored[0][1] and stored[0] == stored[1]
+    assert not [p for p in (tmp_path / "staged").iterdir() if ".stage-" in p.name]

@@ -190,6 +190,7 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
     from models.warehouse import TaskFact, WeeklyMetric
     from pipelines.facts import read_week_inputs, task_facts
     from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+    from pipelines.reconciliation import week_reconciliation
     from pipelines.week_marks import stored_mark, week_mark
 
     with transaction(db_url) as conn:
@@ -199,8 +200,11 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
             # Nothing the week depends on changed since its results were stored: keep them.
             return stored_metrics(conn, model.pilot, week)
         inputs = read_week_inputs(conn, model, week, mark)
+        reconciliation = week_reconciliation(conn, model, week)
     facts = task_facts(inputs, model)
     metrics = weekly_metrics(facts, inputs, model)
+    # Provider bills beside the request logs; None when the week has no bill lines.
+    metrics["bill_reconciliation"] = reconciliation
     # A large week's facts are staged before the writing transaction (SQLite bulk path).
     staged = stage_rows(db_url, TaskFact, facts)
     try:

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, select
 from models.operating_model import ROLE_NAMES, OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.input_stats import week_input_stats
-from pipelines.reconciliation import week_reconciliation
 from pipelines.weeks import shift_week
 
 TREND_WEEKS = 8
@@ -109,8 +108,6 @@ def readiness_document(conn: Connection, model: OperatingModel, week: str) -> di
         ],
         "metrics": json.loads(stored["metrics_json"]),
         "inputs": inputs,
-        # Provider bills beside the request logs; None when the week has no bill lines.
-        "reconciliation": week_reconciliation(conn, model, week),
     }
 
 

@@ -130,3 +130,16 @@ def test_real_openai_bill_is_reconciled_with_the_request_log(
     assert row["unexplained_token_share"] == 0.0
     assert row["unexplained_cost_share"] == pytest.approx(0.1206, abs=1e-4)
     assert result["warnings"] == [row["warning"]]
+
+
+def test_the_weeks_metrics_carry_the_reconciliation(
+    reconciled_inbox: Path, sqlite_url: str, example_model: OperatingModel
+) -> None:
+    """It stores the week's reconciliation with the metrics the report shows."""
+    from pipelines.metrics import store_week_metrics
+
+    ingest_inbox(sqlite_url, example_model, reconciled_inbox, "2025-W02", NOW)
+    metrics = store_week_metrics(sqlite_url, example_model, "2025-W02")
+    (row,) = metrics["bill_reconciliation"]["models"]
+    assert (row["model"], row["bill_tokens"]) == ("gpt-4o-mini-2024-07-18", 2918)
+    assert metrics["model_cost"] == pytest.approx(0.0007)  # the bill is not added to the logs

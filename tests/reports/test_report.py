@@ -132,7 +132,7 @@ def test_unreachable_smtp_server_raises_without_the_password(published):
 
 def test_a_week_without_bills_has_no_reconciliation(published):
     """It leaves the bill reconciliation out when the week has no provider bill lines."""
-    assert json.loads(published.json.read_text())["reconciliation"] is None
+    assert json.loads(published.json.read_text())["metrics"]["bill_reconciliation"] is None
     assert "Provider bill reconciliation" not in published.html.read_text()
 
 
@@ -147,7 +147,9 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
         [("gpt-4o<img>", "cost", "usd", 10.0, None)], schema=BILL_SCHEMA, orient="row"
     )
     logs = pl.DataFrame([("gpt-4o<img>", 4, 1, 8.0, 100)], schema=LOG_SCHEMA, orient="row")
-    doc = published.doc | {"reconciliation": reconcile(bill, logs)}
+    doc = published.doc | {
+        "metrics": published.doc["metrics"] | {"bill_reconciliation": reconcile(bill, logs)}
+    }
     html = render_html(
         doc, example_model, chart_png=None, previous_metrics=None, findings=[], quarantine=[]
     )

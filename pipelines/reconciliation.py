@@ -169,6 +169,14 @@ def _share(billed: float | None, logged: float | None) -> float | None:
     return round((billed - logged) / billed, 4)
 
 
+def _about_100x(billed: float | None, logged: float) -> bool:
+    """Bill and logs 80-120x apart either way: cents read as dollars, or the reverse."""
+    if not billed or not logged:
+        return False
+    ratio = billed / logged
+    return 80 <= ratio <= 120 or 80 <= 1 / ratio <= 120
+
+
 def _row(r: dict[str, Any]) -> dict[str, Any]:
     bill_cost = r["bill_cost_usd"] if r["has_cost"] else None
     bill_tokens = r["bill_tokens"] if r["has_tokens"] else None
@@ -186,6 +194,11 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
                 f"{r['key']}: {abs(worst):.1%} of the bill is not explained by the request logs "
                 f"({what}; or wrong prices)"
             )
+            if _about_100x(bill_cost, r["logged_cost_usd"]):
+                warning += (
+                    "; the costs differ by about 100x: check the cost unit "
+                    "(sources.usage.cost_unit: cents or usd)"
+                )
     elif r["logged_calls"]:
         warning = None  # no bill line for this model: nothing to compare against
     return {

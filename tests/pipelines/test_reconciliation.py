@@ -60,6 +60,17 @@ def test_logged_cost_above_the_bill_warns_too() -> None:
     assert "logged cost above the bill" in result["warnings"][0]
 
 
+def test_a_hundredfold_gap_points_at_the_cost_unit() -> None:
+    """It names the cost unit when bill and logs differ by about 100x (cents read as dollars)."""
+    result = reconcile(
+        _bill(("claude", "cost", "usd", 300.0, None)), _logs(("claude", 9, 0, 3.0, 9))
+    )
+    assert result is not None
+    assert "differ by about 100x" in result["warnings"][0]
+    small = reconcile(_bill(("claude", "cost", "usd", 4.0, None)), _logs(("claude", 9, 0, 3.0, 9)))
+    assert small is not None and "100x" not in small["warnings"][0]
+
+
 def test_tokens_are_compared_when_the_bill_has_usage_lines_only() -> None:
     """It compares token counts when the bill has usage lines but no cost lines."""
     result = reconcile(_bill(("m", "usage", None, None, 1000)), _logs(("m", 2, 0, 0.5, 900)))

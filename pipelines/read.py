@@ -282,12 +282,13 @@ def _records_as_text(records: list[dict]) -> pl.DataFrame:
     """
     columns = list(dict.fromkeys(k for item in records for k in item))
     return pl.DataFrame(
-        {c: [_cell_text(item.get(c)) for item in records] for c in columns},
+        {c: [cell_text(item.get(c)) for item in records] for c in columns},
         schema={c: pl.String for c in columns},
     )
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
+    """A JSON value as raw cell text: nested values as JSON text, booleans as true/false."""
     if value is None:
         return None
     if isinstance(value, bool):

@@ -17,14 +17,13 @@ The helpers at the top are shared with `bills_anthropic`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text, unix_seconds
-from pipelines.read import LINE, READ_ERRORS
+from pipelines.read import LINE, READ_ERRORS, cell_text
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers (also used by bills_anthropic).
@@ -38,17 +37,6 @@ _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z")
 _NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 _PLAIN_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)$"
 _TRUE_WORDS = ("true", "t", "1", "yes", "y")
-
-
-def cell_text(value: Any) -> str | None:
-    """A JSON value as raw cell text: nested values as JSON text, booleans as true/false."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def bucket_records(document: Any) -> pl.DataFrame:

@@ -15,7 +15,6 @@ Options besides the shared ticket options (`category_field`, `ai_draft_field`, `
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +39,7 @@ from pipelines.adapters.tickets_zendesk import (
     superseded,
     ticket_status,
 )
-from pipelines.read import LINE, RefusedFile
+from pipelines.read import LINE, RefusedFile, cell_text
 
 _STATES = {"snoozed": "pending"}
 _UTC = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
@@ -121,16 +120,6 @@ FIVETRAN_HISTORY = Adapter(
 # --- API conversation list --------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def read_conversations(value: Any) -> pl.DataFrame:
     """One row per conversation of a list or search page (`conversations[]`).
 
@@ -143,12 +132,12 @@ def read_conversations(value: Any) -> pl.DataFrame:
     for item in value["conversations"]:
         if not isinstance(item, dict):
             raise RefusedFile("Intercom page holds conversations that are not objects")
-        record = {str(k).lower(): _cell(v) for k, v in item.items()}
+        record = {str(k).lower(): cell_text(v) for k, v in item.items()}
         for name, attribute in (item.get("custom_attributes") or {}).items():
-            record[f"custom_attributes.{str(name).strip().lower()}"] = _cell(attribute)
+            record[f"custom_attributes.{str(name).strip().lower()}"] = cell_text(attribute)
         tags = item.get("tags")
         if isinstance(tags, dict) and isinstance(tags.get("tags"), list):
-            record["tag_names"] = _cell(
+            record["tag_names"] = cell_text(
                 [t.get("name") for t in tags["tags"] if isinstance(t, dict) and t.get("name")]
             )
         records.append(record)

@@ -33,7 +33,6 @@ API page only:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -48,7 +47,7 @@ from pipelines.adapters.base import (
     has_paths,
     text,
 )
-from pipelines.read import LINE, READ_ERRORS, RefusedFile
+from pipelines.read import LINE, READ_ERRORS, RefusedFile, cell_text
 from pipelines.sources import DRAFT_OUTCOMES, TICKET_STATUSES
 
 # --- helpers shared by the help-desk adapters -------------------------------------------------
@@ -236,16 +235,6 @@ _API_STATUSES = {"on-hold": "hold", "on_hold": "hold"}
 _METRIC_KEYS = ("metric_sets", "ticket_metrics")
 
 
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def read_api_page(value: Any) -> pl.DataFrame:
     """One row per ticket of a Tickets API / incremental export page.
 
@@ -269,16 +258,16 @@ def read_api_page(value: Any) -> pl.DataFrame:
     for ticket in value["tickets"]:
         if not isinstance(ticket, dict):
             raise RefusedFile("Zendesk page holds tickets that are not objects")
-        record = {k: _cell(v) for k, v in ticket.items()}
+        record = {k: cell_text(v) for k, v in ticket.items()}
         for item in ticket.get("custom_fields") or []:
             if isinstance(item, dict) and item.get("id") is not None:
-                record[f"custom_field_{item['id']}"] = _cell(item.get("value"))
+                record[f"custom_field_{item['id']}"] = cell_text(item.get("value"))
         metric = ticket.get("metric_set") or metrics.get(str(ticket.get("id")))
-        record["metric_set"] = _cell(metric)
+        record["metric_set"] = cell_text(metric)
         if users:
             assignee = users.get(str(ticket.get("assignee_id")), {})
-            record["assignee_name"] = _cell(assignee.get("name"))
-            record["assignee_email"] = _cell(assignee.get("email"))
+            record["assignee_name"] = cell_text(assignee.get("name"))
+            record["assignee_email"] = cell_text(assignee.get("email"))
         records.append(record)
     if not records:
         raise RefusedFile("empty file (no tickets)")

@@ -19,7 +19,6 @@ and Bedrock adapters.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.read import LINE, READ_ERRORS
+from pipelines.read import LINE, READ_ERRORS, cell_text
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers (also used by usage_langfuse and usage_bedrock).
@@ -94,16 +93,6 @@ def number_text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Float64).cast(pl.String).str.replace(r"\.0$", "")
 
 
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def records_frame(records: Any) -> pl.DataFrame:
     """JSON records (a page's `data` list) as a raw frame: text cells, lower-case column names,
     nested values as JSON text, `__line__` = record number from 1. Items that are not records
@@ -115,7 +104,7 @@ def records_frame(records: Any) -> pl.DataFrame:
     for item in rows:
         lowered = {str(k).strip().lower(): v for k, v in item.items()}
         for c in columns:
-            data[c].append(_cell(lowered.get(c)))
+            data[c].append(cell_text(lowered.get(c)))
     frame = pl.DataFrame(data, schema={c: pl.String for c in columns}, height=len(rows))
     errors = [None if isinstance(item, dict) else "record is not a JSON object" for item in items]
     frame = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.UInt32))

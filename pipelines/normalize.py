@@ -23,6 +23,12 @@ _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z")
 _NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
+def boolean_text(value: pl.Expr) -> pl.Expr:
+    """A text cell as a boolean: true/false, yes/no, 1/0 and the like; anything else is null."""
+    lowered = value.str.to_lowercase()
+    return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False)
+
+
 def _text(column: str) -> pl.Expr:
     """A cell as trimmed text, empty meaning missing."""
     text = pl.col(column).cast(pl.String).str.strip_chars()
@@ -67,14 +73,7 @@ def _parse(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl.Expr
     if kind == "bool":
         if dtype == pl.Boolean:
             return pl.col(column)
-        lowered = _text(column).str.to_lowercase()
-        return (
-            pl.when(lowered.is_in(_TRUE))
-            .then(True)
-            .when(lowered.is_in(_FALSE))
-            .then(False)
-            .otherwise(None)
-        )
+        return boolean_text(_text(column))
     if kind in ("int", "float") and dtype == pl.Boolean:
         return pl.lit(None, dtype=pl.Int64 if kind == "int" else pl.Float64)  # true is no count
     if kind == "int":

@@ -199,8 +199,6 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
                     "; the costs differ by about 100x: check the cost unit "
                     "(sources.usage.cost_unit: cents or usd)"
                 )
-    elif r["logged_calls"]:
-        warning = None  # no bill line for this model: nothing to compare against
     return {
         "model": r["key"],
         "bill_cost_usd": None if bill_cost is None else round(bill_cost, 6),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from models.operating_model import SourceSettings
+from pipelines.normalize import boolean_text
 from pipelines.sources import DRAFT_OUTCOMES
 
 SOLVED_WORDS = ("solved", "closed")
@@ -21,8 +22,6 @@ LABEL_SCHEMA = {
     "value": pl.String,
     "labelled_at": pl.Datetime("us", "UTC"),
 }
-_TRUE = ("true", "yes", "1", "y", "t")
-_FALSE = ("false", "no", "0", "n", "f")
 
 
 def _options(settings: SourceSettings) -> tuple[list[str], str | None, dict[str, str]]:
@@ -74,13 +73,7 @@ def complete_tickets(
         .sort("labelled_at", nulls_last=False)
         .group_by("ticket_id")
         .agg(pl.col("low").last().alias("__field_value"))
-        .with_columns(
-            pl.when(pl.col("__field_value").is_in(_TRUE))
-            .then(True)
-            .when(pl.col("__field_value").is_in(_FALSE))
-            .then(False)
-            .alias("__field_ai")
-        )
+        .with_columns(boolean_text(pl.col("__field_value")).alias("__field_ai"))
         .select("ticket_id", "__field_ai")
         if field
         else pl.DataFrame(schema={"ticket_id": pl.String, "__field_ai": pl.Boolean})

@@ -13,9 +13,11 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 from sqlalchemy import (
@@ -143,12 +145,20 @@ def migrate(engine: Engine) -> None:
             tables = set(inspect(conn).get_table_names())
             if "alembic_version" not in tables and tables & set(SQLModel.metadata.tables):
                 SQLModel.metadata.create_all(conn)
+                _resummarize_usage(conn)  # the migrations would have filled it
                 command.stamp(config, "head")
             else:
                 command.upgrade(config, "head")
     except CommandError as exc:
         where = engine.url.render_as_string(hide_password=True)
         raise WarehouseError(f"cannot migrate the warehouse {where}: {_reason(exc)}") from None
+
+
+def _resummarize_usage(conn: Connection) -> None:
+    from pipelines.usage_summary import refresh_sql
+
+    conn.exec_driver_sql("DELETE FROM usage_summary")
+    conn.exec_driver_sql(refresh_sql(conn.dialect.name, "1 = 1"))
 
 
 def dispose_engines() -> None:
@@ -159,10 +169,10 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def transaction(url: str, attach: Path | None = None) -> Iterator[Connection]:
+def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
     """One database transaction: committed when the block ends, rolled back on error.
 
-    `attach` (SQLite) is a staging file made by `stage_rows`, readable as `STAGED` inside.
+    `attach` (SQLite) holds rows staged by `stage_rows`, readable inside as `attach.source()`.
     Database failures surface as WarehouseError naming the (password-masked) warehouse.
     """
     engine = make_engine(url)
@@ -173,14 +183,16 @@ def transaction(url: str, attach: Path | None = None) -> Iterator[Connection]:
             return
         with engine.connect() as conn:
             # ATTACH cannot run inside a transaction: attach first, then begin.
-            conn.exec_driver_sql("ATTACH DATABASE ? AS staged", (str(attach),))
+            for i, path in enumerate(attach.files):
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS staged{i}", (str(path),))
             conn.commit()
             try:
                 with conn.begin():
                     yield conn
             finally:
                 conn.rollback()
-                conn.exec_driver_sql("DETACH DATABASE staged")
+                for i in range(len(attach.files)):
+                    conn.exec_driver_sql(f"DETACH DATABASE staged{i}")
                 conn.commit()
     except OperationalError as exc:
         raise WarehouseError(f"warehouse {redacted(url)} failed: {_reason(exc)}") from None
@@ -256,49 +268,100 @@ def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: 
     )
 
 
-STAGED = '"staged"."rows"'  # the staged rows, once their file is attached to a transaction
+@dataclass(frozen=True)
+class Stage:
+    """Rows staged in scratch SQLite files beside the warehouse (`stage_rows`); a transaction
+    that attaches them (`transaction(url, attach=stage)`) reads each table as `source(name)`."""
+
+    files: tuple[Path, ...]
+    tables: tuple[frozenset[str], ...]  # the tables each file holds
+
+    def source(self, name: str = "rows") -> str:
+        """The staged table `name` as SQL to select from (its parts joined with UNION ALL)."""
+        parts = [f'"staged{i}"."{name}"' for i, held in enumerate(self.tables) if name in held]
+        if len(parts) == 1:
+            return parts[0]
+        return "(" + " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts) + ")"
 
 
-def stage_rows(url: str, model: Any, frame: pl.DataFrame) -> Path | None:
-    """SQLite bulk path for large loads: write the rows into a staging file beside the warehouse
+# Staged rows are written by this many threads into as many files at once (ADBC releases the
+# GIL while it writes), from this many rows on.
+STAGE_PARTS = max(1, min(os.cpu_count() or 1, 4))
+STAGE_PARALLEL_ROWS = 200_000
+
+
+def stage_rows(
+    url: str,
+    model: Any,
+    frame: pl.DataFrame,
+    also: dict[str, tuple[Any, pl.DataFrame]] | None = None,
+) -> Stage | None:
+    """SQLite bulk path for large loads: write the rows into staging files beside the warehouse
     through ADBC (Arrow columns, no Python row objects), before the loading transaction; the
-    transaction attaches it (`transaction(url, attach=...)`) and copies the rows in.
+    transaction attaches them (`transaction(url, attach=...)`) and copies the rows in.
 
-    The staging file is a separate SQLite file on purpose: ADBC brings its own SQLite library,
+    The staging files are separate SQLite files on purpose: ADBC brings its own SQLite library,
     and two SQLite libraries must never hold the same database file open in one process (POSIX
-    locks are per process; one library's close drops the other's locks).
-    Returns the staging file, or None where this path does not apply (PostgreSQL loads with
-    COPY; small frames go through executemany). The caller deletes the file (`drop_stage`).
+    locks are per process; one library's close drops the other's locks). A large frame is split
+    over several files written in parallel.
+    `also` stages more tables: name -> (table model, rows), read back as `stage.source(name)`.
+    Returns the stage, or None where this path does not apply (PostgreSQL loads with COPY;
+    small frames go through executemany). The caller deletes the files (`drop_stage`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or frame.height < STAGE_MIN_ROWS:
         return None
     if not parsed.database or parsed.database == ":memory:":
         return None
-    import adbc_driver_sqlite.dbapi as adbc
-
-    target = _table(model)
-    path = Path(parsed.database).with_name(
-        f".{Path(parsed.database).name}.stage-{uuid.uuid4().hex[:12]}"
-    )
-    data = _bulk_frame(
-        frame.select([c.name for c in target.columns if c.name in frame.columns]), "sqlite"
+    parts = STAGE_PARTS if frame.height >= STAGE_PARALLEL_ROWS else 1
+    size = -(-frame.height // parts)
+    work: list[dict[str, tuple[Any, pl.DataFrame]]] = [
+        {"rows": (model, frame.slice(i * size, size))} for i in range(parts)
+    ]
+    work[-1].update(also or {})  # the smallest part carries the extra tables
+    base = Path(parsed.database)
+    stage = Stage(
+        files=tuple(base.with_name(f".{base.name}.stage-{uuid.uuid4().hex[:12]}") for _ in work),
+        tables=tuple(frozenset(w) for w in work),
     )
     try:
-        with adbc.connect(str(path)) as conn:
-            with conn.cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
-                cursor.adbc_ingest("rows", data.to_arrow(), mode="create")
-            conn.commit()
+        if parts == 1:
+            _write_stage_file(stage.files[0], work[0])
+        else:
+            with ThreadPoolExecutor(parts, thread_name_prefix="stage") as pool:
+                list(pool.map(_write_stage_file, stage.files, work))
     except Exception as exc:
-        path.unlink(missing_ok=True)
+        drop_stage(stage)
         raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {_reason(exc)}") from None
-    return path
+    return stage
 
 
-def drop_stage(path: Path) -> None:
-    """Delete a staging file."""
-    path.unlink(missing_ok=True)
+def _write_stage_file(path: Path, tables: dict[str, tuple[Any, pl.DataFrame]]) -> None:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with adbc.connect(str(path)) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
+            for name, (table_model, rows) in tables.items():
+                columns = [c.name for c in _table(table_model).columns if c.name in rows.columns]
+                data = _bulk_frame(rows.select(columns), "sqlite")
+                cursor.adbc_ingest(name, data.to_arrow(), mode="create")
+        conn.commit()
+
+
+def drop_stage(stage: Stage) -> None:
+    """Delete a stage's files."""
+    for path in stage.files:
+        path.unlink(missing_ok=True)
+
+
+class Upserted(NamedTuple):
+    """What an upsert did: rows loaded, rows that were duplicates, and the files whose rows
+    share a key with the upserted ones (rows may have moved from them to the new file)."""
+
+    loaded: int
+    duplicate: int
+    shared_files: tuple[int, ...]
 
 
 def upsert_newest(
@@ -306,15 +369,16 @@ def upsert_newest(
     model: Any,
     frame: pl.DataFrame,
     staged: str | None = None,
-    constants: dict[str, int | str] | None = None,
-) -> tuple[int, int]:
+    constants: dict[str, Any] | None = None,
+) -> Upserted:
     """Upsert source rows by primary key, keeping the row of the newest export.
 
-    Returns (rows_loaded, rows_duplicate): a row is a duplicate when the warehouse already holds
-    the same content for its key, or a newer export of it. A newer export with the same content
-    still moves the stored export time forward, so an older export arriving later cannot win.
-    `staged` names a table already holding the rows (`STAGED`, see `stage_rows`); `constants` gives
-    columns that are the same on every row and are not in the staged rows (the file id).
+    A row is a duplicate when the warehouse already holds the same content for its key, or a
+    newer export of it. A newer export with the same content still moves the stored export
+    time forward, so an older export arriving later cannot win.
+    `staged` is SQL selecting the frame's rows, already staged (`Stage.source()`, `stage_rows`);
+    `constants` gives columns that are the same on every row (file id, pilot, export time) and
+    are then not in the staged rows.
     """
     constants = constants or {}
     target = _table(model)
@@ -322,7 +386,7 @@ def upsert_newest(
     columns = [c.name for c in target.columns]
     if not staged:
         if frame.height == 0:
-            return 0, 0
+            return Upserted(0, 0, ())
         stage_name = f"stage_{target.name}"
         stage = Table(
             stage_name,
@@ -333,25 +397,37 @@ def upsert_newest(
         stage.drop(conn, checkfirst=True)
         stage.create(conn)
         insert_rows(conn, stage, frame.select([c for c in columns if c not in constants]))
-        height = frame.height
-    t, s = f'"{target.name}"', (staged or f'"{stage_name}"')
-    if staged:
-        height = conn.exec_driver_sql(f"SELECT count(*) FROM {s}").scalar_one()
-    on_key = " AND ".join(f'{t}."{k}" = {s}."{k}"' for k in keys)
-    duplicate = conn.exec_driver_sql(
-        f"SELECT count(*) FROM {s} JOIN {t} ON {on_key} "
-        f"WHERE {t}.row_hash = {s}.row_hash OR {t}.exported_at > {s}.exported_at"
-    ).scalar_one()
-    values = ", ".join(_sql_literal(constants[c]) if c in constants else f'"{c}"' for c in columns)
+    height = frame.height
+    t, source = f'"{target.name}"', (staged or f'"{stage_name}"')
+    dialect = conn.dialect.name
+
+    def value(column: str) -> str:
+        if column in constants:
+            return _sql_literal(constants[column], dialect)
+        return f's."{column}"'
+
+    on_key = " AND ".join(f'{t}."{k}" = {value(k)}' for k in keys)
+    # One pass over the keys already held: the duplicates, and which files hold those keys.
+    shared = conn.exec_driver_sql(
+        f"SELECT {t}.file_id, sum(CASE WHEN {t}.row_hash = {value('row_hash')} "
+        f"OR {t}.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
+        f"FROM {source} AS s JOIN {t} ON {on_key} GROUP BY {t}.file_id"
+    ).fetchall()
+    duplicate = sum(int(n) for _, n in shared)
+    values = ", ".join(value(c) for c in columns)
     conn.exec_driver_sql(
-        _newest_wins_sql(target, columns, keys, f"SELECT {values} FROM {s} WHERE true")
+        _newest_wins_sql(target, columns, keys, f"SELECT {values} FROM {source} AS s WHERE true")
     )
     if not staged:
-        conn.exec_driver_sql(f"DROP TABLE {s}")
-    return height - int(duplicate), int(duplicate)
+        conn.exec_driver_sql(f"DROP TABLE {source}")
+    return Upserted(height - duplicate, duplicate, tuple(sorted(int(f) for f, _ in shared)))
 
 
-def _sql_literal(value: int | str) -> str:
+def _sql_literal(value: Any, dialect: str) -> str:
+    """A constant as SQL text, stored as `_bulk_frame` would store it."""
+    if isinstance(value, dt.datetime):
+        stamp = _bulk_frame(pl.DataFrame({"v": [value]}), dialect).item()
+        return f"'{stamp}'"
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise TypeError(f"unsupported constant {value!r}")
     if isinstance(value, int):
@@ -360,15 +436,21 @@ def _sql_literal(value: int | str) -> str:
 
 
 def replace_partition(
-    conn: Connection, model: Any, where: dict[str, Any], frame: pl.DataFrame, staged: bool = False
+    conn: Connection,
+    model: Any,
+    where: dict[str, Any],
+    frame: pl.DataFrame,
+    staged: Stage | None = None,
 ) -> None:
     """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows, or
     with the staged rows (`stage_rows`, attached to this transaction) when `staged`."""
     table = _table(model)
     conn.execute(table.delete().where(and_(*(table.c[k] == v for k, v in where.items()))))
-    if staged:
+    if staged is not None:
         names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {STAGED}')
+        conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {staged.source()} AS s'
+        )
     else:
         insert_rows(conn, model, frame)
 

@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import Connection, select
 
 from models.db import (
-    STAGED,
+    Stage,
     WarehouseError,
     drop_stage,
     insert_rows,
@@ -21,11 +21,13 @@ from models.db import (
     upsert_newest,
 )
 from models.operating_model import OperatingModel
-from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
+from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow, UsageSummary
+from pipelines import usage_summary
 from pipelines.ingest import InboxFile, PreparedFile, list_inbox, prepare_file
 from pipelines.read import file_sha256
 
 log = logging.getLogger(__name__)
+SUMMARY = "usage_summary"  # the staged usage summary's table in a stage
 
 
 def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
@@ -53,25 +55,17 @@ def touch_rows(conn: Connection, pilot: str, known: IngestedFile, exported_at: d
     )
 
 
-def source_rows(pilot: str, prepared: PreparedFile) -> pl.DataFrame:
-    """A prepared file's valid rows as its table stores them (without the file id)."""
-    return prepared.valid.drop("__line__").with_columns(
-        pl.lit(pilot).alias("pilot"),
-        pl.lit(prepared.file.exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
-    )
-
-
 def store_prepared_file(
     conn: Connection,
     pilot: str,
     prepared: PreparedFile,
     run_week: str,
     now_utc: dt.datetime,
-    staged: bool = False,
+    staged: Stage | None = None,
 ) -> IngestedFile:
     """Write one prepared file and return its record with the counts.
 
-    `staged`: the file's rows are staged and attached (`models.db.stage_rows`, `STAGED`).
+    `staged`: the file's rows, staged and attached to this transaction (`models.db.stage_rows`).
     """
     file = prepared.file
     record = {
@@ -94,11 +88,20 @@ def store_prepared_file(
     if prepared.refused:
         return IngestedFile(id=file_id, **record)
 
-    model = SOURCE_TABLES[prepared.target or file.source]
-    rows = prepared.valid.head(0) if staged else source_rows(pilot, prepared)
-    loaded, duplicate = upsert_newest(
-        conn, model, rows, STAGED if staged else None, {"file_id": file_id}
+    target = prepared.target or file.source
+    loaded, duplicate, shared_files = upsert_newest(
+        conn,
+        SOURCE_TABLES[target],
+        prepared.valid.drop("__line__"),
+        staged.source() if staged else None,
+        # The same on every row of a file: written as constants, not staged row by row.
+        {"file_id": file_id, "pilot": pilot, "exported_at": file.exported_at},
     )
+    if target == "usage":
+        if staged:
+            usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
+        else:
+            usage_summary.store(conn, pilot, file_id, shared_files, rows=prepared.valid)
     quarantine = prepared.quarantined.select(
         pl.lit(pilot).alias("pilot"),
         pl.lit(file.source).alias("source"),
@@ -166,18 +169,18 @@ def ingest_inbox(
         staged = None
         try:
             if not prepared.refused:
-                staged = stage_rows(
-                    db_url,
-                    SOURCE_TABLES[prepared.target or file.source],
-                    source_rows(model.pilot, prepared),
+                target = prepared.target or file.source
+                also = (
+                    {SUMMARY: (UsageSummary, usage_summary.summarize(prepared.valid))}
+                    if target == "usage"
+                    else None
                 )
+                staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid, also)
             with transaction(db_url, attach=staged) as conn:
                 if known_file(conn, model.pilot, file) is not None:
                     continue  # another run stored it meanwhile
                 ingested.append(
-                    store_prepared_file(
-                        conn, model.pilot, prepared, run_week, now_utc, staged is not None
-                    )
+                    store_prepared_file(conn, model.pilot, prepared, run_week, now_utc, staged)
                 )
         except WarehouseError:
             raise  # the warehouse itself is down or locked: the run must stop

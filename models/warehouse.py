@@ -208,6 +208,30 @@ class TicketLabel(_SourceRow, table=True):
     labelled_at: dt.datetime | None = None
 
 
+class UsageSummary(SQLModel, table=True):
+    """Model calls of one loaded file summed per 15-minute UTC bucket, task, model, prompt,
+    status and price source: what the facts stage reads instead of every call.
+
+    Kept equal to the `usage_call` rows each file holds (`pipelines/usage_summary.py`): written
+    with the file's rows, and recomputed for every file a newer export took rows from.
+    """
+
+    __tablename__ = "usage_summary"
+    __table_args__ = (Index("ix_usage_summary_pilot_bucket", "pilot", "bucket_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot: str
+    file_id: int = Field(index=True)
+    bucket_start: dt.datetime  # UTC, a multiple of 15 minutes
+    task_id: str | None = None
+    model: str
+    prompt_version: str | None = None
+    status: str
+    price_source: str
+    calls: int
+    cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)
+
+
 class TaskFact(SQLModel, table=True):
     """One finished task (ticket solved in the week): AI or manual, with its cost and outcome."""
 

@@ -22,9 +22,11 @@ from models.warehouse import (
     TicketLabel,
     TimesheetEntry,
     UsageCall,
+    UsageSummary,
 )
 from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
+from pipelines.usage_summary import GROUP_COLUMNS, aligned
 from pipelines.weeks import week_bounds_utc, week_days
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
@@ -143,47 +145,26 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         _t(ChangeEntry),
     )
     tickets = _tickets_solved_in_week(conn, model, start, end)
-    in_week = and_(usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
-    usage_summary = read_frame(
-        conn,
-        select(
-            usage.c.task_id,
-            usage.c.model,
-            usage.c.prompt_version,
-            usage.c.status,
-            usage.c.price_source,
-            func.count().label("calls"),
-            func.coalesce(func.sum(usage.c.model_cost_usd), 0.0).label("cost_usd"),
-        )
-        .where(in_week)
-        .group_by(
-            usage.c.task_id,
-            usage.c.model,
-            usage.c.prompt_version,
-            usage.c.status,
-            usage.c.price_source,
-        )
-        .order_by(
-            usage.c.task_id,
-            usage.c.model,
-            usage.c.prompt_version,
-            usage.c.status,
-            usage.c.price_source,
-        ),
-        schema=USAGE_SUMMARY_SCHEMA,
+    usage_summary = _week_usage_summary(conn, pilot, start, end)
+    unpriced_total = int(
+        usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
     )
     unpriced_ids = (
         conn.execute(
             select(usage.c.request_id)
-            .where(in_week, usage.c.price_source == UNPRICED)
+            .where(
+                usage.c.pilot == pilot,
+                usage.c.timestamp >= start,
+                usage.c.timestamp < end,
+                usage.c.price_source == UNPRICED,
+            )
             .order_by(usage.c.request_id)
             .limit(EVIDENCE_CAP)
         )
         .scalars()
         .all()
-    )
-    unpriced_total = int(
-        usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
+        if unpriced_total
+        else []
     )
     timesheets = read_frame(
         conn,
@@ -228,11 +209,7 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         .order_by(change.c.changed_at, change.c.kind, change.c.version),
         schema=CHANGE_SCHEMA,
     )
-    month_cost = conn.execute(
-        select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
-            usage.c.pilot == pilot, usage.c.timestamp >= month_start, usage.c.timestamp < end
-        )
-    ).scalar_one()
+    month_cost = _model_cost_usd(conn, pilot, month_start, end)
     return WeekInputs(
         pilot=pilot,
         week=week,
@@ -247,6 +224,50 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         month_model_cost=float(month_cost),
         month_timesheets=month_timesheets,
     )
+
+
+def _week_usage_summary(
+    conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
+) -> pl.DataFrame:
+    """Usage calls in [start, end) per task, model, prompt, status and price source: from the
+    usage summary when both ends are bucket boundaries, else from the calls themselves."""
+    usage, summary = _t(UsageCall), _t(UsageSummary)
+    if aligned(start, end):
+        table, calls = summary, func.sum(summary.c.calls)
+        where = and_(summary.c.bucket_start >= start, summary.c.bucket_start < end)
+        cost = func.sum(summary.c.cost_usd)
+    else:
+        table, calls = usage, func.count()
+        where = and_(usage.c.timestamp >= start, usage.c.timestamp < end)
+        cost = func.sum(usage.c.model_cost_usd)
+    groups = [table.c[c] for c in GROUP_COLUMNS]
+    return read_frame(
+        conn,
+        select(
+            *groups,
+            calls.label("calls"),
+            func.coalesce(cost, 0.0).label("cost_usd"),
+        )
+        .where(table.c.pilot == pilot, where)
+        .group_by(*groups)
+        .order_by(*groups),
+        schema=USAGE_SUMMARY_SCHEMA,
+    )
+
+
+def _model_cost_usd(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> float:
+    """Model cost of the usage calls in [start, end) (summary buckets where they align)."""
+    if aligned(start, end):
+        summary = _t(UsageSummary)
+        statement = select(func.coalesce(func.sum(summary.c.cost_usd), 0.0)).where(
+            summary.c.pilot == pilot, summary.c.bucket_start >= start, summary.c.bucket_start < end
+        )
+    else:
+        usage = _t(UsageCall)
+        statement = select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
+            usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end
+        )
+    return float(conn.execute(statement).scalar_one())
 
 
 def _tickets_solved_in_week(

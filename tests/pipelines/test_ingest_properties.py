@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from models.db import dispose_engines, table_counts, transaction
 from models.load import ingest_inbox
 from models.operating_model import OperatingModel, load_operating_model
-from models.warehouse import IngestedFile, QuarantinedRow, Ticket, UsageCall
+from models.warehouse import IngestedFile, QuarantinedRow, Ticket, UsageCall, UsageSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 PILOT = ROOT / "pilots" / "support-reply-drafts.yaml"
@@ -282,6 +283,65 @@ def assert_counts_add_up(url: str) -> None:
         ), path
 
 
+def assert_usage_summary_matches(url: str) -> None:
+    """The usage summary equals the usage calls each file holds, summed per 15-minute bucket."""
+    groups = ["file_id", "bucket_start", "task_id", "model", "prompt_version", "status"]
+    with transaction(url) as conn:
+        calls = pl.DataFrame(
+            [
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        *(UsageCall.__table__.c[c] for c in ("file_id", "timestamp")),
+                        *(UsageCall.__table__.c[c] for c in groups[2:]),
+                        UsageCall.__table__.c.model_cost_usd,
+                    )
+                )
+            ],
+            schema=["file_id", "timestamp", *groups[2:], "model_cost_usd"],
+            orient="row",
+            infer_schema_length=None,
+        )
+        summary = pl.DataFrame(
+            [
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        *(UsageSummary.__table__.c[c] for c in groups),
+                        UsageSummary.__table__.c.calls,
+                        UsageSummary.__table__.c.cost_usd,
+                    )
+                )
+            ],
+            schema=[*groups, "calls", "cost_usd"],
+            orient="row",
+            infer_schema_length=None,
+        )
+    if calls.height == 0:
+        assert summary.height == 0
+        return
+    expected = (
+        calls.cast({"model_cost_usd": pl.Float64}).with_columns(
+            pl.col("timestamp").dt.replace_time_zone(None).dt.truncate("15m").alias("bucket_start")
+        )
+        .group_by(groups)
+        .agg(pl.len().alias("calls"), pl.col("model_cost_usd").sum().alias("cost_usd"))
+    )
+    key = [c for c in groups if c != "bucket_start"]
+
+    def rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+        if frame.height == 0:
+            return []
+        frame = frame.with_columns(
+            pl.col("bucket_start").dt.replace_time_zone(None).cast(pl.Datetime("us")),
+            pl.col("cost_usd").round(12),
+            pl.col("calls").cast(pl.Int64),
+        )
+        return sorted(frame.select(*groups, "calls", "cost_usd").rows(), key=str)
+
+    assert rows(summary) == rows(expected), key
+
+
 def _text(rows: list[Row]) -> str:
     return "".join(row.text for row in rows)
 
@@ -317,6 +377,7 @@ def test_every_file_counts_add_up_and_match_the_reference_split(
             for line, reasons in expected.quarantined.items():
                 assert _reasons_named(reasons, actual[line]), (line, reasons, actual[line])
         assert usage_texts(url) == reference_split(usage).valid
+        assert_usage_summary_matches(url)
 
 
 @_budget(6)
@@ -352,6 +413,7 @@ def test_arrival_order_does_not_change_the_facts_the_newest_export_wins(
                 rows, when = files[name]
                 put_file(inbox, "usage", f"{name}.csv", USAGE_HEADER, rows, when)
                 ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+                assert_usage_summary_matches(url)
             # The same bytes twice are one file to the inbox: the second is known and skipped.
             assert len(file_records(url)) == len({_text(older), _text(newer)})
             assert_counts_add_up(url)
@@ -377,6 +439,7 @@ def test_three_exports_newest_content_wins_whatever_the_arrival_order(
             text, when = exports[name]
             put_file(inbox, "usage", name, USAGE_HEADER, [Row("k1", text)], when)
             ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+            assert_usage_summary_matches(url)
         assert usage_texts(url) == {"k1": x}
 
 

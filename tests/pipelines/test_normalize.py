@@ -59,6 +59,28 @@ def test_timestamps_become_utc(text: str, expected: dt.datetime) -> None:
     assert _timestamps([text]) == [expected]
 
 
+_SAME_INSTANT = [
+    ("2026-07-01T10:00:00Z", dt.datetime(2026, 7, 1, 10, tzinfo=UTC)),
+    ("2026-07-01T10:00:00.5Z", dt.datetime(2026, 7, 1, 10, 0, 0, 500000, tzinfo=UTC)),
+    ("2026-07-01T10:00:00.123456Z", dt.datetime(2026, 7, 1, 10, 0, 0, 123456, tzinfo=UTC)),
+    ("2026-07-01T10:00:00.1234567Z", dt.datetime(2026, 7, 1, 10, 0, 0, 123456, tzinfo=UTC)),
+    ("2026-12-31T23:59:60Z", dt.datetime(2027, 1, 1, tzinfo=UTC)),  # a leap second
+    ("2026-07-01T12:00:00+02:00", dt.datetime(2026, 7, 1, 10, tzinfo=UTC)),
+    ("2026-07-01T10:00:00z", dt.datetime(2026, 7, 1, 10, tzinfo=UTC)),
+    ("2026-02-30T10:00:00Z", None),
+    ("2026-07-01T24:00:00Z", None),
+]
+
+
+@pytest.mark.parametrize("first", ["2026-07-01T10:00:00Z", "2026-07-01T12:00:00+02:00"])
+def test_timestamps_read_the_same_whatever_shape_the_file_mostly_uses(first: str) -> None:
+    """It reads each timestamp as the same instant (or none) whether the file's first cells end
+    in Z or carry an offset."""
+    texts = [first] * 5 + [text for text, _ in _SAME_INSTANT]
+    read = _timestamps(texts, "UTC")[5:]
+    assert read == [instant for _, instant in _SAME_INSTANT]
+
+
 def test_naive_timestamp_depends_on_the_pilot_timezone() -> None:
     """It reads the same naive text as a different instant in another pilot timezone."""
     assert _timestamps(["2026-07-01T10:00:00"], "UTC") == [dt.datetime(2026, 7, 1, 10, tzinfo=UTC)]
@@ -190,6 +212,37 @@ def test_typed_parquet_columns_are_converted() -> None:
     assert out["timestamp"].to_list() == [dt.datetime(2026, 7, 1, 8, tzinfo=UTC), None]
     assert out["input_tokens"].to_list() == [12, None]
     assert out[PARSE_ERRORS].to_list() == [[], ["input_tokens: 2.5 is not a whole number"]]
+
+
+def test_text_cells_are_trimmed_and_blank_ones_are_missing() -> None:
+    """It trims text cells and reads a cell of spaces as missing, not as text."""
+    out = to_canonical(
+        "usage", _usage(model=[" gpt-4o ", "   ", "o3"], user=["a", "b", "c"]), BERLIN
+    )
+    assert out["model"].to_list() == ["gpt-4o", None, "o3"]
+    assert out["user"].to_list() == ["a", "b", "c"]
+    assert out[PARSE_ERRORS].to_list() == [[], [], []]
+
+
+def test_parse_errors_stay_on_their_own_rows() -> None:
+    """It attaches each parse error to the row it came from, and none to a number cell of
+    spaces (missing, not wrong)."""
+    out = to_canonical(
+        "usage",
+        _usage(
+            input_tokens=["1", "x", "3", "  ", "5", "6"],
+            output_tokens=["1", "2", "3", "4", "y", "6"],
+        ),
+        BERLIN,
+    )
+    assert out[PARSE_ERRORS].to_list() == [
+        [],
+        ["input_tokens: x is not a whole number"],
+        [],
+        [],
+        ["output_tokens: y is not a whole number"],
+        [],
+    ]
 
 
 def _timesheets(**columns: list[str | None]) -> pl.DataFrame:

@@ -51,6 +51,30 @@ def test_csv_blank_line_keeps_later_line_numbers_true(tmp_path: Path) -> None:
     assert rows["r2"] == 4
 
 
+def test_csv_quoted_cells_on_one_line_keep_simple_line_numbers(tmp_path: Path) -> None:
+    """It numbers records line by line when quotes appear but no cell spans lines."""
+    _, frame = read_raw(_write(tmp_path, "a.csv", b'id,note\nr1,"a, b"\nr2,c\nr3,"d"\n'))
+    assert frame.get_column(LINE).to_list() == [2, 3, 4]
+    assert frame["note"].to_list() == ["a, b", "c", "d"]
+
+
+def test_csv_quotes_and_a_blank_line_keep_the_file_line_numbers(tmp_path: Path) -> None:
+    """It keeps the file's own line numbers in a file with quoted cells and a blank line."""
+    _, frame = read_raw(_write(tmp_path, "a.csv", b'id,note\nr1,"a, b"\n\nr2,c\n'))
+    rows = dict(zip(frame["id"].to_list(), frame[LINE].to_list(), strict=True))
+    assert rows["r1"] == 2
+    assert rows["r2"] == 4
+
+
+def test_csv_cell_spanning_lines_keeps_later_line_numbers_true(tmp_path: Path) -> None:
+    """It numbers each record by the line it starts on when a quoted cell spans two lines."""
+    data = b'id,note\nr1,"two\nlines"\nr2,c\nr3,d\n'
+    _, frame = read_raw(_write(tmp_path, "a.csv", data))
+    rows = dict(zip(frame["id"].to_list(), frame[LINE].to_list(), strict=True))
+    assert rows == {"r1": 2, "r2": 4, "r3": 5}
+    assert frame["note"].to_list() == ["two\nlines", "c", "d"]
+
+
 def test_utf8_bom_is_not_part_of_the_first_column_name(tmp_path: Path) -> None:
     """It strips a UTF-8 byte order mark so the first column keeps its plain name."""
     _, frame = read_raw(_write(tmp_path, "bom.csv", "\ufeffid,name\nr1,Zoë\n".encode()))

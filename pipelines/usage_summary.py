@@ -1,0 +1,120 @@
+"""The usage summary: each loaded file's model calls summed per 15-minute UTC bucket, task, model,
+prompt version, status and price source (table `usage_summary`).
+
+The facts stage reads a week's usage from it instead of grouping millions of calls. It must always
+equal a GROUP BY of the calls each file holds in `usage_call`:
+- a file whose keys are all new gets its summary from its own rows (`summarize`, in polars);
+- when a file shares keys with rows already held (a newer or repeated export), the summaries of
+  that file and of every file it shares keys with are recomputed from `usage_call` in SQL
+  (`refresh`), since the upsert may have moved rows between them.
+A week (or month) boundary in any timezone with a whole-quarter-hour offset falls on a bucket
+boundary, so summing buckets gives exactly the calls in the week; other boundaries (historic
+local mean times) fall back to the calls themselves (`aligned`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+from sqlalchemy import Connection
+
+BUCKET = dt.timedelta(minutes=15)
+GROUP_COLUMNS = ("task_id", "model", "prompt_version", "status", "price_source")
+
+
+def aligned(*moments: dt.datetime) -> bool:
+    """Whether every moment is a bucket boundary (then bucket sums are exact between them)."""
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return all((m.astimezone(dt.UTC) - epoch) % BUCKET == dt.timedelta(0) for m in moments)
+
+
+def summarize(rows: pl.DataFrame) -> pl.DataFrame:
+    """One file's usage rows (canonical columns, priced) summed per bucket and group."""
+    return (
+        rows.group_by(pl.col("timestamp").dt.truncate("15m").alias("bucket_start"), *GROUP_COLUMNS)
+        .agg(
+            pl.len().cast(pl.Int64).alias("calls"),
+            pl.col("model_cost_usd").sum().alias("cost_usd"),
+        )
+        .sort("bucket_start", *GROUP_COLUMNS, nulls_last=False)
+    )
+
+
+def _bucket_sql(dialect: str) -> str:
+    if dialect == "sqlite":
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): keep the hour, round the minutes down.
+        return (
+            'substr("timestamp", 1, 14) || printf(\'%02d\', CAST(substr("timestamp", 15, 2) AS '
+            "INTEGER) / 15 * 15) || ':00.000000'"
+        )
+    return (
+        "date_trunc('hour', \"timestamp\")"
+        " + floor(extract(minute FROM \"timestamp\") / 15) * interval '15 minutes'"
+    )
+
+
+def refresh_sql(dialect: str, where: str) -> str:
+    """INSERT .. SELECT summing the usage calls that match `where` into the summary."""
+    groups = ", ".join(GROUP_COLUMNS)
+    bucket = _bucket_sql(dialect)
+    return (
+        f"INSERT INTO usage_summary (pilot, file_id, bucket_start, {groups}, calls, cost_usd) "
+        f"SELECT pilot, file_id, {bucket}, {groups}, count(*), "
+        f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call WHERE {where} "
+        f"GROUP BY pilot, file_id, {bucket}, {groups}"
+    )
+
+
+def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
+    """Recompute the summaries of these files from the usage calls they hold now."""
+    ids = sorted({int(i) for i in file_ids})
+    if not ids:
+        return
+    listed = ", ".join(str(i) for i in ids)  # integers from the warehouse: safe to inline
+    conn.exec_driver_sql(f"DELETE FROM usage_summary WHERE file_id IN ({listed})")
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        refresh_sql(conn.dialect.name, f"pilot = {mark} AND file_id IN ({listed})"), (pilot,)
+    )
+
+
+def store(
+    conn: Connection,
+    pilot: str,
+    file_id: int,
+    shared_files: Iterable[int],
+    rows: pl.DataFrame | None = None,
+    staged: str | None = None,
+) -> None:
+    """Write the summary of a usage file whose rows were just upserted.
+
+    The summary comes from the file's `rows` (summed here), or from a `staged` copy of that sum.
+    Both are right only when no row of the file met a key already held (`shared_files` empty);
+    otherwise the file and the files it shares keys with are recomputed from the calls they hold.
+    """
+    from models.db import insert_rows
+    from models.warehouse import UsageSummary
+
+    shared = set(shared_files)
+    if shared:
+        refresh(conn, pilot, {file_id, *shared})
+        return
+    if staged is None:
+        assert rows is not None
+        insert_rows(
+            conn,
+            UsageSummary,
+            summarize(rows).with_columns(
+                pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id")
+            ),
+        )
+        return
+    columns = ", ".join(("bucket_start", *GROUP_COLUMNS, "calls", "cost_usd"))
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO usage_summary (pilot, file_id, {columns}) "
+        f"SELECT {mark}, {int(file_id)}, {columns} FROM {staged} AS s",
+        (pilot,),
+    )

@@ -1,0 +1,166 @@
+"""The per-file usage summary: written with each usage file, kept equal to the calls each file
+holds, and read by the facts stage in place of the calls wherever week bounds allow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+
+from models.db import STAGE_MIN_ROWS, transaction
+from models.load import ingest_inbox
+from models.operating_model import OperatingModel
+from models.warehouse import UsageCall, UsageSummary
+from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
+from pipelines.usage_summary import aligned
+from pipelines.weeks import week_bounds_utc
+
+HEADER = "request_id,timestamp,task_id,model,prompt_version,input_tokens,output_tokens,status\n"
+NOW = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+
+
+def _put(inbox: Path, name: str, lines: list[str], exported: dt.datetime) -> None:
+    folder = inbox / "usage"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    os.utime(path, (exported.timestamp(), exported.timestamp()))
+
+
+def _line(key: str, stamp: str, task: str = "T-1", tokens: int = 100, status: str = "ok") -> str:
+    return f"{key},{stamp},{task},gpt-4o,v3,{tokens},20,{status}\n"
+
+
+def _raw_week_usage(url: str, pilot: str, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
+    """The week's usage grouped straight from the calls (what the summary must reproduce)."""
+    usage = UsageCall.__table__
+    groups = [usage.c[c] for c in ("task_id", "model", "prompt_version", "status", "price_source")]
+    with transaction(url) as conn:
+        rows = conn.execute(
+            select(*groups, func.count(), func.coalesce(func.sum(usage.c.model_cost_usd), 0.0))
+            .where(usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
+            .group_by(*groups)
+            .order_by(*groups)
+        ).fetchall()
+    return pl.DataFrame([tuple(r) for r in rows], schema=USAGE_SUMMARY_SCHEMA, orient="row")
+
+
+def _summary_rows(url: str) -> list[tuple[int, int]]:
+    table = UsageSummary.__table__
+    with transaction(url) as conn:
+        rows = conn.execute(
+            select(table.c.file_id, func.sum(table.c.calls))
+            .group_by(table.c.file_id)
+            .order_by(table.c.file_id)
+        ).fetchall()
+    return [(int(f), int(n)) for f, n in rows]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "week", "expected"),
+    [
+        ("Europe/Berlin", "2026-W46", True),
+        ("Asia/Kolkata", "2026-W46", True),  # +05:30
+        ("Asia/Kathmandu", "2026-W46", True),  # +05:45
+        ("America/St_Johns", "2026-W46", True),  # -03:30
+        ("Asia/Kolkata", "1890-W10", False),  # local mean time, +05:53:28
+    ],
+)
+def test_week_bounds_fall_on_buckets_for_quarter_hour_offsets(
+    timezone: str, week: str, expected: bool
+) -> None:
+    """It finds week bounds on 15-minute boundaries for every quarter-hour offset, not for LMT."""
+    assert aligned(*week_bounds_utc(week, timezone)) is expected
+
+
+@pytest.mark.parametrize(
+    ("timezone", "week", "stamps"),
+    [
+        (
+            "Asia/Kathmandu",
+            "2026-W46",
+            ["2026-11-08T18:14:59Z", "2026-11-08T18:15:00Z", "2026-11-15T18:14:59Z",
+             "2026-11-15T18:15:00Z", "2026-11-10T09:00:00+05:45"],
+        ),
+        (
+            "Asia/Kolkata",
+            "1890-W10",  # bounds off the buckets: read from the calls
+            ["1890-03-02T18:06:31Z", "1890-03-02T18:06:32Z", "1890-03-05T10:00:00Z",
+             "1890-03-09T18:06:31Z", "1890-03-09T18:06:32Z"],
+        ),
+    ],
+)  # fmt: skip
+def test_the_week_read_equals_grouping_the_calls(
+    example_model: OperatingModel,
+    warehouse_url: str,
+    tmp_path: Path,
+    timezone: str,
+    week: str,
+    stamps: list[str],
+) -> None:
+    """It reads a week's usage per task equal to grouping the calls, at the week's very edges."""
+    model = example_model.model_copy(update={"timezone": timezone})
+    lines = [_line(f"r{i}", s, task=f"T-{i % 2}") for i, s in enumerate(stamps)]
+    _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
+    [record] = ingest_inbox(warehouse_url, model, tmp_path / "inbox", week, NOW)
+    assert record.rows_loaded == len(stamps)
+    start, end = week_bounds_utc(week, timezone)
+    with transaction(warehouse_url) as conn:
+        read = _week_usage_summary(conn, model.pilot, start, end)
+        cost = _model_cost_usd(conn, model.pilot, start, end)
+    raw = _raw_week_usage(warehouse_url, model.pilot, start, end)
+    assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
+    assert read["cost_usd"].to_list() == pytest.approx(raw["cost_usd"].to_list())
+    assert read["calls"].sum() == 3  # the two edge calls outside the week are left out
+    assert cost == pytest.approx(raw["cost_usd"].sum())
+
+
+def test_a_newer_export_moves_calls_and_both_summaries_follow(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path
+) -> None:
+    """It recomputes the older file's summary when a newer export takes over some of its calls."""
+    inbox = tmp_path / "inbox"
+    older = [_line(f"r{i}", "2026-11-10T09:00:00Z", tokens=100) for i in range(4)]
+    _put(inbox, "a.csv", older, NOW - dt.timedelta(days=3))
+    ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    # r0, r1 exported again with other content, r9 new: r0 and r1 move to the newer file.
+    newer = [_line(f"r{i}", "2026-11-10T09:20:00Z", tokens=900) for i in (0, 1, 9)]
+    _put(inbox, "b.csv", newer, NOW - dt.timedelta(days=1))
+    [record] = ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    assert _summary_rows(warehouse_url) == [(1, 2), (record.id, 3)]
+    start, end = week_bounds_utc("2026-W46", example_model.timezone)
+    with transaction(warehouse_url) as conn:
+        read = _week_usage_summary(conn, example_model.pilot, start, end)
+    raw = _raw_week_usage(warehouse_url, example_model.pilot, start, end)
+    assert read["calls"].sum() == 5
+    assert read["cost_usd"].sum() == pytest.approx(raw["cost_usd"].sum())
+
+
+def test_a_large_file_stages_its_summary_with_its_rows(
+    example_model: OperatingModel, sqlite_url: str, tmp_path: Path
+) -> None:
+    """It writes a staged (large) file's summary equal to grouping the calls it loaded."""
+    start = dt.datetime(2026, 11, 9, 0, 0, tzinfo=dt.UTC)
+    lines = [
+        _line(
+            f"r{i}",
+            (start + dt.timedelta(seconds=13 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            task=f"T-{i % 997}",
+            status=("ok", "error")[i % 7 == 0],
+        )
+        for i in range(STAGE_MIN_ROWS + 10)
+    ]
+    _put(tmp_path / "inbox", "big.csv", lines, NOW - dt.timedelta(days=1))
+    [record] = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", "2026-W46", NOW)
+    assert record.rows_loaded == len(lines)
+    assert _summary_rows(sqlite_url) == [(record.id, len(lines))]
+    week_start, week_end = week_bounds_utc("2026-W46", example_model.timezone)
+    with transaction(sqlite_url) as conn:
+        read = _week_usage_summary(conn, example_model.pilot, week_start, week_end)
+    raw = _raw_week_usage(sqlite_url, example_model.pilot, week_start, week_end)
+    assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
+    assert read["cost_usd"].to_list() == pytest.approx(raw["cost_usd"].to_list())

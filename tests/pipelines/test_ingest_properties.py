@@ -321,7 +321,8 @@ def assert_usage_summary_matches(url: str) -> None:
         assert summary.height == 0
         return
     expected = (
-        calls.cast({"model_cost_usd": pl.Float64}).with_columns(
+        calls.cast({"model_cost_usd": pl.Float64})
+        .with_columns(
             pl.col("timestamp").dt.replace_time_zone(None).dt.truncate("15m").alias("bucket_start")
         )
         .group_by(groups)

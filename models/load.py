@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -141,58 +142,100 @@ def ingest_inbox(
 ) -> list[IngestedFile]:
     """Ingest every new file of the inbox, each in its own transaction; skip known files.
 
-    Returns the records of the files ingested by this call (known files are not repeated).
+    The next file is read and checked in a worker thread while the current one loads (the
+    database works without the GIL). Returns the records of the files ingested by this call,
+    in inbox order (known files are not repeated).
     """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
+    listed = list_inbox(inbox)
+    files = [f for f in load_order(listed) if not _skip_known(db_url, model.pilot, f)]
     ingested: list[IngestedFile] = []
-    for file in list_inbox(inbox):
-        with transaction(db_url) as conn:
-            known = known_file(conn, model.pilot, file)
-            if known is not None:
-                if known.status == "loaded" and known.path != file.relative_path:
-                    # The same bytes exported again later under another name: its rows are
-                    # as new as that export, so an older export arriving later cannot win.
-                    touch_rows(conn, model.pilot, known, file.exported_at)
-                continue
-        try:
-            prepared = prepare_file(file, model, now_utc)
-        except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run
-            reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
-            prepared = PreparedFile(file, None, reason)
-        if not file.outside_inbox and _changed_since_listed(file):
-            # Re-exported while we read it: what we read may be half a file. The next run
-            # ingests the finished file under its own checksum.
-            log.warning(
-                "%s changed while being read; it is left for the next run", file.relative_path
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as worker:
+        pending = worker.submit(_prepare, files[0], model, now_utc) if files else None
+        for position in range(len(files)):
+            assert pending is not None
+            prepared = pending.result()
+            # Only the next file is read ahead: at most two prepared files are held at once.
+            following = files[position + 1] if position + 1 < len(files) else None
+            pending = worker.submit(_prepare, following, model, now_utc) if following else None
+            record = _load(db_url, model.pilot, prepared, run_week, now_utc)
+            if record is not None:
+                ingested.append(record)
+    position = {f.relative_path: n for n, f in enumerate(listed)}
+    return sorted(ingested, key=lambda r: position[r.path])
+
+
+def load_order(files: list[InboxFile]) -> list[InboxFile]:
+    """The sources with the most bytes first, each source's files in inbox (export) order.
+
+    Only files of one source can replace each other's rows, so their order is kept; putting the
+    largest load first lets the smaller files be read and checked while it loads.
+    """
+    size: dict[str, int] = {}
+    for f in files:
+        size[f.source] = size.get(f.source, 0) + (0 if f.outside_inbox else f.path.stat().st_size)
+    return sorted(files, key=lambda f: -size[f.source])  # stable: keeps the order within
+
+
+def _skip_known(db_url: str, pilot: str, file: InboxFile) -> bool:
+    """Whether the file's bytes are already ingested (then a newer export time moves on)."""
+    with transaction(db_url) as conn:
+        return _known(conn, pilot, file)
+
+
+def _known(conn: Connection, pilot: str, file: InboxFile) -> bool:
+    known = known_file(conn, pilot, file)
+    if known is None:
+        return False
+    if known.status == "loaded" and known.path != file.relative_path:
+        # The same bytes exported again later under another name: its rows are as new as that
+        # export, so an older export arriving later cannot win.
+        touch_rows(conn, pilot, known, file.exported_at)
+    return True
+
+
+def _prepare(file: InboxFile, model: OperatingModel, now_utc: dt.datetime) -> PreparedFile:
+    try:
+        return prepare_file(file, model, now_utc)
+    except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run
+        reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
+        return PreparedFile(file, None, reason)
+
+
+def _load(
+    db_url: str, pilot: str, prepared: PreparedFile, run_week: str, now_utc: dt.datetime
+) -> IngestedFile | None:
+    """Store one prepared file in its own transaction; None when it is not stored now."""
+    file = prepared.file
+    if not file.outside_inbox and _changed_since_listed(file):
+        # Re-exported while we read it: what we read may be half a file. The next run
+        # ingests the finished file under its own checksum.
+        log.warning("%s changed while being read; it is left for the next run", file.relative_path)
+        return None
+    staged = None
+    try:
+        if not prepared.refused:
+            target = prepared.target or file.source
+            also = (
+                {SUMMARY: (UsageSummary, usage_summary.summarize(prepared.valid))}
+                if target == "usage"
+                else None
             )
-            continue
-        staged = None
-        try:
-            if not prepared.refused:
-                target = prepared.target or file.source
-                also = (
-                    {SUMMARY: (UsageSummary, usage_summary.summarize(prepared.valid))}
-                    if target == "usage"
-                    else None
-                )
-                staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid, also)
-            with transaction(db_url, attach=staged) as conn:
-                if known_file(conn, model.pilot, file) is not None:
-                    continue  # another run stored it meanwhile
-                ingested.append(
-                    store_prepared_file(conn, model.pilot, prepared, run_week, now_utc, staged)
-                )
-        except WarehouseError:
-            raise  # the warehouse itself is down or locked: the run must stop
-        except Exception as exc:  # the rows could not be stored: refuse the file, keep going
-            reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
-            with transaction(db_url) as conn:
-                refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
-                ingested.append(store_prepared_file(conn, model.pilot, refused, run_week, now_utc))
-        finally:
-            if staged is not None:
-                drop_stage(staged)
-    return ingested
+            staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid, also)
+        with transaction(db_url, attach=staged) as conn:
+            if _known(conn, pilot, file):
+                return None  # the same bytes were stored meanwhile (by this run or another)
+            return store_prepared_file(conn, pilot, prepared, run_week, now_utc, staged)
+    except WarehouseError:
+        raise  # the warehouse itself is down or locked: the run must stop
+    except Exception as exc:  # the rows could not be stored: refuse the file, keep going
+        reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
+        with transaction(db_url) as conn:
+            refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
+            return store_prepared_file(conn, pilot, refused, run_week, now_utc)
+    finally:
+        if staged is not None:
+            drop_stage(staged)
 
 
 def _changed_since_listed(file: InboxFile) -> bool:

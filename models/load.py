@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -142,7 +144,7 @@ def ingest_inbox(
 ) -> list[IngestedFile]:
     """Ingest every new file of the inbox, each in its own transaction; skip known files.
 
-    The next file is read and checked in a worker thread while the current one loads (the
+    The next files are read and checked in a worker thread while the current one loads (the
     database works without the GIL). Returns the records of the files ingested by this call,
     in inbox order (known files are not repeated).
     """
@@ -150,19 +152,64 @@ def ingest_inbox(
     listed = list_inbox(inbox)
     files = [f for f in load_order(listed) if not _skip_known(db_url, model.pilot, f)]
     ingested: list[IngestedFile] = []
-    with ThreadPoolExecutor(1, thread_name_prefix="prepare") as worker:
-        pending = worker.submit(_prepare, files[0], model, now_utc) if files else None
-        for position in range(len(files)):
-            assert pending is not None
-            prepared = pending.result()
-            # Only the next file is read ahead: at most two prepared files are held at once.
-            following = files[position + 1] if position + 1 < len(files) else None
-            pending = worker.submit(_prepare, following, model, now_utc) if following else None
-            record = _load(db_url, model.pilot, prepared, run_week, now_utc)
-            if record is not None:
-                ingested.append(record)
+    for prepared in prepared_in_order(files, model, now_utc):
+        record = _load(db_url, model.pilot, prepared, run_week, now_utc)
+        if record is not None:
+            ingested.append(record)
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
+
+
+# Rows the worker may hold prepared beyond the file being loaded: enough for the smaller sources
+# of a large week to be read while its usage loads, without holding two large files at once.
+READ_AHEAD_ROWS = 1_000_000
+
+
+def prepared_in_order(
+    files: list[InboxFile], model: OperatingModel, now_utc: dt.datetime
+) -> Iterator[PreparedFile]:
+    """The files read, adapted and checked in order by a worker thread, which reads ahead of the
+    caller while the rows prepared but not yet taken stay under READ_AHEAD_ROWS (the next file
+    is always prepared once the caller has taken the previous ones)."""
+    ready: queue.Queue[PreparedFile | BaseException] = queue.Queue()
+    room = threading.Condition()
+    ahead = 0  # rows prepared and not yet taken
+    stopping = False
+
+    def may_go_on() -> bool:
+        return stopping or ahead < READ_AHEAD_ROWS
+
+    def work() -> None:
+        nonlocal ahead
+        try:
+            for file in files:
+                with room:
+                    room.wait_for(may_go_on)
+                    if stopping:
+                        return
+                prepared = _prepare(file, model, now_utc)
+                with room:
+                    ahead += prepared.rows_read
+                ready.put(prepared)
+        except BaseException as exc:  # surfaces in the caller, never lost with the thread
+            ready.put(exc)
+
+    worker = threading.Thread(target=work, name="prepare", daemon=True)
+    worker.start()
+    try:
+        for _ in files:
+            item = ready.get()
+            if isinstance(item, BaseException):
+                raise item
+            with room:
+                ahead -= item.rows_read
+                room.notify()
+            yield item
+    finally:
+        with room:
+            stopping = True
+            room.notify()
+        worker.join()
 
 
 def load_order(files: list[InboxFile]) -> list[InboxFile]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -12,10 +14,12 @@ import pytest
 from sqlalchemy import Connection, inspect, select
 
 import models.db as db
+import models.load
 from models.db import dispose_engines, make_engine, transaction
-from models.load import ingest_inbox
+from models.load import ingest_inbox, prepared_in_order
 from models.operating_model import OperatingModel
 from models.warehouse import UsageCall, UsageSummary
+from pipelines.ingest import InboxFile, PreparedFile, list_inbox
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 HEADER = "request_id,timestamp,model,input_tokens,output_tokens,cost_usd,status\n"
@@ -138,3 +142,55 @@ def test_staged_task_facts_match_row_inserts(
         stored.append((metrics, facts))
     assert stored[0][1] and stored[0] == stored[1]
     assert not [p for p in (tmp_path / "staged").iterdir() if ".stage-" in p.name]
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_files_are_read_ahead_within_the_row_budget_and_come_in_order(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It prepares the next files while the caller holds one, stops at the row budget, keeps order."""
+    inbox = tmp_path / "inbox"
+    for n, name in enumerate("abcd"):
+        _usage(inbox / "usage" / f"{name}.csv", range(n * 10, n * 10 + 2), 0.5, 1_760_000_000 + n)
+    files = list_inbox(inbox)
+    prepared_names: list[str] = []
+    real_prepare = models.load.prepare_file
+
+    def recording(file: InboxFile, *args: object) -> PreparedFile:
+        prepared_names.append(file.path.name)
+        return real_prepare(file, *args)
+
+    monkeypatch.setattr(models.load, "prepare_file", recording)
+    monkeypatch.setattr(models.load, "READ_AHEAD_ROWS", 5)  # each file has 3 rows
+    stream = prepared_in_order(files, example_model, NOW)
+    first = next(stream)
+    # a is taken; b (3 rows ahead) and c (6 ahead, over the budget) are read, d waits.
+    _wait_for(lambda: len(prepared_names) == 3)
+    time.sleep(0.3)
+    assert prepared_names == ["a.csv", "b.csv", "c.csv"]
+    rest = list(stream)
+    assert [p.file.path.name for p in [first, *rest]] == ["a.csv", "b.csv", "c.csv", "d.csv"]
+    assert prepared_names == ["a.csv", "b.csv", "c.csv", "d.csv"]
+
+
+def test_a_failure_in_the_reading_thread_reaches_the_caller(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It raises in the caller what stopped the reading thread, instead of waiting forever."""
+
+    class Stop(BaseException):
+        pass
+
+    def stopping(*_args: object) -> PreparedFile:
+        raise Stop
+
+    _usage(tmp_path / "inbox" / "usage" / "a.csv", range(2), 0.5, 1_760_000_000)
+    monkeypatch.setattr(models.load, "prepare_file", stopping)
+    with pytest.raises(Stop):
+        list(prepared_in_order(list_inbox(tmp_path / "inbox"), example_model, NOW))

@@ -163,6 +163,7 @@ def _resummarize_usage(conn: Connection) -> None:
 
 def dispose_engines() -> None:
     """Close every pooled connection (tests and CLI exit)."""
+    finish_checkpoints()
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
@@ -185,6 +186,9 @@ def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
             # ATTACH cannot run inside a transaction: attach first, then begin.
             for i, path in enumerate(attach.files):
                 conn.exec_driver_sql(f"ATTACH DATABASE ? AS staged{i}", (str(path),))
+            # A large load's commit would copy the whole write-ahead log into the database
+            # before returning (seconds for millions of rows): a background thread does it.
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
             conn.commit()
             try:
                 with conn.begin():
@@ -193,9 +197,37 @@ def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
                 conn.rollback()
                 for i in range(len(attach.files)):
                     conn.exec_driver_sql(f"DETACH DATABASE staged{i}")
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
                 conn.commit()
+            checkpoint_in_background(engine)
     except OperationalError as exc:
         raise WarehouseError(f"warehouse {redacted(url)} failed: {_reason(exc)}") from None
+
+
+_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+_CHECKPOINTS: list[threading.Thread] = []
+
+
+def checkpoint_in_background(engine: Engine) -> None:
+    """Copy the write-ahead log into the SQLite file in a thread of its own (PASSIVE: readers and
+    writers go on meanwhile). `finish_checkpoints` waits for it."""
+
+    def run() -> None:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except SQLAlchemyError as exc:  # the next commit's automatic checkpoint does it then
+            logging.getLogger(__name__).warning("background checkpoint failed: %s", _reason(exc))
+
+    thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+    thread.start()
+    _CHECKPOINTS.append(thread)
+
+
+def finish_checkpoints() -> None:
+    """Wait for the background checkpoints started so far."""
+    while _CHECKPOINTS:
+        _CHECKPOINTS.pop().join()
 
 
 def _table(model: Any) -> Table:

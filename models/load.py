@@ -18,6 +18,7 @@ from models.db import (
     Stage,
     WarehouseError,
     drop_stage,
+    finish_checkpoints,
     insert_rows,
     stage_rows,
     transaction,
@@ -156,6 +157,7 @@ def ingest_inbox(
         record = _load(db_url, model.pilot, prepared, run_week, now_utc)
         if record is not None:
             ingested.append(record)
+    finish_checkpoints()  # the warehouse file is complete when the ingest returns
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
 

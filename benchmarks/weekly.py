@@ -287,6 +287,9 @@ def main() -> None:
     whole_over_bare = statistics.median(ratios["whole_over_bare"])
     rerun_share = statistics.median(ratios["rerun_share"])
     print(f"\nwhole run / bare read: {whole_over_bare:.1f}x; re-run / first run: {rerun_share:.1%}")
+    # Every run's figure beside the median: this machine's speed varies from run to run.
+    each = [round(r[WHOLE][0], 2) for r in runs]
+    print(f"whole run, each: {', '.join(f'{s:.2f} s' for s in each)}")
     bench = {
         "week": week,
         **sizes,
@@ -296,7 +299,9 @@ def main() -> None:
         "bare_read_files": len(files),
         "ingest": ingest_counts,
         "stages": stages_out,
+        "whole_run_each_s": each,
         "whole_over_bare": round(whole_over_bare, 3),
+        "whole_over_bare_each": [round(x, 2) for x in ratios["whole_over_bare"]],
         "rerun_share": round(rerun_share, 4),
     }
     print("BENCH " + json.dumps(bench, sort_keys=False))

@@ -66,10 +66,12 @@ def store_prepared_file(
     run_week: str,
     now_utc: dt.datetime,
     staged: Stage | None = None,
+    summary: pl.DataFrame | None = None,
 ) -> IngestedFile:
     """Write one prepared file and return its record with the counts.
 
     `staged`: the file's rows, staged and attached to this transaction (`models.db.stage_rows`).
+    `summary`: a usage file's `usage_summary.summarize`, when the caller already has it.
     """
     file = prepared.file
     record = {
@@ -105,7 +107,9 @@ def store_prepared_file(
         if staged:
             usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
         else:
-            usage_summary.store(conn, pilot, file_id, shared_files, rows=prepared.valid)
+            if summary is None:
+                summary = usage_summary.summarize(prepared.valid)
+            usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
     quarantine = prepared.quarantined.select(
         pl.lit(pilot).alias("pilot"),
         pl.lit(file.source).alias("source"),
@@ -222,8 +226,17 @@ def load_order(files: list[InboxFile]) -> list[InboxFile]:
     """
     size: dict[str, int] = {}
     for f in files:
-        size[f.source] = size.get(f.source, 0) + (0 if f.outside_inbox else f.path.stat().st_size)
+        size[f.source] = size.get(f.source, 0) + _bytes(f)
     return sorted(files, key=lambda f: -size[f.source])  # stable: keeps the order within
+
+
+def _bytes(file: InboxFile) -> int:
+    if file.outside_inbox:
+        return 0
+    try:
+        return file.path.stat().st_size
+    except OSError:  # gone since it was listed: its reading will say so
+        return 0
 
 
 def _skip_known(db_url: str, pilot: str, file: InboxFile) -> bool:
@@ -261,20 +274,18 @@ def _load(
         # ingests the finished file under its own checksum.
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
         return None
-    staged = None
+    staged, summary = None, None
     try:
         if not prepared.refused:
             target = prepared.target or file.source
-            also = (
-                {SUMMARY: (UsageSummary, usage_summary.summarize(prepared.valid))}
-                if target == "usage"
-                else None
-            )
+            if target == "usage":
+                summary = usage_summary.summarize(prepared.valid)
+            also = {SUMMARY: (UsageSummary, summary)} if summary is not None else None
             staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid, also)
         with transaction(db_url, attach=staged) as conn:
             if _known(conn, pilot, file):
                 return None  # the same bytes were stored meanwhile (by this run or another)
-            return store_prepared_file(conn, pilot, prepared, run_week, now_utc, staged)
+            return store_prepared_file(conn, pilot, prepared, run_week, now_utc, staged, summary)
     except WarehouseError:
         raise  # the warehouse itself is down or locked: the run must stop
     except Exception as exc:  # the rows could not be stored: refuse the file, keep going

@@ -85,12 +85,12 @@ def store(
     pilot: str,
     file_id: int,
     shared_files: Iterable[int],
-    rows: pl.DataFrame | None = None,
+    summary: pl.DataFrame | None = None,
     staged: str | None = None,
 ) -> None:
     """Write the summary of a usage file whose rows were just upserted.
 
-    The summary comes from the file's `rows` (summed here), or from a `staged` copy of that sum.
+    The summary is `summarize` of the file's rows, given as a frame or as a `staged` copy.
     Both are right only when no row of the file met a key already held (`shared_files` empty);
     otherwise the file and the files it shares keys with are recomputed from the calls they hold.
     """
@@ -102,13 +102,11 @@ def store(
         refresh(conn, pilot, {file_id, *shared})
         return
     if staged is None:
-        assert rows is not None
+        assert summary is not None
         insert_rows(
             conn,
             UsageSummary,
-            summarize(rows).with_columns(
-                pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id")
-            ),
+            summary.with_columns(pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id")),
         )
         return
     columns = ", ".join(("bucket_start", *GROUP_COLUMNS, "calls", "cost_usd"))

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, inspect, select
 import models.db as db
 import models.load
 from models.db import dispose_engines, make_engine, transaction
-from models.load import ingest_inbox, prepared_in_order
+from models.load import ingest_inbox, load_order, prepared_in_order
 from models.operating_model import OperatingModel
 from models.warehouse import UsageCall, UsageSummary
 from pipelines.ingest import InboxFile, PreparedFile, list_inbox
@@ -194,3 +194,22 @@ def test_a_failure_in_the_reading_thread_reaches_the_caller(
     monkeypatch.setattr(models.load, "prepare_file", stopping)
     with pytest.raises(Stop):
         list(prepared_in_order(list_inbox(tmp_path / "inbox"), example_model, NOW))
+
+
+def test_largest_source_loads_first_and_a_vanished_file_does_not_stop_the_order(
+    tmp_path: Path,
+) -> None:
+    """It orders sources by their bytes, keeps each source's export order, and sizes a file
+    deleted since listing as empty instead of failing."""
+    inbox = tmp_path / "inbox"
+    _usage(inbox / "usage" / "a.csv", range(0, 50), 0.5, 1_760_000_000)
+    _usage(inbox / "usage" / "b.csv", range(50, 60), 0.5, 1_760_000_100)
+    (inbox / "tickets").mkdir()
+    gone = inbox / "tickets" / "t.csv"
+    gone.write_text("ticket_id\nT-1\n")
+    os.utime(gone, (1_759_000_000, 1_759_000_000))
+    files = list_inbox(inbox)
+    assert [f.path.name for f in files] == ["t.csv", "a.csv", "b.csv"]
+    assert [f.path.name for f in load_order(files)] == ["a.csv", "b.csv", "t.csv"]
+    gone.unlink()
+    assert [f.path.name for f in load_order(files)] == ["a.csv", "b.csv", "t.csv"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -213,3 +215,24 @@ def test_largest_source_loads_first_and_a_vanished_file_does_not_stop_the_order(
     assert [f.path.name for f in load_order(files)] == ["a.csv", "b.csv", "t.csv"]
     gone.unlink()
     assert [f.path.name for f in load_order(files)] == ["a.csv", "b.csv", "t.csv"]
+
+
+def test_the_warehouse_file_holds_a_staged_load_once_the_ingest_returns(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It has copied the write-ahead log of a staged load into the database file (the background
+    checkpoint is finished), so a copy of the file alone holds every loaded row."""
+    monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+    inbox = tmp_path / "inbox"
+    _usage(inbox / "usage" / "a.csv", range(0, 300), 0.5, 1_760_000_000)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    [record] = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    assert record.rows_loaded == 300
+    shutil.copyfile(tmp_path / "w.db", tmp_path / "copy.db")  # without w.db-wal
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    try:
+        assert copy.execute("SELECT count(*) FROM usage_call").fetchone() == (300,)
+        assert copy.execute("SELECT sum(calls) FROM usage_summary").fetchone() == (300,)
+    finally:
+        copy.close()
+    dispose_engines()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, and_, func, or_, select
@@ -226,29 +227,29 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
     )
 
 
+def _usage_between(start: dt.datetime, end: dt.datetime) -> tuple[Any, Any, Any, Any]:
+    """Where usage in [start, end) is read: the usage summary when both ends are bucket
+    boundaries, else the calls themselves. Returns (table, time filter, calls, cost)."""
+    if aligned(start, end):
+        summary: Any = _t(UsageSummary)
+        time = summary.c.bucket_start
+        calls, cost = func.sum(summary.c.calls), func.sum(summary.c.cost_usd)
+        return summary, and_(time >= start, time < end), calls, cost
+    usage: Any = _t(UsageCall)
+    time = usage.c.timestamp
+    return usage, and_(time >= start, time < end), func.count(), func.sum(usage.c.model_cost_usd)
+
+
 def _week_usage_summary(
     conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
-    """Usage calls in [start, end) per task, model, prompt, status and price source: from the
-    usage summary when both ends are bucket boundaries, else from the calls themselves."""
-    usage, summary = _t(UsageCall), _t(UsageSummary)
-    if aligned(start, end):
-        table, calls = summary, func.sum(summary.c.calls)
-        where = and_(summary.c.bucket_start >= start, summary.c.bucket_start < end)
-        cost = func.sum(summary.c.cost_usd)
-    else:
-        table, calls = usage, func.count()
-        where = and_(usage.c.timestamp >= start, usage.c.timestamp < end)
-        cost = func.sum(usage.c.model_cost_usd)
+    """Usage calls in [start, end) per task, model, prompt, status and price source."""
+    table, in_time, calls, cost = _usage_between(start, end)
     groups = [table.c[c] for c in GROUP_COLUMNS]
     return read_frame(
         conn,
-        select(
-            *groups,
-            calls.label("calls"),
-            func.coalesce(cost, 0.0).label("cost_usd"),
-        )
-        .where(table.c.pilot == pilot, where)
+        select(*groups, calls.label("calls"), func.coalesce(cost, 0.0).label("cost_usd"))
+        .where(table.c.pilot == pilot, in_time)
         .group_by(*groups)
         .order_by(*groups),
         schema=USAGE_SUMMARY_SCHEMA,
@@ -256,17 +257,9 @@ def _week_usage_summary(
 
 
 def _model_cost_usd(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> float:
-    """Model cost of the usage calls in [start, end) (summary buckets where they align)."""
-    if aligned(start, end):
-        summary = _t(UsageSummary)
-        statement = select(func.coalesce(func.sum(summary.c.cost_usd), 0.0)).where(
-            summary.c.pilot == pilot, summary.c.bucket_start >= start, summary.c.bucket_start < end
-        )
-    else:
-        usage = _t(UsageCall)
-        statement = select(func.coalesce(func.sum(usage.c.model_cost_usd), 0.0)).where(
-            usage.c.pilot == pilot, usage.c.timestamp >= start, usage.c.timestamp < end
-        )
+    """Model cost of the usage calls in [start, end)."""
+    table, in_time, _calls, cost = _usage_between(start, end)
+    statement = select(func.coalesce(cost, 0.0)).where(table.c.pilot == pilot, in_time)
     return float(conn.execute(statement).scalar_one())
 
 

@@ -67,6 +67,11 @@ def refresh_sql(dialect: str, where: str) -> str:
     )
 
 
+def _mark(conn: Connection) -> str:
+    """The driver's placeholder for one bound value (sqlite3: ?, psycopg: %s)."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
 def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
     """Recompute the summaries of these files from the usage calls they hold now."""
     ids = sorted({int(i) for i in file_ids})
@@ -74,9 +79,9 @@ def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
         return
     listed = ", ".join(str(i) for i in ids)  # integers from the warehouse: safe to inline
     conn.exec_driver_sql(f"DELETE FROM usage_summary WHERE file_id IN ({listed})")
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     conn.exec_driver_sql(
-        refresh_sql(conn.dialect.name, f"pilot = {mark} AND file_id IN ({listed})"), (pilot,)
+        refresh_sql(conn.dialect.name, f"pilot = {_mark(conn)} AND file_id IN ({listed})"),
+        (pilot,),
     )
 
 
@@ -110,9 +115,8 @@ def store(
         )
         return
     columns = ", ".join(("bucket_start", *GROUP_COLUMNS, "calls", "cost_usd"))
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     conn.exec_driver_sql(
         f"INSERT INTO usage_summary (pilot, file_id, {columns}) "
-        f"SELECT {mark}, {int(file_id)}, {columns} FROM {staged} AS s",
+        f"SELECT {_mark(conn)}, {int(file_id)}, {columns} FROM {staged} AS s",
         (pilot,),
     )

@@ -236,3 +236,30 @@ def test_the_warehouse_file_holds_a_staged_load_once_the_ingest_returns(
     finally:
         copy.close()
     dispose_engines()
+
+
+def test_new_warehouse_and_staging_files_use_large_pages_and_old_files_keep_theirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It creates new warehouse and staging files with 64 KiB pages, and leaves the page size of
+    a warehouse made earlier as it was."""
+    new = f"sqlite:///{tmp_path / 'new.db'}"
+    with transaction(new) as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == db.PAGE_BYTES == 65_536
+    monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+    stage = db.stage_rows(new, UsageSummary, pl.DataFrame({"pilot": ["p"], "calls": [1]}))
+    assert stage is not None
+    try:
+        staged = sqlite3.connect(stage.files[0])
+        assert staged.execute("PRAGMA page_size").fetchone() == (65_536,)
+        staged.close()
+    finally:
+        db.drop_stage(stage)
+    old_file = tmp_path / "old.db"
+    made_earlier = sqlite3.connect(old_file)
+    made_earlier.execute("CREATE TABLE t (x)")
+    made_earlier.close()
+    with transaction(f"sqlite:///{old_file}") as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert "usage_call" in inspect(conn).get_table_names()
+    dispose_engines()

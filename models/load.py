@@ -28,7 +28,6 @@ from models.operating_model import OperatingModel
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow, UsageSummary
 from pipelines import usage_summary
 from pipelines.ingest import InboxFile, PreparedFile, list_inbox, prepare_file
-from pipelines.read import file_sha256
 
 log = logging.getLogger(__name__)
 SUMMARY = "usage_summary"  # the staged usage summary's table in a stage
@@ -269,7 +268,7 @@ def _load(
 ) -> IngestedFile | None:
     """Store one prepared file in its own transaction; None when it is not stored now."""
     file = prepared.file
-    if not file.outside_inbox and _changed_since_listed(file):
+    if not file.outside_inbox and not file.unchanged_since_listed():
         # Re-exported while we read it: what we read may be half a file. The next run
         # ingests the finished file under its own checksum.
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
@@ -296,10 +295,3 @@ def _load(
     finally:
         if staged is not None:
             drop_stage(staged)
-
-
-def _changed_since_listed(file: InboxFile) -> bool:
-    try:
-        return file_sha256(file.path) != file.sha256
-    except OSError:
-        return True

@@ -45,6 +45,21 @@ class InboxFile:
     sha256: str
     exported_at: dt.datetime  # the file's modification time: newest export wins
     outside_inbox: bool = False  # a link pointing out of the inbox: refused, never read
+    # Size and modification time (ns) when listed, taken before the checksum: a file that still
+    # has both after it was read was not rewritten meanwhile (`unchanged_since_listed`).
+    size_bytes: int | None = None
+    mtime_ns: int | None = None
+
+    def unchanged_since_listed(self) -> bool:
+        """Whether the file still has the size and modification time it was listed with (no
+        export rewrote it since); a file listed without them is compared by checksum."""
+        try:
+            if self.mtime_ns is None:
+                return file_sha256(self.path) == self.sha256
+            stat = self.path.stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == (self.size_bytes, self.mtime_ns)
 
 
 @dataclass
@@ -90,6 +105,8 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
                         microsecond=0
                     ),
                     outside_inbox=not inside,
+                    size_bytes=stat.st_size if inside else None,
+                    mtime_ns=stat.st_mtime_ns if inside else None,
                 )
             )
     return sorted(found, key=lambda f: (f.exported_at, f.relative_path))

@@ -263,3 +263,30 @@ def test_new_warehouse_and_staging_files_use_large_pages_and_old_files_keep_thei
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
         assert "usage_call" in inspect(conn).get_table_names()
     dispose_engines()
+
+
+def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It stores nothing of a file that an export rewrote (same size, new bytes) after it was
+    listed, and ingests the finished file on the next run."""
+    inbox = tmp_path / "inbox"
+    path = inbox / "usage" / "a.csv"
+    _usage(path, range(0, 10), 0.5, 1_760_000_000)
+    real_prepare = models.load.prepare_file
+
+    def rewritten_after_reading(file: InboxFile, *args: object, **kwargs: object) -> PreparedFile:
+        prepared = real_prepare(file, *args, **kwargs)
+        path.write_text(path.read_text().replace("0.5", "0.7"))  # same size, new content
+        return prepared
+
+    monkeypatch.setattr(models.load, "prepare_file", rewritten_after_reading)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert ingest_inbox(url, example_model, inbox, "2026-W41", NOW) == []
+    monkeypatch.setattr(models.load, "prepare_file", real_prepare)
+    [record] = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    assert record.rows_loaded == 10
+    with transaction(url) as conn:
+        costs = {c for (c,) in conn.execute(select(UsageCall.__table__.c.cost_usd))}
+    assert costs == {0.7}
+    dispose_engines()

@@ -246,6 +246,19 @@ def _week_usage_summary(
     """Usage calls in [start, end) per task, model, prompt, status and price source."""
     table, in_time, calls, cost = _usage_between(start, end)
     groups = [table.c[c] for c in GROUP_COLUMNS]
+    if table is _t(UsageSummary):
+        # Summary rows are few enough to read as they are; polars groups them several times
+        # faster than SQLite, which sorts to group.
+        rows = read_frame(
+            conn,
+            select(*groups, table.c.calls, table.c.cost_usd).where(table.c.pilot == pilot, in_time),
+            schema=USAGE_SUMMARY_SCHEMA,
+        )
+        return (
+            rows.group_by(*GROUP_COLUMNS)
+            .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
+            .sort(*GROUP_COLUMNS, nulls_last=False)
+        )
     return read_frame(
         conn,
         select(*groups, calls.label("calls"), func.coalesce(cost, 0.0).label("cost_usd"))

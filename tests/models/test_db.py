@@ -180,3 +180,34 @@ def test_every_cell_type_round_trips(warehouse_url: str) -> None:
             schema=frame.schema,
         )
     assert stored.rows() == frame.sort("ticket_id").rows()
+
+
+def test_keys_stored_by_another_writer_during_a_load_are_upserted(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It upserts (newest export wins, counted as a duplicate) when another writer commits one
+    of the file's keys after the file's keys were looked up as all new (PostgreSQL, where such
+    a load is a plain insert; SQLite allows one writer at a time)."""
+    warehouse_url = postgres_url
+    from sqlalchemy import Connection
+
+    from models.db import make_engine
+
+    real = Connection.exec_driver_sql
+    others = _changes([("v2", "stored meanwhile")], file_id=9, exported_at=NEW)
+
+    def another_writer_first(self: Connection, statement: str, *args: object) -> object:
+        if statement.startswith('INSERT INTO "change_entry"') and "ON CONFLICT" not in statement:
+            monkeypatch.setattr(Connection, "exec_driver_sql", real)
+            with make_engine(warehouse_url).connect() as other:  # its own transaction
+                upsert_newest(other, ChangeEntry, others)
+                other.commit()
+        return real(self, statement, *args)
+
+    monkeypatch.setattr(Connection, "exec_driver_sql", another_writer_first)
+    loaded = _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    stored = _stored(warehouse_url)
+    assert stored[("p1", "v2")] == ("stored meanwhile", 9, NEW)  # the newer export stays
+    assert stored[("p1", "v1")] == ("first prompt", 1, OLD)
+    assert len(stored) == 3
+    assert loaded == (2, 1)

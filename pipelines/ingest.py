@@ -350,15 +350,30 @@ def known_input_columns(source: str, columns: list[str]) -> list[str]:
 
 
 def _weeks(frame: pl.DataFrame, source: str, timezone: str) -> list[str]:
+    """The ISO weeks (in the timezone) the rows' week columns fall in."""
     spec = SPECS[source]
     labels: set[str] = set()
     for column in spec.week_columns:
         is_date = frame.schema[column] == pl.Date
         labels.update(
-            frame.select(week_expr(column, timezone, is_date).alias("w"))
+            _moments(frame, column, is_date)
+            .select(week_expr(column, timezone, is_date).alias("w"))
             .get_column("w")
             .drop_nulls()
             .unique()
             .to_list()
         )
     return sorted(labels)
+
+
+def _moments(frame: pl.DataFrame, column: str, is_date: bool) -> pl.DataFrame:
+    """Fewer values of a column with the same local dates in every timezone: the distinct dates,
+    or each 15-minute span's first and last timestamp (a span holds at most one local midnight,
+    so its first and last rows give every local date in it)."""
+    cells = frame.select(pl.col(column).drop_nulls())
+    if is_date:
+        return cells.unique()
+    spans = cells.group_by(pl.col(column).dt.truncate("15m").alias("__span")).agg(
+        pl.col(column).min().alias("__first"), pl.col(column).max().alias("__last")
+    )
+    return pl.concat([spans.select(pl.col(c).alias(column)) for c in ("__first", "__last")])

@@ -262,3 +262,38 @@ def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model)
         {**example_model.model_dump(), "sources": {"tickets": {"keep_extra_columns": True}}}
     )
     assert "4111" in prepare_file(file, keeping).quarantined["raw"].item()
+
+
+@pytest.mark.parametrize(
+    "timezone", ["UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns", "Asia/Kolkata"]
+)
+@pytest.mark.parametrize("year", [2026, 1890])  # 1890: Kolkata's local mean time, +5:53:20
+def test_a_file_s_weeks_are_those_of_its_rows_even_a_second_past_local_midnight(
+    timezone: str, year: int
+) -> None:
+    """It finds every week a row falls in, one row a second after local Sunday midnight
+    included, and no week that only a neighbouring row's 15-minute span reaches."""
+    from zoneinfo import ZoneInfo
+
+    from pipelines.ingest import _weeks
+    from pipelines.weeks import week_expr
+
+    zone = ZoneInfo(timezone)
+    first_monday = dt.date(year, 7, 1) + dt.timedelta(days=-dt.date(year, 7, 1).weekday() % 7)
+    monday = dt.datetime.combine(first_monday, dt.time(), zone).astimezone(dt.UTC)  # week start
+    instants = [
+        monday - dt.timedelta(days=2),
+        monday - dt.timedelta(seconds=1),  # the last second of the week before
+        monday + dt.timedelta(seconds=1),  # alone in its week, in the same span as the one before
+        monday + dt.timedelta(days=7, minutes=-20),  # within the week, near its end
+        monday + dt.timedelta(days=21, hours=3),
+    ]
+    for rows in (instants, instants[:2], instants[1:3], instants[2:3]):
+        frame = pl.DataFrame(
+            {"timestamp": [*rows, None]}, schema={"timestamp": pl.Datetime("us", "UTC")}
+        )
+        expected = set(
+            frame.select(week_expr("timestamp", timezone)).to_series().drop_nulls().to_list()
+        )
+        assert _weeks(frame, "usage", timezone) == sorted(expected)
+    assert len(_weeks(pl.DataFrame({"timestamp": instants}), "usage", timezone)) == 3

@@ -239,10 +239,31 @@ def validate_batch(
     for line, errors in parse_errors.iter_rows():
         by_line[int(line)] = list(errors) + by_line.get(int(line), [])
     reasons = _reasons_frame(by_line)
-    bad = frame.join(reasons, on=LINE, how="semi")
-    valid = frame.join(reasons, on=LINE, how="anti").drop(PARSE_ERRORS)
-    assert bad.height == reasons.height  # every reason points at one row of this file
-    return ValidatedBatch(valid=valid, quarantined=reasons)
+    bad_rows = frame.get_column(LINE).is_in(reasons.get_column(LINE).implode())
+    assert bad_rows.sum() == reasons.height  # every reason points at one row of this file
+    return ValidatedBatch(valid=_without(frame, bad_rows).drop(PARSE_ERRORS), quarantined=reasons)
+
+
+# Up to this many quarantined rows, the valid rows are the runs between them, as slices that
+# share the checked frame's memory; more are filtered out (a copy). A large file with a few bad
+# rows then holds its rows once, not twice, while it is checked (0.5 GiB at 5M usage rows).
+FEW_BAD_ROWS = 256
+
+
+def _without(frame: pl.DataFrame, bad_rows: pl.Series) -> pl.DataFrame:
+    """The frame without the rows marked in `bad_rows`, in order."""
+    positions = bad_rows.arg_true().to_list()
+    if not positions:
+        return frame
+    if len(positions) > FEW_BAD_ROWS:
+        return frame.filter(~bad_rows)
+    starts, ends = [0, *(p + 1 for p in positions)], [*positions, frame.height]
+    runs = [
+        frame.slice(start, end - start)
+        for start, end in zip(starts, ends, strict=True)
+        if end > start
+    ]
+    return pl.concat(runs, rechunk=False) if runs else frame.head(0)
 
 
 def _reasons_frame(by_line: dict[int, list[str]]) -> pl.DataFrame:

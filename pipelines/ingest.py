@@ -180,6 +180,7 @@ def prepare_file(
     spec = SPECS[target]
     content = [c for c in spec.columns]
     valid = valid.with_columns(pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"))
+    valid = valid.rechunk()  # checks may leave slices of the checked rows (`validate_batch`)
     return PreparedFile(
         file,
         fmt,

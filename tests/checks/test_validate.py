@@ -305,3 +305,21 @@ def test_checks_do_not_fingerprint_the_batch(monkeypatch: pytest.MonkeyPatch) ->
     batch = validate_batch("usage", canonical, NOW)
     assert batch.valid[LINE].to_list() == [2]
     assert batch.quarantined[LINE].to_list() == [3]
+
+
+@pytest.mark.parametrize(
+    "bad", [[], [0], [9], [0, 1, 2], [3, 4, 8, 9], list(range(10)), [2, 5, 7]]
+)
+def test_valid_rows_are_the_rows_between_the_bad_ones_in_order(
+    bad: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It keeps every row not marked bad, in order, whether it cuts the few bad rows out as
+    slices or filters many of them out."""
+    import checks.validate as validate
+
+    frame = pl.DataFrame({LINE: range(2, 12), "x": [f"v{i}" for i in range(10)]})
+    marks = pl.Series([i in bad for i in range(10)])
+    expected = [f"v{i}" for i in range(10) if i not in bad]
+    assert validate._without(frame, marks).get_column("x").to_list() == expected
+    monkeypatch.setattr(validate, "FEW_BAD_ROWS", 0)
+    assert validate._without(frame, marks).get_column("x").to_list() == expected

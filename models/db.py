@@ -383,9 +383,27 @@ def _write_stage_file(path: Path, tables: dict[str, tuple[Any, pl.DataFrame]]) -
             cursor.execute(f"PRAGMA page_size = {PAGE_BYTES}")
             for name, (table_model, rows) in tables.items():
                 columns = [c.name for c in _table(table_model).columns if c.name in rows.columns]
-                data = _bulk_frame(rows.select(columns), "sqlite")
-                cursor.adbc_ingest(name, data.to_arrow(), mode="create")
+                cursor.adbc_ingest(name, _arrow_batches(rows.select(columns)), mode="create")
         conn.commit()
+
+
+# Rows converted for staging at a time: the converted cells (timestamps as text) of a large
+# frame are made batch by batch as the driver takes them, never all at once.
+STAGE_BATCH_ROWS = 250_000
+
+
+def _arrow_batches(frame: pl.DataFrame) -> Any:
+    """The frame as SQLite stores it (`_bulk_frame`), as a stream of Arrow record batches."""
+    import pyarrow as pa
+
+    schema = _bulk_frame(frame.head(0), "sqlite").to_arrow().schema
+
+    def batches() -> Iterator[Any]:
+        for start in range(0, frame.height, STAGE_BATCH_ROWS):
+            part = _bulk_frame(frame.slice(start, STAGE_BATCH_ROWS), "sqlite").to_arrow()
+            yield from part.cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def drop_stage(stage: Stage) -> None:

@@ -7,10 +7,12 @@ copy of the batch (GX cannot read polars); failing rows come back by their `__li
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,8 +45,24 @@ def load_suite_definition(source: str) -> dict[str, Any]:
     return json.loads((SUITES_DIR / f"{source}.json").read_text(encoding="utf-8"))
 
 
-@cache
+def warm_up() -> None:
+    """Import Great Expectations and make its context before the first check needs it (3-4 s
+    in a new process), e.g. in a thread while the first file is being read. Errors are left
+    for the checks themselves to meet."""
+    with contextlib.suppress(Exception):  # the first check meets it again and handles it
+        _gx_context()
+
+
+_CONTEXT_LOCK = threading.Lock()
+
+
 def _gx_context() -> Any:
+    with _CONTEXT_LOCK:  # one context, however many threads ask at once
+        return _new_gx_context()
+
+
+@cache
+def _new_gx_context() -> Any:
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
 

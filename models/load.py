@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, select
 
+import checks.validate
 from models.db import (
     Stage,
     WarehouseError,
@@ -155,6 +156,8 @@ def ingest_inbox(
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     listed = list_inbox(inbox)
     files = [f for f in load_order(listed) if not _skip_known(db_url, model.pilot, f)]
+    if files:  # the checks' library loads while the first file is read
+        threading.Thread(target=checks.validate.warm_up, name="warm-up", daemon=True).start()
     ingested: list[IngestedFile] = []
     for prepared in prepared_in_order(files, model, now_utc):
         record = _load(db_url, model.pilot, prepared, run_week, now_utc)

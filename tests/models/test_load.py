@@ -290,3 +290,39 @@ def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
         costs = {c for (c,) in conn.execute(select(UsageCall.__table__.c.cost_usd))}
     assert costs == {0.7}
     dispose_engines()
+
+
+def test_the_checks_library_is_loaded_in_a_thread_only_when_there_is_a_file_to_check(
+    tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It starts loading Great Expectations beside the first read when a file is new, and not
+    for a run with nothing new (which stays quick)."""
+    import threading
+
+    import checks.validate
+
+    warmed: list[str] = []
+    monkeypatch.setattr(
+        checks.validate, "warm_up", lambda: warmed.append(threading.current_thread().name)
+    )
+    inbox = tmp_path / "inbox"
+    _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    _wait_for(lambda: len(warmed) == 1)
+    assert warmed == ["warm-up"]
+    assert ingest_inbox(url, example_model, inbox, "2026-W41", NOW) == []
+    time.sleep(0.2)
+    assert warmed == ["warm-up"]
+    dispose_engines()
+
+
+def test_warming_up_makes_the_one_context_the_checks_use() -> None:
+    """It makes the Great Expectations context once, and the checks then use that one."""
+    import checks.validate as validate
+
+    validate._new_gx_context.cache_clear()
+    validate._validation.cache_clear()
+    validate.warm_up()
+    assert validate._new_gx_context.cache_info().currsize == 1
+    assert validate._gx_context() is validate._gx_context()

@@ -35,7 +35,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from models import warehouse  # noqa: F401 - registers the tables on SQLModel.metadata
@@ -441,9 +441,21 @@ def upsert_newest(
     target = _table(model)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
+    if not staged and frame.height == 0:
+        return Upserted(0, 0, ())
+    if not staged and conn.dialect.name == "postgresql":
+        # A file mostly brings keys not held yet (a new week's calls): COPY them straight into
+        # the table, without a staging table or ON CONFLICT (1M calls: 9.9 s to 7.7 s). A key
+        # already held, or stored meanwhile by another writer, stops the COPY (unique key); the
+        # rows are then upserted as below.
+        rows = frame.with_columns(pl.lit(v).alias(k) for k, v in constants.items())
+        try:
+            with conn.begin_nested():
+                insert_rows(conn, target, rows)
+            return Upserted(frame.height, 0, ())
+        except conn.dialect.loaded_dbapi.IntegrityError:
+            pass
     if not staged:
-        if frame.height == 0:
-            return Upserted(0, 0, ())
         stage_name = f"stage_{target.name}"
         stage = Table(
             stage_name,
@@ -465,27 +477,14 @@ def upsert_newest(
 
     on_key = " AND ".join(f'{t}."{k}" = {value(k)}' for k in keys)
     # One pass over the keys already held: the duplicates, and which files hold those keys.
-    held_sql = (
+    shared = conn.exec_driver_sql(
         f"SELECT {t}.file_id, sum(CASE WHEN {t}.row_hash = {value('row_hash')} "
         f"OR {t}.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
         f"FROM {source} AS s JOIN {t} ON {on_key} GROUP BY {t}.file_id"
-    )
-    shared = conn.exec_driver_sql(held_sql).fetchall()
+    ).fetchall()
     values = ", ".join(value(c) for c in columns)
     select_rows = f"SELECT {values} FROM {source} AS s WHERE true"
-    if not shared and dialect == "postgresql":
-        # No key is held yet: a plain insert, a third faster than INSERT .. ON CONFLICT (1M
-        # calls: 5.1 s against 7.6 s). A writer that stored one of the keys since is caught by
-        # the unique key; then the keys are looked up again and the rows upserted.
-        names = ", ".join(f'"{c}"' for c in columns)
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(f"INSERT INTO {t} ({names}) {select_rows}")
-        except IntegrityError:
-            shared = conn.exec_driver_sql(held_sql).fetchall()
-            conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, select_rows))
-    else:
-        conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, select_rows))
+    conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, select_rows))
     duplicate = sum(int(n) for _, n in shared)
     if not staged:
         conn.exec_driver_sql(f"DROP TABLE {source}")

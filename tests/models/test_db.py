@@ -186,27 +186,24 @@ def test_keys_stored_by_another_writer_during_a_load_are_upserted(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It upserts (newest export wins, counted as a duplicate) when another writer commits one
-    of the file's keys after the file's keys were looked up as all new (PostgreSQL, where such
-    a load is a plain insert; SQLite allows one writer at a time)."""
-    warehouse_url = postgres_url
-    from sqlalchemy import Connection
+    of the file's keys just before the file's rows are copied straight into the table
+    (PostgreSQL, where a file of new keys loads by COPY; SQLite allows one writer at a time)."""
+    import models.db as db
 
-    from models.db import make_engine
-
-    real = Connection.exec_driver_sql
+    real_copy = db._copy_into
     others = _changes([("v2", "stored meanwhile")], file_id=9, exported_at=NEW)
 
-    def another_writer_first(self: Connection, statement: str, *args: object) -> object:
-        if statement.startswith('INSERT INTO "change_entry"') and "ON CONFLICT" not in statement:
-            monkeypatch.setattr(Connection, "exec_driver_sql", real)
-            with make_engine(warehouse_url).connect() as other:  # its own transaction
+    def another_writer_first(conn: object, table: object, frame: pl.DataFrame) -> None:
+        if getattr(table, "name", "") == "change_entry":
+            monkeypatch.setattr(db, "_copy_into", real_copy)
+            with db.make_engine(postgres_url).connect() as other:  # its own transaction
                 upsert_newest(other, ChangeEntry, others)
                 other.commit()
-        return real(self, statement, *args)
+        real_copy(conn, table, frame)
 
-    monkeypatch.setattr(Connection, "exec_driver_sql", another_writer_first)
-    loaded = _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
-    stored = _stored(warehouse_url)
+    monkeypatch.setattr(db, "_copy_into", another_writer_first)
+    loaded = _load(postgres_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    stored = _stored(postgres_url)
     assert stored[("p1", "v2")] == ("stored meanwhile", 9, NEW)  # the newer export stays
     assert stored[("p1", "v1")] == ("first prompt", 1, OLD)
     assert len(stored) == 3

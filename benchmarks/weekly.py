@@ -289,7 +289,9 @@ def main() -> None:
     print(f"\nwhole run / bare read: {whole_over_bare:.1f}x; re-run / first run: {rerun_share:.1%}")
     # Every run's figure beside the median: this machine's speed varies from run to run.
     each = [round(r[WHOLE][0], 2) for r in runs]
+    peaks = [round(r[WHOLE][1] / 2**20) for r in runs]
     print(f"whole run, each: {', '.join(f'{s:.2f} s' for s in each)}")
+    print(f"peak RSS, each: {', '.join(f'{p:,} MiB' for p in peaks)}")
     bench = {
         "week": week,
         **sizes,
@@ -300,6 +302,7 @@ def main() -> None:
         "ingest": ingest_counts,
         "stages": stages_out,
         "whole_run_each_s": each,
+        "peak_rss_each_mib": peaks,
         "whole_over_bare": round(whole_over_bare, 3),
         "whole_over_bare_each": [round(x, 2) for x in ratios["whole_over_bare"]],
         "rerun_share": round(rerun_share, 4),

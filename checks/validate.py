@@ -198,18 +198,25 @@ def _run_part(
         else pl.col(c)
         for c in checked
     ).to_pandas(use_pyarrow_extension_array=False)
-    result = _validation(source, part).run(
-        batch_parameters={"dataframe": pdf},
-        expectation_parameters={"now_utc": now_utc},
-        # Only the failing rows' `__line__` is read: GX neither copies their values nor writes
-        # a query (half the time of a check with many failing rows).
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": [LINE],
-            "exclude_unexpected_values": True,
-            "return_unexpected_index_query": False,
-        },
-    )
+    validation = _validation(source, part)
+    try:
+        result = validation.run(
+            batch_parameters={"dataframe": pdf},
+            expectation_parameters={"now_utc": now_utc},
+            # Only the failing rows' `__line__` is read: GX neither copies their values nor
+            # writes a query (half the time of a check with many failing rows).
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [LINE],
+                "exclude_unexpected_values": True,
+                "return_unexpected_index_query": False,
+            },
+        )
+    finally:
+        # GX keeps the last batch it checked (a pandas copy of up to 1M rows) for as long as
+        # the context lives: let it go now (0.5 GiB less at the peak of the next 5M check).
+        engine = validation.data.data_asset.datasource.get_execution_engine()
+        engine.batch_manager.reset_batch_cache()
     by_line: dict[int, list[str]] = {}
     table_failures: list[str] = []
     for outcome in result.results:

@@ -307,9 +307,7 @@ def test_checks_do_not_fingerprint_the_batch(monkeypatch: pytest.MonkeyPatch) ->
     assert batch.quarantined[LINE].to_list() == [3]
 
 
-@pytest.mark.parametrize(
-    "bad", [[], [0], [9], [0, 1, 2], [3, 4, 8, 9], list(range(10)), [2, 5, 7]]
-)
+@pytest.mark.parametrize("bad", [[], [0], [9], [0, 1, 2], [3, 4, 8, 9], list(range(10)), [2, 5, 7]])
 def test_valid_rows_are_the_rows_between_the_bad_ones_in_order(
     bad: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -323,3 +321,14 @@ def test_valid_rows_are_the_rows_between_the_bad_ones_in_order(
     assert validate._without(frame, marks).get_column("x").to_list() == expected
     monkeypatch.setattr(validate, "FEW_BAD_ROWS", 0)
     assert validate._without(frame, marks).get_column("x").to_list() == expected
+
+
+def test_checks_let_go_of_the_rows_they_checked() -> None:
+    """It leaves no checked batch (a pandas copy of the rows) held by Great Expectations."""
+    import checks.validate as validate
+
+    canonical = to_canonical("usage", _raw([_usage_row("r1"), _usage_row("r2", status="x")]), "UTC")
+    validate_batch("usage", canonical, NOW)
+    engines = [s.get_execution_engine() for s in validate._gx_context().data_sources.all().values()]
+    assert engines
+    assert all(not e.batch_manager.batch_cache for e in engines)

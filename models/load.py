@@ -156,14 +156,18 @@ def ingest_inbox(
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     listed = list_inbox(inbox)
     files = [f for f in load_order(listed) if not _skip_known(db_url, model.pilot, f)]
-    if files:  # the checks' library loads while the first file is read
-        threading.Thread(target=checks.validate.warm_up, name="warm-up", daemon=True).start()
+    # The checks' library loads while the first file is read.
+    warm_up = threading.Thread(target=checks.validate.warm_up, name="warm-up", daemon=True)
+    if files:
+        warm_up.start()
     ingested: list[IngestedFile] = []
     for prepared in prepared_in_order(files, model, now_utc):
         record = _load(db_url, model.pilot, prepared, run_week, now_utc)
         if record is not None:
             ingested.append(record)
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
+    if files:  # no import is left running (all files may have been refused before any check)
+        warm_up.join()
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
 

@@ -213,8 +213,8 @@ def _run_part(
             },
         )
     finally:
-        # GX keeps the last batch it checked (a pandas copy of up to 1M rows) for as long as
-        # the context lives: let it go now (0.5 GiB less at the peak of the next 5M check).
+        # GX keeps the last batch it checked (a pandas copy of up to 1M rows, 0.1-0.2 GB) for
+        # as long as the context lives, through every later file and run: let it go now.
         engine = validation.data.data_asset.datasource.get_execution_engine()
         engine.batch_manager.reset_batch_cache()
     by_line: dict[int, list[str]] = {}

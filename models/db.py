@@ -482,10 +482,11 @@ def upsert_newest(
         f"OR {t}.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
         f"FROM {source} AS s JOIN {t} ON {on_key} GROUP BY {t}.file_id"
     ).fetchall()
-    values = ", ".join(value(c) for c in columns)
-    select_rows = f"SELECT {values} FROM {source} AS s WHERE true"
-    conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, select_rows))
     duplicate = sum(int(n) for _, n in shared)
+    values = ", ".join(value(c) for c in columns)
+    conn.exec_driver_sql(
+        _newest_wins_sql(target, columns, keys, f"SELECT {values} FROM {source} AS s WHERE true")
+    )
     if not staged:
         conn.exec_driver_sql(f"DROP TABLE {source}")
     return Upserted(height - duplicate, duplicate, tuple(sorted(int(f) for f, _ in shared)))

@@ -78,20 +78,25 @@ def timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
     return seconds, rss.peak, result
 
 
-def fresh_db(url: str | None, folder: Path, run: int) -> str:
+def fresh_db(url: str | None, folder: Path, run: int | str, copy_of: str | None = None) -> str:
+    """A new benchmark warehouse: empty, or a copy of the warehouse `copy_of` (no connection to
+    it may be open)."""
     if url is None:
         path = folder / f"bench-{run}.db"
         for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             leftover.unlink(missing_ok=True)
+        if copy_of is not None:
+            shutil.copyfile(copy_of.removeprefix("sqlite:///"), path)
         return f"sqlite:///{path}"
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"pilot_bench_{run}"
+    template = f' TEMPLATE "{make_url(copy_of).database}"' if copy_of else ""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
     admin.dispose()
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
@@ -130,6 +135,42 @@ def bare_read(files: list[Path]) -> dict[str, int]:
     return rows
 
 
+TIMED_WEEK = "2026-W46"
+HISTORY_LAST_WEEK = "2026-W45"
+
+
+def _generated(
+    inbox: Path, sizes: dict[str, int], weeks: int, last_week: str
+) -> dict[str, Any] | None:
+    """Generate the inbox unless a complete one is there; its generation figures, if made."""
+    from pipelines.demo_data import generate_inbox
+
+    complete = inbox.with_name(f"{inbox.name}.complete")  # beside it: the ingest must not see it
+    if complete.exists():
+        print(f"reusing {inbox}")
+        return None
+    shutil.rmtree(inbox, ignore_errors=True)  # an interrupted generation
+    seconds, peak, result = timed(
+        lambda: generate_inbox(
+            inbox,
+            weeks=weeks,
+            last_week=last_week,
+            usage_rows_per_week=sizes["usage_rows"],
+            tickets_per_week=sizes["tickets"],
+            timesheet_entries_per_week=sizes["timesheet_entries"],
+            reviews_per_week=sizes["reviews"],
+            changes_total=sizes["changes"],
+        )
+    )
+    complete.touch()
+    print(
+        f"generate {inbox.name}: {seconds:.1f} s for {sum(result.rows.values()):,} rows "
+        f"({', '.join(f'{s} {n:,}' for s, n in result.rows.items())}), "
+        f"peak {peak / 2**20:,.0f} MiB"
+    )
+    return {"seconds": round(seconds, 3), "peak_rss_mib": round(peak / 2**20)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -146,6 +187,13 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
+        "--history-weeks",
+        type=int,
+        default=0,
+        help="weeks of the same size the warehouse already holds before the timed week "
+        "(ingested, with their facts and rules, before timing; default 0: an empty warehouse)",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="folder to keep (and reuse) the generated inbox in"
     )
     args = parser.parse_args()
@@ -160,13 +208,14 @@ def main() -> None:
     }
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
+    if args.history_weeks < 0:
+        parser.error("--history-weeks must be >= 0")
 
     from checks.verdict import store_week_verdict
     from models.db import dispose_engines
     from models.load import ingest_inbox
     from models.operating_model import load_operating_model
     from models.settings import Settings
-    from pipelines.demo_data import generate_inbox
     from pipelines.metrics import store_week_metrics
     from reports.publish import publish_and_send
 
@@ -176,41 +225,34 @@ def main() -> None:
         **sizes
     )
     inbox = work / name
-    complete = work / f"{name}.complete"  # beside the inbox: the ingest must not see it
-    generated: dict[str, Any] | None = None
-    if not complete.exists():
-        shutil.rmtree(inbox, ignore_errors=True)  # an interrupted generation
-        seconds, peak, result = timed(
-            lambda: generate_inbox(
-                inbox,
-                weeks=1,
-                usage_rows_per_week=sizes["usage_rows"],
-                tickets_per_week=sizes["tickets"],
-                timesheet_entries_per_week=sizes["timesheet_entries"],
-                reviews_per_week=sizes["reviews"],
-                changes_total=sizes["changes"],
-            )
-        )
-        complete.touch()
-        generated = {"seconds": round(seconds, 3), "peak_rss_mib": round(peak / 2**20)}
-        print(
-            f"generate: {seconds:.1f} s for {sum(result.rows.values()):,} rows "
-            f"({', '.join(f'{s} {n:,}' for s, n in result.rows.items())}), "
-            f"peak {peak / 2**20:,.0f} MiB"
-        )
-    else:
-        print(f"reusing {inbox}")
+    generated = _generated(inbox, sizes, weeks=1, last_week=TIMED_WEEK)
     week = sorted(p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir())[0]
     files = inbox_files(inbox)
     model = load_operating_model(PILOT)
     usage_rows = sizes["usage_rows"]
+    history_url = None
+    if args.history_weeks:
+        # The weeks before, in an inbox of their own, stored once in a warehouse that every
+        # run starts from a copy of.
+        history = work / f"{name}-history{args.history_weeks}"
+        _generated(history, sizes, weeks=args.history_weeks, last_week=HISTORY_LAST_WEEK)
+        history_url = fresh_db(args.db, work, "history")
+        start = time.perf_counter()
+        for past in sorted({p.stem.split("-", 1)[1] for p in (history / "usage").iterdir()}):
+            ingest_inbox(history_url, model, history, past)
+            store_week_metrics(history_url, model, past)
+            store_week_verdict(history_url, model, past)
+        dispose_engines()
+        print(
+            f"history: {args.history_weeks} week(s) stored in {time.perf_counter() - start:.1f} s"
+        )
 
     # Per run: stage -> (seconds, peak RSS bytes); ratios per run.
     runs: list[dict[str, tuple[float, int]]] = []
     ratios: dict[str, list[float]] = {"whole_over_bare": [], "rerun_share": []}
     ingest_counts: dict[str, dict[str, int]] = {}
     for run in range(args.repeat):
-        db_url = fresh_db(args.db, work, run)
+        db_url = fresh_db(args.db, work, run, copy_of=history_url)
         out = work / f"reports-{run}"
         figures: dict[str, tuple[float, int]] = {}
         seconds, peak, bare_rows = timed(partial(bare_read, files))
@@ -297,6 +339,7 @@ def main() -> None:
         **sizes,
         "warehouse": "postgresql" if args.db else "sqlite",
         "repeat": args.repeat,
+        "history_weeks": args.history_weeks,
         "generate": generated,
         "bare_read_files": len(files),
         "ingest": ingest_counts,

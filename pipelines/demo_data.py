@@ -1014,6 +1014,18 @@ def _write_changes(path: Path, changes: list[tuple[int, dict]], as_of: int) -> i
 # --------------------------------------------------------------------------------------------
 
 
+# Odd, so multiplying by it permutes the 64-bit integers: every (week, call) pair gets its own id.
+_ID_MIXER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _request_ids(w: _Week, n: int) -> pl.Series:
+    """Request ids as vendors issue them: unique, but in no order (an export sorted by time is
+    not sorted by id), so loads meet the random key order of real exports."""
+    week = np.uint64(w.monday.toordinal()) << np.uint64(32)
+    calls = np.arange(1, n + 1, dtype=np.uint64) | week
+    return "req_" + pl.Series(calls * _ID_MIXER, dtype=pl.UInt64).cast(pl.String).str.zfill(20)
+
+
 def _make_usage(
     t: _Tickets,
     w: _Week,
@@ -1105,8 +1117,7 @@ def _make_usage(
     user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
     prompt_v2 = (ts >= v2_at * 1000) if v2_at is not None else np.zeros(n, bool)
 
-    seq = pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(8)
-    request_id = (f"req_{w.compact}_" + seq).alias("request_id")
+    request_id = pl.Series("request_id", _request_ids(w, n))
     if n_bad:
         empty = np.zeros(n, bool)
         empty[malformed["empty_id"]] = True

@@ -83,8 +83,8 @@ class UsageCall(_SourceRow, table=True):
     """One model call. `model_cost_usd` is the resolved cost (input cost_usd, override or
     genai-prices); null with `price_source` 'unpriced' when the model has no known price."""
 
+    # No time index: calls of a time span are found through their files (`usage_summary`).
     __tablename__ = "usage_call"
-    __table_args__ = (Index("ix_usage_pilot_time", "pilot", "timestamp"),)
 
     pilot: str = Field(primary_key=True)
     request_id: str = Field(primary_key=True)

@@ -27,7 +27,7 @@ from models.warehouse import (
 )
 from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
-from pipelines.usage_summary import GROUP_COLUMNS, aligned
+from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between
 from pipelines.weeks import week_bounds_utc, week_days
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
@@ -154,9 +154,7 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
         conn.execute(
             select(usage.c.request_id)
             .where(
-                usage.c.pilot == pilot,
-                usage.c.timestamp >= start,
-                usage.c.timestamp < end,
+                calls_between(pilot, start, end),
                 usage.c.price_source == UNPRICED,
             )
             .order_by(usage.c.request_id)
@@ -227,31 +225,31 @@ def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> Wee
     )
 
 
-def _usage_between(start: dt.datetime, end: dt.datetime) -> tuple[Any, Any, Any, Any]:
-    """Where usage in [start, end) is read: the usage summary when both ends are bucket
-    boundaries, else the calls themselves. Returns (table, time filter, calls, cost)."""
+def _usage_between(pilot: str, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any, Any, Any]:
+    """Where a pilot's usage in [start, end) is read: the usage summary when both ends are
+    bucket boundaries, else the calls themselves. Returns (table, filter, calls, cost)."""
     if aligned(start, end):
         summary: Any = _t(UsageSummary)
         time = summary.c.bucket_start
         calls, cost = func.sum(summary.c.calls), func.sum(summary.c.cost_usd)
-        return summary, and_(time >= start, time < end), calls, cost
+        return summary, and_(summary.c.pilot == pilot, time >= start, time < end), calls, cost
     usage: Any = _t(UsageCall)
-    time = usage.c.timestamp
-    return usage, and_(time >= start, time < end), func.count(), func.sum(usage.c.model_cost_usd)
+    in_span = calls_between(pilot, start, end)
+    return usage, in_span, func.count(), func.sum(usage.c.model_cost_usd)
 
 
 def _week_usage_summary(
     conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
     """Usage calls in [start, end) per task, model, prompt, status and price source."""
-    table, in_time, calls, cost = _usage_between(start, end)
+    table, in_span, calls, cost = _usage_between(pilot, start, end)
     groups = [table.c[c] for c in GROUP_COLUMNS]
     if table is _t(UsageSummary):
         # Summary rows are few enough to read as they are; polars groups them several times
         # faster than SQLite, which sorts to group.
         rows = read_frame(
             conn,
-            select(*groups, table.c.calls, table.c.cost_usd).where(table.c.pilot == pilot, in_time),
+            select(*groups, table.c.calls, table.c.cost_usd).where(in_span),
             schema=USAGE_SUMMARY_SCHEMA,
         )
         return (
@@ -262,7 +260,7 @@ def _week_usage_summary(
     return read_frame(
         conn,
         select(*groups, calls.label("calls"), func.coalesce(cost, 0.0).label("cost_usd"))
-        .where(table.c.pilot == pilot, in_time)
+        .where(in_span)
         .group_by(*groups)
         .order_by(*groups),
         schema=USAGE_SUMMARY_SCHEMA,
@@ -271,8 +269,8 @@ def _week_usage_summary(
 
 def _model_cost_usd(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> float:
     """Model cost of the usage calls in [start, end)."""
-    table, in_time, _calls, cost = _usage_between(start, end)
-    statement = select(func.coalesce(cost, 0.0)).where(table.c.pilot == pilot, in_time)
+    _table, in_span, _calls, cost = _usage_between(pilot, start, end)
+    statement = select(func.coalesce(cost, 0.0)).where(in_span)
     return float(conn.execute(statement).scalar_one())
 
 

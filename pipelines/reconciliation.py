@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from models.db import read_frame
 from models.operating_model import OperatingModel
 from models.warehouse import ProviderCost, UsageCall
+from pipelines.usage_summary import calls_between
 from pipelines.weeks import week_bounds_utc
 
 # Above this share of the bill unexplained by the logs (either way), the report warns.
@@ -87,7 +88,7 @@ def read_bill_and_logs(
             func.sum(usage.c.model_cost_usd).label("cost_usd"),
             func.sum(usage.c.input_tokens + usage.c.output_tokens).label("tokens"),
         )
-        .where(usage.c.pilot == model.pilot, usage.c.timestamp >= start, usage.c.timestamp < end)
+        .where(calls_between(model.pilot, start, end))
         .group_by(usage.c.model)
         .order_by(usage.c.model),
         schema=LOG_SCHEMA,

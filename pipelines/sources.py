@@ -200,8 +200,7 @@ TICKET_LABELS = SourceSpec(
 (the Zendesk tag and field-history tables). Facts use them for what the ticket row lacks."""
 
 SPECS: dict[str, SourceSpec] = {
-    s.name: s
-    for s in (USAGE, TICKETS, TIMESHEETS, REVIEWS, CHANGES, PROVIDER_COSTS, TICKET_LABELS)
+    s.name: s for s in (USAGE, TICKETS, TIMESHEETS, REVIEWS, CHANGES, PROVIDER_COSTS, TICKET_LABELS)
 }
 
 # Columns a raw timesheet file must offer, as alternatives: one group of each line.

@@ -18,16 +18,45 @@ import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, and_, select
+
+from models.warehouse import UsageCall, UsageSummary
 
 BUCKET = dt.timedelta(minutes=15)
 GROUP_COLUMNS = ("task_id", "model", "prompt_version", "status", "price_source")
 
 
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def aligned(*moments: dt.datetime) -> bool:
     """Whether every moment is a bucket boundary (then bucket sums are exact between them)."""
-    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return all((m.astimezone(dt.UTC) - epoch) % BUCKET == dt.timedelta(0) for m in moments)
+    return all((m.astimezone(dt.UTC) - _EPOCH) % BUCKET == dt.timedelta(0) for m in moments)
+
+
+def bucket_of(moment: dt.datetime) -> dt.datetime:
+    """The start of the bucket holding a moment (UTC)."""
+    moment = moment.astimezone(dt.UTC)
+    return moment - (moment - _EPOCH) % BUCKET
+
+
+def calls_between(pilot: str, start: dt.datetime, end: dt.datetime) -> ColumnElement[bool]:
+    """Where a pilot's usage calls in [start, end) are: in the files whose summary has a bucket
+    of the span, at those times. Calls have no time index (a random insert per call); the files
+    are found in the summary and their calls through the file index."""
+    calls, summary = UsageCall.__table__, UsageSummary.__table__
+    files = (
+        select(summary.c.file_id)
+        .where(
+            summary.c.pilot == pilot,
+            summary.c.bucket_start >= bucket_of(start),
+            summary.c.bucket_start < end,
+        )
+        .distinct()
+    )
+    # No `pilot =` on the calls: a file holds one pilot's calls, and SQLite would then walk
+    # the pilot's whole key index instead of the few files.
+    return and_(calls.c.file_id.in_(files), calls.c.timestamp >= start, calls.c.timestamp < end)
 
 
 def summarize(rows: pl.DataFrame) -> pl.DataFrame:

@@ -497,29 +497,30 @@ def upsert_newest(
             return _sql_literal(constants[column], dialect)
         return f's."{column}"'
 
-    on_key = " AND ".join(f'{t}."{k}" = {value(k)}' for k in keys)
+    on_key = " AND ".join(f'h."{k}" = {value(k)}' for k in keys)
     values = ", ".join(value(c) for c in columns)
-    rows = f"SELECT {values} FROM {source} AS s WHERE true"
+    rows = f"SELECT {values} FROM {source} AS s"
     shared: list[Any] = []
-    new_file, inserted, held = constants.get("file_id"), 0, ""
+    new_file, inserted = constants.get("file_id"), 0
     if new_file is not None:
         # Rows of a new file: insert every key not held yet first, one key lookup a row. When
         # all were new (a new week's calls), nothing is left to compare (5M calls beside 5M
-        # held: 5.5 s saved). Else the keys that were held are compared below, leaving out
-        # the rows just inserted (they carry the new file's id).
+        # held: 5.5 s saved). Else only the rows whose key another file held are compared and
+        # upserted below (the rows just inserted carry the new file's id).
         names = ", ".join(f'"{c}"' for c in columns)
         inserted = conn.exec_driver_sql(
-            f"INSERT INTO {t} ({names}) {rows} ON CONFLICT DO NOTHING"
+            f"INSERT INTO {t} ({names}) {rows} WHERE true ON CONFLICT DO NOTHING"
         ).rowcount
-        held = f" AND {t}.file_id <> {int(new_file)}"
+        on_key += f" AND h.file_id <> {int(new_file)}"
+        rows += f" JOIN {t} AS h ON {on_key}"
     if new_file is None or inserted != height:
         # One pass over the keys already held: the duplicates, and which files hold them.
         shared = conn.exec_driver_sql(
-            f"SELECT {t}.file_id, sum(CASE WHEN {t}.row_hash = {value('row_hash')} "
-            f"OR {t}.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
-            f"FROM {source} AS s JOIN {t} ON {on_key}{held} GROUP BY {t}.file_id"
+            f"SELECT h.file_id, sum(CASE WHEN h.row_hash = {value('row_hash')} "
+            f"OR h.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
+            f"FROM {source} AS s JOIN {t} AS h ON {on_key} GROUP BY h.file_id"
         ).fetchall()
-        conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, rows))
+        conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, f"{rows} WHERE true"))
     duplicate = sum(int(n) for _, n in shared)
     if not staged:
         conn.exec_driver_sql(f"DROP TABLE {source}")

@@ -135,26 +135,27 @@ def bare_read(files: list[Path]) -> dict[str, int]:
     return rows
 
 
-TIMED_WEEK = "2026-W46"
-HISTORY_LAST_WEEK = "2026-W45"
-
-
 def _generated(
-    inbox: Path, sizes: dict[str, int], weeks: int, last_week: str
+    inbox: Path, history: Path | None, sizes: dict[str, int], history_weeks: int
 ) -> dict[str, Any] | None:
-    """Generate the inbox unless a complete one is there; its generation figures, if made."""
+    """Generate the timed week's inbox (and the weeks before it, in `history`) unless complete
+    ones are there; the generation figures, if made. The weeks are generated together, as
+    consecutive weeks of one pilot (tickets numbered on, the weekend before re-exported), then
+    each file goes to the inbox of the week it was exported for."""
     from pipelines.demo_data import generate_inbox
 
     complete = inbox.with_name(f"{inbox.name}.complete")  # beside it: the ingest must not see it
     if complete.exists():
-        print(f"reusing {inbox}")
+        print(f"reusing {inbox}" + (f" and {history}" if history else ""))
         return None
-    shutil.rmtree(inbox, ignore_errors=True)  # an interrupted generation
+    whole = inbox.with_name(f"{inbox.name}.weeks")
+    for folder in (inbox, whole, history):
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)  # an interrupted generation
     seconds, peak, result = timed(
         lambda: generate_inbox(
-            inbox,
-            weeks=weeks,
-            last_week=last_week,
+            whole,
+            weeks=1 + history_weeks,
             usage_rows_per_week=sizes["usage_rows"],
             tickets_per_week=sizes["tickets"],
             timesheet_entries_per_week=sizes["timesheet_entries"],
@@ -162,11 +163,19 @@ def _generated(
             changes_total=sizes["changes"],
         )
     )
+    for week, paths in result.files_by_week.items():
+        folder = inbox if week == result.weeks[-1] else history
+        assert folder is not None
+        for path in paths:
+            moved = folder / path.relative_to(whole)
+            moved.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(moved)  # keeps the export time (modification time)
+    shutil.rmtree(whole)
     complete.touch()
     print(
-        f"generate {inbox.name}: {seconds:.1f} s for {sum(result.rows.values()):,} rows "
-        f"({', '.join(f'{s} {n:,}' for s, n in result.rows.items())}), "
-        f"peak {peak / 2**20:,.0f} MiB"
+        f"generate: {seconds:.1f} s for {sum(result.rows.values()):,} rows in "
+        f"{len(result.weeks)} week(s) ({', '.join(f'{s} {n:,}' for s, n in result.rows.items())}),"
+        f" peak {peak / 2**20:,.0f} MiB"
     )
     return {"seconds": round(seconds, 3), "peak_rss_mib": round(peak / 2**20)}
 
@@ -224,18 +233,18 @@ def main() -> None:
     name = "inbox-u{usage_rows}-t{tickets}-ts{timesheet_entries}-r{reviews}-c{changes}".format(
         **sizes
     )
+    if args.history_weeks:
+        name += f"-after{args.history_weeks}"
     inbox = work / name
-    generated = _generated(inbox, sizes, weeks=1, last_week=TIMED_WEEK)
+    history = work / f"{name}-history" if args.history_weeks else None
+    generated = _generated(inbox, history, sizes, args.history_weeks)
     week = sorted(p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir())[0]
     files = inbox_files(inbox)
     model = load_operating_model(PILOT)
     usage_rows = sizes["usage_rows"]
     history_url = None
-    if args.history_weeks:
-        # The weeks before, in an inbox of their own, stored once in a warehouse that every
-        # run starts from a copy of.
-        history = work / f"{name}-history{args.history_weeks}"
-        _generated(history, sizes, weeks=args.history_weeks, last_week=HISTORY_LAST_WEEK)
+    if history is not None:
+        # The weeks before are stored once, in a warehouse that every run starts from a copy of.
         history_url = fresh_db(args.db, work, "history")
         start = time.perf_counter()
         for past in sorted({p.stem.split("-", 1)[1] for p in (history / "usage").iterdir()}):

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from models import db
 from models.db import read_frame, table_counts, transaction, upsert_newest
 from models.warehouse import ChangeEntry, Ticket
 
@@ -116,6 +117,70 @@ def test_new_keys_load_next_to_duplicates(warehouse_url: str) -> None:
         ("p1", "v4"),
         ("p2", "v1"),
     ]
+
+
+def _load_file(url: str, frame: pl.DataFrame) -> tuple[int, int, tuple[int, ...]]:
+    """Load as a file is loaded: file id, pilot and export time given once, as constants."""
+    constants = {c: frame[c][0] for c in ("file_id", "pilot", "exported_at")}
+    with transaction(url) as conn:
+        return tuple(upsert_newest(conn, ChangeEntry, frame.drop(*constants), None, constants))
+
+
+def test_a_file_loads_as_its_rows_do(warehouse_url: str) -> None:
+    """It counts and stores a file's rows given with constants as it does the same rows given
+    whole: new keys, duplicates, newer and older changed content, the files sharing keys."""
+    exports = [
+        (1, OLD, FIRST),
+        (2, NEW, [("v1", "first prompt"), ("v2", "longer replies"), ("v4", "new prompt")]),
+        (3, OLD - dt.timedelta(days=7), [("v3", "tone fix, older export"), ("v5", "another")]),
+        (4, NEW, [("v4", "new prompt"), ("v6", "last")]),
+    ]
+    counts = {}
+    for pilot, load in (("rows", _load), ("file", _load_file)):
+        counts[pilot] = [
+            load(warehouse_url, _changes(rows, file_id, exported, pilot=pilot))[:2]
+            for file_id, exported, rows in exports
+        ]
+    assert counts["file"] == counts["rows"] == [(3, 0), (2, 1), (1, 1), (1, 1)]
+    stored = _stored(warehouse_url)
+    by_pilot = {
+        pilot: {v: kept for (p, v), kept in stored.items() if p == pilot} for pilot in counts
+    }
+    assert by_pilot["file"] == by_pilot["rows"]
+    assert by_pilot["file"]["v2"][:2] == ("longer replies", 2)  # the newer content won
+    assert by_pilot["file"]["v3"][:2] == ("tone fix", 1)  # the older export did not
+
+
+def test_a_file_of_new_keys_shares_no_file(warehouse_url: str) -> None:
+    """It loads a file of keys not held yet with no duplicate and no file sharing its keys, and
+    names the files that held keys of a later file."""
+    _load_file(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD))
+    fresh = _changes([("v7", "x"), ("v8", "y")], file_id=2, exported_at=NEW)
+    assert _load_file(warehouse_url, fresh) == (2, 0, ())
+    again = _changes([("v2", "changed"), ("v8", "y"), ("v9", "z")], file_id=3, exported_at=NEW)
+    assert _load_file(warehouse_url, again) == (2, 1, (1, 2))
+
+
+def test_staged_rows_are_in_key_order(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It stages rows sorted by the table's key, across all the parts, whatever their order."""
+    import sqlite3
+
+    monkeypatch.setattr(db, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(db, "STAGE_PARALLEL_ROWS", 1)
+    monkeypatch.setattr(db, "STAGE_PARTS", 3)
+    monkeypatch.setattr(db, "STAGE_BATCH_ROWS", 4)
+    versions = [f"v{(i * 7919) % 101:03d}" for i in range(101)]  # every number once, shuffled
+    frame = _changes([(v, f"text {v}") for v in versions], file_id=1, exported_at=OLD)
+    stage = db.stage_rows(sqlite_url, ChangeEntry, frame)
+    assert stage is not None and len(stage.files) == 3
+    try:
+        staged = []
+        for path in stage.files:
+            with sqlite3.connect(path) as part:
+                staged += part.execute("SELECT version, description FROM rows ORDER BY rowid")
+    finally:
+        db.drop_stage(stage)
+    assert staged == [(v, f"text {v}") for v in sorted(versions)]
 
 
 def test_empty_frame_loads_nothing(warehouse_url: str) -> None:

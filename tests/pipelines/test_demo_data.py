@@ -123,6 +123,24 @@ def test_usage_scale_option_writes_exactly_n_rows_per_week(tmp_path: Path) -> No
     assert result.rows["usage"] == 4 * 50_000
 
 
+def test_request_ids_are_unique_across_weeks_and_in_no_time_order(tmp_path: Path) -> None:
+    """It issues request ids as vendors do: never repeated across weeks, not sorted by time."""
+    result = generate_inbox(tmp_path, weeks=3, usage_rows_per_week=20_000)
+    files = [
+        # Leaving out the planned mess: rows with an empty id, and the repeated line.
+        _frame(path).filter(pl.col("request_id") != "").unique(maintain_order=True)
+        for week in result.weeks
+        for path in result.files_by_week[week]
+        if path.parent.name == "usage"
+    ]
+    ids = pl.concat(f["request_id"] for f in files)
+    assert ids.len() > 3 * 20_000 - 10
+    assert ids.n_unique() == ids.len()
+    for calls in files:
+        in_time_order = calls.sort("timestamp")["request_id"]
+        assert not in_time_order.is_sorted() and not in_time_order.reverse().is_sorted()
+
+
 def test_file_mtimes_are_the_export_time_and_increase_with_week(inbox: GeneratedInbox) -> None:
     """Every file's mtime is the Monday 06:00 UTC after its week, so later weeks are newer."""
     exports = []

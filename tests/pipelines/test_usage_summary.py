@@ -16,7 +16,7 @@ from models.load import ingest_inbox
 from models.operating_model import OperatingModel
 from models.warehouse import UsageCall, UsageSummary
 from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
-from pipelines.usage_summary import aligned
+from pipelines.usage_summary import aligned, bucket_of, calls_between
 from pipelines.weeks import week_bounds_utc
 
 HEADER = "request_id,timestamp,task_id,model,prompt_version,input_tokens,output_tokens,status\n"
@@ -164,3 +164,60 @@ def test_a_large_file_stages_its_summary_with_its_rows(
     raw = _raw_week_usage(sqlite_url, example_model.pilot, week_start, week_end)
     assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
     assert read["cost_usd"].to_list() == pytest.approx(raw["cost_usd"].to_list())
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2026-11-10T09:00:00Z", "2026-11-10T10:00:00Z"),  # on buckets
+        ("2026-11-10T09:06:31Z", "2026-11-10T09:52:02Z"),  # inside buckets, as LMT bounds are
+    ],
+)
+def test_calls_of_a_span_are_found_through_their_files(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path, start: str, end: str
+) -> None:
+    """It finds exactly the calls in a span, from every file holding some, at the span's edges."""
+    inbox = tmp_path / "inbox"
+    stamps = {
+        "a.csv": ["2026-11-10T08:59:59Z", "2026-11-10T09:06:30Z", "2026-11-10T09:06:31Z"],
+        "b.csv": ["2026-11-10T09:30:00Z", "2026-11-10T09:52:01Z", "2026-11-10T09:52:02Z"],
+        "c.csv": ["2026-11-10T11:00:00Z"],  # a file with no call in the span
+    }
+    for n, (name, times) in enumerate(stamps.items()):
+        lines = [_line(f"{name}-{i}", t) for i, t in enumerate(times)]
+        _put(inbox, name, lines, NOW - dt.timedelta(days=3 - n))
+    ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    begin, stop = (dt.datetime.fromisoformat(v) for v in (start, end))
+    calls = UsageCall.__table__
+    with transaction(warehouse_url) as conn:
+        found = conn.execute(
+            select(calls.c.timestamp).where(calls_between(example_model.pilot, begin, stop))
+        ).scalars()
+        found_times = sorted(t.astimezone(dt.UTC) for t in found)
+    every = [dt.datetime.fromisoformat(t) for times in stamps.values() for t in times]
+    assert found_times == sorted(t for t in every if begin <= t < stop)
+    assert found_times  # both cases find calls in two files
+
+
+def test_bucket_of_a_moment_is_its_quarter_hour_in_utc() -> None:
+    """It floors a moment in any offset to the start of its 15-minute UTC bucket."""
+    kathmandu = dt.timezone(dt.timedelta(hours=5, minutes=45))
+    moment = dt.datetime(2026, 11, 10, 15, 1, 59, 999, tzinfo=kathmandu)  # 09:16:59 UTC
+    assert bucket_of(moment) == dt.datetime(2026, 11, 10, 9, 15, tzinfo=dt.UTC)
+    assert bucket_of(bucket_of(moment)) == bucket_of(moment)
+
+
+def test_the_calls_of_a_span_are_read_through_the_file_index(sqlite_url: str) -> None:
+    """It lets SQLite look calls up by file, not walk the pilot's whole key index."""
+    from models.db import make_engine
+
+    calls = UsageCall.__table__
+    start = dt.datetime(2026, 11, 9, tzinfo=dt.UTC)
+    query = select(calls.c.request_id).where(
+        calls_between("p", start, start + dt.timedelta(days=7)), calls.c.price_source == "x"
+    )
+    engine = make_engine(sqlite_url)
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "SEARCH usage_call USING INDEX ix_usage_call_file_id (file_id=?)" in plan

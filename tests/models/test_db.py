@@ -258,13 +258,13 @@ def test_keys_stored_by_another_writer_during_a_load_are_upserted(
     real_copy = db._copy_into
     others = _changes([("v2", "stored meanwhile")], file_id=9, exported_at=NEW)
 
-    def another_writer_first(conn: object, table: object, frame: pl.DataFrame) -> None:
+    def another_writer_first(conn: object, table: object, *rows: object) -> None:
         if getattr(table, "name", "") == "change_entry":
             monkeypatch.setattr(db, "_copy_into", real_copy)
             with db.make_engine(postgres_url).connect() as other:  # its own transaction
                 upsert_newest(other, ChangeEntry, others)
                 other.commit()
-        real_copy(conn, table, frame)
+        real_copy(conn, table, *rows)
 
     monkeypatch.setattr(db, "_copy_into", another_writer_first)
     loaded = _load(postgres_url, _changes(FIRST, file_id=1, exported_at=OLD))

@@ -266,7 +266,29 @@ def _key_order(table: Table, frame: pl.DataFrame) -> pl.Series | None:
     order 5.8 s.
     """
     keys = [c.name for c in table.primary_key.columns if c.name in frame.columns]
+    if len(keys) == 1 and frame.schema[keys[0]] == pl.String:
+        return _nearly_sorted(frame.get_column(keys[0]))
     return frame.select(pl.arg_sort_by(keys)).to_series() if keys else None
+
+
+def _nearly_sorted(keys: pl.Series) -> pl.Series:
+    """Positions of text keys in the order of their first 8 bytes after the prefix all of them
+    share: key order but among keys equal on those bytes, which come in any order. Loads need
+    the locality, not the exact order, and sorting 8-byte words is ten times faster than
+    sorting text (5M request ids: 0.3 s against 3.1 s)."""
+    low, high = keys.min(), keys.max()
+    shared = 0  # characters every key starts with: those the smallest and largest share
+    if isinstance(low, str) and isinstance(high, str):
+        unequal = (i for i, (a, b) in enumerate(zip(low, high, strict=False)) if a != b)
+        shared = next(unequal, min(len(low), len(high)))
+    word = (
+        keys.str.slice(shared, 8)
+        .str.pad_end(8, "\0")
+        .cast(pl.Binary)
+        .bin.head(8)  # 8 characters may be more bytes
+        .bin.reinterpret(dtype=pl.UInt64, endianness="big")
+    )
+    return word.arg_sort()
 
 
 def _row_batches(

@@ -183,6 +183,26 @@ def test_staged_rows_are_in_key_order(sqlite_url: str, monkeypatch: pytest.Monke
     assert staged == [(v, f"text {v}") for v in sorted(versions)]
 
 
+def test_text_keys_are_put_in_order_by_their_bytes_after_the_shared_prefix() -> None:
+    """It orders text keys by the 8 bytes after the prefix they share (exactly, where those
+    bytes differ; keys equal on them stay together), with nulls first."""
+    differing = ["chatcmpl-b7", "chatcmpl-a", "chatcmpl-é1", "chatcmpl-", None, "chatcmpl-ab"]
+    keys = pl.Series(differing)
+    assert keys.gather(db._nearly_sorted(keys)).to_list() == [
+        None,
+        "chatcmpl-",
+        "chatcmpl-a",
+        "chatcmpl-ab",
+        "chatcmpl-b7",
+        "chatcmpl-é1",
+    ]
+    # Equal on the 8 characters after "id-": together, in any order among themselves.
+    tied = pl.Series(["id-00000001z", "id-00000000b", "id-00000001a", "id-00000000a"])
+    ordered = tied.gather(db._nearly_sorted(tied)).to_list()
+    assert sorted(ordered[:2]) == ["id-00000000a", "id-00000000b"]
+    assert sorted(ordered[2:]) == ["id-00000001a", "id-00000001z"]
+
+
 def test_empty_frame_loads_nothing(warehouse_url: str) -> None:
     """It returns zero counts for an empty frame."""
     assert _load(warehouse_url, _changes([], file_id=1, exported_at=OLD)) == (0, 0)

@@ -1117,7 +1117,7 @@ def _make_usage(
     user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
     prompt_v2 = (ts >= v2_at * 1000) if v2_at is not None else np.zeros(n, bool)
 
-    request_id = pl.Series("request_id", _request_ids(w, n))
+    request_id = _request_ids(w, n).alias("request_id")
     if n_bad:
         empty = np.zeros(n, bool)
         empty[malformed["empty_id"]] = True

@@ -135,6 +135,11 @@ def bare_read(files: list[Path]) -> dict[str, int]:
     return rows
 
 
+def _usage_weeks(inbox: Path) -> list[str]:
+    """The weeks of an inbox's usage files (`usage-2026-W46.csv`), oldest first."""
+    return sorted({p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir()})
+
+
 def _generated(
     inbox: Path, history: Path | None, sizes: dict[str, int], history_weeks: int
 ) -> dict[str, Any] | None:
@@ -238,7 +243,7 @@ def main() -> None:
     inbox = work / name
     history = work / f"{name}-history" if args.history_weeks else None
     generated = _generated(inbox, history, sizes, args.history_weeks)
-    week = sorted(p.stem.split("-", 1)[1] for p in (inbox / "usage").iterdir())[0]
+    [week] = _usage_weeks(inbox)
     files = inbox_files(inbox)
     model = load_operating_model(PILOT)
     usage_rows = sizes["usage_rows"]
@@ -247,7 +252,7 @@ def main() -> None:
         # The weeks before are stored once, in a warehouse that every run starts from a copy of.
         history_url = fresh_db(args.db, work, "history")
         start = time.perf_counter()
-        for past in sorted({p.stem.split("-", 1)[1] for p in (history / "usage").iterdir()}):
+        for past in _usage_weeks(history):
             ingest_inbox(history_url, model, history, past)
             store_week_metrics(history_url, model, past)
             store_week_verdict(history_url, model, past)

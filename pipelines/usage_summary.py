@@ -31,7 +31,7 @@ _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 def aligned(*moments: dt.datetime) -> bool:
     """Whether every moment is a bucket boundary (then bucket sums are exact between them)."""
-    return all((m.astimezone(dt.UTC) - _EPOCH) % BUCKET == dt.timedelta(0) for m in moments)
+    return all(bucket_of(m) == m for m in moments)
 
 
 def bucket_of(moment: dt.datetime) -> dt.datetime:

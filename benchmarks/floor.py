@@ -7,7 +7,7 @@ largest usage file this times, in one process (GX imported beforehand, so not co
 - a bare `polars.read_csv` of the file;
 - as built: preparing it as the ingest does (read, type, GX checks row by row for the
   quarantine, price), then staging its rows through ADBC and inserting them into an empty
-  warehouse (the SQLite bulk path of `models.db`) with nothing else in the transaction;
+  warehouse (the SQLite bulk path of `pipelines.warehouse.bulk`) with nothing else in the transaction;
 - required pieces alone: the GX suite on the typed rows, and writing the rows into a new SQLite
   file through ADBC in file order with no index (the least it costs to put them in SQLite).
 
@@ -54,19 +54,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import checks.validate
-    from models.db import (
-        _write_stage_file,
-        dispose_engines,
-        drop_stage,
-        stage_rows,
-        transaction,
-        upsert_newest,
-    )
+    from flows.ingest import prepare_file
     from models.operating_model import load_operating_model
     from models.warehouse import UsageCall
-    from pipelines.ingest import list_inbox, prepare_file
+    from pipelines.prepare import list_inbox
+    from pipelines.warehouse.bulk import _write_stage_file, drop_stage, stage_rows, upsert_newest
+    from pipelines.warehouse.engine import dispose_engines, transaction
 
-    model = load_operating_model(PILOT)
+    operating_model = load_operating_model(PILOT)
     usage = [f for f in list_inbox(args.inbox) if f.source == "usage" and f.path.suffix == ".csv"]
     if not usage:
         parser.error(f"no usage CSV under {args.inbox}/usage")
@@ -75,10 +70,10 @@ def main() -> None:
     checks.validate.warm_up()
 
     bare = _median_seconds(lambda: pl.read_csv(file.path), args.repeat)
-    prepared = prepare_file(file, model, now)
-    prepare = _median_seconds(lambda: prepare_file(file, model, now), args.repeat)
+    prepared = prepare_file(file, operating_model, now)
+    prepare = _median_seconds(lambda: prepare_file(file, operating_model, now), args.repeat)
     rows = prepared.valid.drop("__line__")
-    constants = {"file_id": 1, "pilot": model.pilot, "exported_at": file.exported_at}
+    constants = {"file_id": 1, "pilot": operating_model.pilot, "exported_at": file.exported_at}
 
     def store() -> None:
         with tempfile.TemporaryDirectory(prefix="pilot-floor-") as folder:

@@ -147,7 +147,7 @@ def _generated(
     ones are there; the generation figures, if made. The weeks are generated together, as
     consecutive weeks of one pilot (tickets numbered on, the weekend before re-exported), then
     each file goes to the inbox of the week it was exported for."""
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     complete = inbox.with_name(f"{inbox.name}.complete")  # beside it: the ingest must not see it
     if complete.exists():
@@ -226,11 +226,11 @@ def main() -> None:
         parser.error("--history-weeks must be >= 0")
 
     from checks.verdict import store_week_verdict
-    from models.db import dispose_engines
-    from models.load import ingest_inbox
+    from flows.ingest import ingest_inbox
     from models.operating_model import load_operating_model
     from models.settings import Settings
     from pipelines.metrics import store_week_metrics
+    from pipelines.warehouse.engine import dispose_engines
     from reports.publish import publish_and_send
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="pilot-bench-"))
@@ -245,7 +245,7 @@ def main() -> None:
     generated = _generated(inbox, history, sizes, args.history_weeks)
     [week] = _usage_weeks(inbox)
     files = inbox_files(inbox)
-    model = load_operating_model(PILOT)
+    operating_model = load_operating_model(PILOT)
     usage_rows = sizes["usage_rows"]
     history_url = None
     if history is not None:
@@ -253,9 +253,9 @@ def main() -> None:
         history_url = fresh_db(args.db, work, "history")
         start = time.perf_counter()
         for past in _usage_weeks(history):
-            ingest_inbox(history_url, model, history, past)
-            store_week_metrics(history_url, model, past)
-            store_week_verdict(history_url, model, past)
+            ingest_inbox(history_url, operating_model, history, past)
+            store_week_metrics(history_url, operating_model, past)
+            store_week_verdict(history_url, operating_model, past)
         dispose_engines()
         print(
             f"history: {args.history_weeks} week(s) stored in {time.perf_counter() - start:.1f} s"
@@ -272,12 +272,14 @@ def main() -> None:
         seconds, peak, bare_rows = timed(partial(bare_read, files))
         figures[BARE] = (seconds, peak)
         stages = [
-            ("ingest", partial(ingest_inbox, db_url, model, inbox, week)),
-            ("facts", partial(store_week_metrics, db_url, model, week)),
-            ("rules", partial(store_week_verdict, db_url, model, week)),
+            ("ingest", partial(ingest_inbox, db_url, operating_model, inbox, week)),
+            ("facts", partial(store_week_metrics, db_url, operating_model, week)),
+            ("rules", partial(store_week_verdict, db_url, operating_model, week)),
             (
                 "report",
-                partial(publish_and_send, db_url, model, week, out, Settings(smtp_host=None)),
+                partial(
+                    publish_and_send, db_url, operating_model, week, out, Settings(smtp_host=None)
+                ),
             ),
         ]
         for stage, fn in stages:

@@ -13,31 +13,21 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from models.results import REASONS, CheckedRows
+from models.sources import SPECS
 from pipelines.normalize import PARSE_ERRORS
 from pipelines.read import LINE
-from pipelines.sources import SPECS
 
 SUITES_DIR = Path(__file__).parent / "suites"
-REASONS = "__reasons__"
 
 # GX phones home and draws progress bars unless told not to.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-
-@dataclass(frozen=True)
-class ValidatedBatch:
-    """Rows of one file after the checks: `valid` rows and `quarantined` rows with reasons."""
-
-    valid: pl.DataFrame
-    quarantined: pl.DataFrame  # columns: __line__, __reasons__ (list of text)
-    refused: str | None = None
 
 
 def load_suite_definition(source: str) -> dict[str, Any]:
@@ -242,7 +232,7 @@ def validate_batch(
     frame: pl.DataFrame,
     now_utc: dt.datetime | None = None,
     unknown_allowed: tuple[str, ...] = (),
-) -> ValidatedBatch:
+) -> CheckedRows:
     """Check a canonical frame; every failing row is quarantined with every reason it broke.
 
     `unknown_allowed` names required columns that may be null (unknown) in this file: vendor
@@ -259,14 +249,14 @@ def validate_batch(
         }
     if table_failures:
         empty = frame.head(0)
-        return ValidatedBatch(empty, _reasons_frame({}), refused="; ".join(table_failures))
+        return CheckedRows(empty, _reasons_frame({}), refused="; ".join(table_failures))
     parse_errors = frame.filter(pl.col(PARSE_ERRORS).list.len() > 0).select(LINE, PARSE_ERRORS)
     for line, errors in parse_errors.iter_rows():
         by_line[int(line)] = list(errors) + by_line.get(int(line), [])
     reasons = _reasons_frame(by_line)
     bad_rows = frame.get_column(LINE).is_in(reasons.get_column(LINE).implode())
     assert bad_rows.sum() == reasons.height  # every reason points at one row of this file
-    return ValidatedBatch(valid=_without(frame, bad_rows).drop(PARSE_ERRORS), quarantined=reasons)
+    return CheckedRows(valid=_without(frame, bad_rows).drop(PARSE_ERRORS), quarantined=reasons)
 
 
 # Up to this many quarantined rows, the valid rows are the runs between them, as slices that

@@ -10,11 +10,12 @@ from sqlalchemy import Connection, select
 
 from checks.rules.base import RuleContext, RuleOutcome, WeekHistory, outcome
 from checks.rules.catalog import RULES, STREAK, streak
-from models.db import replace_partition, transaction
 from models.operating_model import OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.input_stats import week_input_stats
+from pipelines.warehouse.bulk import replace_partition
+from pipelines.warehouse.engine import transaction
 from pipelines.week_marks import stored_mark, week_mark
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
@@ -92,41 +93,41 @@ def stored_outcomes(conn: Connection, pilot: str, week: str) -> list[RuleOutcome
 
 
 def store_week_verdict(
-    db_url: str, model: OperatingModel, week: str
+    db_url: str, operating_model: OperatingModel, week: str
 ) -> tuple[Verdict, list[RuleOutcome]]:
     """Evaluate every rule on the stored week and store results and verdict (one transaction)."""
     with transaction(db_url) as conn:
         metric = WeeklyMetric.__table__
         stored = conn.execute(
             select(metric.c.metrics_json).where(
-                metric.c.pilot == model.pilot, metric.c.week == week
+                metric.c.pilot == operating_model.pilot, metric.c.week == week
             )
         ).scalar_one_or_none()
         if stored is None:
             raise LookupError(
-                f"no stored metrics for {model.pilot} {week}: run the facts stage first"
+                f"no stored metrics for {operating_model.pilot} {week}: run the facts stage first"
             )
-        mark = week_mark(conn, model, week)
-        stored_at, stored_verdict = stored_mark(conn, model.pilot, week)
+        mark = week_mark(conn, operating_model, week)
+        stored_at, stored_verdict = stored_mark(conn, operating_model.pilot, week)
         if stored_at == mark and stored_verdict is not None:
             # Nothing the week depends on changed since its rules were evaluated.
-            return stored_verdict, stored_outcomes(conn, model.pilot, week)  # type: ignore[return-value]
-        inputs = read_week_inputs(conn, model, week, mark)
+            return stored_verdict, stored_outcomes(conn, operating_model.pilot, week)  # type: ignore[return-value]
+        inputs = read_week_inputs(conn, operating_model, week, mark)
         ctx = RuleContext(
-            model=model,
+            operating_model=operating_model,
             week=week,
-            facts=task_facts(inputs, model),
+            facts=task_facts(inputs, operating_model),
             metrics=json.loads(stored),
             inputs=inputs,
-            input_stats=week_input_stats(conn, model.pilot, week),
-            history=read_history(conn, model.pilot, week),
+            input_stats=week_input_stats(conn, operating_model.pilot, week),
+            history=read_history(conn, operating_model.pilot, week),
         )
         results = evaluate_rules(ctx)
         outcome_verdict = verdict(results)
         rows = pl.DataFrame(
             [
                 {
-                    "pilot": model.pilot,
+                    "pilot": operating_model.pilot,
                     "week": week,
                     "rule_id": r.id,
                     "status": r.status,
@@ -142,10 +143,10 @@ def store_week_verdict(
             ],
             schema_overrides={"value": pl.Float64, "threshold": pl.Float64},
         )
-        replace_partition(conn, RuleResult, {"pilot": model.pilot, "week": week}, rows)
+        replace_partition(conn, RuleResult, {"pilot": operating_model.pilot, "week": week}, rows)
         conn.execute(
             metric.update()
-            .where(metric.c.pilot == model.pilot, metric.c.week == week)
+            .where(metric.c.pilot == operating_model.pilot, metric.c.week == week)
             .values(verdict=outcome_verdict)
         )
     return outcome_verdict, results

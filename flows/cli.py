@@ -134,16 +134,17 @@ def check(
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
     import datetime as dt
 
-    from pipelines.ingest import InboxFile, prepare_file
+    from flows.ingest import prepare_file
+    from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 
     if source not in SOURCE_NAMES:
         _fail(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
     if not file.is_file():
         _fail(f"{file}: no such file")
-    model = _model(pilot)
+    operating_model = _model(pilot)
     inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
-    prepared = prepare_file(inbox_file, model)
+    prepared = prepare_file(inbox_file, operating_model)
     quarantined = (
         [
             {"line": int(line), "reasons": list(reasons)}
@@ -152,7 +153,7 @@ def check(
         if not prepared.refused
         else []
     )
-    settings = model.source(source)
+    settings = operating_model.source(source)
     result = {
         "source": source,
         "format": prepared.format,
@@ -220,7 +221,7 @@ def generate(
     --tickets-per-week 500000 --timesheet-entries-per-week 100000 --reviews-per-week 1000
     --changes-total 10.
     """
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     generated = generate_inbox(
         out,
@@ -266,16 +267,19 @@ def demo(
     in vendor export formats and gives the same facts.
     """
     from flows.weekly_readiness import weekly_readiness
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     if not DEFAULT_PILOT.is_file():
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
     _check_prefect_api()
     generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
     if vendor:
-        from pipelines.demo_vendor import write_vendor_inbox
+        from flows.ingest import prepare_file
+        from pipelines.demo.vendor import write_vendor_inbox
 
-        generated = write_vendor_inbox(generated, out / "vendor-exports", _model(DEFAULT_PILOT))
+        generated = write_vendor_inbox(
+            generated, out / "vendor-exports", _model(DEFAULT_PILOT), prepare_file
+        )
     inbox = out / "inbox"
     db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
     result = None
@@ -308,27 +312,27 @@ def history(
     """Print the verdict and failing rule ids of every stored week."""
     from sqlalchemy import select
 
-    from models.db import transaction
     from models.settings import Settings
     from models.warehouse import RuleResult, WeeklyMetric
+    from pipelines.warehouse.engine import transaction
 
-    model = _model(pilot)
+    operating_model = _model(pilot)
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
     with transaction(db or Settings().db_url) as conn:
         weeks = conn.execute(
             select(metric.c.week, metric.c.verdict)
-            .where(metric.c.pilot == model.pilot)
+            .where(metric.c.pilot == operating_model.pilot)
             .order_by(metric.c.week)
         ).all()
         failing: dict[str, list[str]] = {}
         for row in conn.execute(
             select(rule.c.week, rule.c.rule_id)
-            .where(rule.c.pilot == model.pilot, rule.c.status == "fail")
+            .where(rule.c.pilot == operating_model.pilot, rule.c.status == "fail")
             .order_by(rule.c.week, rule.c.rule_id)
         ):
             failing.setdefault(row.week, []).append(row.rule_id)
     if not weeks:
-        typer.echo(f"no stored weeks for {model.pilot}")
+        typer.echo(f"no stored weeks for {operating_model.pilot}")
     for week, verdict in weeks:
         typer.echo(
             f"{week}  {verdict or 'not evaluated':16} {', '.join(failing.get(week, [])) or '-'}"
@@ -350,13 +354,13 @@ def serve(
 
     deployments = []
     for path in sorted(pilots.glob("*.yaml")):
-        model = _model(path)
+        operating_model = _model(path)
         deployments.append(
             weekly_readiness.to_deployment(
-                name=model.pilot,
-                schedules=[CronSchedule(cron="0 7 * * 1", timezone=model.timezone)],
-                parameters={"pilot": str(path), "inbox": str(inbox_root / model.pilot)},
-                tags=[f"pilot:{model.pilot}"],
+                name=operating_model.pilot,
+                schedules=[CronSchedule(cron="0 7 * * 1", timezone=operating_model.timezone)],
+                parameters={"pilot": str(path), "inbox": str(inbox_root / operating_model.pilot)},
+                tags=[f"pilot:{operating_model.pilot}"],
             )
         )
     if not deployments:

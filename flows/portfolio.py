@@ -17,9 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.weekly_readiness import WeeklyRunResult, resolve_week, weekly_readiness
-from models.db import make_engine
 from models.operating_model import load_operating_model
 from models.settings import Settings
+from pipelines.warehouse.engine import make_engine
 from pipelines.weeks import parse_week
 from reports.portfolio import (
     error_line,
@@ -57,7 +57,7 @@ def _plan(path: Path, inbox_root: Path, week: str | None) -> dict[str, Any]:
     """Pilot id, title and week of one file; an unreadable file still gets an entry (its
     subflow then fails with the operating model error)."""
     try:
-        model = load_operating_model(path)
+        operating_model = load_operating_model(path)
     except ValueError:
         return {
             "pilot": path.stem,
@@ -66,10 +66,10 @@ def _plan(path: Path, inbox_root: Path, week: str | None) -> dict[str, Any]:
             "inbox": inbox_root / path.stem,
         }
     return {
-        "pilot": model.pilot,
-        "title": model.title,
-        "week": resolve_week(model, week),
-        "inbox": inbox_root / model.pilot,
+        "pilot": operating_model.pilot,
+        "title": operating_model.title,
+        "week": resolve_week(operating_model, week),
+        "inbox": inbox_root / operating_model.pilot,
     }
 
 

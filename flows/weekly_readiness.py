@@ -16,15 +16,15 @@ from prefect.runtime import flow_run
 from sqlalchemy import func, select
 
 from checks.verdict import store_week_verdict
+from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
-from models.db import transaction
-from models.load import ingest_inbox
-from models.locks import week_lock
 from models.operating_model import OperatingModel, load_operating_model
 from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
+from pipelines.warehouse.engine import transaction
+from pipelines.warehouse.locks import week_lock
 from pipelines.weeks import last_complete_week, parse_week
 from reports.email import failure_alert, send, write_eml
 from reports.publish import (
@@ -49,10 +49,10 @@ class WeeklyRunResult:
     email_status: str
 
 
-def resolve_week(model: OperatingModel, week: str | None) -> str:
+def resolve_week(operating_model: OperatingModel, week: str | None) -> str:
     """The requested week, else the last complete ISO week in the pilot's timezone."""
     if week is None:
-        return last_complete_week(model.timezone)
+        return last_complete_week(operating_model.timezone)
     parse_week(week)
     return week
 
@@ -61,17 +61,21 @@ def _run_name() -> str:
     params = flow_run.parameters
     pilot = Path(str(params.get("pilot", "pilot")))
     try:
-        model = load_operating_model(pilot)
+        operating_model = load_operating_model(pilot)
     except ValueError:
         return f"{pilot.stem}-{params.get('week') or 'last-week'}"
-    return f"{model.pilot}-{params.get('week') or last_complete_week(model.timezone)}"
+    return f"{operating_model.pilot}-{params.get('week') or last_complete_week(operating_model.timezone)}"
 
 
 def ingest_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     """Ingestion is reused when nothing it depends on changed: the code, the warehouse (its first
     run marks it; a new database gets a new mark), the pilot, the week and every inbox file
     (path, size, modification time). A new or re-exported file means a new key."""
-    db_url, model, inbox = parameters["db_url"], parameters["model"], Path(parameters["inbox"])
+    db_url, model, inbox = (
+        parameters["db_url"],
+        parameters["operating_model"],
+        Path(parameters["inbox"]),
+    )
     files = sorted(
         (p.relative_to(inbox).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
         for p in inbox.rglob("*")
@@ -92,9 +96,9 @@ def ingest_cache_key(context: Any, parameters: dict[str, Any]) -> str:
 
 @task(name="ingest", persist_result=True)
 def ingest_task(
-    db_url: str, model: OperatingModel, inbox: Path, week: str
+    db_url: str, operating_model: OperatingModel, inbox: Path, week: str
 ) -> dict[str, dict[str, int]]:
-    files = ingest_inbox(db_url, model, inbox, week)
+    files = ingest_inbox(db_url, operating_model, inbox, week)
     logger = get_run_logger()
     counts: dict[str, dict[str, int]] = {}
     for f in files:
@@ -132,21 +136,23 @@ def ingest_task(
 
 
 @task(name="facts")
-def facts_task(db_url: str, model: OperatingModel, week: str) -> dict:
-    return store_week_metrics(db_url, model, week)
+def facts_task(db_url: str, operating_model: OperatingModel, week: str) -> dict:
+    return store_week_metrics(db_url, operating_model, week)
 
 
 @task(name="rules")
-def rules_task(db_url: str, model: OperatingModel, week: str) -> str:
-    verdict, results = store_week_verdict(db_url, model, week)
+def rules_task(db_url: str, operating_model: OperatingModel, week: str) -> str:
+    verdict, results = store_week_verdict(db_url, operating_model, week)
     failing = [r.id for r in results if r.status == "fail"]
     get_run_logger().info("verdict %s; failing rules: %s", verdict, ", ".join(failing) or "none")
     return verdict
 
 
 @task(name="report")
-def report_task(db_url: str, model: OperatingModel, week: str, out_dir: Path) -> PublishedWeek:
-    published = publish_week(db_url, model, week, out_dir)
+def report_task(
+    db_url: str, operating_model: OperatingModel, week: str, out_dir: Path
+) -> PublishedWeek:
+    published = publish_week(db_url, operating_model, week, out_dir)
     get_run_logger().info("report written to %s", published.html)
     return published
 
@@ -203,18 +209,26 @@ def weekly_readiness(
     (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS).
     """
     settings = Settings()
-    model = load_operating_model(pilot)
-    week = resolve_week(model, week)
+    operating_model = load_operating_model(pilot)
+    week = resolve_week(operating_model, week)
     db_url = db_url or settings.db_url
     out_dir = Path(out_dir or settings.out_dir)
-    with week_lock(db_url, model.pilot, week, settings.run_lock_wait_seconds):
+    with week_lock(db_url, operating_model.pilot, week, settings.run_lock_wait_seconds):
         return _run_week(
-            model, Path(pilot), str(inbox), week, out_dir, db_url, settings, send_email, resend
+            operating_model,
+            Path(pilot),
+            str(inbox),
+            week,
+            out_dir,
+            db_url,
+            settings,
+            send_email,
+            resend,
         )
 
 
 def _run_week(
-    model: OperatingModel,
+    operating_model: OperatingModel,
     pilot: Path,
     inbox_location: str,
     week: str,
@@ -226,7 +240,7 @@ def _run_week(
 ) -> WeeklyRunResult:
     run = {
         "id": str(flow_run.id or uuid.uuid4()),
-        "pilot": model.pilot,
+        "pilot": operating_model.pilot,
         "week": week,
         "started_at": dt.datetime.now(dt.UTC),
         "status": "running",
@@ -243,17 +257,19 @@ def _run_week(
         stage("ingest")
         inbox = Path(inbox_location)
         if is_remote(inbox_location):
-            inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / model.pilot)
+            inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
             logger.info("mirrored %s to %s", inbox_location, inbox)
         if not inbox.is_dir():
             raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
-        ingest_task.with_options(cache_key_fn=ingest_cache_key)(db_url, model, inbox, week)
+        ingest_task.with_options(cache_key_fn=ingest_cache_key)(
+            db_url, operating_model, inbox, week
+        )
         stage("facts")
-        facts_task(db_url, model, week)
+        facts_task(db_url, operating_model, week)
         stage("rules")
-        verdict = rules_task(db_url, model, week)
+        verdict = rules_task(db_url, operating_model, week)
         stage("report")
-        published = report_task(db_url, model, week, out_dir)
+        published = report_task(db_url, operating_model, week, out_dir)
         stage("email")
         email_state = email_task.with_options(
             retries=settings.smtp_retries,
@@ -271,12 +287,12 @@ def _run_week(
         finish_task(db_url, published, email)
         stage("artifacts")
         artifacts_task(published, email)
-        tag_flow_run(model.pilot, week, verdict)
+        tag_flow_run(operating_model.pilot, week, verdict)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         command = rerun_command(pilot, inbox_location, week)
         logger.error("run failed at stage %s: %s; re-run with: %s", run["stage"], error, command)
-        _alert_failure(model, week, run["stage"], error, command, out_dir, settings)
+        _alert_failure(operating_model, week, run["stage"], error, command, out_dir, settings)
         try:
             _record_run(
                 db_url,
@@ -290,7 +306,7 @@ def _run_week(
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
     )
     return WeeklyRunResult(
-        model.pilot, week, verdict, published.html, published.json, email["status"]
+        operating_model.pilot, week, verdict, published.html, published.json, email["status"]
     )
 
 
@@ -303,7 +319,7 @@ def _error_text(state: Any) -> str:
 
 
 def _alert_failure(
-    model: OperatingModel,
+    operating_model: OperatingModel,
     week: str,
     stage: str,
     error: str,
@@ -313,13 +329,13 @@ def _alert_failure(
 ) -> None:
     """Best effort: email the technical owner and backup (or write the alert beside the report)."""
     logger = get_run_logger()
-    message = failure_alert(model, week, stage, error, command)
+    message = failure_alert(operating_model, week, stage, error, command)
     try:
         if settings.smtp_host:
             send(message, settings)
             logger.info("failure alert sent to %s", message["To"])
         else:
-            path = write_eml(message, out_dir / model.pilot / week / "failure-alert.eml")
+            path = write_eml(message, out_dir / operating_model.pilot / week / "failure-alert.eml")
             logger.info("no SMTP host configured: failure alert written to %s", path)
     except Exception as exc:
         logger.warning("failure alert not delivered: %s", exc)

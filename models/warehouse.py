@@ -8,9 +8,13 @@ came from (`file_id`), that file's export time (`exported_at`, newest wins) and 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+# The schema's history: Alembic migrations, applied to every warehouse as it is opened.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class _SourceRow(SQLModel):

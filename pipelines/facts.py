@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, and_, func, or_, select
 
-from models.db import read_frame
 from models.operating_model import OperatingModel
 from models.warehouse import (
     ChangeEntry,
@@ -28,6 +27,7 @@ from models.warehouse import (
 from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
 from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between
+from pipelines.warehouse.reads import read_frame
 from pipelines.weeks import week_bounds_utc, week_days
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
@@ -116,36 +116,38 @@ _LAST_READ: dict[tuple[str, str, str, str], WeekInputs] = {}
 
 
 def read_week_inputs(
-    conn: Connection, model: OperatingModel, week: str, mark: str | None = None
+    conn: Connection, operating_model: OperatingModel, week: str, mark: str | None = None
 ) -> WeekInputs:
     """Read the week's rows (aggregated where the table is large) for one pilot.
 
     With the week's mark (pipelines/week_marks.py), a second read at the same mark in this
     process returns the first read's frames.
     """
-    key = (str(conn.engine.url), model.pilot, week, mark or "")
+    key = (str(conn.engine.url), operating_model.pilot, week, mark or "")
     if mark is not None and key in _LAST_READ:
         return _LAST_READ[key]
-    inputs = _read_week_inputs(conn, model, week)
+    inputs = _read_week_inputs(conn, operating_model, week)
     if mark is not None:
         _LAST_READ.clear()
         _LAST_READ[key] = inputs
     return inputs
 
 
-def _read_week_inputs(conn: Connection, model: OperatingModel, week: str) -> WeekInputs:
-    start, end = week_bounds_utc(week, model.timezone)
+def _read_week_inputs(conn: Connection, operating_model: OperatingModel, week: str) -> WeekInputs:
+    start, end = week_bounds_utc(week, operating_model.timezone)
     monday, sunday = week_days(week)
     month_first = sunday.replace(day=1)
-    month_start = dt.datetime.combine(month_first, dt.time(), model.zone).astimezone(dt.UTC)
-    pilot = model.pilot
+    month_start = dt.datetime.combine(month_first, dt.time(), operating_model.zone).astimezone(
+        dt.UTC
+    )
+    pilot = operating_model.pilot
     usage, sheet, review, change = (
         _t(UsageCall),
         _t(TimesheetEntry),
         _t(ReviewFinding),
         _t(ChangeEntry),
     )
-    tickets = _tickets_solved_in_week(conn, model, start, end)
+    tickets = _tickets_solved_in_week(conn, operating_model, start, end)
     usage_summary = _week_usage_summary(conn, pilot, start, end)
     unpriced_total = int(
         usage_summary.filter(pl.col("price_source") == UNPRICED).get_column("calls").sum() or 0
@@ -275,12 +277,12 @@ def _model_cost_usd(conn: Connection, pilot: str, start: dt.datetime, end: dt.da
 
 
 def _tickets_solved_in_week(
-    conn: Connection, model: OperatingModel, start: dt.datetime, end: dt.datetime
+    conn: Connection, operating_model: OperatingModel, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
     """Tickets solved in [start, end): by their solve time, or, when the ticket row has none,
     by the status changes exported as labels; completed from their labels."""
     ticket, label = _t(Ticket), _t(TicketLabel)
-    pilot = model.pilot
+    pilot = operating_model.pilot
     solved_by_label = select(label.c.ticket_id).where(
         label.c.pilot == pilot,
         label.c.name == "status",
@@ -312,13 +314,13 @@ def _tickets_solved_in_week(
     )
     if labels.height == 0:
         return tickets
-    completed = complete_tickets(tickets, labels, model.source("tickets"))
+    completed = complete_tickets(tickets, labels, operating_model.source("tickets"))
     return completed.filter((pl.col("solved_at") >= start) & (pl.col("solved_at") < end))
 
 
-def rate_expr(model: OperatingModel, person: str = "person") -> pl.Expr:
+def rate_expr(operating_model: OperatingModel, person: str = "person") -> pl.Expr:
     """Hourly rate of the person in each row."""
-    rates = model.costs.hourly_rates
+    rates = operating_model.costs.hourly_rates
     return pl.col(person).replace_strict(
         {k: v for k, v in rates.items() if k != "default"},
         default=rates["default"],
@@ -326,14 +328,14 @@ def rate_expr(model: OperatingModel, person: str = "person") -> pl.Expr:
     )
 
 
-def human_costed(timesheets: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
+def human_costed(timesheets: pl.DataFrame, operating_model: OperatingModel) -> pl.DataFrame:
     """Timesheet rows of paid pilot activities with their cost in USD."""
     return timesheets.filter(pl.col("activity").is_in(HUMAN_ACTIVITIES)).with_columns(
-        (pl.col("minutes") / 60 * rate_expr(model)).alias("cost_usd")
+        (pl.col("minutes") / 60 * rate_expr(operating_model)).alias("cost_usd")
     )
 
 
-def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
+def task_facts(inputs: WeekInputs, operating_model: OperatingModel) -> pl.DataFrame:
     """One row per ticket solved in the week, AI or manual, with cost and outcome."""
     per_task_usage = (
         inputs.usage_summary.filter(pl.col("task_id").is_not_null())
@@ -349,7 +351,7 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
         .rename({"task_id": "ticket_id"})
     )
     per_task_human = (
-        human_costed(inputs.timesheets, model)
+        human_costed(inputs.timesheets, operating_model)
         .filter(pl.col("ticket_id").is_not_null())
         .group_by("ticket_id")
         .agg(
@@ -364,7 +366,7 @@ def task_facts(inputs: WeekInputs, model: OperatingModel) -> pl.DataFrame:
         .group_by("ticket_id")
         .agg(pl.col("severity").sort_by("rank").last().alias("worst_severity"))
     )
-    excluded = model.workflow.excluded_categories
+    excluded = operating_model.workflow.excluded_categories
     return (
         inputs.tickets.join(per_task_usage, on="ticket_id", how="left")
         .join(per_task_human, on="ticket_id", how="left")

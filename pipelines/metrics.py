@@ -7,13 +7,27 @@ Computed once from the week's task facts and inputs, stored, and read by rules a
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select
 
 from models.operating_model import OperatingModel
-from pipelines.facts import OVERSIGHT_ACTIVITIES, WeekInputs, human_costed, rate_expr
+from models.warehouse import TaskFact, WeeklyMetric
+from pipelines.facts import (
+    OVERSIGHT_ACTIVITIES,
+    WeekInputs,
+    human_costed,
+    rate_expr,
+    read_week_inputs,
+    task_facts,
+)
+from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+from pipelines.reconciliation import week_reconciliation
+from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
+from pipelines.warehouse.engine import transaction
+from pipelines.week_marks import stored_mark, week_mark
 from pipelines.weeks import days_in_month, week_days
 
 
@@ -25,14 +39,14 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def weekly_fees(model: OperatingModel, week: str) -> float:
+def weekly_fees(operating_model: OperatingModel, week: str) -> float:
     """Fixed monthly fees spread evenly over days: 7 days of the month of the week's Thursday."""
     monday, _ = week_days(week)
     thursday = monday + dt.timedelta(days=3)
-    return model.costs.fixed_monthly_fees * 7 / days_in_month(thursday)
+    return operating_model.costs.fixed_monthly_fees * 7 / days_in_month(thursday)
 
 
-def baselines(facts: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
+def baselines(facts: pl.DataFrame, operating_model: OperatingModel) -> pl.DataFrame:
     """Manual handle minutes per category: median of manual tasks when there are at least 5."""
     manual = facts.filter(~pl.col("ai_task") & pl.col("handle_minutes").is_not_null())
     measured = manual.group_by("category").agg(
@@ -45,7 +59,7 @@ def baselines(facts: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
         .with_columns(
             pl.when(pl.col("manual_tasks") >= 5)
             .then(pl.col("median_minutes"))
-            .otherwise(pl.lit(model.costs.baseline_manual_minutes))
+            .otherwise(pl.lit(operating_model.costs.baseline_manual_minutes))
             .alias("baseline_minutes"),
             (pl.col("manual_tasks") >= 5).alias("measured"),
         )
@@ -54,7 +68,7 @@ def baselines(facts: pl.DataFrame, model: OperatingModel) -> pl.DataFrame:
 
 
 def weekly_metrics(
-    facts: pl.DataFrame, inputs: WeekInputs, model: OperatingModel
+    facts: pl.DataFrame, inputs: WeekInputs, operating_model: OperatingModel
 ) -> dict[str, Any]:
     """All metrics of the week, as JSON-ready values."""
     ai = facts.filter(pl.col("ai_task"))
@@ -64,7 +78,7 @@ def weekly_metrics(
     calls = int(usage.get_column("calls").sum() or 0)
     failed_calls = int(usage.filter(pl.col("status") != "ok").get_column("calls").sum() or 0)
 
-    costed = human_costed(inputs.timesheets, model)
+    costed = human_costed(inputs.timesheets, operating_model)
     human_cost = float(costed.get_column("cost_usd").sum() or 0.0)
     minutes_by_activity = {
         a: float(
@@ -73,7 +87,7 @@ def weekly_metrics(
         for a in ("review", "rework", "escalation", "maintenance", "other")
     }
     oversight_minutes = sum(minutes_by_activity[a] for a in OVERSIGHT_ACTIVITIES)
-    fees = weekly_fees(model, inputs.week)
+    fees = weekly_fees(operating_model, inputs.week)
     total = model_cost + human_cost + fees
     ai_tasks = ai.height
 
@@ -84,7 +98,7 @@ def weekly_metrics(
         pl.col("draft_outcome").is_in(("rewritten", "discarded"))
     ).height
 
-    base = baselines(facts, model)
+    base = baselines(facts, operating_model)
     ai_handled = ai.filter(pl.col("handle_minutes").is_not_null()).join(
         base.select("category", "baseline_minutes"), on="category", how="left"
     )
@@ -101,11 +115,11 @@ def weekly_metrics(
         inputs.month_timesheets.filter(
             pl.col("activity").is_in(("review", "rework", "escalation", "maintenance"))
         )
-        .select((pl.col("minutes") / 60 * rate_expr(model)).sum())
+        .select((pl.col("minutes") / 60 * rate_expr(operating_model)).sum())
         .item()
         or 0.0
     )
-    month_fees = model.costs.fixed_monthly_fees * days_elapsed / month_days
+    month_fees = operating_model.costs.fixed_monthly_fees * days_elapsed / month_days
     month_to_date = inputs.month_model_cost + month_human + month_fees
     projected = month_to_date / days_elapsed * month_days
 
@@ -117,7 +131,7 @@ def weekly_metrics(
         return {
             "cost": _round(cost, 2),
             "review_hours": _round(current_review_hours * factor, 1),
-            "under_cap": cost <= model.costs.monthly_cap,
+            "under_cap": cost <= operating_model.costs.monthly_cap,
         }
 
     reviewed_agents = (
@@ -128,7 +142,7 @@ def weekly_metrics(
     )
     review_days = (
         inputs.reviews.select(
-            pl.col("reviewed_at").dt.convert_time_zone(model.timezone).dt.date()
+            pl.col("reviewed_at").dt.convert_time_zone(operating_model.timezone).dt.date()
         ).n_unique()
         if reviewed
         else 0
@@ -151,8 +165,8 @@ def weekly_metrics(
         "projected_month_cost": _round(projected, 2),
         "volumes": {
             "current": volume(1.0),
-            "next_team": volume(model.volumes.next_team_factor),
-            "busy_month": volume(model.volumes.busy_month_factor),
+            "next_team": volume(operating_model.volumes.next_team_factor),
+            "busy_month": volume(operating_model.volumes.busy_month_factor),
         },
         "model_calls": calls,
         "failed_model_calls": failed_calls,
@@ -171,10 +185,6 @@ def weekly_metrics(
 
 def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
     """The metrics stored for a week."""
-    import json
-
-    from models.warehouse import WeeklyMetric
-
     metric = WeeklyMetric.__table__
     stored = conn.execute(
         select(metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week == week)
@@ -182,40 +192,31 @@ def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
     return json.loads(stored)
 
 
-def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[str, Any]:
+def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) -> dict[str, Any]:
     """Compute the week's task facts and metrics and store them (one writing transaction)."""
-    import json
-
-    from models.db import drop_stage, replace_partition, stage_rows, transaction
-    from models.warehouse import TaskFact, WeeklyMetric
-    from pipelines.facts import read_week_inputs, task_facts
-    from pipelines.input_stats import snapshot_week_inputs, week_input_stats
-    from pipelines.reconciliation import week_reconciliation
-    from pipelines.week_marks import stored_mark, week_mark
-
     with transaction(db_url) as conn:
-        mark = week_mark(conn, model, week)
-        stored, verdict = stored_mark(conn, model.pilot, week)
+        mark = week_mark(conn, operating_model, week)
+        stored, verdict = stored_mark(conn, operating_model.pilot, week)
         if stored == mark and verdict is not None:
             # Nothing the week depends on changed since its results were stored: keep them.
-            return stored_metrics(conn, model.pilot, week)
-        inputs = read_week_inputs(conn, model, week, mark)
-        reconciliation = week_reconciliation(conn, model, week)
-    facts = task_facts(inputs, model)
-    metrics = weekly_metrics(facts, inputs, model)
+            return stored_metrics(conn, operating_model.pilot, week)
+        inputs = read_week_inputs(conn, operating_model, week, mark)
+        reconciliation = week_reconciliation(conn, operating_model, week)
+    facts = task_facts(inputs, operating_model)
+    metrics = weekly_metrics(facts, inputs, operating_model)
     # Provider bills beside the request logs; None when the week has no bill lines.
     metrics["bill_reconciliation"] = reconciliation
     # A large week's facts are staged before the writing transaction (SQLite bulk path).
     staged = stage_rows(db_url, TaskFact, facts)
     try:
         with transaction(db_url, attach=staged) as conn:
-            snapshot_week_inputs(conn, model.pilot, week)
-            where = {"pilot": model.pilot, "week": week}
+            snapshot_week_inputs(conn, operating_model.pilot, week)
+            where = {"pilot": operating_model.pilot, "week": week}
             replace_partition(conn, TaskFact, where, facts, staged=staged)
             row = pl.DataFrame(
                 [
                     {
-                        "pilot": model.pilot,
+                        "pilot": operating_model.pilot,
                         "week": week,
                         "ai_tasks": metrics["ai_tasks"],
                         "total_cost": metrics["total_cost"],
@@ -223,7 +224,7 @@ def store_week_metrics(db_url: str, model: OperatingModel, week: str) -> dict[st
                         "verdict": None,
                         "metrics_json": json.dumps(metrics, sort_keys=True),
                         "inputs_json": json.dumps(
-                            week_input_stats(conn, model.pilot, week), sort_keys=True
+                            week_input_stats(conn, operating_model.pilot, week), sort_keys=True
                         ),
                         "inputs_mark": mark,
                     }

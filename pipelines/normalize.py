@@ -11,8 +11,8 @@ import hashlib
 
 import polars as pl
 
+from models.sources import SPECS, TIMESHEET_ALTERNATIVES, SourceSpec
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
-from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES, SourceSpec
 
 PARSE_ERRORS = "__parse_errors__"
 UTC_DATETIME = pl.Datetime("us", "UTC")

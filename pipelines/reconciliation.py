@@ -14,10 +14,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, func, select
 
-from models.db import read_frame
 from models.operating_model import OperatingModel
 from models.warehouse import ProviderCost, UsageCall
 from pipelines.usage_summary import calls_between
+from pipelines.warehouse.reads import read_frame
 from pipelines.weeks import week_bounds_utc
 
 # Above this share of the bill unexplained by the logs (either way), the report warns.
@@ -45,13 +45,13 @@ def model_key(column: str = "model") -> pl.Expr:
 
 
 def read_bill_and_logs(
-    conn: Connection, model: OperatingModel, week: str
+    conn: Connection, operating_model: OperatingModel, week: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The week's bill lines and logged usage, each summed per model (empty bill: no report).
 
     Daily buckets belong to the week their start falls in.
     """
-    start, end = week_bounds_utc(week, model.timezone)
+    start, end = week_bounds_utc(week, operating_model.timezone)
     bill_table = ProviderCost.__table__
     bill = read_frame(
         conn,
@@ -66,7 +66,7 @@ def read_bill_and_logs(
             ).label("tokens"),
         )
         .where(
-            bill_table.c.pilot == model.pilot,
+            bill_table.c.pilot == operating_model.pilot,
             bill_table.c.bucket_start >= start,
             bill_table.c.bucket_start < end,
         )
@@ -88,7 +88,7 @@ def read_bill_and_logs(
             func.sum(usage.c.model_cost_usd).label("cost_usd"),
             func.sum(usage.c.input_tokens + usage.c.output_tokens).label("tokens"),
         )
-        .where(calls_between(model.pilot, start, end))
+        .where(calls_between(operating_model.pilot, start, end))
         .group_by(usage.c.model)
         .order_by(usage.c.model),
         schema=LOG_SCHEMA,
@@ -215,8 +215,8 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def week_reconciliation(
-    conn: Connection, model: OperatingModel, week: str
+    conn: Connection, operating_model: OperatingModel, week: str
 ) -> dict[str, Any] | None:
     """The week's reconciliation of provider bills against request logs, or None without bills."""
-    bill, logs = read_bill_and_logs(conn, model, week)
+    bill, logs = read_bill_and_logs(conn, operating_model, week)
     return reconcile(bill, logs)

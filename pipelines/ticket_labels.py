@@ -12,8 +12,8 @@ from __future__ import annotations
 import polars as pl
 
 from models.operating_model import SourceSettings
+from models.sources import DRAFT_OUTCOMES
 from pipelines.normalize import boolean_text
-from pipelines.sources import DRAFT_OUTCOMES
 
 SOLVED_WORDS = ("solved", "closed")
 LABEL_SCHEMA = {

@@ -21,9 +21,10 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, and_, select
 
 from models.warehouse import UsageCall, UsageSummary
+from pipelines.warehouse.bulk import insert_rows
+from pipelines.warehouse.usage_summary_sql import GROUP_COLUMNS, refresh_sql
 
 BUCKET = dt.timedelta(minutes=15)
-GROUP_COLUMNS = ("task_id", "model", "prompt_version", "status", "price_source")
 
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -71,31 +72,6 @@ def summarize(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _bucket_sql(dialect: str) -> str:
-    if dialect == "sqlite":
-        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): keep the hour, round the minutes down.
-        return (
-            'substr("timestamp", 1, 14) || printf(\'%02d\', CAST(substr("timestamp", 15, 2) AS '
-            "INTEGER) / 15 * 15) || ':00.000000'"
-        )
-    return (
-        "date_trunc('hour', \"timestamp\")"
-        " + floor(extract(minute FROM \"timestamp\") / 15) * interval '15 minutes'"
-    )
-
-
-def refresh_sql(dialect: str, where: str) -> str:
-    """INSERT .. SELECT summing the usage calls that match `where` into the summary."""
-    groups = ", ".join(GROUP_COLUMNS)
-    bucket = _bucket_sql(dialect)
-    return (
-        f"INSERT INTO usage_summary (pilot, file_id, bucket_start, {groups}, calls, cost_usd) "
-        f"SELECT pilot, file_id, {bucket}, {groups}, count(*), "
-        f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call WHERE {where} "
-        f"GROUP BY pilot, file_id, {bucket}, {groups}"
-    )
-
-
 def _mark(conn: Connection) -> str:
     """The driver's placeholder for one bound value (sqlite3: ?, psycopg: %s)."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
@@ -128,9 +104,6 @@ def store(
     Both are right only when no row of the file met a key already held (`shared_files` empty);
     otherwise the file and the files it shares keys with are recomputed from the calls they hold.
     """
-    from models.db import insert_rows
-    from models.warehouse import UsageSummary
-
     shared = set(shared_files)
     if shared:
         refresh(conn, pilot, {file_id, *shared})

@@ -35,26 +35,26 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def week_mark(conn: Connection, model: OperatingModel, week: str) -> str:
+def week_mark(conn: Connection, operating_model: OperatingModel, week: str) -> str:
     """The mark of one pilot's week as the warehouse stands now."""
     files = IngestedFile.__table__
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
     count, last_id = conn.execute(
-        select(func.count(), func.max(files.c.id)).where(files.c.pilot == model.pilot)
+        select(func.count(), func.max(files.c.id)).where(files.c.pilot == operating_model.pilot)
     ).one()
     earlier_metrics = conn.execute(
         select(metric.c.week, metric.c.verdict, metric.c.metrics_json)
-        .where(metric.c.pilot == model.pilot, metric.c.week < week)
+        .where(metric.c.pilot == operating_model.pilot, metric.c.week < week)
         .order_by(metric.c.week)
     ).all()
     earlier_rules = conn.execute(
         select(rule.c.week, rule.c.rule_id, rule.c.status)
-        .where(rule.c.pilot == model.pilot, rule.c.week < week)
+        .where(rule.c.pilot == operating_model.pilot, rule.c.week < week)
         .order_by(rule.c.week, rule.c.rule_id)
     ).all()
     state = {
         "code": code_digest(),
-        "model": model.model_dump(mode="json"),
+        "model": operating_model.model_dump(mode="json"),
         "week": week,
         "files": [count, last_id],
         "earlier_metrics": [list(r) for r in earlier_metrics],

@@ -18,6 +18,7 @@ import css_inline
 
 from models.operating_model import OperatingModel
 from models.settings import Settings
+from reports.render import VERDICT_WORDS, write_atomic
 
 CHART_CID = "cost-trend@pilot-readiness"
 
@@ -27,14 +28,10 @@ class EmailDeliveryError(RuntimeError):
 
 
 def subject(doc: dict[str, Any]) -> str:
-    from reports.render import VERDICT_WORDS
-
     return f"[{VERDICT_WORDS[doc['verdict']][0]}] {doc['pilot']} {doc['week']}"
 
 
 def plain_text(doc: dict[str, Any]) -> str:
-    from reports.render import VERDICT_WORDS
-
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     lines = [f"{title}: {doc['pilot']} {doc['week']}", "", sentence, ""]
     failing = [r for r in doc["rules"] if r["status"] == "fail"]
@@ -61,7 +58,7 @@ def email_html(html: str, chart_data_uri: str | None) -> str:
 
 
 def build_message(
-    doc: dict[str, Any], html: str, model: OperatingModel, chart_png: bytes | None
+    doc: dict[str, Any], html: str, operating_model: OperatingModel, chart_png: bytes | None
 ) -> EmailMessage:
     """The readiness email of one week."""
     import base64
@@ -69,7 +66,7 @@ def build_message(
     data_uri = (
         f"data:image/png;base64,{base64.b64encode(chart_png).decode()}" if chart_png else None
     )
-    message = _envelope(model, subject(doc), list(model.report.recipients))
+    message = _envelope(operating_model, subject(doc), list(operating_model.report.recipients))
     message.set_content(plain_text(doc))
     message.add_alternative(email_html(html, data_uri), subtype="html")
     if chart_png:
@@ -81,10 +78,10 @@ def build_message(
     return message
 
 
-def _envelope(model: OperatingModel, title: str, recipients: list[str]) -> EmailMessage:
+def _envelope(operating_model: OperatingModel, title: str, recipients: list[str]) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = title
-    message["From"] = model.report.sender or "pilot-readiness@localhost"
+    message["From"] = operating_model.report.sender or "pilot-readiness@localhost"
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="pilot-readiness")
@@ -92,18 +89,18 @@ def _envelope(model: OperatingModel, title: str, recipients: list[str]) -> Email
 
 
 def failure_alert(
-    model: OperatingModel, week: str, stage: str, error: str, rerun_command: str
+    operating_model: OperatingModel, week: str, stage: str, error: str, rerun_command: str
 ) -> EmailMessage:
     """A short alert to the technical owner and backup that a weekly run failed."""
-    owner = model.roles.technical_owner
+    owner = operating_model.roles.technical_owner
     recipients = [p.email for p in (owner, owner.backup if owner else None) if p and p.email]
     message = _envelope(
-        model,
-        f"[RUN FAILED] {model.pilot} {week} at stage {stage}",
-        recipients or list(model.report.recipients),
+        operating_model,
+        f"[RUN FAILED] {operating_model.pilot} {week} at stage {stage}",
+        recipients or list(operating_model.report.recipients),
     )
     message.set_content(
-        f"The weekly readiness run of {model.pilot} for {week} failed at stage '{stage}'.\n\n"
+        f"The weekly readiness run of {operating_model.pilot} for {week} failed at stage '{stage}'.\n\n"
         f"Error: {error}\n\nFix the cause, then re-run the week:\n\n    {rerun_command}\n"
     )
     return message
@@ -140,7 +137,5 @@ def send(message: EmailMessage, settings: Settings) -> None:
 
 
 def write_eml(message: EmailMessage, path: Path) -> Path:
-    from reports.render import write_atomic
-
     write_atomic(path, message.as_bytes())
     return path

@@ -13,11 +13,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import select
 
-from models.db import read_frame, transaction
 from models.operating_model import OperatingModel
 from models.settings import Settings
 from models.warehouse import EmailDelivery, ReviewFinding
 from pipelines.input_stats import week_quarantine
+from pipelines.warehouse.engine import transaction
+from pipelines.warehouse.reads import read_frame
 from pipelines.weeks import shift_week, week_bounds_utc
 from reports.charts import cost_trend_png
 from reports.email import EmailDeliveryError, build_message, send, write_eml
@@ -37,9 +38,9 @@ class PublishedWeek:
     doc: dict[str, Any]
 
 
-def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any]]:
+def _findings(conn: Any, operating_model: OperatingModel, week: str) -> list[dict[str, Any]]:
     """This week's findings above severity none, repeats marked."""
-    start, end = week_bounds_utc(week, model.timezone)
+    start, end = week_bounds_utc(week, operating_model.timezone)
     table = ReviewFinding.__table__
     rows = read_frame(
         conn,
@@ -52,7 +53,11 @@ def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any
             table.c.note,
             table.c.fix,
         )
-        .where(table.c.pilot == model.pilot, table.c.reviewed_at < end, table.c.severity != "none")
+        .where(
+            table.c.pilot == operating_model.pilot,
+            table.c.reviewed_at < end,
+            table.c.severity != "none",
+        )
         .order_by(table.c.reviewed_at, table.c.ticket_id),
     )
     if rows.height == 0:
@@ -72,26 +77,28 @@ def _findings(conn: Any, model: OperatingModel, week: str) -> list[dict[str, Any
     ]
 
 
-def publish_week(db_url: str, model: OperatingModel, week: str, out_dir: Path) -> PublishedWeek:
+def publish_week(
+    db_url: str, operating_model: OperatingModel, week: str, out_dir: Path
+) -> PublishedWeek:
     """Write readiness.html, the quarantine CSVs and email.eml from stored results."""
     with transaction(db_url) as conn:
-        doc = readiness_document(conn, model, week)
-        previous = stored_week(conn, model.pilot, shift_week(week, -1))
-        points = trend(conn, model.pilot, week)
-        findings = _findings(conn, model, week)
-        quarantine = week_quarantine(conn, model.pilot, week)
-    folder = out_dir / model.pilot / week
-    chart = cost_trend_png(points, model.costs.max_cost_per_task)
+        doc = readiness_document(conn, operating_model, week)
+        previous = stored_week(conn, operating_model.pilot, shift_week(week, -1))
+        points = trend(conn, operating_model.pilot, week)
+        findings = _findings(conn, operating_model, week)
+        quarantine = week_quarantine(conn, operating_model.pilot, week)
+    folder = out_dir / operating_model.pilot / week
+    chart = cost_trend_png(points, operating_model.costs.max_cost_per_task)
     html = render_html(
         doc,
-        model,
+        operating_model,
         chart_png=chart,
         previous_metrics=json.loads(previous["metrics_json"]) if previous else None,
         findings=findings,
         quarantine=quarantine,
     )
     paths = write_report_files(folder, html, quarantine)
-    eml = write_eml(build_message(doc, html, model, chart), folder / "email.eml")
+    eml = write_eml(build_message(doc, html, operating_model, chart), folder / "email.eml")
     return PublishedWeek(folder, paths["html"], folder / "readiness.json", eml, doc["verdict"], doc)
 
 
@@ -156,7 +163,7 @@ def finish_week(published: PublishedWeek, email: dict[str, Any]) -> Path:
 
 def publish_and_send(
     db_url: str,
-    model: OperatingModel,
+    operating_model: OperatingModel,
     week: str,
     out_dir: Path,
     settings: Settings,
@@ -165,11 +172,11 @@ def publish_and_send(
     resend: bool = False,
 ) -> PublishedWeek:
     """Report files, email (one attempt) and readiness.json, outside Prefect."""
-    published = publish_week(db_url, model, week, out_dir)
+    published = publish_week(db_url, operating_model, week, out_dir)
     try:
         email = send_week_email(db_url, published, settings, enabled=enabled, resend=resend)
     except EmailDeliveryError as exc:
         email = {"status": "failed", "error": str(exc)}
-    record_email_status(db_url, model.pilot, week, email)
+    record_email_status(db_url, operating_model.pilot, week, email)
     finish_week(published, email)
     return published

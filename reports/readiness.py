@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from checks.rules.catalog import RULES, STREAK
 from models.operating_model import ROLE_NAMES, OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.input_stats import week_input_stats
@@ -40,8 +41,6 @@ def stored_rules(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]
 
 
 def _rule_order() -> list[str]:
-    from checks.rules.catalog import RULES, STREAK
-
     return [r.id for r in [*RULES, STREAK]]
 
 
@@ -88,14 +87,18 @@ def trend(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]]:
     return points
 
 
-def readiness_document(conn: Connection, model: OperatingModel, week: str) -> dict[str, Any]:
+def readiness_document(
+    conn: Connection, operating_model: OperatingModel, week: str
+) -> dict[str, Any]:
     """readiness.json without `email` and `generated_at` (added when the run ends)."""
-    stored = stored_week(conn, model.pilot, week)
+    stored = stored_week(conn, operating_model.pilot, week)
     if stored is None:
-        raise LookupError(f"no stored metrics for {model.pilot} {week}: run the facts stage first")
-    inputs = week_input_stats(conn, model.pilot, week)
+        raise LookupError(
+            f"no stored metrics for {operating_model.pilot} {week}: run the facts stage first"
+        )
+    inputs = week_input_stats(conn, operating_model.pilot, week)
     return {
-        "pilot": model.pilot,
+        "pilot": operating_model.pilot,
         "week": week,
         "verdict": stored["verdict"],
         "rules": [
@@ -104,18 +107,18 @@ def readiness_document(conn: Connection, model: OperatingModel, week: str) -> di
                 for k in ("id", "status", "value", "threshold", "message", "evidence", "owner_role")
             }
             | {"evidence_total": r["evidence_total"], "on_fail": r["on_fail"]}
-            for r in stored_rules(conn, model.pilot, week)
+            for r in stored_rules(conn, operating_model.pilot, week)
         ],
         "metrics": json.loads(stored["metrics_json"]),
         "inputs": inputs,
     }
 
 
-def owners(model: OperatingModel) -> dict[str, dict[str, str | None]]:
+def owners(operating_model: OperatingModel) -> dict[str, dict[str, str | None]]:
     """Role -> person and backup, for the report's "who" column."""
     table: dict[str, dict[str, str | None]] = {}
     for name in ROLE_NAMES:
-        role = getattr(model.roles, name)
+        role = getattr(operating_model.roles, name)
         table[name] = {
             "name": role.name if role else None,
             "email": role.email if role else None,

@@ -73,9 +73,9 @@ TICKET_EVIDENCE = {
 }
 
 
-def ticket_link(model: OperatingModel, ticket_id: str) -> str | None:
+def ticket_link(operating_model: OperatingModel, ticket_id: str) -> str | None:
     """The help-desk address of a ticket, when the operating model gives a pattern."""
-    pattern = model.report.ticket_url
+    pattern = operating_model.report.ticket_url
     return pattern.replace("{ticket_id}", quote(str(ticket_id), safe="")) if pattern else None
 
 
@@ -117,9 +117,9 @@ def _env() -> Environment:
     return env
 
 
-def actions(doc: dict[str, Any], model: OperatingModel) -> list[dict[str, Any]]:
+def actions(doc: dict[str, Any], operating_model: OperatingModel) -> list[dict[str, Any]]:
     """One line per failing or warning rule: what to do and who does it."""
-    who = owners(model)
+    who = owners(operating_model)
     lines = []
     for rule in doc["rules"]:
         if rule["status"] not in ("fail", "warn"):
@@ -163,7 +163,7 @@ def key_figures(metrics: dict[str, Any], previous: dict[str, Any] | None) -> lis
 
 def render_html(
     doc: dict[str, Any],
-    model: OperatingModel,
+    operating_model: OperatingModel,
     *,
     chart_png: bytes | None,
     previous_metrics: dict[str, Any] | None,
@@ -179,18 +179,18 @@ def render_html(
         .get_template("readiness.html.j2")
         .render(
             doc={**doc, "verdict_title": title, "verdict_sentence": sentence},
-            model=model,
+            operating_model=operating_model,
             week_start=monday.isoformat(),
             week_end=sunday.isoformat(),
             failing=[r for r in doc["rules"] if r["status"] == "fail"],
-            actions=actions(doc, model),
+            actions=actions(doc, operating_model),
             key_figures=key_figures(doc["metrics"], previous_metrics),
             chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,
             findings=findings,
             matrix=findings_matrix(findings),
             ticket_evidence=TICKET_EVIDENCE,
-            ticket_link=lambda ticket_id: ticket_link(model, ticket_id),
-            owners=owners(model),
+            ticket_link=lambda ticket_id: ticket_link(operating_model, ticket_id),
+            owners=owners(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from models.db import redacted
+from pipelines.warehouse.engine import redacted
 
 
 def rerun_command(

@@ -28,7 +28,7 @@ def example_model():
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> Iterator[str]:
-    from models.db import dispose_engines
+    from pipelines.warehouse.engine import dispose_engines
 
     yield f"sqlite:///{(tmp_path / 'warehouse.db').as_posix()}"
     dispose_engines()
@@ -49,7 +49,7 @@ def postgres_url() -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from models.db import dispose_engines
+    from pipelines.warehouse.engine import dispose_engines
 
     name = f"pilot_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

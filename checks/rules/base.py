@@ -29,7 +29,7 @@ class WeekHistory:
 class RuleContext:
     """Everything a rule may read: the week's facts, metrics, inputs, history and the model."""
 
-    model: OperatingModel
+    operating_model: OperatingModel
     week: str
     facts: pl.DataFrame
     metrics: dict[str, Any]

@@ -28,7 +28,7 @@ def inputs_present(ctx: RuleContext) -> Result:
 
 
 def quarantine_ratio(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_quarantine_ratio
+    limit = ctx.operating_model.limits.max_quarantine_ratio
     ratios = {
         s: st["rows_quarantined"] / st["rows_read"]
         for s, st in ctx.input_stats.items()
@@ -80,14 +80,14 @@ def unpriced_usage(ctx: RuleContext) -> Result:
 
 # cost ---------------------------------------------------------------------------------------
 def monthly_cap(ctx: RuleContext) -> Result:
-    cap = ctx.model.costs.monthly_cap
+    cap = ctx.operating_model.costs.monthly_cap
     status, message = above(ctx.metrics["month_to_date_cost"], cap, "month-to-date cost", " USD")
     return status, ctx.metrics["month_to_date_cost"], cap, message, []
 
 
 def spend_alert(ctx: RuleContext) -> Result:
-    cap = ctx.model.costs.monthly_cap
-    alert = ctx.model.costs.alert_ratio * cap
+    cap = ctx.operating_model.costs.monthly_cap
+    alert = ctx.operating_model.costs.alert_ratio * cap
     mtd, projected = ctx.metrics["month_to_date_cost"], ctx.metrics["projected_month_cost"]
     if mtd >= alert or projected > cap:
         return (
@@ -109,7 +109,7 @@ def spend_alert(ctx: RuleContext) -> Result:
 
 
 def per_task(ctx: RuleContext) -> Result:
-    limit = ctx.model.costs.max_cost_per_task
+    limit = ctx.operating_model.costs.max_cost_per_task
     value = ctx.metrics["cost_per_task"]
     status, message = above(value, limit, "cost per AI task", " USD")
     evidence: list[str] = []
@@ -120,7 +120,7 @@ def per_task(ctx: RuleContext) -> Result:
 
 
 def per_task_rise(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_cost_per_task_rise
+    limit = ctx.operating_model.limits.max_cost_per_task_rise
     previous_week = shift_week(ctx.week, -1)
     previous = ctx.history.metrics.get(previous_week, {}).get("cost_per_task")
     current = ctx.metrics["cost_per_task"]
@@ -207,7 +207,7 @@ def serious_repeat(ctx: RuleContext) -> Result:
 
 
 def error_rate(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_error_rate
+    limit = ctx.operating_model.limits.max_error_rate
     status, message = above(ctx.metrics["error_rate"], limit, "error rate")
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
     return (
@@ -220,7 +220,7 @@ def error_rate(ctx: RuleContext) -> Result:
 
 
 def correction_rate(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_correction_rate
+    limit = ctx.operating_model.limits.max_correction_rate
     status, message = above(ctx.metrics["correction_rate"], limit, "correction rate")
     corrected = ctx.facts.filter(
         pl.col("ai_task") & pl.col("draft_outcome").is_in(("rewritten", "discarded"))
@@ -253,7 +253,7 @@ def excluded_category(ctx: RuleContext) -> Result:
 
 # review -------------------------------------------------------------------------------------
 def sample_size(ctx: RuleContext) -> Result:
-    need = ctx.model.review.min_sample
+    need = ctx.operating_model.review.min_sample
     have = ctx.metrics["reviewed"]
     if have < need:
         return (
@@ -267,7 +267,7 @@ def sample_size(ctx: RuleContext) -> Result:
 
 
 def sample_spread(ctx: RuleContext) -> Result:
-    need = ctx.model.review.min_distinct_days
+    need = ctx.operating_model.review.min_distinct_days
     days, agents = ctx.metrics["review_distinct_days"], ctx.metrics["review_distinct_agents"]
     if ctx.metrics["reviewed"] == 0:
         return "unknown", None, need, "no reviews this week", []
@@ -280,7 +280,7 @@ def sample_spread(ctx: RuleContext) -> Result:
 def roles(ctx: RuleContext) -> Result:
     problems: list[str] = []
     for name in ROLE_NAMES:
-        role = getattr(ctx.model.roles, name)
+        role = getattr(ctx.operating_model.roles, name)
         if role is None:
             problems.append(f"{name}: nobody named")
         elif role.backup is None:
@@ -293,7 +293,7 @@ def roles(ctx: RuleContext) -> Result:
 
 
 def concentration(ctx: RuleContext) -> Result:
-    r = ctx.model.roles
+    r = ctx.operating_model.roles
     holders = [
         x.name.strip().lower() if x else None
         for x in (r.technical_owner, r.reviewer, r.stop_authority)
@@ -311,14 +311,14 @@ def concentration(ctx: RuleContext) -> Result:
 
 # change -------------------------------------------------------------------------------------
 def _changes_in_week(ctx: RuleContext) -> list[str]:
-    start, end = week_bounds_utc(ctx.week, ctx.model.timezone)
+    start, end = week_bounds_utc(ctx.week, ctx.operating_model.timezone)
     at = pl.col("changed_at")
     in_week = ctx.inputs.changes.filter((at >= start) & (at < end))
     return [f"{k} {v}" for k, v in in_week.select("kind", "version").iter_rows()]
 
 
 def undocumented(ctx: RuleContext) -> Result:
-    approvers = {a.strip().lower() for a in ctx.model.change_approvers}
+    approvers = {a.strip().lower() for a in ctx.operating_model.change_approvers}
     approved = ctx.inputs.changes.filter(
         pl.col("approved_by").str.strip_chars().str.to_lowercase().is_in(list(approvers))
     )
@@ -340,7 +340,7 @@ def undocumented(ctx: RuleContext) -> Result:
 
 
 def frequency(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_changes_per_week
+    limit = ctx.operating_model.limits.max_changes_per_week
     changes = _changes_in_week(ctx)
     if len(changes) > limit:
         return (
@@ -355,7 +355,7 @@ def frequency(ctx: RuleContext) -> Result:
 
 # savings, volume, reliability -----------------------------------------------------------------
 def per_employee_day(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.min_minutes_saved_per_employee_day
+    limit = ctx.operating_model.limits.min_minutes_saved_per_employee_day
     value = ctx.metrics["minutes_saved_per_employee_day"]
     if value is None:
         return "unknown", None, limit, "no AI tasks with agents this week", []
@@ -373,7 +373,7 @@ def per_employee_day(ctx: RuleContext) -> Result:
 
 
 def busy_month(ctx: RuleContext) -> Result:
-    cap = ctx.model.costs.monthly_cap
+    cap = ctx.operating_model.costs.monthly_cap
     cost = ctx.metrics["volumes"]["busy_month"]["cost"]
     if cost > cap:
         return (
@@ -387,7 +387,7 @@ def busy_month(ctx: RuleContext) -> Result:
 
 
 def model_failures(ctx: RuleContext) -> Result:
-    limit = ctx.model.limits.max_model_failure_rate
+    limit = ctx.operating_model.limits.max_model_failure_rate
     calls, failed = ctx.metrics["model_calls"], ctx.metrics["failed_model_calls"]
     if not calls:
         return "unknown", None, limit, "no model calls this week", []
@@ -399,7 +399,7 @@ def model_failures(ctx: RuleContext) -> Result:
 
 # expansion ----------------------------------------------------------------------------------
 def streak(ctx: RuleContext, failed_this_week: bool) -> Result:
-    need = ctx.model.expansion.green_weeks_required
+    need = ctx.operating_model.expansion.green_weeks_required
     count = 0 if failed_this_week else 1
     week = ctx.week
     while count and count < need:

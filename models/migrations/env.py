@@ -1,6 +1,6 @@
 """Alembic environment for the warehouse; the target metadata is SQLModel's (models.warehouse).
 
-`models.db.migrate` passes an open connection in `config.attributes["connection"]`, so no URL is
+`pipelines.warehouse.engine.migrate` passes an open connection in `config.attributes["connection"]`, so no URL is
 read here. The alembic CLI (`uv run alembic upgrade head` from the repository root) connects to
 `-x url=...`, else PILOT_DB_URL, else the default SQLite warehouse.
 """

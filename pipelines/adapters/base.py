@@ -61,7 +61,7 @@ class AdapterContext:
     path: Path
     source: str
     settings: SourceSettings  # `sources.<source>` of the operating model, extra options included
-    model: OperatingModel
+    operating_model: OperatingModel
 
     def option(self, name: str, default: Any = None) -> Any:
         """An adapter option from `sources.<source>` (extra keys of the operating model)."""

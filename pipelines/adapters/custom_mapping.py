@@ -26,10 +26,10 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from models.operating_model import SourceSettings
+from models.sources import SPECS
 from pipelines.adapters.base import TARGETS, Adapter, AdapterContext, Sniff, text
 from pipelines.normalize import missing_required
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
-from pipelines.sources import SPECS
 
 NAME = "custom"
 

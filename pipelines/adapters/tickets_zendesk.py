@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from models.sources import DRAFT_OUTCOMES, TICKET_STATUSES
 from pipelines.adapters.base import (
     SUPERSEDED,
     Adapter,
@@ -48,7 +49,6 @@ from pipelines.adapters.base import (
     text,
 )
 from pipelines.read import LINE, READ_ERRORS, RefusedFile, cell_text
-from pipelines.sources import DRAFT_OUTCOMES, TICKET_STATUSES
 
 # --- helpers shared by the help-desk adapters -------------------------------------------------
 

@@ -153,7 +153,7 @@ def zone_of(ctx: AdapterContext, who: Sequence[pl.Expr]) -> tuple[pl.Expr, list[
         k.lower(): _zone(ctx, "person_timezones", v)
         for k, v in option_mapping(ctx, "person_timezones").items()
     }
-    fallback = _zone(ctx, "timezone", ctx.option("timezone") or ctx.model.timezone)
+    fallback = _zone(ctx, "timezone", ctx.option("timezone") or ctx.operating_model.timezone)
     listed = [
         w.str.strip_chars()
         .str.to_lowercase()

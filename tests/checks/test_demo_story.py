@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from checks.verdict import store_week_verdict
+from flows.ingest import ingest_inbox
+from models.operating_model import OperatingModel
 from models.settings import Settings
+from pipelines.demo.canonical import generate_inbox
+from pipelines.metrics import store_week_metrics
+from pipelines.warehouse.engine import dispose_engines, transaction
+from reports.publish import publish_and_send
+from reports.readiness import readiness_document
+
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "demo-golden"
 
 
-def test_demo_weeks_go_from_pause_to_stop_to_ready(tmp_path, example_model):
-    """It pauses expansion early, pauses the pilot in the bad week for the stop-now finding, and
-    is ready once the streak is rebuilt."""
-    from checks.verdict import store_week_verdict
-    from models.db import dispose_engines
-    from models.load import ingest_inbox
-    from pipelines.demo_data import generate_inbox
-    from pipelines.metrics import store_week_metrics
-    from reports.publish import publish_and_send
-
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, example_model: OperatingModel) -> dict[str, Any]:
+    """The demo's eight weeks run stage by stage: verdicts, failing rules, readiness documents."""
+    tmp_path = tmp_path_factory.mktemp("demo-story")
     exports = generate_inbox(tmp_path / "exports", weeks=8, seed=7)
     inbox, db_url = tmp_path / "inbox", f"sqlite:///{tmp_path / 'w.db'}"
-    verdicts, failing = {}, {}
+    verdicts, failing, documents = {}, {}, {}
     for week in exports.weeks:
         for path in exports.files_by_week[week]:
             target = inbox / path.relative_to(exports.root)
@@ -29,11 +38,24 @@ def test_demo_weeks_go_from_pause_to_stop_to_ready(tmp_path, example_model):
         store_week_metrics(db_url, example_model, week)
         verdicts[week], results = store_week_verdict(db_url, example_model, week)
         failing[week] = {r.id for r in results if r.status == "fail"}
+        with transaction(db_url) as conn:
+            documents[week] = readiness_document(conn, example_model, week)
     publish_and_send(db_url, example_model, exports.bad_week, tmp_path / "out", Settings())
     dispose_engines()
+    return {
+        "weeks": exports.weeks,
+        "bad_week": exports.bad_week,
+        "verdicts": verdicts,
+        "failing": failing,
+        "documents": documents,
+    }
 
-    weeks = exports.weeks
-    assert exports.bad_week == weeks[4]
+
+def test_demo_weeks_go_from_pause_to_stop_to_ready(demo: dict[str, Any]) -> None:
+    """It pauses expansion early, pauses the pilot in the bad week for the stop-now finding, and
+    is ready once the streak is rebuilt."""
+    weeks, verdicts, failing = demo["weeks"], demo["verdicts"], demo["failing"]
+    assert demo["bad_week"] == weeks[4]
     assert [verdicts[w] for w in weeks] == [
         "pause_expansion",
         "pause_expansion",
@@ -49,3 +71,15 @@ def test_demo_weeks_go_from_pause_to_stop_to_ready(tmp_path, example_model):
         weeks[4]
     ]
     assert failing[weeks[5]] == {"expansion.streak"} and failing[weeks[-1]] == set()
+
+
+def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
+    """It produces every week's readiness document (verdict, rules, metrics, inputs) exactly as
+    the golden copy holds it."""
+    assert sorted(p.stem for p in GOLDEN.glob("*.json")) == demo["weeks"]
+    for week in demo["weeks"]:
+        golden = json.loads((GOLDEN / f"{week}.json").read_text(encoding="utf-8"))
+        produced = json.loads(json.dumps(demo["documents"][week], sort_keys=True))
+        for section in ("verdict", "rules", "metrics", "inputs"):
+            assert produced[section] == golden[section], f"{week} {section}"
+        assert produced == golden, week

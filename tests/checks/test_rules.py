@@ -114,7 +114,7 @@ def green(example_model: OperatingModel) -> RuleContext:
         month_timesheets=pl.DataFrame(),
     )
     return RuleContext(
-        model=example_model,
+        operating_model=example_model,
         week=WEEK,
         facts=GREEN_FACTS,
         metrics=GREEN_METRICS,
@@ -145,9 +145,12 @@ def with_inputs(ctx: RuleContext, **fields: Any) -> RuleContext:
 
 
 def with_roles(ctx: RuleContext, **roles: Role | None) -> RuleContext:
-    model = ctx.model
+    operating_model = ctx.operating_model
     return replace(
-        ctx, model=model.model_copy(update={"roles": model.roles.model_copy(update=roles)})
+        ctx,
+        operating_model=operating_model.model_copy(
+            update={"roles": operating_model.roles.model_copy(update=roles)}
+        ),
     )
 
 
@@ -887,7 +890,7 @@ def empty_week(example_model: OperatingModel) -> RuleContext:
     )
     week_facts = task_facts(inputs, example_model)
     return RuleContext(
-        model=example_model,
+        operating_model=example_model,
         week=WEEK,
         facts=week_facts,
         metrics=weekly_metrics(week_facts, inputs, example_model),

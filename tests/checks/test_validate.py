@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from checks.validate import REASONS, SUITES_DIR, load_suite_definition, validate_batch
+from models.sources import SPECS
 from pipelines.normalize import PARSE_ERRORS, to_canonical
 from pipelines.read import LINE
-from pipelines.sources import SPECS
 
 NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 

@@ -11,9 +11,9 @@ import pytest
 from checks.rules.base import RuleContext, RuleOutcome
 from checks.rules.catalog import streak
 from checks.verdict import read_history, store_week_verdict, verdict
-from models.db import transaction
 from models.operating_model import OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
+from pipelines.warehouse.engine import transaction
 from tests.checks.test_rules import GREEN_METRICS
 
 
@@ -194,7 +194,7 @@ def test_a_week_whose_rules_never_ran_does_not_count_as_green(
     with transaction(sqlite_url) as conn:
         history = read_history(conn, PILOT, "2026-W47")
     ctx = RuleContext(
-        model=example_model,
+        operating_model=example_model,
         week="2026-W47",
         facts=pl.DataFrame(),
         metrics=METRICS,

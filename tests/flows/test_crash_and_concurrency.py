@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two weeks with enough usage rows that every stage takes a moment."""
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     exports = generate_inbox(
         tmp_path_factory.mktemp("crash-exports"), weeks=2, seed=17, usage_rows_per_week=40_000
@@ -101,7 +101,7 @@ def test_killed_run_reruns_to_the_undisturbed_result(
     """It leaves a consistent warehouse when the process is killed during a stage, and a re-run
     writes the same readiness.json as a run that was never interrupted."""
     from flows.weekly_readiness import weekly_readiness
-    from models.db import dispose_engines
+    from pipelines.warehouse.engine import dispose_engines
 
     db_path, out = tmp_path / "w.db", tmp_path / "out"
     db_url = f"sqlite:///{db_path}"
@@ -132,8 +132,8 @@ def test_second_run_of_the_same_week_stops_while_the_first_works(warehouse_url, 
     """It stops a concurrent run of the same pilot and week with a clear message, writes
     nothing, and runs once the first one is done."""
     from flows.weekly_readiness import weekly_readiness
-    from models.db import table_counts
-    from models.locks import RunInProgress, week_lock
+    from pipelines.warehouse.locks import RunInProgress, week_lock
+    from pipelines.warehouse.reads import table_counts
 
     demo = tmp_path / "inbox"
     demo.mkdir()

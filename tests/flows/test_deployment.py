@@ -111,7 +111,7 @@ async def _flow_run(env: dict[str, str], run_id: str):
 def test_deploy_run_with_week_and_retry_reuses_ingestion(prefect_env, tmp_path):
     """It deploys from prefect.yaml, runs a week through a worker with its artifacts, and a
     retry after a late failure completes with the ingestion task cached."""
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     env, workers, database = prefect_env
     exports = generate_inbox(tmp_path / "inbox", weeks=2, seed=31)
@@ -189,7 +189,7 @@ def test_serve_schedules_every_pilot_and_runs_a_triggered_week(prefect_env, tmp_
     week triggered with a week parameter."""
     from prefect.client.orchestration import PrefectClient
 
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     env, workers, _ = prefect_env
     pilots = tmp_path / "pilots"

@@ -19,7 +19,7 @@ from tests.conftest import EXAMPLE_PILOT, ROOT
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     return generate_inbox(tmp_path_factory.mktemp("fault-exports"), weeks=2, seed=13)
 
@@ -78,7 +78,8 @@ def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp
 def test_locked_warehouse_fails_cleanly_and_a_rerun_completes(exports, tmp_path, monkeypatch):
     """It fails with a clear lock error, writes nothing of the week, and completes once free."""
     from flows.weekly_readiness import weekly_readiness
-    from models.db import WarehouseError, dispose_engines, table_counts
+    from pipelines.warehouse.engine import WarehouseError, dispose_engines
+    from pipelines.warehouse.reads import table_counts
 
     monkeypatch.setenv("PILOT_DB_BUSY_TIMEOUT_SECONDS", "1")
     db_path = tmp_path / "locked.db"
@@ -119,8 +120,8 @@ def test_full_disk_while_writing_the_report_fails_cleanly_and_rerun_completes(
 
     import reports.render
     from flows.weekly_readiness import weekly_readiness
-    from models.db import transaction
     from models.warehouse import Run
+    from pipelines.warehouse.engine import transaction
 
     real_write = reports.render.write_atomic
 
@@ -199,7 +200,7 @@ def test_smtp_server_refusing_the_message_is_a_delivery_error(example_model):
 
 def test_links_out_of_the_inbox_are_refused_unread(tmp_path, example_model, sqlite_url):
     """It refuses a symlink that points outside the inbox without reading it."""
-    from models.load import ingest_inbox
+    from flows.ingest import ingest_inbox
 
     secret = tmp_path / "secret.csv"
     secret.write_text("request_id,timestamp,model,input_tokens,output_tokens,status\n")

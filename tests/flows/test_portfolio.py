@@ -21,7 +21,7 @@ def test_portfolio_runs_pilots_in_parallel_and_lists_the_failed_one(tmp_path: Pa
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
     from flows.portfolio import portfolio_readiness
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     pilots, inbox_root, out = tmp_path / "pilots", tmp_path / "inbox", tmp_path / "reports"
     pilots.mkdir()

@@ -23,7 +23,7 @@ METRIC_KEYS = {
 
 @pytest.fixture(scope="module")
 def demo_exports(tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     return generate_inbox(tmp_path_factory.mktemp("exports"), weeks=4, seed=11)
 
@@ -53,7 +53,7 @@ def _without_time(doc: dict) -> dict:
 
 def test_weeks_run_end_to_end_and_rerun_identically(demo_exports, tmp_path, sqlite_url):
     """It writes every report file per week, balances row counts, and a re-run changes nothing."""
-    from models.db import table_counts
+    from pipelines.warehouse.reads import table_counts
 
     inbox, out = tmp_path / "inbox", tmp_path / "reports"
     results = _run_weeks(demo_exports, inbox, out, sqlite_url)
@@ -125,8 +125,8 @@ def test_a_failing_stage_is_recorded_and_a_rerun_completes(demo_exports, tmp_pat
     from sqlalchemy import select
 
     from flows.weekly_readiness import weekly_readiness
-    from models.db import transaction
     from models.warehouse import Run
+    from pipelines.warehouse.engine import transaction
 
     week = demo_exports.weeks[0]
     blocker = tmp_path / "out"

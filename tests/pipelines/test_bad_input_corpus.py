@@ -17,13 +17,13 @@ import yaml
 from polars.exceptions import PanicException
 from sqlalchemy import select
 
-import models.load
-from models.db import dispose_engines, transaction
-from models.load import ingest_inbox
+import flows.ingest
+from flows.ingest import ingest_inbox, prepare_file
 from models.operating_model import OperatingModel, SourceSettings, load_operating_model
 from models.warehouse import IngestedFile, QuarantinedRow, UsageCall
-from pipelines.ingest import InboxFile, PreparedFile, prepare_file
+from pipelines.prepare import InboxFile, PreparedFile
 from pipelines.read import LINE, file_sha256
+from pipelines.warehouse.engine import dispose_engines, transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -47,7 +47,7 @@ _PARQUET_TYPES: dict[str, pl.DataType] = {
 
 
 @pytest.fixture(scope="module")
-def model() -> OperatingModel:
+def operating_model() -> OperatingModel:
     return load_operating_model(PILOT)
 
 
@@ -96,11 +96,11 @@ def materialize(case: dict[str, Any], root: Path) -> Path:
     return target
 
 
-def _model_for(case: dict[str, Any], model: OperatingModel) -> OperatingModel:
+def _model_for(case: dict[str, Any], operating_model: OperatingModel) -> OperatingModel:
     if "encoding" not in case:
-        return model
+        return operating_model
     settings = SourceSettings(encoding=case["encoding"])
-    return model.model_copy(update={"sources": {case["source"]: settings}})
+    return operating_model.model_copy(update={"sources": {case["source"]: settings}})
 
 
 def _param(case: dict[str, Any]) -> Any:
@@ -182,13 +182,13 @@ def test_corpus_is_big_enough_and_every_stored_file_has_a_case(tmp_path: Path) -
 
 @pytest.mark.parametrize("case", [_param(case) for case in CASES])
 def test_corpus_file_gets_its_expected_outcome(
-    case: dict[str, Any], tmp_path: Path, model: OperatingModel
+    case: dict[str, Any], tmp_path: Path, operating_model: OperatingModel
 ) -> None:
     """It refuses or reads the file as the manifest says, never raises, and its counts add up."""
     path = materialize(case, tmp_path)
     file = InboxFile(case["source"], path, case["file"], file_sha256(path), NOW)
     try:
-        prepared = prepare_file(file, _model_for(case, model), NOW)
+        prepared = prepare_file(file, _model_for(case, operating_model), NOW)
     except CRASHES as exc:
         pytest.fail(f"prepare_file raised {type(exc).__name__}: {str(exc)[:300]}")
     if prepared.refused is None:
@@ -230,14 +230,14 @@ _CRASHERS = [case["file"] for case in CASES if case.get("crashes_run")]
     ],
 )
 def test_ingest_inbox_over_the_corpus_records_every_file_with_counts_that_add_up(
-    cases: list[dict[str, Any]], tmp_path: Path, model: OperatingModel, warehouse: str
+    cases: list[dict[str, Any]], tmp_path: Path, operating_model: OperatingModel, warehouse: str
 ) -> None:
     """It ingests an inbox of corpus files to the end, with one file record each whose counts add up."""
     inbox = tmp_path / "inbox"
     for case in cases:
         materialize(case, inbox)
     try:
-        ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW)
+        ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)
     except CRASHES as exc:
         pytest.fail(f"ingest_inbox raised {type(exc).__name__}: {str(exc)[:300]}")
     with transaction(warehouse) as conn:
@@ -279,7 +279,7 @@ def _export(path: Path, text: str, when: dt.datetime) -> None:
 
 
 def test_re_export_with_the_same_name_is_ingested_again_and_its_newer_rows_win(
-    tmp_path: Path, model: OperatingModel, warehouse: str
+    tmp_path: Path, operating_model: OperatingModel, warehouse: str
 ) -> None:
     """It ingests a re-exported file of the same name with new content and skips the same content."""
     inbox = tmp_path / "inbox"
@@ -289,23 +289,23 @@ def test_re_export_with_the_same_name_is_ingested_again_and_its_newer_rows_win(
     first_export = USAGE_HEADER + row.format("r1", 100) + row.format("r2", 100)
     second_export = USAGE_HEADER + row.format("r1", 150) + row.format("r3", 100)
     _export(path, first_export, dt.datetime(2026, 11, 3, 8, tzinfo=dt.UTC))
-    assert len(ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW)) == 1
+    assert len(ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)) == 1
 
     _export(path, second_export, dt.datetime(2026, 11, 4, 8, tzinfo=dt.UTC))
-    again = ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW)
+    again = ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)
     assert [(r.path, r.rows_read, r.rows_loaded) for r in again] == [("usage/export.csv", 2, 2)]
     assert again[0].sha256 == file_sha256(path)
     assert _usage_rows(warehouse) == {"r1": 150, "r2": 100, "r3": 100}
 
-    assert ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW) == []
+    assert ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW) == []
     _export(path, second_export, dt.datetime(2026, 11, 5, 8, tzinfo=dt.UTC))  # same bytes, newer
-    assert ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW) == []
+    assert ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW) == []
     assert len(_file_records(warehouse)) == 2
     assert _usage_rows(warehouse) == {"r1": 150, "r2": 100, "r3": 100}
 
 
 def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
-    tmp_path: Path, model: OperatingModel, warehouse: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, operating_model: OperatingModel, warehouse: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It never remembers a file under a hash of bytes it did not load, so no rows are lost."""
     inbox = tmp_path / "inbox"
@@ -314,7 +314,7 @@ def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
     row = "{},2026-11-02T10:00:00Z,gpt-4o,100,20,ok\n"
     complete = USAGE_HEADER + "".join(row.format(f"r{i}") for i in range(1, 4))
     _export(path, complete, dt.datetime(2026, 11, 3, 8, tzinfo=dt.UTC))
-    real_prepare = models.load.prepare_file
+    real_prepare = flows.ingest.prepare_file
 
     def exporter_rewrites_then_prepare(
         file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
@@ -322,16 +322,16 @@ def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
         path.write_text(USAGE_HEADER + row.format("r1"), encoding="utf-8")  # caught mid-write
         return real_prepare(file, operating_model, now_utc)
 
-    monkeypatch.setattr(models.load, "prepare_file", exporter_rewrites_then_prepare)
-    ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW)
+    monkeypatch.setattr(flows.ingest, "prepare_file", exporter_rewrites_then_prepare)
+    ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)
     monkeypatch.undo()
     _export(path, complete, dt.datetime(2026, 11, 3, 8, 5, tzinfo=dt.UTC))  # the export finishes
-    ingest_inbox(warehouse, model, inbox, RUN_WEEK, NOW)
+    ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)
     assert set(_usage_rows(warehouse)) == {"r1", "r2", "r3"}
 
 
 def test_a_nul_character_in_json_text_never_stops_a_postgresql_run(
-    tmp_path: Path, model: OperatingModel, postgres_url: str
+    tmp_path: Path, operating_model: OperatingModel, postgres_url: str
 ) -> None:
     """It refuses or quarantines a JSON record whose text holds U+0000 and ingests the other files."""
     inbox = tmp_path / "inbox"
@@ -341,7 +341,7 @@ def test_a_nul_character_in_json_text_never_stops_a_postgresql_run(
     (inbox / "usage" / "a.jsonl").write_text(record.format("r1", "gpt\\u00004o"))
     (inbox / "usage" / "b.jsonl").write_text(record.format("r2", "gpt-4o"))
     try:
-        ingest_inbox(postgres_url, model, inbox, RUN_WEEK, NOW)
+        ingest_inbox(postgres_url, operating_model, inbox, RUN_WEEK, NOW)
     except CRASHES as exc:
         pytest.fail(f"ingest_inbox raised {type(exc).__name__}: {str(exc)[:300]}")
     assert sorted(r.path for r in _file_records(postgres_url)) == ["usage/a.jsonl", "usage/b.jsonl"]

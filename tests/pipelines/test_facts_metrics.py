@@ -379,7 +379,7 @@ def _savings_verdict(
     facts = task_facts(inputs, example_model)
     metrics = weekly_metrics(facts, inputs, example_model)
     ctx = RuleContext(
-        model=example_model,
+        operating_model=example_model,
         week=WEEK,
         facts=facts,
         metrics=metrics,

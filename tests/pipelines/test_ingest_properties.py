@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from models.db import dispose_engines, table_counts, transaction
-from models.load import ingest_inbox
+from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel, load_operating_model
 from models.warehouse import IngestedFile, QuarantinedRow, Ticket, UsageCall, UsageSummary
+from pipelines.warehouse.engine import dispose_engines, transaction
+from pipelines.warehouse.reads import table_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 PILOT = ROOT / "pilots" / "support-reply-drafts.yaml"
@@ -66,7 +67,7 @@ class Row:
 
 
 @pytest.fixture(scope="module")
-def model() -> OperatingModel:
+def operating_model() -> OperatingModel:
     return load_operating_model(PILOT)
 
 
@@ -357,13 +358,13 @@ def _reasons_named(expected: list[str], actual: list[str]) -> bool:
 @_budget(10)
 @given(usage=rows_of("usage"), tickets=rows_of("tickets"))
 def test_every_file_counts_add_up_and_match_the_reference_split(
-    model: OperatingModel, usage: list[Row], tickets: list[Row]
+    operating_model: OperatingModel, usage: list[Row], tickets: list[Row]
 ) -> None:
     """It records rows_read = loaded + quarantined + duplicate, splitting lines as the reference does."""
     with fresh_warehouse() as (inbox, url):
         put_file(inbox, "usage", "u.csv", USAGE_HEADER, usage, OLDER)
         put_file(inbox, "tickets", "t.csv", TICKET_HEADER, tickets, OLDER)
-        ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+        ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW)
         records = file_records(url)
         assert sorted(records) == ["tickets/t.csv", "usage/u.csv"]
         assert_counts_add_up(url)
@@ -384,17 +385,17 @@ def test_every_file_counts_add_up_and_match_the_reference_split(
 @_budget(6)
 @given(usage=rows_of("usage"), tickets=rows_of("tickets"))
 def test_re_ingesting_the_same_inbox_changes_nothing(
-    model: OperatingModel, usage: list[Row], tickets: list[Row]
+    operating_model: OperatingModel, usage: list[Row], tickets: list[Row]
 ) -> None:
     """It skips known files on a second run, even re-touched ones: no table gains or loses a row."""
     with fresh_warehouse() as (inbox, url):
         put_file(inbox, "usage", "u.csv", USAGE_HEADER, usage, OLDER)
         ticket_path = put_file(inbox, "tickets", "t.csv", TICKET_HEADER, tickets, OLDER)
-        assert len(ingest_inbox(url, model, inbox, RUN_WEEK, NOW)) == 2
+        assert len(ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW)) == 2
         counts, facts, records = table_counts(url), usage_facts(url), file_records(url)
-        assert ingest_inbox(url, model, inbox, RUN_WEEK, NOW + dt.timedelta(days=7)) == []
+        assert ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW + dt.timedelta(days=7)) == []
         os.utime(ticket_path, (NEWER.timestamp(), NEWER.timestamp()))  # same bytes, newer time
-        assert ingest_inbox(url, model, inbox, RUN_WEEK, NOW + dt.timedelta(days=7)) == []
+        assert ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW + dt.timedelta(days=7)) == []
         assert table_counts(url) == counts
         assert usage_facts(url) == facts
         assert file_records(url) == records
@@ -403,7 +404,7 @@ def test_re_ingesting_the_same_inbox_changes_nothing(
 @_budget(8)
 @given(older=rows_of("usage", max_rows=8), newer=rows_of("usage", max_rows=8))
 def test_arrival_order_does_not_change_the_facts_the_newest_export_wins(
-    model: OperatingModel, older: list[Row], newer: list[Row]
+    operating_model: OperatingModel, older: list[Row], newer: list[Row]
 ) -> None:
     """It keeps each key's row from the newest export that has it valid, whichever file came first."""
     results = []
@@ -413,7 +414,7 @@ def test_arrival_order_does_not_change_the_facts_the_newest_export_wins(
             for name in (first, second):
                 rows, when = files[name]
                 put_file(inbox, "usage", f"{name}.csv", USAGE_HEADER, rows, when)
-                ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+                ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW)
                 assert_usage_summary_matches(url)
             # The same bytes twice are one file to the inbox: the second is known and skipped.
             assert len(file_records(url)) == len({_text(older), _text(newer)})
@@ -425,7 +426,7 @@ def test_arrival_order_does_not_change_the_facts_the_newest_export_wins(
 
 
 def test_three_exports_newest_content_wins_whatever_the_arrival_order(
-    model: OperatingModel,
+    operating_model: OperatingModel,
 ) -> None:
     """It keeps the newest export's row even when an older export with other content arrives last."""
     x = "k1,2026-11-02T10:00:00Z,gpt-4o,100,20,,ok\n"
@@ -439,7 +440,7 @@ def test_three_exports_newest_content_wins_whatever_the_arrival_order(
         for name in ("first.csv", "newest.csv", "middle.csv"):  # arrival order
             text, when = exports[name]
             put_file(inbox, "usage", name, USAGE_HEADER, [Row("k1", text)], when)
-            ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+            ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW)
             assert_usage_summary_matches(url)
         assert usage_texts(url) == {"k1": x}
 
@@ -458,11 +459,11 @@ def test_reference_split_names_repeats_conflicts_and_bad_rows() -> None:
     }
 
 
-def test_ticket_table_is_filled_by_the_generated_files(model: OperatingModel) -> None:
+def test_ticket_table_is_filled_by_the_generated_files(operating_model: OperatingModel) -> None:
     """It loads a plain good ticket row, so the ticket properties test real loads."""
     with fresh_warehouse() as (inbox, url):
         row = Row("t1", "t1,2026-11-02T10:00:00Z,,open,password,yes\n")
         put_file(inbox, "tickets", "t.csv", TICKET_HEADER, [row], OLDER)
-        ingest_inbox(url, model, inbox, RUN_WEEK, NOW)
+        ingest_inbox(url, operating_model, inbox, RUN_WEEK, NOW)
         with transaction(url) as conn:
             assert conn.execute(select(Ticket.__table__.c.ticket_id)).scalars().all() == ["t1"]

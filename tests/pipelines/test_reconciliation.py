@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from models.db import transaction
-from models.load import ingest_inbox
+from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from pipelines.reconciliation import BILL_SCHEMA, LOG_SCHEMA, reconcile, week_reconciliation
+from pipelines.warehouse.engine import transaction
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "real"
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -107,10 +107,10 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
     import shutil
     from pathlib import Path
 
-    from models.db import transaction
-    from models.load import ingest_inbox
+    from flows.ingest import ingest_inbox
     from models.operating_model import OperatingModel
     from pipelines.facts import read_week_inputs
+    from pipelines.warehouse.engine import transaction
 
     real = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "real"
     inbox = tmp_path / "inbox" / "tickets"
@@ -122,12 +122,12 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
     ):
         shutil.copyfile(real / name, inbox / name)
         os.utime(inbox / name, (1_700_000_000, 1_700_000_000))
-    model = OperatingModel.model_validate(
+    operating_model = OperatingModel.model_validate(
         example_model.model_dump(mode="json")
         | {"sources": {"tickets": {"category_field": "via_channel"}}}
     )
     now = dt.datetime(2026, 11, 1, tzinfo=UTC)
-    files = ingest_inbox(sqlite_url, model, tmp_path / "inbox", "2020-W46", now)
+    files = ingest_inbox(sqlite_url, operating_model, tmp_path / "inbox", "2020-W46", now)
     assert sorted(
         (f.adapter, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in files
     ) == [
@@ -136,8 +136,8 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
         ("zendesk_fivetran_tickets", 8, 2, 0),
     ]
     with transaction(sqlite_url) as conn:
-        week = read_week_inputs(conn, model, "2020-W46").tickets
-        before = read_week_inputs(conn, model, "2020-W45").tickets
+        week = read_week_inputs(conn, operating_model, "2020-W46").tickets
+        before = read_week_inputs(conn, operating_model, "2020-W45").tickets
     assert week.get_column("ticket_id").to_list() == ["11071"]
     row = week.row(0, named=True)
     assert row["solved_at"] == dt.datetime(2020, 11, 15, 11, 1, 27, tzinfo=UTC)

@@ -11,12 +11,13 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from models.db import STAGE_MIN_ROWS, transaction
-from models.load import ingest_inbox
+from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.warehouse import UsageCall, UsageSummary
 from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
 from pipelines.usage_summary import aligned, bucket_of, calls_between
+from pipelines.warehouse.bulk import STAGE_MIN_ROWS
+from pipelines.warehouse.engine import transaction
 from pipelines.weeks import week_bounds_utc
 
 HEADER = "request_id,timestamp,task_id,model,prompt_version,input_tokens,output_tokens,status\n"
@@ -103,16 +104,16 @@ def test_the_week_read_equals_grouping_the_calls(
     stamps: list[str],
 ) -> None:
     """It reads a week's usage per task equal to grouping the calls, at the week's very edges."""
-    model = example_model.model_copy(update={"timezone": timezone})
+    operating_model = example_model.model_copy(update={"timezone": timezone})
     lines = [_line(f"r{i}", s, task=f"T-{i % 2}") for i, s in enumerate(stamps)]
     _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
-    [record] = ingest_inbox(warehouse_url, model, tmp_path / "inbox", week, NOW)
+    [record] = ingest_inbox(warehouse_url, operating_model, tmp_path / "inbox", week, NOW)
     assert record.rows_loaded == len(stamps)
     start, end = week_bounds_utc(week, timezone)
     with transaction(warehouse_url) as conn:
-        read = _week_usage_summary(conn, model.pilot, start, end)
-        cost = _model_cost_usd(conn, model.pilot, start, end)
-    raw = _raw_week_usage(warehouse_url, model.pilot, start, end)
+        read = _week_usage_summary(conn, operating_model.pilot, start, end)
+        cost = _model_cost_usd(conn, operating_model.pilot, start, end)
+    raw = _raw_week_usage(warehouse_url, operating_model.pilot, start, end)
     assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
     assert read["cost_usd"].to_list() == pytest.approx(raw["cost_usd"].to_list())
     assert read["calls"].sum() == 3  # the two edge calls outside the week are left out
@@ -209,7 +210,7 @@ def test_bucket_of_a_moment_is_its_quarter_hour_in_utc() -> None:
 
 def test_the_calls_of_a_span_are_read_through_the_file_index(sqlite_url: str) -> None:
     """It lets SQLite look calls up by file, not walk the pilot's whole key index."""
-    from models.db import make_engine
+    from pipelines.warehouse.engine import make_engine
 
     calls = UsageCall.__table__
     start = dt.datetime(2026, 11, 9, tzinfo=dt.UTC)

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from checks.verdict import store_week_verdict
-from models.db import dispose_engines, transaction
-from models.load import ingest_inbox
+from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.warehouse import WeeklyMetric
-from pipelines.demo_data import generate_inbox
+from pipelines.demo.canonical import generate_inbox
 from pipelines.metrics import store_week_metrics
+from pipelines.warehouse.engine import dispose_engines, transaction
 from pipelines.week_marks import week_mark
 
 

@@ -128,7 +128,7 @@ def tls_server(certificate):
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory):
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
 
     return generate_inbox(tmp_path_factory.mktemp("mail-exports"), weeks=2, seed=21)
 
@@ -268,7 +268,7 @@ def test_artifacts_and_tags_reach_the_prefect_api_without_secrets(
     )
     from sqlalchemy import text
 
-    from models.db import transaction
+    from pipelines.warehouse.engine import transaction
 
     controller, inbox, login = tls_server
     smtp_env(

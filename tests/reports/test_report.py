@@ -16,10 +16,10 @@ from models.settings import Settings
 def published(tmp_path_factory: pytest.TempPathFactory, example_model):
     """Two demo weeks run through every stage (no Prefect), the second with hostile text."""
     from checks.verdict import store_week_verdict
-    from models.db import dispose_engines
-    from models.load import ingest_inbox
-    from pipelines.demo_data import generate_inbox
+    from flows.ingest import ingest_inbox
+    from pipelines.demo.canonical import generate_inbox
     from pipelines.metrics import store_week_metrics
+    from pipelines.warehouse.engine import dispose_engines
     from reports.publish import publish_and_send
 
     root = tmp_path_factory.mktemp("published")

@@ -46,10 +46,10 @@ def weeks(tmp_path_factory: pytest.TempPathFactory, example_model):
     The last week also receives hostile review text (script tags, event handlers).
     """
     from checks.verdict import store_week_verdict
-    from models.db import dispose_engines
-    from models.load import ingest_inbox
-    from pipelines.demo_data import generate_inbox
+    from flows.ingest import ingest_inbox
+    from pipelines.demo.canonical import generate_inbox
     from pipelines.metrics import store_week_metrics
+    from pipelines.warehouse.engine import dispose_engines
     from pipelines.weeks import week_days
     from reports.publish import publish_and_send
 

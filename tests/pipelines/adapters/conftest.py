@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from flows.ingest import prepare_file
 from models.operating_model import OperatingModel
-from pipelines.ingest import InboxFile, PreparedFile, prepare_file
+from pipelines.prepare import InboxFile, PreparedFile
 
 VENDOR = Path(__file__).resolve().parents[2] / "fixtures" / "vendor"
 # Real exports copied unedited from ../shared/samples/real (origins in real/SOURCES.md).
@@ -50,7 +51,9 @@ def prepare(example_model: OperatingModel, tmp_path: Path) -> Prepare:
         update: dict[str, object] = {"sources": {source: settings}}
         if timezone is not None:
             update["timezone"] = timezone
-        model = OperatingModel.model_validate(example_model.model_dump(mode="json") | update)
+        operating_model = OperatingModel.model_validate(
+            example_model.model_dump(mode="json") | update
+        )
         folder = tmp_path / "inbox" / source
         folder.mkdir(parents=True, exist_ok=True)
         copy = folder / path.name
@@ -62,6 +65,6 @@ def prepare(example_model: OperatingModel, tmp_path: Path) -> Prepare:
             sha256=hashlib.sha256(copy.read_bytes()).hexdigest(),
             exported_at=NOW_UTC,
         )
-        return prepare_file(file, model, NOW_UTC)
+        return prepare_file(file, operating_model, NOW_UTC)
 
     return run

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.adapters import adapters_for, bills_anthropic, bills_openai
 from pipelines.adapters.base import AdapterContext, Sniff, json_paths
-from pipelines.ingest import PreparedFile
+from pipelines.prepare import PreparedFile
 from pipelines.read import LINE, READ_ERRORS, read_raw
 from tests.pipelines.adapters.conftest import VENDOR, sample
 

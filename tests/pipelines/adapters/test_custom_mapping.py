@@ -12,7 +12,7 @@ import pytest
 from models.operating_model import SourceSettings
 from pipelines.adapters.base import Sniff
 from pipelines.adapters.custom_mapping import ADAPTERS, describe
-from pipelines.ingest import PreparedFile
+from pipelines.prepare import PreparedFile
 from pipelines.read import RefusedFile
 
 Prepare = Callable[..., PreparedFile]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest import PreparedFile
+from pipelines.prepare import PreparedFile
 from tests.pipelines.adapters.conftest import VENDOR, sample
 
 Prepare = Callable[..., PreparedFile]

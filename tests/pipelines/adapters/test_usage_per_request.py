@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.ingest import PreparedFile
+from pipelines.prepare import PreparedFile
 from pipelines.usage_costs import GENAI_PRICES_VERSION, UNPRICED
 
 Prepare = Callable[..., PreparedFile]

@@ -20,11 +20,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlmodel import SQLModel
 
-from models.db import MIGRATIONS, WarehouseError, dispose_engines, make_engine, migrate
+from models.warehouse import MIGRATIONS_DIR as MIGRATIONS
 from models.warehouse import IngestedFile, Ticket, UsageCall, UsageSummary, WeeklyMetric
+from pipelines.warehouse.engine import (
+    WarehouseError,
+    dispose_engines,
+    make_engine,
+    migrate,
+)
 
 UTC = dt.UTC
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Made by 0002, 0003 and 0004.
 LATER_TABLES = {
     "email_delivery",
@@ -287,7 +293,7 @@ def test_threads_opening_new_warehouses_at_once_all_migrate(
 OPEN_AFTER_BARRIER = """
 import sys, time
 from pathlib import Path
-from models.db import make_engine
+from pipelines.warehouse.engine import make_engine
 url, folder, me, count = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 (folder / me).touch()
 deadline = time.monotonic() + 30

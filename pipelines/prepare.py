@@ -1,21 +1,23 @@
 """Prepared input files: one inbox file read, typed, checked and priced, ready to load.
 
-`prepare_file` never raises for bad input: an unreadable file comes back refused with its
-reason; bad rows come back quarantined with every reason. For every file
-rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file.
+`read_canonical` (before the row checks) and `finish_prepared` (after them) never raise for bad
+input: an unreadable file comes back refused with its reason; bad rows come back quarantined with
+every reason. For every file rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from checks.validate import REASONS, validate_batch
 from models.operating_model import SOURCES, OperatingModel, SourceSettings
+from models.results import REASONS, CheckedRows
+from models.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
 from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
 from pipelines.normalize import stable_id, to_canonical
@@ -28,7 +30,6 @@ from pipelines.read import (
     file_sha256,
     read_raw,
 )
-from pipelines.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.usage_costs import price_usage
 from pipelines.weeks import week_expr
 
@@ -112,13 +113,42 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
     return sorted(found, key=lambda f: (f.exported_at, f.relative_path))
 
 
-def prepare_file(
-    file: InboxFile, model: OperatingModel, now_utc: dt.datetime | None = None
-) -> PreparedFile:
-    """Read, adapt, type, de-duplicate, check and price one inbox file."""
+@dataclass
+class CanonicalFile:
+    """A file read, adapted and typed into its canonical columns, before the row checks.
+
+    `canonical` holds every row not repeated in the file (its `__line__` and `__parse_errors__`
+    included); `raw` the file's cells as read, for the quarantine."""
+
+    file: InboxFile
+    file_format: str
+    adapter: Adapter | None
+    target: str
+    raw: pl.DataFrame
+    canonical: pl.DataFrame
+    rows_read: int
+    repeated_lines: pl.Series
+
+    @property
+    def format_name(self) -> str:
+        """The vendor format the file was read as, or "canonical"."""
+        return self.adapter.name if self.adapter else "canonical"
+
+    @property
+    def unknown_allowed(self) -> tuple[str, ...]:
+        """Required columns that may be unknown (null) in this file: vendors do not record
+        whether a draft was used, so unknown is allowed and false is never guessed."""
+        return ("ai_draft_used",) if self.adapter is not None and self.target == "tickets" else ()
+
+
+def read_canonical(
+    file: InboxFile, operating_model: OperatingModel
+) -> CanonicalFile | PreparedFile:
+    """Read, adapt, type and de-duplicate one inbox file: the rows the checks run on, or the
+    file refused with its reason."""
     if file.outside_inbox:
         return PreparedFile(file, None, "links to a file outside the inbox; not read")
-    settings = model.source(file.source)
+    settings = operating_model.source(file.source)
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
     adapter: Adapter | None = None
@@ -127,16 +157,14 @@ def prepare_file(
         target = adapter.target if adapter else file.source
         if adapter is not None:
             adapted = adapter.transform(
-                raw, AdapterContext(file.path, file.source, settings, model)
+                raw, AdapterContext(file.path, file.source, settings, operating_model)
             )
             adapted = _with_derived_ids(target, adapted)
         else:
             adapted = raw
-        canonical = to_canonical(target, adapted, model.timezone)
+        canonical = to_canonical(target, adapted, operating_model.timezone)
     except RefusedFile as exc:
         return PreparedFile(file, None, str(exc), adapter=adapter.name if adapter else None)
-    rows_read = raw.height
-    format_name = adapter.name if adapter else "canonical"
 
     # An exact repeat of an earlier line is a duplicate, not a conflict: keep the first. A row an
     # adapter replaced by a later version of the same record counts as a duplicate too.
@@ -146,14 +174,24 @@ def prepare_file(
         superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
+    return CanonicalFile(file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines)
 
-    # Vendors do not record whether a draft was used: unknown is allowed, false is never guessed.
-    unknown_allowed = ("ai_draft_used",) if adapter is not None and target == "tickets" else ()
-    batch = validate_batch(target, canonical, now_utc, unknown_allowed=unknown_allowed)
-    if batch.refused:
-        return PreparedFile(file, fmt, batch.refused, rows_read=rows_read, adapter=format_name)
 
-    bad = batch.quarantined
+def finish_prepared(
+    read: CanonicalFile, checked: CheckedRows, operating_model: OperatingModel
+) -> PreparedFile:
+    """The file ready to store, from its canonical rows and their checks: the quarantined rows
+    with their raw cells, the weeks the file holds rows of, and the valid rows priced (usage)
+    and hashed. Takes over `read`: its frames are let go as soon as they are not needed."""
+    file, adapter, target = read.file, read.adapter, read.target
+    if checked.refused:
+        return PreparedFile(
+            file, read.file_format, checked.refused, rows_read=read.rows_read,
+            adapter=read.format_name,
+        )  # fmt: skip
+    settings = operating_model.source(file.source)
+    raw = read.raw
+    data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
     # Free text a help desk or a gateway exports (subjects, bodies, prompts) is not kept, not
     # even in the quarantine, unless the operating model asks for it.
     if settings.keep_extra_columns:
@@ -164,38 +202,42 @@ def prepare_file(
         kept = [c for c in data_columns if c not in FREE_TEXT_COLUMNS]
     else:
         kept = known_input_columns(file.source, data_columns)
-    raw_bad = raw.join(bad, on=LINE, how="inner").select(
+    raw_bad = raw.join(checked.quarantined, on=LINE, how="inner").select(
         LINE,
         pl.struct([pl.col(c).cast(pl.String) for c in kept]).struct.json_encode().alias("raw"),
         pl.col(REASONS).alias("reasons"),
     )
-    weeks = _weeks(canonical, target, model.timezone)
+    weeks = _weeks(read.canonical, target, operating_model.timezone)
     raw_columns = set(raw.columns)
     # A large file's raw cells are the biggest frame held: let them go before pricing.
-    del raw, adapted, canonical
-    valid = batch.valid
-    del batch
+    del raw
+    read.raw = read.canonical = pl.DataFrame()
+    valid = checked.valid
     if target == "usage":
-        valid = price_usage(valid, model.costs.prices)
+        valid = price_usage(valid, operating_model.costs.prices)
     spec = SPECS[target]
-    content = [c for c in spec.columns]
-    valid = valid.with_columns(pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"))
-    valid = valid.rechunk()  # checks may leave slices of the checked rows (`validate_batch`)
+    valid = valid.with_columns(row_hash(valid, spec.columns).alias("row_hash"))
+    valid = valid.rechunk()  # checks may leave slices of the checked rows
     return PreparedFile(
         file,
-        fmt,
+        read.file_format,
         None,
-        rows_read=rows_read,
-        rows_duplicate_in_file=repeated_lines.len(),
+        rows_read=read.rows_read,
+        rows_duplicate_in_file=read.repeated_lines.len(),
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,
-        adapter=format_name,
+        adapter=read.format_name,
         target=target,
         mapping=dict(adapter.mapping)
         if adapter
         else {c: c for c in spec.columns if c in raw_columns},
     )
+
+
+def row_hash(rows: pl.DataFrame, columns: Iterable[str]) -> pl.Expr:
+    """The content hash of each row over `columns` (a re-sent identical row is a duplicate)."""
+    return pl.struct(list(columns)).hash(seed=0).cast(pl.String)
 
 
 def repeated_line_numbers(raw: pl.DataFrame, columns: list[str]) -> pl.Series:

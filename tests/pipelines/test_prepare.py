@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.ingest import prepare_file
 from models.operating_model import OperatingModel, SourceSettings
-from pipelines.ingest import InboxFile, list_inbox, prepare_file, repeated_line_numbers
+from pipelines.prepare import InboxFile, list_inbox, repeated_line_numbers
 from pipelines.read import LINE, file_sha256
 
 NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
@@ -99,7 +100,7 @@ def test_repeated_lines_need_every_cell_equal_not_just_the_key() -> None:
 
 def test_hash_collisions_never_make_a_repeated_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """It compares suspect rows cell by cell, so rows whose hashes all collide stay distinct."""
-    import pipelines.ingest as ingest
+    import pipelines.prepare as ingest
 
     monkeypatch.setattr(ingest, "_hash_repeats", lambda h: pl.repeat(True, h.len(), eager=True))
     columns = ["request_id", "model"]
@@ -203,22 +204,22 @@ def test_declared_encoding_reaches_the_reader(
     tmp_path: Path, example_model: OperatingModel
 ) -> None:
     """It reads a Latin-1 file when the operating model declares that encoding for the source."""
-    model = example_model.model_copy(
+    operating_model = example_model.model_copy(
         update={"sources": {"usage": SourceSettings(encoding="latin-1")}}
     )
     data = (USAGE_HEADER + "réq-1,2026-07-01T10:00:00Z,gpt-4o,1,1,ok\n").encode("latin-1")
-    prepared = prepare_file(_inbox_file(tmp_path, "a.csv", data), model, NOW)
+    prepared = prepare_file(_inbox_file(tmp_path, "a.csv", data), operating_model, NOW)
     assert prepared.refused is None
     assert prepared.valid["request_id"].to_list() == ["réq-1"]
 
 
 def test_unknown_adapter_is_refused(tmp_path: Path, example_model: OperatingModel) -> None:
     """It refuses a file whose source is set to a format without an adapter."""
-    model = example_model.model_copy(
+    operating_model = example_model.model_copy(
         update={"sources": {"usage": SourceSettings(format="no-such-vendor")}}
     )
     prepared = prepare_file(
-        _inbox_file(tmp_path, "a.csv", USAGE_HEADER + _usage_line("a")), model, NOW
+        _inbox_file(tmp_path, "a.csv", USAGE_HEADER + _usage_line("a")), operating_model, NOW
     )
     assert prepared.refused is not None
     assert "no-such-vendor" in prepared.refused
@@ -242,8 +243,9 @@ def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model)
     """It keeps only canonical input columns of a quarantined row unless configured otherwise."""
     import datetime as dt
 
+    from flows.ingest import prepare_file
     from models.operating_model import OperatingModel
-    from pipelines.ingest import InboxFile, prepare_file
+    from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 
     path = tmp_path / "tickets.csv"
@@ -275,7 +277,7 @@ def test_a_file_s_weeks_are_those_of_its_rows_even_a_second_past_local_midnight(
     included, and no week that only a neighbouring row's 15-minute span reaches."""
     from zoneinfo import ZoneInfo
 
-    from pipelines.ingest import _weeks
+    from pipelines.prepare import _weeks
     from pipelines.weeks import week_expr
 
     zone = ZoneInfo(timezone)

@@ -1,6 +1,6 @@
 """The demo inbox in vendor export formats: LiteLLM spend logs, Zendesk ticket pages, Toggl CSV.
 
-`write_vendor_inbox` takes the canonical demo inbox (`pipelines.demo_data.generate_inbox`) and
+`write_vendor_inbox` takes the canonical demo inbox (`pipelines.demo.canonical.generate_inbox`) and
 writes the same weeks as the files a team running the pilot on LiteLLM, Zendesk and Toggl Track
 would hand over (export-formats.md A5, B1 and C1):
 
@@ -22,7 +22,7 @@ would hand over (export-formats.md A5, B1 and C1):
   file the canonical reading refuses (the unreadable export), so it is refused the same way.
 
 Each vendor file carries exactly the rows the canonical run loads from its original (the valid
-rows `prepare_file` gives; quarantined and repeated rows are left out) and keeps the original's
+rows the ingest's `prepare` gives; quarantined and repeated rows are left out) and keeps the original's
 export time (mtime). The operating model's `sources` options (pilots/support-reply-drafts.yaml)
 tell the adapters how to read these files into the same facts.
 """
@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,8 +45,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from models.operating_model import OperatingModel, SourceSettings
-from pipelines.demo_data import GeneratedInbox
-from pipelines.ingest import InboxFile, PreparedFile, prepare_file
+from pipelines.demo.canonical import GeneratedInbox
+from pipelines.prepare import InboxFile, PreparedFile
 from pipelines.read import LINE, file_sha256
 
 __all__ = ["VENDOR_SOURCES", "write_vendor_inbox"]
@@ -78,19 +79,25 @@ TOGGL_HEADER = [
 DAY_START = dt.time(9, 0)
 
 
+# The ingest's preparation of one file (read, adapt, check, price): `flows.ingest.prepare_file`.
+Prepare = Callable[[InboxFile, OperatingModel, "dt.datetime | None"], PreparedFile]
+
+
 def write_vendor_inbox(
     generated: GeneratedInbox,
     out_dir: Path,
-    model: OperatingModel,
+    operating_model: OperatingModel,
+    prepare: Prepare,
     now_utc: dt.datetime | None = None,
 ) -> GeneratedInbox:
-    """Write `generated` (a canonical demo inbox) under `out_dir` in vendor formats.
+    """Write `generated` (a canonical demo inbox) under `out_dir` in vendor formats; `prepare`
+    gives the rows the canonical run loads from each file.
 
     Returns the vendor inbox: the same weeks and bad week, `files_by_week` listing the new files
     (export times kept) and `rows` counting the data rows written per source.
     """
     root = Path(out_dir)
-    canonical = _canonical_reader(model)
+    canonical = _canonical_reader(operating_model)
     rows = dict.fromkeys(generated.rows, 0)
     files_by_week: dict[str, list[Path]] = {}
     for week in generated.weeks:
@@ -101,7 +108,7 @@ def write_vendor_inbox(
             mtime = path.stat().st_mtime
             prepared = None
             if source in VENDOR_SOURCES:
-                prepared = prepare_file(_inbox_file(path, relative, source), canonical, now_utc)
+                prepared = prepare(_inbox_file(path, relative, source), canonical, now_utc)
             if prepared is None or prepared.refused:
                 target = root / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +117,7 @@ def write_vendor_inbox(
                 if prepared is None:
                     rows[source] = rows.get(source, 0) + _data_rows(target)
             else:
-                new, count = _write_vendor(prepared, root / source, path.stem, model)
+                new, count = _write_vendor(prepared, root / source, path.stem, operating_model)
                 rows[source] = rows.get(source, 0) + count
             for target in new:
                 os.utime(target, (mtime, mtime))
@@ -125,10 +132,12 @@ def write_vendor_inbox(
     )
 
 
-def _canonical_reader(model: OperatingModel) -> OperatingModel:
+def _canonical_reader(operating_model: OperatingModel) -> OperatingModel:
     """The operating model with the vendor sources read as canonical files."""
-    sources = dict(model.sources) | {s: SourceSettings(format="canonical") for s in VENDOR_SOURCES}
-    return model.model_copy(update={"sources": sources})
+    sources = dict(operating_model.sources) | {
+        s: SourceSettings(format="canonical") for s in VENDOR_SOURCES
+    }
+    return operating_model.model_copy(update={"sources": sources})
 
 
 def _inbox_file(path: Path, relative: Path, source: str) -> InboxFile:
@@ -150,7 +159,7 @@ def _data_rows(path: Path) -> int:
 
 
 def _write_vendor(
-    prepared: PreparedFile, folder: Path, stem: str, model: OperatingModel
+    prepared: PreparedFile, folder: Path, stem: str, operating_model: OperatingModel
 ) -> tuple[list[Path], int]:
     folder.mkdir(parents=True, exist_ok=True)
     valid = prepared.valid.sort(LINE)
@@ -162,7 +171,7 @@ def _write_vendor(
     if source == "tickets":
         return _write_zendesk(valid, folder, stem), valid.height
     path = folder / f"{stem}.csv"
-    _write_toggl(valid, path, ZoneInfo(model.timezone))
+    _write_toggl(valid, path, ZoneInfo(operating_model.timezone))
     return [path], valid.height
 
 

@@ -1,239 +1,31 @@
-"""Warehouse connections, schema migrations, bulk upserts and reads into polars.
+"""Bulk loads into the warehouse: inserts (COPY on PostgreSQL, prepared statements or staged
+files on SQLite), upserts that keep the newest export of each key, and partition replaces.
 
-The only module that opens database connections. Works on SQLite (the embedded default) and
-PostgreSQL: upserts use each dialect's `INSERT .. ON CONFLICT` from a temporary staging table,
-so a whole file loads in one statement per stage inside the caller's transaction.
+Upserts use each dialect's `INSERT .. ON CONFLICT` from a staging table, so a whole file loads
+in a few statements inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
-import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    MetaData,
-    Table,
-    and_,
-    create_engine,
-    event,
-    func,
-    inspect,
-    select,
-    text,
-)
+import pyarrow as pa
+from sqlalchemy import Column, Connection, MetaData, Table, and_
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import SQLModel
 
-from models import warehouse  # noqa: F401 - registers the tables on SQLModel.metadata
+from pipelines.warehouse.engine import PAGE_BYTES, Stage, WarehouseError, reason, redacted
 
-_ENGINES: dict[str, Engine] = {}
 _BATCH_ROWS = 50_000
 # From this many rows, SQLite loads stage the rows through ADBC (see `stage_rows`).
 STAGE_MIN_ROWS = 20_000
-# SQLite page size of new warehouse and staging files. A large load writes every page twice
-# (write-ahead log, then checkpoint), one system call per page: 64 KiB pages (SQLite's largest)
-# took a 5M-row load from 40 s to 33 s against the 4 KiB default.
-PAGE_BYTES = 65_536
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Alembic keeps its running migration in module globals: one migration per process at a time.
-_MIGRATING = threading.Lock()
-
-
-class WarehouseError(RuntimeError):
-    """The warehouse cannot be opened or written; the message never shows a password."""
-
-
-def redacted(url: str) -> str:
-    """A database URL safe to print (password masked)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split(":", 1)[0] + "://..."
-
-
-def _reason(exc: BaseException) -> str:
-    original = getattr(exc, "orig", None) or exc
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
-
-
-def _wal_mode(cursor: Any, busy_seconds: float) -> None:
-    """Switch a SQLite file to WAL. Two processes opening a new file at once may find it busy,
-    and SQLite does not wait for that lock: retry until the busy timeout."""
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + busy_seconds
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created.
-
-    Raises WarehouseError (with the URL's password masked) when the database cannot be used.
-    """
-    if url in _ENGINES:
-        return _ENGINES[url]
-    try:
-        parsed = make_url(url)
-    except Exception:
-        raise WarehouseError(f"not a database URL: {redacted(url)}") from None
-    try:
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            busy_seconds = float(os.environ.get("PILOT_DB_BUSY_TIMEOUT_SECONDS", "60"))
-            engine = create_engine(url, connect_args={"timeout": busy_seconds})
-
-            @event.listens_for(engine, "connect")
-            def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                # Applies to a new file only (before its first table); a no-op on others.
-                cursor.execute(f"PRAGMA page_size={PAGE_BYTES}")
-                _wal_mode(cursor, busy_seconds)
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA temp_store=MEMORY")  # staging tables of bulk upserts
-                cursor.close()
-
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        migrate(engine)
-    except (SQLAlchemyError, OSError) as exc:
-        raise WarehouseError(f"cannot open the warehouse {redacted(url)}: {_reason(exc)}") from None
-    _ENGINES[url] = engine
-    return engine
-
-
-def migrate(engine: Engine) -> None:
-    """Upgrade the warehouse schema to the newest migration (`alembic upgrade head`).
-
-    A warehouse made by `create_all` before migrations existed (tables but no alembic_version)
-    gets any table it lacks and is stamped at head instead. All of it runs in one transaction
-    that holds a write lock (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), so
-    processes opening the same new warehouse at once do not race.
-    Raises WarehouseError when the warehouse is at a revision this code does not know.
-    """
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # alembic logs at INFO on import
-    from alembic import command
-    from alembic.config import Config
-    from alembic.util import CommandError
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
-    try:
-        with _MIGRATING, engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                key = "hashtext('pilot-readiness schema ' || current_database())"
-                conn.execute(text(f"SELECT pg_advisory_xact_lock({key})"))
-            elif conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            config.attributes["connection"] = conn
-            tables = set(inspect(conn).get_table_names())
-            if "alembic_version" not in tables and tables & set(SQLModel.metadata.tables):
-                SQLModel.metadata.create_all(conn)
-                _resummarize_usage(conn)  # the migrations would have filled it
-                command.stamp(config, "head")
-            else:
-                command.upgrade(config, "head")
-    except CommandError as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        raise WarehouseError(f"cannot migrate the warehouse {where}: {_reason(exc)}") from None
-
-
-def _resummarize_usage(conn: Connection) -> None:
-    from pipelines.usage_summary import refresh_sql
-
-    conn.exec_driver_sql("DELETE FROM usage_summary")
-    conn.exec_driver_sql(refresh_sql(conn.dialect.name, "1 = 1"))
-
-
-def dispose_engines() -> None:
-    """Close every pooled connection (tests and CLI exit)."""
-    finish_checkpoints()
-    for engine in _ENGINES.values():
-        engine.dispose()
-    _ENGINES.clear()
-
-
-@contextmanager
-def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
-    """One database transaction: committed when the block ends, rolled back on error.
-
-    `attach` (SQLite) holds rows staged by `stage_rows`, readable inside as `attach.source()`.
-    Database failures surface as WarehouseError naming the (password-masked) warehouse.
-    """
-    engine = make_engine(url)
-    try:
-        if attach is None:
-            with engine.begin() as conn:
-                yield conn
-            return
-        with engine.connect() as conn:
-            # ATTACH cannot run inside a transaction: attach first, then begin.
-            for i, path in enumerate(attach.files):
-                conn.exec_driver_sql(f"ATTACH DATABASE ? AS staged{i}", (str(path),))
-            # A large load's commit would copy the whole write-ahead log into the database
-            # before returning (seconds for millions of rows): a background thread does it.
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
-            conn.commit()
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                conn.rollback()
-                for i in range(len(attach.files)):
-                    conn.exec_driver_sql(f"DETACH DATABASE staged{i}")
-                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
-                conn.commit()
-            checkpoint_in_background(engine)
-    except OperationalError as exc:
-        raise WarehouseError(f"warehouse {redacted(url)} failed: {_reason(exc)}") from None
-
-
-_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
-_CHECKPOINTS: list[threading.Thread] = []
-
-
-def checkpoint_in_background(engine: Engine) -> None:
-    """Copy the write-ahead log into the SQLite file in a thread of its own (PASSIVE: readers and
-    writers go on meanwhile). `finish_checkpoints` waits for it."""
-
-    def run() -> None:
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except SQLAlchemyError as exc:  # the next commit's automatic checkpoint does it then
-            logging.getLogger(__name__).warning("background checkpoint failed: %s", _reason(exc))
-
-    thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
-    thread.start()
-    _CHECKPOINTS.append(thread)
-
-
-def finish_checkpoints() -> None:
-    """Wait for the background checkpoints started so far."""
-    while _CHECKPOINTS:
-        _CHECKPOINTS.pop().join()
 
 
 def _table(model: Any) -> Table:
@@ -357,23 +149,6 @@ def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: 
     )
 
 
-@dataclass(frozen=True)
-class Stage:
-    """Rows staged in scratch SQLite files beside the warehouse (`stage_rows`); a transaction
-    that attaches them (`transaction(url, attach=stage)`) reads each table as `source(name)`."""
-
-    files: tuple[Path, ...]
-    tables: tuple[frozenset[str], ...]  # the tables each file holds
-
-    def source(self, name: str = "rows") -> str:
-        """The staged table `name` as SQL to select from (its parts joined with UNION ALL)."""
-        parts = [f'"staged{i}"."{name}"' for i, held in enumerate(self.tables) if name in held]
-        if len(parts) == 1:
-            return parts[0]
-        return "(" + " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts) + ")"
-
-
-# Staged rows are written by this many threads into as many files at once (ADBC releases the
 # GIL while it writes), from this many rows on.
 STAGE_PARTS = max(1, min(os.cpu_count() or 1, 4))
 STAGE_PARALLEL_ROWS = 200_000
@@ -429,7 +204,7 @@ def stage_rows(
                 list(pool.map(_write_stage_file, stage.files, work))
     except Exception as exc:
         drop_stage(stage)
-        raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {_reason(exc)}") from None
+        raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {reason(exc)}") from None
     return stage
 
 
@@ -438,8 +213,6 @@ def _write_stage_file(
 ) -> None:
     """Write staged tables into one file: name -> (table model, frame, the positions of the
     frame's rows to stage in that order, or None for all rows as they are)."""
-    import adbc_driver_sqlite.dbapi as adbc
-
     with adbc.connect(str(path)) as conn:
         with conn.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
@@ -459,8 +232,6 @@ STAGE_BATCH_ROWS = 250_000
 def _arrow_batches(frame: pl.DataFrame, positions: pl.Series | None = None) -> Any:
     """The frame's rows (those at `positions`, in that order, when given) as SQLite stores
     them (`_bulk_frame`), as a stream of Arrow record batches."""
-    import pyarrow as pa
-
     schema = _bulk_frame(frame.head(0), "sqlite").to_arrow().schema
 
     def batches() -> Iterator[Any]:
@@ -599,83 +370,3 @@ def replace_partition(
         )
     else:
         insert_rows(conn, model, frame)
-
-
-def read_frame(
-    conn: Connection, statement: Any, schema: dict[str, pl.DataType] | None = None
-) -> pl.DataFrame:
-    """Run a select and return its rows as a polars frame (timestamps as UTC)."""
-    result = conn.execute(statement)
-    names = list(result.keys())
-    if conn.dialect.name == "sqlite" and schema is not None:
-        return _sqlite_frame(result.cursor.fetchall(), names, schema)
-    rows = result.fetchall()
-    frame = (
-        pl.DataFrame(
-            [list(r) for r in rows] if rows else None,
-            schema=schema or names,
-            orient="row",
-            infer_schema_length=None,
-        )
-        if rows
-        else pl.DataFrame(schema=schema or {n: pl.Null for n in names})
-    )
-    return frame.with_columns(
-        pl.col(c).dt.replace_time_zone("UTC")
-        for c, t in frame.schema.items()
-        if isinstance(t, pl.Datetime) and t.time_zone is None
-    )
-
-
-_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S%.f"
-
-
-def _sqlite_frame(
-    rows: list[tuple[Any, ...]], names: list[str], schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
-    """Raw SQLite cells (timestamps as text, booleans as 0/1) typed in polars, column-wise:
-    much faster than converting every cell in Python for large reads."""
-    schema = {n: (t() if isinstance(t, type) else t) for n, t in schema.items()}
-    stored: dict[str, pl.DataType] = {}
-    for name in names:
-        dtype = schema[name]
-        if isinstance(dtype, (pl.Datetime, pl.Date)):
-            stored[name] = pl.String()
-        elif dtype == pl.Boolean:
-            stored[name] = pl.Int64()
-        else:
-            stored[name] = dtype
-    frame = pl.DataFrame(rows or None, schema=stored, orient="row", strict=False)
-    typed = []
-    for name in names:
-        dtype = schema[name]
-        if isinstance(dtype, pl.Datetime):
-            typed.append(
-                pl.col(name)
-                .str.to_datetime(_SQLITE_STAMP, time_unit="us")
-                .dt.replace_time_zone("UTC")
-                .dt.convert_time_zone(dtype.time_zone or "UTC")
-            )
-        elif dtype == pl.Date:
-            typed.append(pl.col(name).str.slice(0, 10).str.to_date("%Y-%m-%d"))
-        elif dtype == pl.Boolean:
-            typed.append(pl.col(name).cast(pl.Boolean))
-        else:
-            typed.append(pl.col(name))
-    return frame.select(typed)
-
-
-def table_counts(url: str, names: Sequence[str] | None = None) -> dict[str, int]:
-    """Row count of every warehouse table (or of the named ones)."""
-    counts: dict[str, int] = {}
-    with transaction(url) as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if names is None or table.name in names:
-                counts[table.name] = conn.execute(
-                    select(func.count()).select_from(table)
-                ).scalar_one()
-    return counts
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, inspect, select
 
-import models.db as db
-import models.load
-from models.db import dispose_engines, make_engine, transaction
-from models.load import ingest_inbox, load_order, prepared_in_order
+import flows.ingest
+import pipelines.warehouse.bulk as db
+from flows.ingest import ingest_inbox, load_order, prepared_in_order
 from models.operating_model import OperatingModel
 from models.warehouse import UsageCall, UsageSummary
-from pipelines.ingest import InboxFile, PreparedFile, list_inbox
+from pipelines.prepare import InboxFile, PreparedFile, list_inbox
+from pipelines.warehouse.engine import dispose_engines, make_engine, transaction
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 HEADER = "request_id,timestamp,model,input_tokens,output_tokens,cost_usd,status\n"
@@ -34,13 +34,15 @@ def _usage(path: Path, ids: range, cost: float, mtime: int) -> None:
     os.utime(path, (mtime, mtime))
 
 
-def _load(tmp_path: Path, name: str, model: OperatingModel) -> tuple[list, pl.DataFrame, set]:
+def _load(
+    tmp_path: Path, name: str, operating_model: OperatingModel
+) -> tuple[list, pl.DataFrame, set]:
     """Ingest two overlapping exports (the second newer) and return counts, rows, tables."""
     inbox = tmp_path / name / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 30), 0.5, 1_760_000_000)
     _usage(inbox / "usage" / "b.csv", range(20, 45), 0.7, 1_760_100_000)
     url = f"sqlite:///{tmp_path / name / 'w.db'}"
-    files = ingest_inbox(url, model, inbox, "2026-W41", NOW)
+    files = ingest_inbox(url, operating_model, inbox, "2026-W41", NOW)
     with transaction(url) as conn:
         table = UsageCall.__table__
         rows = pl.DataFrame(
@@ -104,7 +106,7 @@ def test_a_failed_load_drops_its_staging_table(
     def broken(*args: object, **kwargs: object) -> tuple[int, int]:
         raise RuntimeError("disk trouble")
 
-    monkeypatch.setattr("models.load.upsert_newest", broken)
+    monkeypatch.setattr("pipelines.store.upsert_newest", broken)
     inbox = tmp_path / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)
     url = f"sqlite:///{tmp_path / 'w.db'}"
@@ -122,7 +124,7 @@ def test_staged_task_facts_match_row_inserts(
     import shutil
 
     from models.warehouse import TaskFact
-    from pipelines.demo_data import generate_inbox
+    from pipelines.demo.canonical import generate_inbox
     from pipelines.metrics import store_week_metrics
 
     exports = generate_inbox(tmp_path / "exports", weeks=2, seed=2)
@@ -162,14 +164,14 @@ def test_files_are_read_ahead_within_the_row_budget_and_come_in_order(
         _usage(inbox / "usage" / f"{name}.csv", range(n * 10, n * 10 + 2), 0.5, 1_760_000_000 + n)
     files = list_inbox(inbox)
     prepared_names: list[str] = []
-    real_prepare = models.load.prepare_file
+    real_prepare = flows.ingest.prepare_file
 
     def recording(file: InboxFile, *args: object) -> PreparedFile:
         prepared_names.append(file.path.name)
         return real_prepare(file, *args)
 
-    monkeypatch.setattr(models.load, "prepare_file", recording)
-    monkeypatch.setattr(models.load, "READ_AHEAD_ROWS", 5)  # each file has 3 rows
+    monkeypatch.setattr(flows.ingest, "prepare_file", recording)
+    monkeypatch.setattr(flows.ingest, "READ_AHEAD_ROWS", 5)  # each file has 3 rows
     stream = prepared_in_order(files, example_model, NOW)
     first = next(stream)
     # a is taken; b (3 rows ahead) and c (6 ahead, over the budget) are read, d waits.
@@ -193,7 +195,7 @@ def test_a_failure_in_the_reading_thread_reaches_the_caller(
         raise Stop
 
     _usage(tmp_path / "inbox" / "usage" / "a.csv", range(2), 0.5, 1_760_000_000)
-    monkeypatch.setattr(models.load, "prepare_file", stopping)
+    monkeypatch.setattr(flows.ingest, "prepare_file", stopping)
     with pytest.raises(Stop):
         list(prepared_in_order(list_inbox(tmp_path / "inbox"), example_model, NOW))
 
@@ -273,17 +275,17 @@ def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
     inbox = tmp_path / "inbox"
     path = inbox / "usage" / "a.csv"
     _usage(path, range(0, 10), 0.5, 1_760_000_000)
-    real_prepare = models.load.prepare_file
+    real_prepare = flows.ingest.prepare_file
 
     def rewritten_after_reading(file: InboxFile, *args: object, **kwargs: object) -> PreparedFile:
         prepared = real_prepare(file, *args, **kwargs)
         path.write_text(path.read_text().replace("0.5", "0.7"))  # same size, new content
         return prepared
 
-    monkeypatch.setattr(models.load, "prepare_file", rewritten_after_reading)
+    monkeypatch.setattr(flows.ingest, "prepare_file", rewritten_after_reading)
     url = f"sqlite:///{tmp_path / 'w.db'}"
     assert ingest_inbox(url, example_model, inbox, "2026-W41", NOW) == []
-    monkeypatch.setattr(models.load, "prepare_file", real_prepare)
+    monkeypatch.setattr(flows.ingest, "prepare_file", real_prepare)
     [record] = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
     assert record.rows_loaded == 10
     with transaction(url) as conn:
@@ -299,11 +301,9 @@ def test_the_checks_library_is_loaded_in_a_thread_only_when_there_is_a_file_to_c
     for a run with nothing new (which stays quick)."""
     import threading
 
-    import checks.validate
-
     warmed: list[str] = []
     monkeypatch.setattr(
-        checks.validate, "warm_up", lambda: warmed.append(threading.current_thread().name)
+        flows.ingest.validate, "warm_up", lambda: warmed.append(threading.current_thread().name)
     )
     inbox = tmp_path / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)

@@ -14,13 +14,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from models.db import dispose_engines, make_engine, transaction
-from models.load import ingest_inbox
+from flows.ingest import ingest_inbox, prepare_file
 from models.operating_model import OperatingModel
-from pipelines.demo_data import GeneratedInbox, generate_inbox
-from pipelines.demo_vendor import TOGGL_HEADER, write_vendor_inbox
+from pipelines.demo.canonical import GeneratedInbox, generate_inbox
+from pipelines.demo.vendor import TOGGL_HEADER, write_vendor_inbox
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.metrics import weekly_metrics
+from pipelines.warehouse.engine import dispose_engines, make_engine, transaction
 
 # After the last export (Monday 2026-11-16 06:00 UTC), so no row lies in the future.
 NOW_UTC = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
@@ -40,7 +40,7 @@ class Run:
     metrics: dict[str, dict]
 
 
-def _run(inbox: GeneratedInbox, folder: Path, model: OperatingModel) -> Run:
+def _run(inbox: GeneratedInbox, folder: Path, operating_model: OperatingModel) -> Run:
     db_url = f"sqlite:///{(folder / 'warehouse.db').as_posix()}"
     delivered = folder / "inbox"
     facts: dict[str, pl.DataFrame] = {}
@@ -50,11 +50,11 @@ def _run(inbox: GeneratedInbox, folder: Path, model: OperatingModel) -> Run:
             target = delivered / path.relative_to(inbox.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        ingest_inbox(db_url, model, delivered, week, NOW_UTC)
+        ingest_inbox(db_url, operating_model, delivered, week, NOW_UTC)
         with transaction(db_url) as conn:
-            inputs = read_week_inputs(conn, model, week)
-            facts[week] = task_facts(inputs, model)
-            metrics[week] = weekly_metrics(facts[week], inputs, model)
+            inputs = read_week_inputs(conn, operating_model, week)
+            facts[week] = task_facts(inputs, operating_model)
+            metrics[week] = weekly_metrics(facts[week], inputs, operating_model)
     return Run(inbox, db_url, facts, metrics)
 
 
@@ -62,7 +62,9 @@ def _run(inbox: GeneratedInbox, folder: Path, model: OperatingModel) -> Run:
 def runs(tmp_path_factory: pytest.TempPathFactory, example_model: OperatingModel) -> dict[str, Run]:
     root = tmp_path_factory.mktemp("demo-vendor")
     canonical = generate_inbox(root / "exports", weeks=4)
-    vendor = write_vendor_inbox(canonical, root / "vendor-exports", example_model, NOW_UTC)
+    vendor = write_vendor_inbox(
+        canonical, root / "vendor-exports", example_model, prepare_file, NOW_UTC
+    )
     (root / "canonical").mkdir()
     (root / "vendor").mkdir()
     result = {

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from models.db import make_engine
+from pipelines.warehouse.engine import make_engine
 
 
 class RunInProgress(RuntimeError):

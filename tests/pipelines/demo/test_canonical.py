@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo inbox generator (pipelines/demo_data.py)."""
+"""Tests of the synthetic demo inbox generator (pipelines/demo/canonical.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import demo_data
-from pipelines.demo_data import (
+from pipelines.demo import canonical as demo_data
+from pipelines.demo.canonical import (
     AGENTS,
     BUSINESS_OWNER,
     CHANGE_COLUMNS,
@@ -313,15 +313,18 @@ def test_vectorised_ticket_writer_matches_the_record_writer(tmp_path: Path) -> N
 def test_scaled_inbox_passes_the_ingest_checks_but_for_the_planned_mess(tmp_path: Path) -> None:
     """Every scaled row is valid except the deliberate mess: 2 malformed tickets, 5 malformed
     usage rows and 1 duplicate usage line, and the unreadable export."""
+    from flows.ingest import prepare_file
     from models.operating_model import load_operating_model
-    from pipelines.ingest import list_inbox, prepare_file
+    from pipelines.prepare import list_inbox
 
     generate_inbox(tmp_path, weeks=1, **SCALED)
-    model = load_operating_model(Path(__file__).parents[2] / "pilots" / "support-reply-drafts.yaml")
+    operating_model = load_operating_model(
+        Path(__file__).parents[3] / "pilots" / "support-reply-drafts.yaml"
+    )
     now = datetime(2026, 12, 1, tzinfo=UTC)
     quarantined, duplicate, refused = {}, 0, []
     for file in list_inbox(tmp_path):
-        prepared = prepare_file(file, model, now)
+        prepared = prepare_file(file, operating_model, now)
         if prepared.refused:
             refused.append(file.path.name)
             continue

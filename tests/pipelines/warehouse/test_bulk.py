@@ -8,9 +8,11 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from models import db
-from models.db import read_frame, table_counts, transaction, upsert_newest
+import pipelines.warehouse.bulk as db
 from models.warehouse import ChangeEntry, Ticket
+from pipelines.warehouse.bulk import upsert_newest
+from pipelines.warehouse.engine import transaction
+from pipelines.warehouse.reads import read_frame, table_counts
 
 UTC = dt.UTC
 OLD = dt.datetime(2026, 7, 1, 8, tzinfo=UTC)
@@ -273,7 +275,8 @@ def test_keys_stored_by_another_writer_during_a_load_are_upserted(
     """It upserts (newest export wins, counted as a duplicate) when another writer commits one
     of the file's keys just before the file's rows are copied straight into the table
     (PostgreSQL, where a file of new keys loads by COPY; SQLite allows one writer at a time)."""
-    import models.db as db
+    import pipelines.warehouse.bulk as db
+    import pipelines.warehouse.engine as engine
 
     real_copy = db._copy_into
     others = _changes([("v2", "stored meanwhile")], file_id=9, exported_at=NEW)
@@ -281,7 +284,7 @@ def test_keys_stored_by_another_writer_during_a_load_are_upserted(
     def another_writer_first(conn: object, table: object, *rows: object) -> None:
         if getattr(table, "name", "") == "change_entry":
             monkeypatch.setattr(db, "_copy_into", real_copy)
-            with db.make_engine(postgres_url).connect() as other:  # its own transaction
+            with engine.make_engine(postgres_url).connect() as other:  # its own transaction
                 upsert_newest(other, ChangeEntry, others)
                 other.commit()
         real_copy(conn, table, *rows)

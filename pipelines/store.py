@@ -1,0 +1,137 @@
+"""The store stage: one prepared file written to the warehouse (its record, rows, usage summary,
+quarantine and weeks) inside the caller's transaction, so a file is wholly loaded or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
+from pipelines import usage_summary
+from pipelines.prepare import InboxFile, PreparedFile
+from pipelines.warehouse.bulk import insert_rows, upsert_newest
+from pipelines.warehouse.engine import Stage
+
+SUMMARY = "usage_summary"  # the staged usage summary's table in a stage
+
+
+def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
+    """The record of an already-ingested file with the same content, if any."""
+    table = IngestedFile.__table__
+    row = conn.execute(
+        select(table).where(
+            table.c.pilot == pilot, table.c.source == file.source, table.c.sha256 == file.sha256
+        )
+    ).first()
+    return IngestedFile.model_validate(row._mapping) if row else None
+
+
+def touch_rows(conn: Connection, pilot: str, known: IngestedFile, exported_at: dt.datetime) -> None:
+    """Move the export time of rows still held from a known file forward to a newer export."""
+    table = SOURCE_TABLES[known.target or known.source].__table__
+    conn.execute(
+        table.update()
+        .where(
+            table.c.pilot == pilot,
+            table.c.file_id == known.id,
+            table.c.exported_at < exported_at,
+        )
+        .values(exported_at=exported_at)
+    )
+
+
+def store_prepared_file(
+    conn: Connection,
+    pilot: str,
+    prepared: PreparedFile,
+    run_week: str,
+    now_utc: dt.datetime,
+    staged: Stage | None = None,
+    summary: pl.DataFrame | None = None,
+) -> IngestedFile:
+    """Write one prepared file and return its record with the counts.
+
+    `staged`: the file's rows, staged and attached to this transaction (`bulk.stage_rows`).
+    `summary`: a usage file's `usage_summary.summarize`, when the caller already has it.
+    """
+    file = prepared.file
+    record = {
+        "pilot": pilot,
+        "source": file.source,
+        "path": file.relative_path,
+        "sha256": file.sha256,
+        "format": prepared.format,
+        "adapter": prepared.adapter,
+        "target": prepared.target or file.source,
+        "exported_at": file.exported_at,
+        "ingested_at": now_utc.replace(microsecond=0),
+        "first_seen_week": run_week,
+        "status": "refused" if prepared.refused else "loaded",
+        "reason": prepared.refused,
+        "rows_read": prepared.rows_read,
+    }
+    table = IngestedFile.__table__
+    file_id = conn.execute(table.insert().values(record).returning(table.c.id)).scalar_one()
+    if prepared.refused:
+        return IngestedFile(id=file_id, **record)
+
+    target = prepared.target or file.source
+    loaded, duplicate, shared_files = upsert_newest(
+        conn,
+        SOURCE_TABLES[target],
+        prepared.valid.drop("__line__"),
+        staged.source() if staged else None,
+        # The same on every row of a file: written as constants, not staged row by row.
+        {"file_id": file_id, "pilot": pilot, "exported_at": file.exported_at},
+    )
+    if target == "usage":
+        if staged:
+            usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
+        else:
+            if summary is None:
+                summary = usage_summary.summarize(prepared.valid)
+            usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
+    quarantine = prepared.quarantined.select(
+        pl.lit(pilot).alias("pilot"),
+        pl.lit(file.source).alias("source"),
+        pl.lit(file_id).alias("file_id"),
+        pl.lit(file.relative_path).alias("path"),
+        pl.col("__line__").cast(pl.Int64).alias("line"),
+        pl.col("raw"),
+        pl.col("reasons").map_elements(lambda r: json.dumps(list(r)), return_dtype=pl.String),
+    )
+    insert_rows(conn, QuarantinedRow, quarantine)
+    insert_rows(
+        conn,
+        FileWeek,
+        pl.DataFrame(
+            {
+                "file_id": [file_id] * len(prepared.weeks),
+                "week": prepared.weeks,
+                "pilot": [pilot] * len(prepared.weeks),
+            }
+        ),
+    )
+    counts = {
+        "rows_loaded": loaded,
+        "rows_quarantined": prepared.quarantined.height,
+        "rows_duplicate": duplicate + prepared.rows_duplicate_in_file,
+    }
+    conn.execute(table.update().where(table.c.id == file_id).values(counts))
+    return IngestedFile(id=file_id, **record, **counts)
+
+
+def known(conn: Connection, pilot: str, file: InboxFile) -> bool:
+    """Whether the file's bytes are already stored; a known file re-exported later under another
+    name moves its rows' export time forward."""
+    record = known_file(conn, pilot, file)
+    if record is None:
+        return False
+    if record.status == "loaded" and record.path != file.relative_path:
+        # The same bytes exported again later under another name: its rows are as new as that
+        # export, so an older export arriving later cannot win.
+        touch_rows(conn, pilot, record, file.exported_at)
+    return True

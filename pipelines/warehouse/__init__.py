@@ -1,0 +1,2 @@
+"""Warehouse I/O: engine and migrations (`engine`), bulk loads (`bulk`), reads (`reads`), the
+run lock (`locks`)."""

@@ -70,6 +70,45 @@ class PeakRss:
         self.peak = max(self.peak, self.process.memory_info().rss)
 
 
+class WeekResults:
+    """The facts and rules stages as the flow runs them: the facts hand their result to the
+    rules, and a week whose state key is unchanged (and whose results are stored) is reused,
+    as the flow's task cache does (`flows/weekly_readiness.py`)."""
+
+    def __init__(self, db_url: str, operating_model: Any, week: str) -> None:
+        self.db_url, self.operating_model, self.week = db_url, operating_model, week
+        self.key: str | None = None
+        self.week_facts: Any = None
+
+    def _state(self) -> Any:
+        from flows.weekly_readiness import RESULT_MODULES
+        from pipelines.warehouse.engine import transaction
+        from pipelines.week_state import code_digest, week_state
+
+        with transaction(self.db_url) as conn:
+            return week_state(conn, self.operating_model, self.week, code_digest(*RESULT_MODULES))
+
+    def facts(self) -> Any:
+        from pipelines.metrics import store_week_metrics
+
+        state = self._state()
+        if state.key == self.key and state.results_stored:
+            self.week_facts = None  # reused: nothing to compute
+            return None
+        self.key = state.key
+        self.week_facts = store_week_metrics(self.db_url, self.operating_model, self.week)
+        return self.week_facts
+
+    def rules(self) -> Any:
+        from checks.verdict import store_week_verdict
+
+        if self.week_facts is None:
+            return None
+        result = store_week_verdict(self.db_url, self.operating_model, self.week, self.week_facts)
+        self.week_facts = None
+        return result
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, int, Any]:
     with PeakRss() as rss:
         start = time.perf_counter()
@@ -271,10 +310,11 @@ def main() -> None:
         figures: dict[str, tuple[float, int]] = {}
         seconds, peak, bare_rows = timed(partial(bare_read, files))
         figures[BARE] = (seconds, peak)
+        week_results = WeekResults(db_url, operating_model, week)
         stages = [
             ("ingest", partial(ingest_inbox, db_url, operating_model, inbox, week)),
-            ("facts", partial(store_week_metrics, db_url, operating_model, week)),
-            ("rules", partial(store_week_verdict, db_url, operating_model, week)),
+            ("facts", week_results.facts),
+            ("rules", week_results.rules),
             (
                 "report",
                 partial(

@@ -14,9 +14,9 @@ from models.operating_model import OperatingModel
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.input_stats import week_input_stats
+from pipelines.metrics import WeekFacts
 from pipelines.warehouse.bulk import replace_partition
 from pipelines.warehouse.engine import transaction
-from pipelines.week_marks import stored_mark, week_mark
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
 
@@ -93,9 +93,16 @@ def stored_outcomes(conn: Connection, pilot: str, week: str) -> list[RuleOutcome
 
 
 def store_week_verdict(
-    db_url: str, operating_model: OperatingModel, week: str
+    db_url: str,
+    operating_model: OperatingModel,
+    week: str,
+    week_facts: WeekFacts | None = None,
 ) -> tuple[Verdict, list[RuleOutcome]]:
-    """Evaluate every rule on the stored week and store results and verdict (one transaction)."""
+    """Evaluate every rule on the week and store results and verdict (one transaction).
+
+    `week_facts` is what the facts stage just computed for the week; without it, the week's
+    inputs and facts are read back from the warehouse and its metrics from the stored ones.
+    """
     with transaction(db_url) as conn:
         metric = WeeklyMetric.__table__
         stored = conn.execute(
@@ -107,18 +114,15 @@ def store_week_verdict(
             raise LookupError(
                 f"no stored metrics for {operating_model.pilot} {week}: run the facts stage first"
             )
-        mark = week_mark(conn, operating_model, week)
-        stored_at, stored_verdict = stored_mark(conn, operating_model.pilot, week)
-        if stored_at == mark and stored_verdict is not None:
-            # Nothing the week depends on changed since its rules were evaluated.
-            return stored_verdict, stored_outcomes(conn, operating_model.pilot, week)  # type: ignore[return-value]
-        inputs = read_week_inputs(conn, operating_model, week, mark)
+        if week_facts is None:
+            inputs = read_week_inputs(conn, operating_model, week)
+            week_facts = WeekFacts(inputs, task_facts(inputs, operating_model), json.loads(stored))
         ctx = RuleContext(
             operating_model=operating_model,
             week=week,
-            facts=task_facts(inputs, operating_model),
-            metrics=json.loads(stored),
-            inputs=inputs,
+            facts=week_facts.facts,
+            metrics=week_facts.metrics,
+            inputs=week_facts.inputs,
             input_stats=week_input_stats(conn, operating_model.pilot, week),
             history=read_history(conn, operating_model.pilot, week),
         )

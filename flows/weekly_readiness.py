@@ -1,19 +1,24 @@
-"""The `weekly-readiness` Prefect flow: one pilot, one week, one thin task per stage."""
+"""The `weekly-readiness` Prefect flow: one pilot, one week, one thin task per stage.
+
+Stages pass their results to the next as return values. A week whose state is unchanged reuses
+its results through Prefect's task cache (`facts-and-rules`, keyed by `pipelines/week_state.py`);
+failures are recorded and alerted by the flow's state hooks.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import inspect
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.logging.loggers import flow_run_logger
 from prefect.runtime import flow_run
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from checks.verdict import store_week_verdict
 from flows.ingest import ingest_inbox
@@ -25,6 +30,7 @@ from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
 from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.locks import week_lock
+from pipelines.week_state import WeekState, code_digest, week_state
 from pipelines.weeks import last_complete_week, parse_week
 from reports.email import failure_alert, send, write_eml
 from reports.publish import (
@@ -67,34 +73,7 @@ def _run_name() -> str:
     return f"{operating_model.pilot}-{params.get('week') or last_complete_week(operating_model.timezone)}"
 
 
-def ingest_cache_key(context: Any, parameters: dict[str, Any]) -> str:
-    """Ingestion is reused when nothing it depends on changed: the code, the warehouse (its first
-    run marks it; a new database gets a new mark), the pilot, the week and every inbox file
-    (path, size, modification time). A new or re-exported file means a new key."""
-    db_url, model, inbox = (
-        parameters["db_url"],
-        parameters["operating_model"],
-        Path(parameters["inbox"]),
-    )
-    files = sorted(
-        (p.relative_to(inbox).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in inbox.rglob("*")
-        if p.is_file()
-    )
-    table = Run.__table__
-    with transaction(db_url) as conn:
-        first_run = conn.execute(
-            select(func.min(table.c.started_at)).where(table.c.pilot == model.pilot)
-        ).scalar()
-    payload = json.dumps(
-        [inspect.getsource(ingest_inbox), db_url, model.model_dump(mode="json"),
-         parameters["week"], files, str(first_run)],
-        sort_keys=True,
-    )  # fmt: skip
-    return "ingest-" + hashlib.sha256(payload.encode()).hexdigest()
-
-
-@task(name="ingest", persist_result=True)
+@task(name="ingest", cache_policy=NO_CACHE)
 def ingest_task(
     db_url: str, operating_model: OperatingModel, inbox: Path, week: str
 ) -> dict[str, dict[str, int]]:
@@ -135,20 +114,31 @@ def ingest_task(
     return counts
 
 
-@task(name="facts")
-def facts_task(db_url: str, operating_model: OperatingModel, week: str) -> dict:
-    return store_week_metrics(db_url, operating_model, week)
+# The modules whose code computes a week's facts, metrics and rules (with every project module
+# they import): part of the key under which a week's results are reused.
+RESULT_MODULES = ("pipelines.metrics", "checks.verdict")
 
 
-@task(name="rules")
-def rules_task(db_url: str, operating_model: OperatingModel, week: str) -> str:
-    verdict, results = store_week_verdict(db_url, operating_model, week)
+@task(name="week-state", cache_policy=NO_CACHE)
+def week_state_task(db_url: str, operating_model: OperatingModel, week: str) -> WeekState:
+    with transaction(db_url) as conn:
+        return week_state(conn, operating_model, week, code_digest(*RESULT_MODULES))
+
+
+# A week's results are reused (the task ends "Cached") when its inputs are equal: the warehouse
+# URL, the operating model, the week, the week's state key and this task's own code.
+@task(name="facts-and-rules", cache_policy=INPUTS + TASK_SOURCE, persist_result=True)
+def facts_and_rules_task(
+    db_url: str, operating_model: OperatingModel, week: str, week_key: str
+) -> str:
+    week_facts = store_week_metrics(db_url, operating_model, week)
+    verdict, results = store_week_verdict(db_url, operating_model, week, week_facts)
     failing = [r.id for r in results if r.status == "fail"]
     get_run_logger().info("verdict %s; failing rules: %s", verdict, ", ".join(failing) or "none")
     return verdict
 
 
-@task(name="report")
+@task(name="report", cache_policy=NO_CACHE)
 def report_task(
     db_url: str, operating_model: OperatingModel, week: str, out_dir: Path
 ) -> PublishedWeek:
@@ -157,7 +147,7 @@ def report_task(
     return published
 
 
-@task(name="email")
+@task(name="email", cache_policy=NO_CACHE)
 def email_task(
     db_url: str, published: PublishedWeek, send_email: bool, resend: bool
 ) -> dict[str, Any]:
@@ -170,13 +160,13 @@ def email_task(
     return email
 
 
-@task(name="readiness-json")
+@task(name="readiness-json", cache_policy=NO_CACHE)
 def finish_task(db_url: str, published: PublishedWeek, email: dict[str, Any]) -> Path:
     record_email_status(db_url, published.doc["pilot"], published.doc["week"], email)
     return finish_week(published, email)
 
 
-@task(name="artifacts")
+@task(name="artifacts", cache_policy=NO_CACHE)
 def artifacts_task(published: PublishedWeek, email: dict[str, Any]) -> None:
     publish_artifacts(published, email)
 
@@ -193,7 +183,52 @@ def _record_run(db_url: str, run: dict) -> None:
             conn.execute(table.insert().values(run))
 
 
-@flow(name="weekly-readiness", flow_run_name=_run_name, log_prints=True)
+def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
+    """Flow state hook (failed or crashed run): record the failure in the warehouse's run table
+    with the stage it reached, log the command that re-runs the week, and alert the technical
+    owner and backup. Best effort: a hook never raises."""
+    logger = flow_run_logger(run, flow)
+    params = run.parameters
+    settings = Settings()
+    error = _error_text(state)
+    try:
+        operating_model = load_operating_model(Path(params["pilot"]))
+        week = resolve_week(operating_model, params.get("week"))
+    except Exception as exc:  # the run failed on the pilot file itself: nobody to alert
+        logger.error("run failed: %s; no alert sent (%s)", error, exc)
+        return
+    db_url = params.get("db_url") or settings.db_url
+    out_dir = Path(params.get("out_dir") or settings.out_dir)
+    stage = "start"
+    try:
+        stage = _recorded_stage(db_url, str(run.id)) or stage
+        _record_run(
+            db_url,
+            {
+                "id": str(run.id),
+                "pilot": operating_model.pilot,
+                "week": week,
+                "started_at": dt.datetime.now(dt.UTC),
+                "status": "failed",
+                "stage": stage,
+                "error": error,
+                "finished_at": dt.datetime.now(dt.UTC),
+            },
+        )
+    except Exception as exc:
+        logger.error("could not record the failed run: %s", exc)
+    command = rerun_command(Path(params["pilot"]), str(params.get("inbox")), week)
+    logger.error("run failed at stage %s: %s; re-run with: %s", stage, error, command)
+    _alert_failure(operating_model, week, stage, error, command, out_dir, settings, logger)
+
+
+@flow(
+    name="weekly-readiness",
+    flow_run_name=_run_name,
+    log_prints=True,
+    on_failure=[_failed_run],
+    on_crashed=[_failed_run],
+)
 def weekly_readiness(
     pilot: Path,
     inbox: str | Path,
@@ -206,7 +241,8 @@ def weekly_readiness(
     """Ingest, check, load, compute facts, evaluate rules, publish and email one week.
 
     Only one run per pilot and week works at a time; a second one stops with RunInProgress
-    (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS).
+    (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS). A failed or crashed run is recorded and
+    alerted by the flow's state hooks.
     """
     settings = Settings()
     operating_model = load_operating_model(pilot)
@@ -215,21 +251,12 @@ def weekly_readiness(
     out_dir = Path(out_dir or settings.out_dir)
     with week_lock(db_url, operating_model.pilot, week, settings.run_lock_wait_seconds):
         return _run_week(
-            operating_model,
-            Path(pilot),
-            str(inbox),
-            week,
-            out_dir,
-            db_url,
-            settings,
-            send_email,
-            resend,
+            operating_model, str(inbox), week, out_dir, db_url, settings, send_email, resend
         )
 
 
 def _run_week(
     operating_model: OperatingModel,
-    pilot: Path,
     inbox_location: str,
     week: str,
     out_dir: Path,
@@ -249,58 +276,44 @@ def _run_week(
     logger = get_run_logger()
 
     def stage(name: str) -> None:
-        # Stored as it starts, so the warehouse (and a watcher) sees where a run is or stopped.
+        # Stored as it starts, so the warehouse shows where a run is, or where a killed run
+        # stopped, without the Prefect server (a temporary one is gone with its process).
         run["stage"] = name
         _record_run(db_url, run)
 
-    try:
-        stage("ingest")
-        inbox = Path(inbox_location)
-        if is_remote(inbox_location):
-            inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
-            logger.info("mirrored %s to %s", inbox_location, inbox)
-        if not inbox.is_dir():
-            raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
-        ingest_task.with_options(cache_key_fn=ingest_cache_key)(
-            db_url, operating_model, inbox, week
-        )
-        stage("facts")
-        facts_task(db_url, operating_model, week)
-        stage("rules")
-        verdict = rules_task(db_url, operating_model, week)
-        stage("report")
-        published = report_task(db_url, operating_model, week, out_dir)
-        stage("email")
-        email_state = email_task.with_options(
-            retries=settings.smtp_retries,
-            retry_delay_seconds=[
-                settings.smtp_retry_delay_seconds * 2**i
-                for i in range(max(settings.smtp_retries, 1))
-            ],
-        )(db_url, published, send_email, resend, return_state=True)
-        if email_state.is_completed():
-            email = email_state.result()
-        else:
-            email = {"status": "failed", "error": _error_text(email_state)}
-            logger.warning("email not sent after retries: %s", email["error"])
-        stage("readiness-json")
-        finish_task(db_url, published, email)
-        stage("artifacts")
-        artifacts_task(published, email)
-        tag_flow_run(operating_model.pilot, week, verdict)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        command = rerun_command(pilot, inbox_location, week)
-        logger.error("run failed at stage %s: %s; re-run with: %s", run["stage"], error, command)
-        _alert_failure(operating_model, week, run["stage"], error, command, out_dir, settings)
-        try:
-            _record_run(
-                db_url,
-                {**run, "status": "failed", "error": error, "finished_at": dt.datetime.now(dt.UTC)},
-            )
-        except Exception as record_exc:
-            logger.error("could not record the failed run: %s", record_exc)
-        raise
+    stage("ingest")
+    inbox = Path(inbox_location)
+    if is_remote(inbox_location):
+        inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
+        logger.info("mirrored %s to %s", inbox_location, inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+    ingest_task(db_url, operating_model, inbox, week)
+    stage("facts-and-rules")
+    state = week_state_task(db_url, operating_model, week)
+    # Results cached for this key are reused only while the warehouse still holds them.
+    verdict = facts_and_rules_task.with_options(refresh_cache=not state.results_stored)(
+        db_url, operating_model, week, state.key
+    )
+    stage("report")
+    published = report_task(db_url, operating_model, week, out_dir)
+    stage("email")
+    email_state = email_task.with_options(
+        retries=settings.smtp_retries,
+        retry_delay_seconds=[
+            settings.smtp_retry_delay_seconds * 2**i for i in range(max(settings.smtp_retries, 1))
+        ],
+    )(db_url, published, send_email, resend, return_state=True)
+    if email_state.is_completed():
+        email = email_state.result()
+    else:
+        email = {"status": "failed", "error": _error_text(email_state)}
+        logger.warning("email not sent after retries: %s", email["error"])
+    stage("readiness-json")
+    finish_task(db_url, published, email)
+    stage("artifacts")
+    artifacts_task(published, email)
+    tag_flow_run(operating_model.pilot, week, verdict)
     _record_run(
         db_url,
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
@@ -310,12 +323,21 @@ def _run_week(
     )
 
 
+def _recorded_stage(db_url: str, run_id: str) -> str | None:
+    """The stage the run table holds for a run (where it failed), if the run got that far."""
+    table = Run.__table__
+    with transaction(db_url) as conn:
+        return conn.execute(select(table.c.stage).where(table.c.id == run_id)).scalar()
+
+
 def _error_text(state: Any) -> str:
     try:
-        state.result()
-    except Exception as exc:
-        return str(exc)
-    return state.message or "email task did not complete"
+        outcome = state.result(raise_on_failure=False)
+    except BaseException as exc:
+        outcome = exc
+    if isinstance(outcome, BaseException):
+        return f"{type(outcome).__name__}: {outcome}"[:2000]
+    return (state.message or "the run did not complete")[:2000]
 
 
 def _alert_failure(
@@ -326,9 +348,9 @@ def _alert_failure(
     command: str,
     out_dir: Path,
     settings: Settings,
+    logger: Any,
 ) -> None:
     """Best effort: email the technical owner and backup (or write the alert beside the report)."""
-    logger = get_run_logger()
     message = failure_alert(operating_model, week, stage, error, command)
     try:
         if settings.smtp_host:

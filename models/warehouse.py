@@ -272,9 +272,6 @@ class WeeklyMetric(SQLModel, table=True):
     verdict: str | None = None
     metrics_json: str
     inputs_json: str
-    # The week mark (pipelines/week_marks.py) the results were computed at: a re-run at the
-    # same mark reuses them.
-    inputs_mark: str | None = None
 
 
 class RuleResult(SQLModel, table=True):

@@ -106,34 +106,12 @@ class WeekInputs:
     )  # person, activity, minutes from the 1st of the month to week end
 
 
-def _t(model: type) -> object:
-    return model.__table__  # type: ignore[attr-defined]
+def _t(table_class: type) -> object:
+    return table_class.__table__  # type: ignore[attr-defined]
 
 
-# The last week read, by (warehouse, pilot, week, week mark): the rules stage reads the same
-# inputs the facts stage just read, and a large week takes seconds to aggregate.
-_LAST_READ: dict[tuple[str, str, str, str], WeekInputs] = {}
-
-
-def read_week_inputs(
-    conn: Connection, operating_model: OperatingModel, week: str, mark: str | None = None
-) -> WeekInputs:
-    """Read the week's rows (aggregated where the table is large) for one pilot.
-
-    With the week's mark (pipelines/week_marks.py), a second read at the same mark in this
-    process returns the first read's frames.
-    """
-    key = (str(conn.engine.url), operating_model.pilot, week, mark or "")
-    if mark is not None and key in _LAST_READ:
-        return _LAST_READ[key]
-    inputs = _read_week_inputs(conn, operating_model, week)
-    if mark is not None:
-        _LAST_READ.clear()
-        _LAST_READ[key] = inputs
-    return inputs
-
-
-def _read_week_inputs(conn: Connection, operating_model: OperatingModel, week: str) -> WeekInputs:
+def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: str) -> WeekInputs:
+    """Read the week's rows (aggregated where the table is large) for one pilot."""
     start, end = week_bounds_utc(week, operating_model.timezone)
     monday, sunday = week_days(week)
     month_first = sunday.replace(day=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -27,7 +28,6 @@ from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.reconciliation import week_reconciliation
 from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
 from pipelines.warehouse.engine import transaction
-from pipelines.week_marks import stored_mark, week_mark
 from pipelines.weeks import days_in_month, week_days
 
 
@@ -183,6 +183,16 @@ def weekly_metrics(
     }
 
 
+@dataclass(frozen=True)
+class WeekFacts:
+    """One week as the facts stage computed it: the inputs read from the warehouse, the facts
+    (one row per task) and the week's metrics. The rules stage evaluates these."""
+
+    inputs: WeekInputs
+    facts: pl.DataFrame
+    metrics: dict[str, Any]
+
+
 def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
     """The metrics stored for a week."""
     metric = WeeklyMetric.__table__
@@ -192,20 +202,23 @@ def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
     return json.loads(stored)
 
 
-def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) -> dict[str, Any]:
-    """Compute the week's task facts and metrics and store them (one writing transaction)."""
+def compute_week_facts(db_url: str, operating_model: OperatingModel, week: str) -> WeekFacts:
+    """Read the week's inputs and compute its task facts and metrics (nothing is stored)."""
     with transaction(db_url) as conn:
-        mark = week_mark(conn, operating_model, week)
-        stored, verdict = stored_mark(conn, operating_model.pilot, week)
-        if stored == mark and verdict is not None:
-            # Nothing the week depends on changed since its results were stored: keep them.
-            return stored_metrics(conn, operating_model.pilot, week)
-        inputs = read_week_inputs(conn, operating_model, week, mark)
+        inputs = read_week_inputs(conn, operating_model, week)
         reconciliation = week_reconciliation(conn, operating_model, week)
     facts = task_facts(inputs, operating_model)
     metrics = weekly_metrics(facts, inputs, operating_model)
     # Provider bills beside the request logs; None when the week has no bill lines.
     metrics["bill_reconciliation"] = reconciliation
+    return WeekFacts(inputs, facts, metrics)
+
+
+def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) -> WeekFacts:
+    """Compute the week's task facts and metrics and store them (one writing transaction);
+    the stored verdict of the week is cleared until the rules are evaluated again."""
+    week_facts = compute_week_facts(db_url, operating_model, week)
+    facts, metrics = week_facts.facts, week_facts.metrics
     # A large week's facts are staged before the writing transaction (SQLite bulk path).
     staged = stage_rows(db_url, TaskFact, facts)
     try:
@@ -226,7 +239,6 @@ def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) 
                         "inputs_json": json.dumps(
                             week_input_stats(conn, operating_model.pilot, week), sort_keys=True
                         ),
-                        "inputs_mark": mark,
                     }
                 ],
                 schema_overrides={"cost_per_task": pl.Float64, "verdict": pl.String},
@@ -235,4 +247,4 @@ def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) 
     finally:
         if staged is not None:
             drop_stage(staged)
-    return metrics
+    return week_facts

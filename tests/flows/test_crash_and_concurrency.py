@@ -94,7 +94,9 @@ def sqlite3_connect(path: Path):
 
 
 # ingest: killed between file transactions, after two files were committed (mid-load).
-@pytest.mark.parametrize(("stage", "files_loaded"), [("ingest", 2), ("facts", 0), ("report", 0)])
+@pytest.mark.parametrize(
+    ("stage", "files_loaded"), [("ingest", 2), ("facts-and-rules", 0), ("report", 0)]
+)
 def test_killed_run_reruns_to_the_undisturbed_result(
     inbox, undisturbed, tmp_path, stage, files_loaded
 ):

@@ -136,7 +136,7 @@ def test_staged_task_facts_match_row_inserts(
         shutil.copytree(exports.root, inbox, copy_function=shutil.copy2)
         url = f"sqlite:///{tmp_path / name / 'w.db'}"
         ingest_inbox(url, example_model, inbox, week)
-        metrics = store_week_metrics(url, example_model, week)
+        metrics = store_week_metrics(url, example_model, week).metrics
         with transaction(url) as conn:
             table = TaskFact.__table__
             facts = [

@@ -171,3 +171,56 @@ def test_inbox_given_as_a_url_is_mirrored_and_run(demo_exports, tmp_path, sqlite
     )
     assert _without_time(json.loads(again.report_json.read_text())) == doc
     assert {p: p.stat().st_mtime_ns for p in mirrored.rglob("*.*")} == stamp
+
+
+def _facts_and_rules_state(flow_state) -> str:
+    """The state name of the flow run's facts-and-rules task ("Completed" or "Cached")."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    run_id = flow_state.state_details.flow_run_id
+
+    async def read() -> list[str]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
+            return [r.state.name for r in runs if r.name.startswith("facts-and-rules")]
+
+    (name,) = asyncio.run(read())
+    return name
+
+
+def test_an_unchanged_week_reuses_its_results_and_a_change_recomputes(
+    demo_exports, tmp_path, sqlite_url
+):
+    """It reuses a week's facts and rules from the task cache when nothing changed, and
+    computes them again once the warehouse lost them or a new file arrived."""
+    from sqlalchemy import delete
+
+    from flows.weekly_readiness import weekly_readiness
+    from models.warehouse import WeeklyMetric
+    from pipelines.warehouse.engine import transaction
+
+    week = demo_exports.weeks[0]
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    _run_weeks(demo_exports, inbox, out, sqlite_url, [week])
+
+    def run() -> str:
+        state = weekly_readiness(
+            pilot=EXAMPLE_PILOT, inbox=inbox, week=week, out_dir=out, db_url=sqlite_url,
+            send_email=False, return_state=True,
+        )  # fmt: skip
+        assert state.is_completed()
+        return _facts_and_rules_state(state)
+
+    assert run() == "Cached"
+    with transaction(sqlite_url) as conn:
+        conn.execute(delete(WeeklyMetric.__table__).where(WeeklyMetric.__table__.c.week == week))
+    assert run() == "Completed"
+    assert _json(out, week)["verdict"] == "pause_expansion"
+    (inbox / "changes" / "late-change.csv").write_text(
+        "changed_at,kind,version\n2020-01-01T00:00:00Z,policy,p-late\n"
+    )
+    assert run() == "Completed"
+    assert run() == "Cached"

@@ -150,7 +150,7 @@ def test_the_weeks_metrics_carry_the_reconciliation(
     from pipelines.metrics import store_week_metrics
 
     ingest_inbox(sqlite_url, example_model, reconciled_inbox, "2025-W02", NOW)
-    metrics = store_week_metrics(sqlite_url, example_model, "2025-W02")
+    metrics = store_week_metrics(sqlite_url, example_model, "2025-W02").metrics
     (row,) = metrics["bill_reconciliation"]["models"]
     assert (row["model"], row["bill_tokens"]) == ("gpt-4o-mini-2024-07-18", 2918)
     assert metrics["model_cost"] == pytest.approx(0.0007)  # the bill is not added to the logs

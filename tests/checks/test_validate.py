@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from checks.validate import REASONS, source_suite, validate_batch
-from models.sources import SPECS
+from checks.validate import REASONS, source_suite, suite_expectations, validate_batch
+from models.sources import PROVIDER_COSTS, SPECS
 from pipelines.normalize import PARSE_ERRORS, to_canonical
 from pipelines.read import LINE
 
@@ -140,6 +140,43 @@ def test_row_with_several_problems_gets_every_reason(usage_batch) -> None:
             "cached_input_tokens exceeds input_tokens",
         ]
     )
+
+
+def test_a_rows_reasons_are_listed_in_suite_order(usage_batch) -> None:
+    """It lists a row's reasons in the order of the suite, however GX ordered its results."""
+    _, batch = usage_batch
+    reasons = _reasons_by_line(batch)[10]
+    assert reasons == [
+        "status is not one of ok, error, timeout",
+        "input_tokens is negative",
+        "cached_input_tokens exceeds input_tokens",
+        "timestamp is in the future",
+    ]
+    suite_order = [e.reason for e in source_suite("usage")]
+    assert reasons == sorted(reasons, key=suite_order.index)
+
+
+def test_provider_bills_suite_gives_exactly_these_reasons() -> None:
+    """It derives from the provider bills' declaration exactly these reasons, in this order."""
+    assert [e.reason for e in suite_expectations(PROVIDER_COSTS)] == [
+        "missing required column bucket_id",
+        "missing required column bucket_start",
+        "missing required column provider",
+        "missing required column kind",
+        "bucket_id is missing",
+        "bucket_start is missing",
+        "provider is missing",
+        "kind is missing",
+        "bucket_id is not unique in the file (different rows share it)",
+        "kind is not one of usage, cost",
+        "input_tokens is negative",
+        "cached_input_tokens is negative",
+        "output_tokens is negative",
+        "requests is negative",
+        "cached_input_tokens exceeds input_tokens",
+        "bucket_end is before bucket_start",
+        "bucket_start is in the future",
+    ]
 
 
 def test_every_row_is_either_valid_or_quarantined(usage_batch) -> None:

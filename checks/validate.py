@@ -8,6 +8,7 @@ their `__line__` index.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import datetime as dt
@@ -16,12 +17,14 @@ import os
 import threading
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from models.results import REASONS, CheckedRows
-from models.sources import SPECS, SourceSpec
+from models.sources import SPECS, ColumnType, SourceSpec
+from models.warehouse import SOURCE_TABLES
 from pipelines.normalize import PARSE_ERRORS
 from pipelines.read import LINE
 
@@ -368,3 +371,90 @@ def _reasons_frame(by_line: dict[int, list[str]]) -> pl.DataFrame:
         {LINE: list(by_line), REASONS: [sorted(set(r), key=r.index) for r in by_line.values()]},
         schema={LINE: pl.UInt32, REASONS: pl.List(pl.String)},
     ).sort(LINE)
+
+
+# The reference of the sources' columns, rendered from the declarations by `sources_reference`.
+SOURCES_DOC = Path(__file__).resolve().parents[1] / "docs" / "sources.md"
+_TYPE_WORDS: dict[ColumnType, str] = {
+    "str": "text",
+    "int": "integer",
+    "float": "number",
+    "bool": "true/false",
+    "datetime": "timestamp (UTC)",
+    "date": "date",
+}
+
+
+def _bounds(spec: SourceSpec, column: str) -> list[str]:
+    """The limits the suite puts on one column's values, in words."""
+    bounds = ["0 or more"] if column in spec.non_negative else []
+    for a, b in spec.ordered_pairs:
+        if spec.columns[a] in _TIME_TYPES and column == a:
+            bounds.append(f"not before `{b}`")
+        elif spec.columns[a] not in _TIME_TYPES and column == b:
+            bounds.append(f"at most `{a}`")
+    if column in spec.not_future:
+        bounds.append("not in the future")
+    return bounds
+
+
+def _source_section(spec: SourceSpec) -> list[str]:
+    table = SOURCE_TABLES[spec.name].__tablename__  # type: ignore[attr-defined]
+    key = " + ".join(f"`{c}`" for c in spec.key)
+    weeks = " and ".join(f"`{c}`" for c in spec.week_columns)
+    lines = [
+        f"## {spec.name}",
+        "",
+        f"Stored in `{table}`, one row per pilot and {key}. A file holds rows of each ISO week "
+        f"(pilot's time zone) its {weeks} values fall in.",
+        "",
+        "| Column | Type | Required | Key | Allowed values | Bounds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for column, column_type in spec.columns.items():
+        allowed = ", ".join(f"`{v}`" for v in spec.enums.get(column, ()))
+        cells = [
+            f"`{column}`",
+            _TYPE_WORDS[column_type],
+            "yes" if column in spec.required else "",
+            "yes" if column in spec.key else "",
+            allowed,
+            "; ".join(_bounds(spec, column)),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    suite = suite_expectations(spec)
+    refusals = [e.reason for e in suite if e.type == "expect_column_to_exist"]
+    quarantines = [e.reason for e in suite if e.type != "expect_column_to_exist"]
+    lines += ["", "A file that lacks a required column is refused whole, with the reason:", ""]
+    lines += [f"- {reason}" for reason in refusals]
+    lines += ["", "A row is quarantined with each of these it breaks, in this order:", ""]
+    lines += [f"{i}. {reason}" for i, reason in enumerate(quarantines, start=1)]
+    return lines
+
+
+def sources_reference() -> str:
+    """docs/sources.md: each source's columns, key, allowed values, bounds and quarantine
+    reasons, as `models/sources.py` declares them and the checks derive them."""
+    lines = [
+        "# The sources, column by column",
+        "",
+        "What each input holds once read into its canonical columns, and why a file or a row is",
+        "turned away. Generated from `models/sources.py` by `checks/validate.py`; do not edit by",
+        "hand, write it again with `uv run python -m checks.validate --write-docs`.",
+        "",
+        "A cell that cannot be read as its column's type (`timestamp: someday is not a",
+        "timestamp`) quarantines its row before these checks, its reason listed first. Bounds",
+        "between two columns hold whenever both are present.",
+    ]
+    for spec in SPECS.values():
+        lines += ["", *_source_section(spec)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="The row checks of the canonical sources.")
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write {SOURCES_DOC.name} from the sources"
+    )
+    if parser.parse_args().write_docs:
+        SOURCES_DOC.write_text(sources_reference(), encoding="utf-8")

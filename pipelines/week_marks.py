@@ -24,12 +24,12 @@ _CODE_FOLDERS = ("pipelines", "checks", "models")
 
 @cache
 def code_digest() -> str:
-    """A digest of the code that computes facts and rules."""
+    """A digest of the code and check suites that compute facts and rules."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     for folder in _CODE_FOLDERS:
         for path in sorted((root / folder).rglob("*")):
-            if path.suffix == ".py" and path.is_file():
+            if path.suffix in (".py", ".json") and path.is_file():
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

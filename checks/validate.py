@@ -1,18 +1,21 @@
 """Validated batches: a canonical frame split into valid rows and quarantined rows with reasons.
 
-The checks are Great Expectations suites kept as JSON in `checks/suites/<source>.json`; each
-expectation's `meta.reason` is the reason written on the rows it rejects. GX runs on a pandas
-copy of the batch (GX cannot read polars); failing rows come back by their `__line__` index.
+The checks are Great Expectations suites derived from each source's `SourceSpec`
+(`suite_expectations`); each expectation's `meta.reason` is the reason written on the rows it
+rejects. GX runs on a pandas copy of the batch (GX cannot read polars); failing rows come back by
+their `__line__` index.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import copy
 import datetime as dt
-import json
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,19 +23,98 @@ from typing import Any
 import polars as pl
 
 from models.results import REASONS, CheckedRows
-from models.sources import SPECS
+from models.sources import SPECS, ColumnType, SourceSpec
+from models.warehouse import SOURCE_TABLES
 from pipelines.normalize import PARSE_ERRORS
 from pipelines.read import LINE
-
-SUITES_DIR = Path(__file__).parent / "suites"
 
 # GX phones home and draws progress bars unless told not to.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def load_suite_definition(source: str) -> dict[str, Any]:
-    """The JSON expectation suite of a source."""
-    return json.loads((SUITES_DIR / f"{source}.json").read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Expectation:
+    """One Great Expectations check of a source, with the quarantine reason of the rows it
+    rejects (a missing column refuses the whole file with it instead)."""
+
+    type: str
+    kwargs: dict[str, Any]
+    reason: str
+
+    def as_config(self) -> dict[str, Any]:
+        """The expectation as Great Expectations configures it, the reason in `meta.reason`."""
+        # A copy: the suite is shared by every check of the process, GX gets its own kwargs.
+        kwargs = copy.deepcopy(self.kwargs)
+        return {"type": self.type, "kwargs": kwargs, "meta": {"reason": self.reason}}
+
+
+_TIME_TYPES = ("datetime", "date")
+
+
+def suite_expectations(spec: SourceSpec) -> list[Expectation]:
+    """The row checks of a source, in the order its rows' reasons are listed: required columns
+    present, then not null, the key unique, allowed values, non-negative numbers, ordered pairs
+    and timestamps not in the future."""
+    expectations = [
+        Expectation("expect_column_to_exist", {"column": c}, f"missing required column {c}")
+        for c in spec.required
+    ]
+    expectations += [
+        Expectation("expect_column_values_to_not_be_null", {"column": c}, f"{c} is missing")
+        for c in spec.required
+    ]
+    shared = "is not unique in the file (different rows share it)"
+    if len(spec.key) == 1:
+        (column,) = spec.key
+        expectations.append(
+            Expectation(
+                "expect_column_values_to_be_unique", {"column": column}, f"{column} {shared}"
+            )
+        )
+    else:
+        expectations.append(
+            Expectation(
+                "expect_compound_columns_to_be_unique",
+                {"column_list": list(spec.key)},
+                f"key {'+'.join(spec.key)} {shared}",
+            )
+        )
+    expectations += [
+        Expectation(
+            "expect_column_values_to_be_in_set",
+            {"column": c, "value_set": list(values)},
+            f"{c} is not one of {', '.join(values)}",
+        )
+        for c, values in spec.enums.items()
+    ]
+    expectations += [
+        Expectation(
+            "expect_column_values_to_be_between", {"column": c, "min_value": 0}, f"{c} is negative"
+        )
+        for c in spec.non_negative
+    ]
+    expectations += [
+        Expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            {
+                "column_A": a,
+                "column_B": b,
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            f"{a} is before {b}" if spec.columns[a] in _TIME_TYPES else f"{b} exceeds {a}",
+        )
+        for a, b in spec.ordered_pairs
+    ]
+    expectations += [
+        Expectation(
+            "expect_column_values_to_be_between",
+            {"column": c, "max_value": {"$PARAMETER": "now_utc"}},
+            f"{c} is in the future",
+        )
+        for c in spec.not_future
+    ]
+    return expectations
 
 
 def warm_up() -> None:
@@ -77,13 +159,19 @@ _WHOLE_FILE = ("expect_column_values_to_be_unique", "expect_compound_columns_to_
 SLICE_ROWS = 1_000_000
 
 
-def _expectations(source: str, part: str) -> list[dict[str, Any]]:
+@cache
+def source_suite(source: str) -> tuple[Expectation, ...]:
+    """The expectations of a source by its name."""
+    return tuple(suite_expectations(SPECS[source]))
+
+
+def _expectations(source: str, part: str) -> tuple[Expectation, ...]:
     """The suite's expectations: all, the row checks only, or the whole-file checks only."""
-    expectations = load_suite_definition(source)["expectations"]
+    expectations = source_suite(source)
     if part == "rows":
-        return [e for e in expectations if e["type"] not in _WHOLE_FILE]
+        return tuple(e for e in expectations if e.type not in _WHOLE_FILE)
     if part == "keys":
-        return [e for e in expectations if e["type"] in _WHOLE_FILE]
+        return tuple(e for e in expectations if e.type in _WHOLE_FILE)
     return expectations
 
 
@@ -95,13 +183,10 @@ def _validation(source: str, part: str = "all") -> Any:
     )
 
     context = _gx_context()
-    definition = load_suite_definition(source)
     suite = gx.ExpectationSuite(
-        name=f"{definition['name']}-{part}",
+        name=f"{source}-{part}",
         expectations=[
-            ExpectationConfiguration(
-                type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})
-            ).to_domain_obj()
+            ExpectationConfiguration(**e.as_config()).to_domain_obj()
             for e in _expectations(source, part)
         ],
     )
@@ -118,8 +203,8 @@ def _validation(source: str, part: str = "all") -> Any:
 def suite_columns(source: str) -> frozenset[str]:
     """The columns a source's suite refers to."""
     names: set[str] = set()
-    for expectation in load_suite_definition(source)["expectations"]:
-        kwargs = expectation["kwargs"]
+    for expectation in source_suite(source):
+        kwargs = expectation.kwargs
         names.update(v for k, v in kwargs.items() if k in ("column", "column_A", "column_B"))
         names.update(kwargs.get("column_list", []))
     return frozenset(names)
@@ -140,7 +225,7 @@ def run_suite(
     keys = {
         c
         for e in _expectations(source, "keys")
-        for c in (e["kwargs"].get("column_list") or [e["kwargs"]["column"]])
+        for c in (e.kwargs.get("column_list") or [e.kwargs["column"]])
     }
     # Key text goes to pandas as dense ranks: equal values get equal numbers, so uniqueness is
     # the same, at 4 bytes a row instead of one Python string.
@@ -166,8 +251,8 @@ def run_suite(
 
 
 def _in_suite_order(source: str, by_line: dict[int, list[str]]) -> dict[int, list[str]]:
-    """Each row's reasons in the order of the suite file, however GX ordered its results."""
-    order = {e["meta"]["reason"]: i for i, e in enumerate(_expectations(source, "all"))}
+    """Each row's reasons in the order of the suite, however GX ordered its results."""
+    order = {e.reason: i for i, e in enumerate(source_suite(source))}
     return {
         line: sorted(reasons, key=lambda r: order.get(r, len(order)))
         for line, reasons in by_line.items()
@@ -286,3 +371,90 @@ def _reasons_frame(by_line: dict[int, list[str]]) -> pl.DataFrame:
         {LINE: list(by_line), REASONS: [sorted(set(r), key=r.index) for r in by_line.values()]},
         schema={LINE: pl.UInt32, REASONS: pl.List(pl.String)},
     ).sort(LINE)
+
+
+# The reference of the sources' columns, rendered from the declarations by `sources_reference`.
+SOURCES_DOC = Path(__file__).resolve().parents[1] / "docs" / "sources.md"
+_TYPE_WORDS: dict[ColumnType, str] = {
+    "str": "text",
+    "int": "integer",
+    "float": "number",
+    "bool": "true/false",
+    "datetime": "timestamp (UTC)",
+    "date": "date",
+}
+
+
+def _bounds(spec: SourceSpec, column: str) -> list[str]:
+    """The limits the suite puts on one column's values, in words."""
+    bounds = ["0 or more"] if column in spec.non_negative else []
+    for a, b in spec.ordered_pairs:
+        if spec.columns[a] in _TIME_TYPES and column == a:
+            bounds.append(f"not before `{b}`")
+        elif spec.columns[a] not in _TIME_TYPES and column == b:
+            bounds.append(f"at most `{a}`")
+    if column in spec.not_future:
+        bounds.append("not in the future")
+    return bounds
+
+
+def _source_section(spec: SourceSpec) -> list[str]:
+    table = SOURCE_TABLES[spec.name].__tablename__  # type: ignore[attr-defined]
+    key = " + ".join(f"`{c}`" for c in spec.key)
+    weeks = " and ".join(f"`{c}`" for c in spec.week_columns)
+    lines = [
+        f"## {spec.name}",
+        "",
+        f"Stored in `{table}`, one row per pilot and {key}. A file holds rows of each ISO week "
+        f"(pilot's time zone) its {weeks} values fall in.",
+        "",
+        "| Column | Type | Required | Key | Allowed values | Bounds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for column, column_type in spec.columns.items():
+        allowed = ", ".join(f"`{v}`" for v in spec.enums.get(column, ()))
+        cells = [
+            f"`{column}`",
+            _TYPE_WORDS[column_type],
+            "yes" if column in spec.required else "",
+            "yes" if column in spec.key else "",
+            allowed,
+            "; ".join(_bounds(spec, column)),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    suite = suite_expectations(spec)
+    refusals = [e.reason for e in suite if e.type == "expect_column_to_exist"]
+    quarantines = [e.reason for e in suite if e.type != "expect_column_to_exist"]
+    lines += ["", "A file that lacks a required column is refused whole, with the reason:", ""]
+    lines += [f"- {reason}" for reason in refusals]
+    lines += ["", "A row is quarantined with each of these it breaks, in this order:", ""]
+    lines += [f"{i}. {reason}" for i, reason in enumerate(quarantines, start=1)]
+    return lines
+
+
+def sources_reference() -> str:
+    """docs/sources.md: each source's columns, key, allowed values, bounds and quarantine
+    reasons, as `models/sources.py` declares them and the checks derive them."""
+    lines = [
+        "# The sources, column by column",
+        "",
+        "What each input holds once read into its canonical columns, and why a file or a row is",
+        "turned away. Generated from `models/sources.py` by `checks/validate.py`; do not edit by",
+        "hand, write it again with `uv run python -m checks.validate --write-docs`.",
+        "",
+        "A cell that cannot be read as its column's type (`timestamp: someday is not a",
+        "timestamp`) quarantines its row before these checks, its reason listed first. Bounds",
+        "between two columns hold whenever both are present.",
+    ]
+    for spec in SPECS.values():
+        lines += ["", *_source_section(spec)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="The row checks of the canonical sources.")
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write {SOURCES_DOC.name} from the sources"
+    )
+    if parser.parse_args().write_docs:
+        SOURCES_DOC.write_text(sources_reference(), encoding="utf-8")

@@ -6,10 +6,23 @@ the warehouse rely on them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import polars as pl
+
 ColumnType = Literal["str", "int", "float", "bool", "datetime", "date"]
+
+# The polars type each column type is read into; timestamps are UTC.
+POLARS_TYPES: dict[ColumnType, pl.DataType | type[pl.DataType]] = {
+    "str": pl.String,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "bool": pl.Boolean,
+    "datetime": pl.Datetime("us", "UTC"),
+    "date": pl.Date,
+}
 
 USAGE_STATUSES = ("ok", "error", "timeout")
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
@@ -44,6 +57,14 @@ class SourceSpec:
     not_future: tuple[str, ...] = ()
     # Columns whose ISO week (pilot timezone) says which weeks a file holds rows of.
     week_columns: tuple[str, ...] = ()
+
+    def polars_schema(
+        self, columns: Iterable[str] | None = None
+    ) -> dict[str, pl.DataType | type[pl.DataType]]:
+        """The polars types of the named columns (all columns by default), in the order named;
+        a name that is not one of the source's columns raises KeyError."""
+        names = self.columns if columns is None else columns
+        return {c: POLARS_TYPES[self.columns[c]] for c in names}
 
 
 USAGE = SourceSpec(

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, func, or_, select
 
 from models.operating_model import OperatingModel
+from models.sources import CHANGES, POLARS_TYPES, REVIEWS, TICKETS, TIMESHEETS, USAGE
 from models.warehouse import (
     ChangeEntry,
     ReviewFinding,
@@ -35,55 +36,41 @@ HUMAN_ACTIVITIES = ("review", "rework", "escalation", "maintenance")
 OVERSIGHT_ACTIVITIES = ("review", "rework", "escalation")
 EVIDENCE_CAP = 25
 
-# The frames of WeekInputs: column names and types (timestamps in UTC).
-UTC_TIME = pl.Datetime("us", "UTC")
-TICKET_SCHEMA = {
-    "ticket_id": pl.String,
-    "created_at": UTC_TIME,
-    "solved_at": UTC_TIME,
-    "status": pl.String,
-    "category": pl.String,
-    "agent": pl.String,
-    "ai_draft_used": pl.Boolean,
-    "draft_outcome": pl.String,
-    "reopened": pl.Int64,
-    "escalated": pl.Boolean,
-    "handle_minutes": pl.Float64,
-}
+# The frames of WeekInputs: column names and types (timestamps in UTC), the types as the
+# sources declare them. Each names the columns it reads, in the order its frames hold them.
+UTC_TIME = POLARS_TYPES["datetime"]
+TICKET_SCHEMA = TICKETS.polars_schema(
+    (
+        "ticket_id",
+        "created_at",
+        "solved_at",
+        "status",
+        "category",
+        "agent",
+        "ai_draft_used",
+        "draft_outcome",
+        "reopened",
+        "escalated",
+        "handle_minutes",
+    )
+)
+# Usage grouped per task, model, prompt and status: price_source is set by pricing, calls counts
+# the group's calls and cost_usd sums the resolved model cost (usage_call.model_cost_usd), not
+# the cost_usd a usage file states; none of the three is a usage column.
 USAGE_SUMMARY_SCHEMA = {
-    "task_id": pl.String,
-    "model": pl.String,
-    "prompt_version": pl.String,
-    "status": pl.String,
+    **USAGE.polars_schema(("task_id", "model", "prompt_version", "status")),
     "price_source": pl.String,
     "calls": pl.Int64,
     "cost_usd": pl.Float64,
 }
-TIMESHEET_SCHEMA = {
-    "entry_id": pl.String,
-    "person": pl.String,
-    "work_date": pl.Date,
-    "minutes": pl.Float64,
-    "activity": pl.String,
-    "ticket_id": pl.String,
-}
-MONTH_TIMESHEET_SCHEMA = {"person": pl.String, "activity": pl.String, "minutes": pl.Float64}
-REVIEW_SCHEMA = {
-    "ticket_id": pl.String,
-    "reviewer": pl.String,
-    "reviewed_at": UTC_TIME,
-    "severity": pl.String,
-    "category": pl.String,
-    "note": pl.String,
-    "fix": pl.String,
-}
-CHANGE_SCHEMA = {
-    "changed_at": UTC_TIME,
-    "kind": pl.String,
-    "version": pl.String,
-    "approved_by": pl.String,
-    "description": pl.String,
-}
+TIMESHEET_SCHEMA = TIMESHEETS.polars_schema(
+    ("entry_id", "person", "work_date", "minutes", "activity", "ticket_id")
+)
+MONTH_TIMESHEET_SCHEMA = TIMESHEETS.polars_schema(("person", "activity", "minutes"))
+REVIEW_SCHEMA = REVIEWS.polars_schema(
+    ("ticket_id", "reviewer", "reviewed_at", "severity", "category", "note", "fix")
+)
+CHANGE_SCHEMA = CHANGES.polars_schema()
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import polars as pl
 import pytest
 
-from checks.validate import REASONS, SUITES_DIR, load_suite_definition, validate_batch
-from models.sources import SPECS
+from checks.validate import REASONS, source_suite, suite_expectations, validate_batch
+from models.sources import PROVIDER_COSTS, SPECS
 from pipelines.normalize import PARSE_ERRORS, to_canonical
 from pipelines.read import LINE
 
@@ -17,12 +16,10 @@ NOW = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 
 
 def _reason(source: str, expectation_type: str, **kwargs: object) -> str:
-    """The quarantine reason the suite file gives to one expectation."""
-    for e in load_suite_definition(source)["expectations"]:
-        if e["type"] == expectation_type and all(
-            e["kwargs"].get(k) == v for k, v in kwargs.items()
-        ):
-            return e["meta"]["reason"]
+    """The quarantine reason the suite gives to one expectation."""
+    for e in source_suite(source):
+        if e.type == expectation_type and all(e.kwargs.get(k) == v for k, v in kwargs.items()):
+            return e.reason
     raise LookupError(f"{source}: no {expectation_type} {kwargs}")
 
 
@@ -145,6 +142,43 @@ def test_row_with_several_problems_gets_every_reason(usage_batch) -> None:
     )
 
 
+def test_a_rows_reasons_are_listed_in_suite_order(usage_batch) -> None:
+    """It lists a row's reasons in the order of the suite, however GX ordered its results."""
+    _, batch = usage_batch
+    reasons = _reasons_by_line(batch)[10]
+    assert reasons == [
+        "status is not one of ok, error, timeout",
+        "input_tokens is negative",
+        "cached_input_tokens exceeds input_tokens",
+        "timestamp is in the future",
+    ]
+    suite_order = [e.reason for e in source_suite("usage")]
+    assert reasons == sorted(reasons, key=suite_order.index)
+
+
+def test_provider_bills_suite_gives_exactly_these_reasons() -> None:
+    """It derives from the provider bills' declaration exactly these reasons, in this order."""
+    assert [e.reason for e in suite_expectations(PROVIDER_COSTS)] == [
+        "missing required column bucket_id",
+        "missing required column bucket_start",
+        "missing required column provider",
+        "missing required column kind",
+        "bucket_id is missing",
+        "bucket_start is missing",
+        "provider is missing",
+        "kind is missing",
+        "bucket_id is not unique in the file (different rows share it)",
+        "kind is not one of usage, cost",
+        "input_tokens is negative",
+        "cached_input_tokens is negative",
+        "output_tokens is negative",
+        "requests is negative",
+        "cached_input_tokens exceeds input_tokens",
+        "bucket_end is before bucket_start",
+        "bucket_start is in the future",
+    ]
+
+
 def test_every_row_is_either_valid_or_quarantined(usage_batch) -> None:
     """It neither drops nor doubles rows: valid and quarantined lines partition the batch."""
     canonical, batch = usage_batch
@@ -226,11 +260,10 @@ def test_reviews_key_is_compound() -> None:
 @pytest.mark.parametrize("source", sorted(SPECS))
 def test_suite_has_a_not_null_check_for_every_required_column(source: str) -> None:
     """It ships, for every source, a not-null expectation on each required column."""
-    suite = load_suite_definition(source)
     not_null = {
-        e["kwargs"]["column"]
-        for e in suite["expectations"]
-        if e["type"] == "expect_column_values_to_not_be_null"
+        e.kwargs["column"]
+        for e in source_suite(source)
+        if e.type == "expect_column_values_to_not_be_null"
     }
     assert set(SPECS[source].required) <= not_null
 
@@ -240,21 +273,20 @@ def test_suite_has_a_uniqueness_check_on_the_key(source: str) -> None:
     """It ships, for every source, a uniqueness expectation on exactly the source's key."""
     key = SPECS[source].key
     found = []
-    for e in load_suite_definition(source)["expectations"]:
-        if e["type"] == "expect_column_values_to_be_unique":
-            found.append((e["kwargs"]["column"],))
-        elif e["type"] == "expect_compound_columns_to_be_unique":
-            found.append(tuple(e["kwargs"]["column_list"]))
+    for e in source_suite(source):
+        if e.type == "expect_column_values_to_be_unique":
+            found.append((e.kwargs["column"],))
+        elif e.type == "expect_compound_columns_to_be_unique":
+            found.append(tuple(e.kwargs["column_list"]))
     assert key in found
 
 
 @pytest.mark.parametrize("source", sorted(SPECS))
 def test_suite_expectations_all_carry_a_reason(source: str) -> None:
-    """It gives every expectation a non-empty reason so quarantined rows say why."""
-    path = SUITES_DIR / f"{source}.json"
-    suite = json.loads(path.read_text(encoding="utf-8"))
-    assert suite["name"] == source
-    assert all(e.get("meta", {}).get("reason") for e in suite["expectations"])
+    """It gives every expectation a distinct non-empty reason so quarantined rows say why."""
+    reasons = [e.reason for e in source_suite(source)]
+    assert all(reasons)
+    assert len(set(reasons)) == len(reasons)
 
 
 @pytest.mark.parametrize("source", ["usage", "reviews"])

@@ -29,7 +29,7 @@ from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
 from pipelines.warehouse.engine import transaction
-from pipelines.warehouse.locks import week_lock
+from pipelines.warehouse.locks import RunInProgress, week_lock
 from pipelines.week_state import WeekState, code_digest, week_state
 from pipelines.weeks import last_complete_week, parse_week
 from reports.email import failure_alert, send, write_eml
@@ -188,6 +188,8 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
     with the stage it reached, log the command that re-runs the week, and alert the technical
     owner and backup. Best effort: a hook never raises."""
     logger = flow_run_logger(run, flow)
+    if isinstance(_exception(state), RunInProgress):
+        return  # another run of the week is working: nothing failed, nothing to record
     params = run.parameters
     settings = Settings()
     error = _error_text(state)
@@ -330,13 +332,19 @@ def _recorded_stage(db_url: str, run_id: str) -> str | None:
         return conn.execute(select(table.c.stage).where(table.c.id == run_id)).scalar()
 
 
-def _error_text(state: Any) -> str:
+def _exception(state: Any) -> BaseException | None:
+    """The exception a failed or crashed state holds, if it holds one."""
     try:
         outcome = state.result(raise_on_failure=False)
     except BaseException as exc:
         outcome = exc
-    if isinstance(outcome, BaseException):
-        return f"{type(outcome).__name__}: {outcome}"[:2000]
+    return outcome if isinstance(outcome, BaseException) else None
+
+
+def _error_text(state: Any) -> str:
+    exc = _exception(state)
+    if exc is not None:
+        return f"{type(exc).__name__}: {exc}"[:2000]
     return (state.message or "the run did not complete")[:2000]
 
 

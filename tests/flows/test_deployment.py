@@ -1,6 +1,6 @@
 """The scheduled way of running: a real `prefect server start` (on PostgreSQL when the test
 database is configured), `prefect deploy --all` from prefect.yaml, a process worker, a run with
-a week parameter, and a retry after a late failure that reuses the ingestion."""
+a week parameter, and a retry after a late failure that reuses the week's results."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -108,9 +109,10 @@ async def _flow_run(env: dict[str, str], run_id: str):
     return run, tasks, artifacts
 
 
-def test_deploy_run_with_week_and_retry_reuses_ingestion(prefect_env, tmp_path):
+def test_deploy_run_with_week_and_retry_reuses_the_weeks_results(prefect_env, tmp_path):
     """It deploys from prefect.yaml, runs a week through a worker with its artifacts, and a
-    retry after a late failure completes with the ingestion task cached."""
+    retry after a late failure completes with the week's facts and rules cached and no file
+    loaded twice."""
     from pipelines.demo.canonical import generate_inbox
 
     env, workers, database = prefect_env
@@ -162,7 +164,8 @@ def test_deploy_run_with_week_and_retry_reuses_ingestion(prefect_env, tmp_path):
     states = {}
     for t in sorted(tasks, key=lambda t: t.expected_start_time):
         states[t.name.split("-")[0]] = t.state.name
-    assert states["ingest"] == "Cached", "\n".join(
+    assert states["ingest"] == "Completed"  # it finds every file already stored
+    assert states["facts"] == "Cached", "\n".join(
         f"{t.name} {t.state.name} {t.expected_start_time} {t.state.message}" for t in tasks
     )
     assert states["report"] == "Completed"
@@ -173,6 +176,11 @@ def test_deploy_run_with_week_and_retry_reuses_ingestion(prefect_env, tmp_path):
     }
     assert (tmp_path / "out" / "support-reply-drafts" / week / "readiness.json").is_file()
     assert {"pilot:support-reply-drafts", f"week:{week}"} <= set(again.tags)
+    with sqlite3.connect(tmp_path / "w.db") as conn:
+        files, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT sha256) FROM ingested_file"
+        ).fetchone()
+    assert files == distinct > 0
     if database:  # the server kept its state in PostgreSQL
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url

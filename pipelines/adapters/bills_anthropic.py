@@ -26,7 +26,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext
-from pipelines.adapters.bills_openai import (
+from pipelines.adapters.bills_common import (
     GROUP,
     bucket_records,
     column,

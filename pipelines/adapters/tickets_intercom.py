@@ -29,7 +29,7 @@ from pipelines.adapters.base import (
     text,
     unix_seconds,
 )
-from pipelines.adapters.tickets_zendesk import (
+from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
     column_field,
     column_text,

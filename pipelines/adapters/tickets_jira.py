@@ -14,7 +14,7 @@ import re
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, has_columns, local_datetime, text
-from pipelines.adapters.tickets_zendesk import (
+from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
     column_field,
     column_text,

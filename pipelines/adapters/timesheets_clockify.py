@@ -16,7 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.adapters.timesheets_toggl import (
+from pipelines.adapters.timesheets_common import (
     date_order,
     date_text,
     duration_value,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff
-from pipelines.adapters.usage_litellm import (
+from pipelines.adapters.usage_common import (
     first_text,
     json_field,
     keep_line,

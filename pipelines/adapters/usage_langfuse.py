@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.adapters.usage_litellm import (
+from pipelines.adapters.usage_common import (
     first_text,
     json_field,
     json_text,

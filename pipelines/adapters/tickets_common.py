@@ -2,9 +2,9 @@
 the AI-draft options, naive UTC timestamps, superseded versions of a record, configured columns
 and vendor date formats.
 
-Options read here (`sources.tickets.<name>`): `status_map`, `category_field`, `ai_draft_tags`,
-`ai_draft_field`, `draft_outcome_tags`, `draft_outcome_field` and `date_format`; each adapter
-module says which of them it reads.
+The options every ticket adapter reads (`TicketOptions`, under `sources.tickets`):
+`category_field`, `ai_draft_tags`, `ai_draft_field`, `draft_outcome_tags`, `draft_outcome_field`
+and `status_map`; exports dated in the account's locale add `date_format`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 
 import polars as pl
+from pydantic import Field
 
 from models.sources import DRAFT_OUTCOMES, TICKET_STATUSES
-from pipelines.adapters.base import AdapterContext, text
+from pipelines.adapters.base import AdapterOptions, TextList, TextMap, text
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
 
 CANONICAL_STATUSES = {s: s for s in TICKET_STATUSES}
@@ -38,29 +39,48 @@ def column_text(raw: pl.DataFrame, name: str) -> pl.Expr:
     return text(name) if name in raw.columns else pl.lit(None, dtype=pl.String)
 
 
-def option_list(ctx: AdapterContext, name: str) -> list[str]:
-    """An option holding one word or a list of words."""
-    value = ctx.option(name)
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        return [str(value)]
-    return [str(v) for v in value]
+class DraftOptions(AdapterOptions):
+    """How AI-draft use and draft outcomes are read from tags and fields: by the ticket adapters,
+    and from ticket labels (tags, field history) when tickets are completed."""
+
+    ai_draft_tags: TextList = Field(
+        default=[], description="Tags meaning an AI draft was used (false when tags lack them)."
+    )
+    ai_draft_field: str | None = Field(
+        default=None, description="A field (column or field id) holding true/false: draft used."
+    )
+    draft_outcome_tags: TextMap = Field(
+        default={}, description="{tag: outcome}; the first listed tag the ticket has wins."
+    )
 
 
-def option_map(ctx: AdapterContext, name: str) -> dict[str, str]:
-    """An option holding `{word: word}`, keys lower-cased."""
-    value = ctx.option(name) or {}
-    if not isinstance(value, Mapping):
-        raise RefusedFile(f"option {name} must map words to words, got {value!r}")
-    return {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
+class TicketOptions(DraftOptions):
+    """The options every help-desk ticket adapter reads."""
+
+    draft_outcome_field: str | None = Field(
+        default=None, description="A field (column or field id) holding the draft outcome word."
+    )
+    category_field: str | None = Field(
+        default=None, description="Where the category comes from (a column or field id)."
+    )
+    status_map: TextMap = Field(
+        default={}, description="{vendor status: canonical status}, added to the built-in words."
+    )
 
 
-def ticket_status(value: pl.Expr, ctx: AdapterContext, words: Mapping[str, str]) -> pl.Expr:
+class DatedTicketOptions(TicketOptions):
+    """Ticket options of exports whose dates follow the exporting account's locale."""
+
+    date_format: TextList = Field(
+        default=[], description="Date formats (strftime or Java style) tried before the defaults."
+    )
+
+
+def ticket_status(value: pl.Expr, options: TicketOptions, words: Mapping[str, str]) -> pl.Expr:
     """A vendor status word as a canonical status (built-in `words`, then option `status_map`);
     a word neither knows passes through unchanged, so the checks quarantine the row."""
     mapping = {k.lower(): v for k, v in {**CANONICAL_STATUSES, **words}.items()}
-    mapping |= option_map(ctx, "status_map")
+    mapping |= {k.lower(): v for k, v in options.status_map.items()}
     lowered = value.str.strip_chars().str.to_lowercase()
     return (
         pl.when(lowered.is_in(list(mapping)))
@@ -70,7 +90,7 @@ def ticket_status(value: pl.Expr, ctx: AdapterContext, words: Mapping[str, str])
 
 
 def draft_columns(
-    ctx: AdapterContext, tags: pl.Expr | None, field: Callable[[str], pl.Expr]
+    options: TicketOptions, tags: pl.Expr | None, field: Callable[[str], pl.Expr]
 ) -> list[pl.Expr]:
     """`ai_draft_used` and `draft_outcome` from the configured tags or fields, null otherwise.
 
@@ -78,19 +98,19 @@ def draft_columns(
     has no tags; `field(name)` is a configured field's value as text.
     """
     used: list[pl.Expr] = []
-    if (name := ctx.option("ai_draft_field")) is not None:
-        used.append(field(str(name)))
-    wanted = [t.strip().lower() for t in option_list(ctx, "ai_draft_tags")]
+    if options.ai_draft_field is not None:
+        used.append(field(options.ai_draft_field))
+    wanted = [t.strip().lower() for t in options.ai_draft_tags]
     if wanted and tags is not None:
         has = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase().is_in(wanted))
         has = has.list.any()
         used.append(pl.when(has).then(pl.lit("true")).when(~has).then(pl.lit("false")))
     outcome: list[pl.Expr] = []
-    if (name := ctx.option("draft_outcome_field")) is not None:
-        value = field(str(name))
+    if options.draft_outcome_field is not None:
+        value = field(options.draft_outcome_field)
         word = value.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
         outcome.append(pl.when(word.is_in(list(DRAFT_OUTCOMES))).then(word).otherwise(value))
-    outcome_tags = option_map(ctx, "draft_outcome_tags")
+    outcome_tags = {k.lower(): v for k, v in options.draft_outcome_tags.items()}
     if outcome_tags and tags is not None:
         lowered = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase())
         outcome.append(
@@ -152,14 +172,14 @@ def column_field(raw: pl.DataFrame, option: str) -> Callable[[str], pl.Expr]:
     return field
 
 
-def category_column(raw: pl.DataFrame, ctx: AdapterContext, default: str | None) -> pl.Expr:
+def category_column(raw: pl.DataFrame, options: TicketOptions, default: str | None) -> pl.Expr:
     """The category from option `category_field` (a column) or the format's default column."""
-    name = ctx.option("category_field", default)
+    name = options.category_field if options.category_field is not None else default
     if name is None:
         return pl.lit(None, dtype=pl.String)
-    column = str(name).strip().lower()
+    column = name.strip().lower()
     if column not in raw.columns:
-        if ctx.option("category_field") is None:
+        if options.category_field is None:
             return pl.lit(None, dtype=pl.String)  # the default column is simply not exported
         raise RefusedFile(f"option category_field: the file has no column {name!r}")
     return text(column)
@@ -181,9 +201,9 @@ def strftime_format(value: str) -> str:
     return _JAVA_PATTERN.sub(lambda m: _JAVA_TOKENS[m.group(0)], value)
 
 
-def date_formats(ctx: AdapterContext, defaults: tuple[str, ...]) -> tuple[str, ...]:
+def date_formats(options: DatedTicketOptions, defaults: tuple[str, ...]) -> tuple[str, ...]:
     """Option `date_format` (one format or a list, strftime or Java style) before `defaults`."""
-    return tuple(strftime_format(f) for f in option_list(ctx, "date_format")) + defaults
+    return tuple(strftime_format(f) for f in options.date_format) + defaults
 
 
 def split_tags(value: pl.Expr, separator: str) -> pl.Expr:

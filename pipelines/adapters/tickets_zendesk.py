@@ -7,7 +7,8 @@ time; its `ticket_tag`, `ticket_field_history` and `ticket_comment` tables becom
 (facts use them for what the ticket row lacks). Comment bodies are never kept: a comment label
 holds the comment id only.
 
-Options (`sources.tickets.<name>`):
+Options (`sources.tickets.<name>`; the shared `TicketOptions`, and `ApiOptions` of the API page;
+the tag and field-history tables declare the AI-draft ones, read when tickets are completed):
 - `category_field`: where the category comes from: a ticket column (default `type`) or, on the
   API page, a custom field id (`27642` or `custom_field_27642`).
 - `ai_draft_tags`: tags meaning an AI draft was used (true when the ticket has one, false when
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 
 from pipelines.adapters.base import (
     SUPERSEDED,
@@ -45,6 +47,8 @@ from pipelines.adapters.base import (
 )
 from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
+    DraftOptions,
+    TicketOptions,
     category_column,
     column_field,
     column_text,
@@ -57,6 +61,22 @@ from pipelines.adapters.tickets_common import (
 from pipelines.read import LINE, RefusedFile, cell_text
 
 # --- Zendesk API ticket page ------------------------------------------------------------------
+
+
+class ApiOptions(TicketOptions):
+    """Options of the API ticket page: where the id, the agent and the handle time come from."""
+
+    ticket_id_field: str | None = Field(
+        default=None, description="The ticket id's field (e.g. external_id), default id."
+    )
+    agent_field: str | None = Field(
+        default=None,
+        description="The agent's field (assignee_name / assignee_email), default assignee_id.",
+    )
+    handle_seconds_field: str | None = Field(
+        default=None, description="A custom field id holding the seconds spent on the ticket."
+    )
+
 
 _API_STATUSES = {"on-hold": "hold", "on_hold": "hold"}
 _METRIC_KEYS = ("metric_sets", "ticket_metrics")
@@ -126,12 +146,11 @@ def _metric(raw: pl.DataFrame, path: str) -> pl.Expr:
     return text("metric_set").str.json_path_match(path)
 
 
-def _api_option(raw: pl.DataFrame, ctx: AdapterContext, option: str, default: str) -> pl.Expr:
+def _api_option(raw: pl.DataFrame, name: str | None, option: str, default: str) -> pl.Expr:
     """The field an option names (a ticket field or custom field id), else the default field."""
-    name = ctx.option(option)
     if name is None:
         return column_text(raw, default)
-    return _api_field(raw, option)(str(name))
+    return _api_field(raw, option)(name)
 
 
 def _seconds_as_minutes(value: pl.Expr) -> pl.Expr:
@@ -149,10 +168,11 @@ def _seconds_as_minutes(value: pl.Expr) -> pl.Expr:
 
 def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Zendesk API tickets as canonical ticket rows."""
-    category_expr = _api_option(raw, ctx, "category_field", "type")
-    handle = ctx.option("handle_seconds_field")
+    options = ctx.options(ApiOptions)
+    category_expr = _api_option(raw, options.category_field, "category_field", "type")
+    handle = options.handle_seconds_field
     handle_expr = (
-        _seconds_as_minutes(_api_field(raw, "handle_seconds_field")(str(handle)))
+        _seconds_as_minutes(_api_field(raw, "handle_seconds_field")(handle))
         if handle is not None
         else pl.lit(None, dtype=pl.String)
     )
@@ -160,13 +180,13 @@ def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     version = column_text(raw, "updated_at")
     return raw.select(
         *keep_columns(raw),
-        _api_option(raw, ctx, "ticket_id_field", "id").alias("ticket_id"),
+        _api_option(raw, options.ticket_id_field, "ticket_id_field", "id").alias("ticket_id"),
         column_text(raw, "created_at").alias("created_at"),
         _metric(raw, "$.solved_at").alias("solved_at"),
-        ticket_status(column_text(raw, "status"), ctx, _API_STATUSES).alias("status"),
+        ticket_status(column_text(raw, "status"), options, _API_STATUSES).alias("status"),
         category_expr.alias("category"),
-        _api_option(raw, ctx, "agent_field", "assignee_id").alias("agent"),
-        *draft_columns(ctx, tags, _api_field(raw, "ai_draft_field")),
+        _api_option(raw, options.agent_field, "agent_field", "assignee_id").alias("agent"),
+        *draft_columns(options, tags, _api_field(raw, "ai_draft_field")),
         _metric(raw, "$.reopens").alias("reopened"),
         handle_expr.alias("handle_minutes"),
         superseded(raw, text("id"), version).alias(SUPERSEDED),
@@ -181,6 +201,7 @@ API_TICKETS = Adapter(
     detect=has_paths("tickets[].id", "tickets[].status", "tickets[].created_at"),
     transform=transform_api,
     read_document=read_api_page,
+    options=ApiOptions,
     mapping={
         "ticket_id": "option ticket_id_field (a ticket field such as external_id, or a custom "
         "field id), default id",
@@ -205,14 +226,15 @@ API_TICKETS = Adapter(
 
 def transform_fivetran_tickets(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Fivetran `ticket` rows as canonical ticket rows (no tags, no solve time: see labels)."""
+    options = ctx.options(TicketOptions)
     return raw.select(
         *keep_columns(raw),
         text("id").alias("ticket_id"),
         naive_utc("created_at").alias("created_at"),
-        ticket_status(text("status"), ctx, _API_STATUSES).alias("status"),
-        category_column(raw, ctx, "type").alias("category"),
+        ticket_status(text("status"), options, _API_STATUSES).alias("status"),
+        category_column(raw, options, "type").alias("category"),
         column_text(raw, "assignee_id").alias("agent"),
-        *draft_columns(ctx, None, column_field(raw, "ai_draft_field")),
+        *draft_columns(options, None, column_field(raw, "ai_draft_field")),
         superseded(raw, text("id"), column_text(raw, "updated_at")).alias(SUPERSEDED),
     )
 
@@ -278,6 +300,7 @@ FIVETRAN_TICKETS = Adapter(
         "id", "_fivetran_synced", "created_at", "status", "requester_id", "ticket_form_id"
     ),
     transform=transform_fivetran_tickets,
+    options=TicketOptions,
     mapping={
         "ticket_id": "id",
         "created_at": "created_at (naive UTC)",
@@ -300,6 +323,7 @@ FIVETRAN_TAGS = Adapter(
         {"tag", "ticket_id", "_fivetran_synced"} <= s.columns and "field_name" not in s.columns
     ),
     transform=transform_fivetran_tags,
+    options=DraftOptions,  # read when tickets are completed from their labels
     mapping={
         "label_id": "zendesk|ticket_id|tag|<tag>",
         "ticket_id": "ticket_id",
@@ -317,6 +341,7 @@ FIVETRAN_FIELD_HISTORY = Adapter(
     target="ticket_labels",
     detect=has_columns("field_name", "ticket_id", "updated", "value", "_fivetran_synced"),
     transform=transform_fivetran_field_history,
+    options=DraftOptions,  # read when tickets are completed from their labels
     mapping={
         "label_id": "zendesk|ticket_id|field_name|updated|value",
         "ticket_id": "ticket_id",

@@ -2,7 +2,7 @@
 read in the person's timezone, durations in their many spellings, ticket ids found in free text,
 and activities from the configured `activity_map`.
 
-Options read here (`sources.timesheets.<name>`):
+Options read here (`sources.timesheets.<name>`; `ActivityOptions`, `ClockOptions`):
 
 - `activity_map` ({key: activity}, default none): keys are compared case-insensitively with the
   entry's tags, then its task, project and client (equal), then its description or notes (the
@@ -19,24 +19,23 @@ Options read here (`sources.timesheets.<name>`):
   Entries where nothing matches have no ticket id. An empty pattern turns this off.
 - `person_timezones` ({email or user name: IANA timezone}, default none) and `timezone`
   (default the pilot's timezone): the zone wall-clock times are read in, per person.
-- `date_order` (Harvest, Clockify): `month_first` or `day_first` for dates like `03/04/2024`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
+from pydantic import AfterValidator, Field
 
-from pipelines.adapters.base import AdapterContext, text
-from pipelines.read import READ_ERRORS, RefusedFile
+from pipelines.adapters.base import AdapterOptions, TextMap, text
+from pipelines.read import READ_ERRORS
 
 DEFAULT_TICKET_PATTERN = r"#(\d+)|\[([A-Z][A-Z0-9]+-\d+)\]"
-DATE_ORDERS = ("month_first", "day_first")
 _TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%I:%M:%S%p", "%I:%M%p")
 _UTC_TEXT = "%Y-%m-%dT%H:%M:%S+00:00"
 _HMS = r"^\d+:\d{1,2}(:\d{1,2})?$"
@@ -48,34 +47,59 @@ _COMPACT = r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s(?:ec)?)?$"
 # Options
 
 
-def option_mapping(ctx: AdapterContext, name: str) -> dict[str, str]:
-    """A {text: text} option; anything else refuses the file with the option named."""
-    value = ctx.option(name) or {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str | int) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise RefusedFile(
-            f"sources.{ctx.source}.{name} must map names to text, e.g. {{review: review}}"
-        )
-    return {str(k).strip(): v.strip() for k, v in value.items()}
-
-
-def date_order(ctx: AdapterContext, default: str | None) -> str | None:
-    """The `date_order` option: how year-last dates with `/` or `-` are read (None: not read)."""
-    value = ctx.option("date_order", default)
-    if value is not None and value not in DATE_ORDERS:
-        raise RefusedFile(
-            f"sources.{ctx.source}.date_order is {value!r}; expected month_first or day_first"
-        )
+def _known_zone(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
     return value
 
 
-def _zone(ctx: AdapterContext, name: str, value: Any) -> str:
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise RefusedFile(f"sources.{ctx.source}.{name}: unknown IANA timezone {value!r}") from exc
-    return str(value)
+def _known_zones(value: dict[str, str]) -> dict[str, str]:
+    for zone in value.values():
+        _known_zone(zone)
+    return value
+
+
+def _regular_expression(value: str | None) -> str | None:
+    """A pattern both Python and polars read (polars' engine knows no look-around)."""
+    if value:
+        try:
+            groups = re.compile(value).groups
+            pl.Series([""]).str.extract(value if groups else f"({value})", 1)
+        except (re.error, pl.exceptions.PolarsError) as exc:
+            raise ValueError(f"{value!r} is not a regular expression") from exc
+    return value
+
+
+DateOrder = Literal["month_first", "day_first"]
+
+
+class ActivityOptions(AdapterOptions):
+    """How a time entry's activity and ticket id are found (every timesheet adapter)."""
+
+    activity_map: TextMap = Field(
+        default={}, description="{key: activity}: a key matching a tag, task or words decides."
+    )
+    default_activity: str | None = Field(
+        default=None, description="The activity of entries no key matches (else quarantined)."
+    )
+    ticket_id_pattern: Annotated[str | None, AfterValidator(_regular_expression)] = Field(
+        default=DEFAULT_TICKET_PATTERN,
+        description="Regular expression finding the ticket id in free text; empty: none.",
+    )
+
+
+class ClockOptions(ActivityOptions):
+    """Options of exports with wall-clock times: the zone each person's times are read in."""
+
+    person_timezones: Annotated[TextMap, AfterValidator(_known_zones)] = Field(
+        default={}, description="{email or user name: IANA timezone} of people not in timezone."
+    )
+    timezone: Annotated[str | None, AfterValidator(_known_zone)] = Field(
+        default=None, description="IANA timezone wall-clock times are read in; default the pilot's."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,14 +165,13 @@ def hms_text(seconds: pl.Expr) -> pl.Expr:
     )
 
 
-def zone_of(ctx: AdapterContext, who: Sequence[pl.Expr]) -> tuple[pl.Expr, list[str]]:
+def zone_of(
+    options: ClockOptions, pilot_zone: str, who: Sequence[pl.Expr]
+) -> tuple[pl.Expr, list[str]]:
     """Each row's IANA timezone (from `person_timezones` by the first of `who` listed there, else
     the `timezone` option, else the pilot's), and every zone that can occur."""
-    people = {
-        k.lower(): _zone(ctx, "person_timezones", v)
-        for k, v in option_mapping(ctx, "person_timezones").items()
-    }
-    fallback = _zone(ctx, "timezone", ctx.option("timezone") or ctx.operating_model.timezone)
+    people = {k.lower(): v for k, v in options.person_timezones.items()}
+    fallback = options.timezone or pilot_zone
     listed = [
         w.str.strip_chars()
         .str.to_lowercase()
@@ -213,7 +236,7 @@ def with_reasons(frame: pl.DataFrame, reasons: Sequence[pl.Expr]) -> pl.DataFram
 
 def entry_columns(
     raw: pl.DataFrame,
-    ctx: AdapterContext,
+    options: ActivityOptions,
     tags: pl.Expr | None,
     start_date: pl.Expr,
     start: pl.Expr,
@@ -223,12 +246,12 @@ def entry_columns(
     (the two share these columns: Description, Tags, Task/Project/Client, Start date/time)."""
     return [
         activity(
-            ctx,
+            options,
             tags,
             exact=[optional(raw, c) for c in ("task", "project", "client")],
             keywords=[text("description")],
         ).alias("activity"),
-        ticket_id(ctx, [text("description"), optional(raw, "tags")]).alias("ticket_id"),
+        ticket_id(options, [text("description"), optional(raw, "tags")]).alias("ticket_id"),
         timestamp_problem(
             "start date, start time",
             text("start date"),
@@ -240,18 +263,12 @@ def entry_columns(
     ]
 
 
-def ticket_id(ctx: AdapterContext, fields: Sequence[pl.Expr]) -> pl.Expr:
+def ticket_id(options: ActivityOptions, fields: Sequence[pl.Expr]) -> pl.Expr:
     """The ticket id found by `ticket_id_pattern` in the first of `fields` that has one."""
-    pattern = ctx.option("ticket_id_pattern", DEFAULT_TICKET_PATTERN)
+    pattern = options.ticket_id_pattern
     if not pattern:
         return pl.lit(None, dtype=pl.String)
-    try:
-        groups = re.compile(pattern).groups
-        pl.Series([""]).str.extract(pattern if groups else f"({pattern})", 1)
-    except (re.error, TypeError, pl.exceptions.PolarsError) as exc:
-        raise RefusedFile(
-            f"sources.{ctx.source}.ticket_id_pattern {pattern!r} is not a regular expression"
-        ) from exc
+    groups = re.compile(pattern).groups
     found: list[pl.Expr] = []
     for field in fields:
         if groups:
@@ -268,7 +285,7 @@ def tag_list(column: str) -> pl.Expr:
 
 
 def activity(
-    ctx: AdapterContext,
+    options: ActivityOptions,
     tags: pl.Expr | None,
     exact: Sequence[pl.Expr],
     keywords: Sequence[pl.Expr],
@@ -276,11 +293,8 @@ def activity(
     """The activity from `activity_map`, else `default_activity`, else null (unknown:
     quarantined). The most specific field decides: a tag, then each of `exact` in turn (equal to
     a key), then a key found in `keywords`; within one field the first key written wins."""
-    mapping = option_mapping(ctx, "activity_map")
-    default = ctx.option("default_activity")
-    if default is not None and not isinstance(default, str):
-        raise RefusedFile(f"sources.{ctx.source}.default_activity must be text")
-    keys = [(k.lower(), v) for k, v in mapping.items() if k]
+    default = options.default_activity
+    keys = [(k.lower(), v) for k, v in options.activity_map.items() if k]
     tests: list[Callable[[str], pl.Expr]] = []
     if tags is not None:
         tests.append(lambda word: tags.list.contains(word))

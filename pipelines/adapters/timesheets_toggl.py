@@ -10,10 +10,14 @@ timesheet adapters (see `timesheets_common`), and:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import polars as pl
+from pydantic import Field
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
 from pipelines.adapters.timesheets_common import (
+    ClockOptions,
     date_text,
     duration_value,
     entry_columns,
@@ -27,9 +31,17 @@ from pipelines.adapters.timesheets_common import (
     with_reasons,
     zone_of,
 )
-from pipelines.read import LINE, READ_ERRORS, RefusedFile
+from pipelines.read import LINE, READ_ERRORS
 
 PERSON_COLUMNS = ("email", "user")
+
+
+class TogglOptions(ClockOptions):
+    """Toggl's options: the shared ones, and which column names the person."""
+
+    person_column: Literal["email", "user"] = Field(
+        default="email", description="email: the person is Email, else User; user: the reverse."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,14 +63,11 @@ def detect(sniff: Sniff) -> bool:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Toggl rows as timesheet entries: person, local date, start instant, duration."""
-    first = ctx.option("person_column", "email")
-    if first not in PERSON_COLUMNS:
-        raise RefusedFile(
-            f"sources.{ctx.source}.person_column is {first!r}; expected email or user"
-        )
-    order = PERSON_COLUMNS if first == "email" else PERSON_COLUMNS[::-1]
+    options = ctx.options(TogglOptions)
+    order = PERSON_COLUMNS if options.person_column == "email" else PERSON_COLUMNS[::-1]
     person = pl.coalesce([optional(raw, c) for c in order])
-    zone, zones = zone_of(ctx, [optional(raw, "email"), optional(raw, "user")])
+    who = [optional(raw, "email"), optional(raw, "user")]
+    zone, zones = zone_of(options, ctx.operating_model.timezone, who)
     start_date = read_date("start date", None)
     start = local_instant(start_date, read_time("start time"), zone, zones)
     end = local_instant(read_date("end date", None), read_time("end time"), zone, zones)
@@ -70,7 +79,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         date_text("start date", None).alias("date"),
         instant_text(start).alias("start"),
         pl.coalesce(duration_value(given), given, elapsed).alias("duration"),
-        *entry_columns(raw, ctx, tags, start_date, start, zone),
+        *entry_columns(raw, options, tags, start_date, start, zone),
     )
     frame = with_reasons(frame, [pl.col("__problem")])
     return frame.select(
@@ -108,6 +117,7 @@ ADAPTERS: list[Adapter] = [
         target="timesheets",
         detect=detect,
         transform=transform,
+        options=TogglOptions,
         mapping={
             "entry_id": "derived: hash of person, work_date, minutes, ticket_id and started_at",
             "person": "Email, else User (option person_column: user takes User first)",

@@ -1,5 +1,6 @@
 """Helpers the per-request usage adapters share (LiteLLM, Langfuse, Bedrock): vendor times as
-UTC, JSON text cells, API pages of records and the bookkeeping columns a transform keeps."""
+UTC, JSON text cells, API pages of records and the bookkeeping columns a transform keeps, and
+the option all three read: `task_id_metadata_key`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,21 @@ from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 
-from pipelines.adapters.base import text
+from pipelines.adapters.base import AdapterOptions, text
 from pipelines.read import LINE, READ_ERRORS, cell_text
+
+DEFAULT_METADATA_KEY = "ticket_id"
+
+
+class TaskKeyOptions(AdapterOptions):
+    """Where a call's task id is recorded in the call's metadata."""
+
+    task_id_metadata_key: str | None = Field(
+        default=DEFAULT_METADATA_KEY, description="Metadata key holding the task id; empty: none."
+    )
+
 
 _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z")
 _NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")

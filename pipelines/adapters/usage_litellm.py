@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 
 import polars as pl
+from pydantic import Field
 
-from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
+from pipelines.adapters.base import Adapter, AdapterContext, Sniff, TextList, text
 from pipelines.adapters.usage_common import (
+    TaskKeyOptions,
     first_text,
     json_field,
     json_text,
@@ -63,8 +65,25 @@ LITELLM_PROVIDERS = {
 }
 _STATUS = {"success": "ok", "failure": "error"}
 DEFAULT_TAG_PREFIXES = ("ticket:", "task:")
-DEFAULT_METADATA_KEY = "ticket_id"
 DEFAULT_PROMPT_VERSION_KEY = "prompt_version"
+
+
+class SpendLogOptions(TaskKeyOptions):
+    """LiteLLM's options: where the task id and prompt version are, and how statuses read."""
+
+    task_id_tag_prefix: TextList = Field(
+        default=list(DEFAULT_TAG_PREFIXES),
+        description="Request tag prefix(es) before the task id; null or empty: none.",
+    )
+    prompt_version_metadata_key: str | None = Field(
+        default=DEFAULT_PROMPT_VERSION_KEY, description="Metadata key holding the prompt version."
+    )
+    timeout_error_classes: TextList = Field(
+        default=[], description="LiteLLM exception classes whose failures are timeouts."
+    )
+    status_when_missing: str | None = Field(
+        default=None, description="The status of a call that records none (else quarantined)."
+    )
 
 
 def _detect(sniff: Sniff) -> bool:
@@ -76,24 +95,17 @@ def _detect(sniff: Sniff) -> bool:
     } <= sniff.json_paths
 
 
-def _prefixes(ctx: AdapterContext) -> list[str]:
-    option = ctx.option("task_id_tag_prefix", DEFAULT_TAG_PREFIXES)
-    if option is None:
-        return []
-    return [option] if isinstance(option, str) else [str(p) for p in option]
-
-
-def _task_id(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _task_id(raw: pl.DataFrame, options: SpendLogOptions) -> pl.Expr:
     cols = raw.columns
     found: list[pl.Expr] = []
-    prefixes = [p for p in _prefixes(ctx) if p]
+    prefixes = [p for p in options.task_id_tag_prefix if p]
     if prefixes and "request_tags" in cols:
         pattern = "|".join(re.escape(p) for p in prefixes)
         tag = json_text(text("request_tags")).str.extract(rf'"(?:{pattern})([^"]+)"', 1)
         found.append(tag.str.strip_chars())
-    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    key = options.task_id_metadata_key
     if key:
-        found.append(_metadata_value(raw, str(key)))
+        found.append(_metadata_value(raw, key))
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
 
 
@@ -116,7 +128,7 @@ def _provider_and_model(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
     return provider, bare
 
 
-def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _status(raw: pl.DataFrame, options: SpendLogOptions) -> pl.Expr:
     word = pl.coalesce(
         [first_text(raw.columns, "status"), json_field("metadata", "$.status", raw.columns)]
     )
@@ -124,18 +136,16 @@ def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
         word.str.to_lowercase().replace(_STATUS)
     )
     # A failure whose exception class is a configured timeout class is a timeout.
-    classes = ctx.option("timeout_error_classes") or []
-    classes = [classes] if isinstance(classes, str) else classes
+    classes = options.timeout_error_classes
     if classes:
         error_class = json_field("metadata", "$.error_information.error_class", raw.columns)
-        timed_out = error_class.str.to_lowercase().is_in([str(c).lower() for c in classes])
+        timed_out = error_class.str.to_lowercase().is_in([c.lower() for c in classes])
         mapped = (
             pl.when((mapped == "error") & timed_out.fill_null(False))
             .then(pl.lit("timeout"))
             .otherwise(mapped)
         )
-    missing = ctx.option("status_when_missing")
-    fallback = pl.lit(str(missing) if missing is not None else None, dtype=pl.String)
+    fallback = pl.lit(options.status_when_missing, dtype=pl.String)
     return pl.coalesce([mapped, word, fallback])
 
 
@@ -151,6 +161,7 @@ def _latency(raw: pl.DataFrame) -> pl.Expr:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """LiteLLM_SpendLogs rows -> canonical usage text columns."""
+    options = ctx.options(SpendLogOptions)
     cols = raw.columns
     provider, model = _provider_and_model(raw)
     cached = pl.coalesce(
@@ -165,19 +176,17 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         (utc_text("starttime") if "starttime" in cols else pl.lit(None, pl.String)).alias(
             "timestamp"
         ),
-        _task_id(raw, ctx).alias("task_id"),
+        _task_id(raw, options).alias("task_id"),
         first_text(cols, "user", "end_user").alias("user"),
         provider.alias("provider"),
         model.alias("model"),
-        _metadata_value(
-            raw, ctx.option("prompt_version_metadata_key", DEFAULT_PROMPT_VERSION_KEY)
-        ).alias("prompt_version"),
+        _metadata_value(raw, options.prompt_version_metadata_key).alias("prompt_version"),
         first_text(cols, "prompt_tokens").alias("input_tokens"),
         first_text(cols, "completion_tokens").alias("output_tokens"),
         cached.alias("cached_input_tokens"),
-        _spend(cols, _status(raw, ctx)).alias("cost_usd"),
+        _spend(cols, _status(raw, options)).alias("cost_usd"),
         _latency(raw).alias("latency_ms"),
-        _status(raw, ctx).alias("status"),
+        _status(raw, options).alias("status"),
     )
 
 
@@ -229,5 +238,6 @@ ADAPTERS: list[Adapter] = [
         transform=transform,
         mapping=MAPPING,
         read_document=page_records,
+        options=SpendLogOptions,
     ),
 ]

@@ -57,10 +57,11 @@ def _check_prefect_api() -> None:
 
 
 def _model(path: Path):
-    from models.operating_model import OperatingModelError, load_operating_model
+    from flows.pilot import load_pilot
+    from models.operating_model import OperatingModelError
 
     try:
-        return load_operating_model(path)
+        return load_pilot(path)
     except OperatingModelError as exc:
         _fail(str(exc))
 

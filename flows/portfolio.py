@@ -16,8 +16,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.pilot import load_pilot
 from flows.weekly_readiness import WeeklyRunResult, resolve_week, weekly_readiness
-from models.operating_model import load_operating_model
 from models.settings import Settings
 from pipelines.warehouse.engine import make_engine
 from pipelines.weeks import parse_week
@@ -57,7 +57,7 @@ def _plan(path: Path, inbox_root: Path, week: str | None) -> dict[str, Any]:
     """Pilot id, title and week of one file; an unreadable file still gets an entry (its
     subflow then fails with the operating model error)."""
     try:
-        operating_model = load_operating_model(path)
+        operating_model = load_pilot(path)
     except ValueError:
         return {
             "pilot": path.stem,

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from checks.verdict import store_week_verdict
 from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
-from models.operating_model import OperatingModel, load_operating_model
+from flows.pilot import load_pilot
+from models.operating_model import OperatingModel
 from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
@@ -67,7 +68,7 @@ def _run_name() -> str:
     params = flow_run.parameters
     pilot = Path(str(params.get("pilot", "pilot")))
     try:
-        operating_model = load_operating_model(pilot)
+        operating_model = load_pilot(pilot)
     except ValueError:
         return f"{pilot.stem}-{params.get('week') or 'last-week'}"
     return f"{operating_model.pilot}-{params.get('week') or last_complete_week(operating_model.timezone)}"
@@ -247,7 +248,7 @@ def weekly_readiness(
     alerted by the flow's state hooks.
     """
     settings = Settings()
-    operating_model = load_operating_model(pilot)
+    operating_model = load_pilot(pilot)
     week = resolve_week(operating_model, week)
     db_url = db_url or settings.db_url
     out_dir = Path(out_dir or settings.out_dir)

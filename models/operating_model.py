@@ -135,15 +135,28 @@ class ReportSettings(_Strict):
 
 
 class SourceSettings(BaseModel):
-    """How one source's files are read: adapter name plus adapter options."""
+    """How one source's files are read: the settings every source has, declared here, and the
+    options of the source's export formats, kept as extra keys.
+
+    Each format (adapter) declares its own options; a key that no format of the source declares
+    is refused when the pilot is loaded for a run or a check (`flows.pilot.load_pilot`).
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    # "auto": detected from the header or keys; "canonical"; or an adapter name.
-    format: str = "auto"
-    encoding: str | None = None
-    # Keep columns outside the canonical set (e.g. ticket subjects) in quarantined raw rows.
-    keep_extra_columns: bool = False
+    format: str = Field(
+        default="auto",
+        description='"auto" (detected from the header or keys), "canonical", "custom" or a '
+        "format name.",
+    )
+    encoding: str | None = Field(
+        default=None, description="The files' text encoding (e.g. latin-1); default UTF-8."
+    )
+    keep_extra_columns: bool = Field(
+        default=False,
+        description="Keep columns outside the canonical set (e.g. ticket subjects) in "
+        "quarantined raw rows.",
+    )
 
 
 class OperatingModel(_Strict):

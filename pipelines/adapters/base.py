@@ -7,7 +7,9 @@ checks run afterwards, so a value the adapter cannot convert is passed on unchan
 quarantined with the reason, never dropped and never guessed.
 
 Adapters never invent values: what the vendor does not record stays null (unknown), unless the
-operating model says how to derive it (`sources.<source>` options).
+operating model says how to derive it (`sources.<source>` options). Each adapter declares the
+options it reads as a pydantic model (`Adapter.options`); `check_source_options` refuses a pilot
+whose `sources.<source>` holds a key no adapter of that source declares.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import polars as pl
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from models.operating_model import OperatingModel, SourceSettings
+from pipelines.read import RefusedFile
 
 # A row the adapter replaces by a later version of the same record in the same file (an
 # Intercom conversation's history, say): counted as a duplicate, not loaded, not quarantined.
@@ -54,6 +58,60 @@ class Sniff:
     json_paths: frozenset[str] = frozenset()
 
 
+def _listed(value: Any) -> Any:
+    """One word or a list of words as a list (absent: none)."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str | int | float) else value
+
+
+def _mapping(value: Any) -> Any:
+    """`{word: word}` (absent: empty); anything else is refused, naming what was given."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"must map words to words ({{word: word}}), not {value!r}")
+    return value
+
+
+def _trimmed(value: dict[str, str]) -> dict[str, str]:
+    return {k.strip(): v.strip() for k, v in value.items()}
+
+
+# An option holding one word or a list of words (numbers read as text: `27642` is a field id).
+TextList = Annotated[list[str], BeforeValidator(_listed)]
+# An option holding `{word: word}`, keys and values trimmed.
+TextMap = Annotated[dict[str, str], BeforeValidator(_mapping), AfterValidator(_trimmed)]
+
+
+class AdapterOptions(BaseModel):
+    """The options an adapter reads from `sources.<source>`: none unless a subclass declares them.
+
+    Numbers are read as text, since YAML turns a field id such as `27642` into a number.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+Options = TypeVar("Options", bound=AdapterOptions)
+
+
+def option_problems(error: ValidationError, source: str) -> list[str]:
+    """Each value an options model refused, under its key path (`sources.usage.cost_unit: ...`)."""
+    problems: list[str] = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in (f"sources.{source}", *item["loc"]))
+        cause = (item.get("ctx") or {}).get("error")
+        if item["type"] == "value_error" and cause:
+            message = str(cause)  # our validators name the value themselves
+        elif isinstance(item["input"], str | int | float | bool):
+            message = f"{item['msg']}, not {item['input']!r}"
+        else:
+            message = item["msg"]
+        problems.append(f"{path}: {message}")
+    return problems
+
+
 @dataclass(frozen=True)
 class AdapterContext:
     """What an adapter may read besides the raw frame."""
@@ -63,10 +121,15 @@ class AdapterContext:
     settings: SourceSettings  # `sources.<source>` of the operating model, extra options included
     operating_model: OperatingModel
 
-    def option(self, name: str, default: Any = None) -> Any:
-        """An adapter option from `sources.<source>` (extra keys of the operating model)."""
+    def options(self, model: type[Options]) -> Options:
+        """The adapter's options from `sources.<source>`, read by its options model; keys only
+        other adapters declare are left to them. A value the model refuses refuses the file."""
         extra = self.settings.model_extra or {}
-        return extra.get(name, default)
+        given = {name: value for name, value in extra.items() if name in model.model_fields}
+        try:
+            return model.model_validate(given)
+        except ValidationError as exc:
+            raise RefusedFile("; ".join(option_problems(exc, self.source))) from None
 
 
 Detect = Callable[[Sniff], bool]
@@ -89,6 +152,8 @@ class Adapter:
     mapping: Mapping[str, str] = field(default_factory=dict)
     # For JSON documents that are one object (API pages): how to make records of them.
     read_document: ReadDocument | None = None
+    # The options it reads from `sources.<source>`, with their defaults.
+    options: type[AdapterOptions] = AdapterOptions
 
 
 def has_columns(*names: str) -> Detect:

@@ -23,10 +23,13 @@ Set `cost_unit: usd` for a table a pipeline has already converted to dollars.
 
 from __future__ import annotations
 
-import polars as pl
+from typing import Annotated, Any, Literal
 
-from pipelines.adapters.base import Adapter, AdapterContext
-from pipelines.adapters.bills_openai import (
+import polars as pl
+from pydantic import BeforeValidator, Field
+
+from pipelines.adapters.base import Adapter, AdapterContext, AdapterOptions
+from pipelines.adapters.bills_common import (
     GROUP,
     bucket_records,
     column,
@@ -39,13 +42,13 @@ from pipelines.adapters.bills_openai import (
     row_problems,
     utc_text,
 )
-from pipelines.read import LINE, RefusedFile
+from pipelines.read import LINE
 
-COST_UNITS = ("cents", "usd")
+CostUnit = Literal["cents", "usd"]
 # Both defaults are the documented unit: the API says cents; Fivetran's dbt package for the
 # connector divides the table's amount by 100 by default (see the module docstring).
-API_COST_UNIT = "cents"
-FIVETRAN_COST_UNIT = "cents"
+API_COST_UNIT: CostUnit = "cents"
+FIVETRAN_COST_UNIT: CostUnit = "cents"
 
 _USAGE_GROUPS = (
     "service_tier",
@@ -58,13 +61,24 @@ _USAGE_GROUPS = (
 _COST_GROUPS = ("service_tier", "context_window", "inference_geo", "description")
 
 
-def _cost_unit(ctx: AdapterContext, default: str) -> str:
-    unit = str(ctx.option("cost_unit", default)).strip().lower()
-    if unit not in COST_UNITS:
-        raise RefusedFile(
-            f"sources.{ctx.source}.cost_unit is {unit!r}; expected one of {', '.join(COST_UNITS)}"
-        )
-    return unit
+def _word(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class ApiCostOptions(AdapterOptions):
+    """The unit the cost report page's amounts are in."""
+
+    cost_unit: Annotated[CostUnit, BeforeValidator(_word)] = Field(
+        default=API_COST_UNIT, description="cents (the API's unit) or usd."
+    )
+
+
+class FivetranCostOptions(AdapterOptions):
+    """The unit the Fivetran cost table's amounts are in."""
+
+    cost_unit: Annotated[CostUnit, BeforeValidator(_word)] = Field(
+        default=FIVETRAN_COST_UNIT, description="cents (as the connector keeps them) or usd."
+    )
 
 
 def _token_sum(first: pl.Expr, *rest: pl.Expr) -> pl.Expr:
@@ -165,11 +179,11 @@ def _cost(raw: pl.DataFrame, unit: str, *problems: pl.Expr) -> pl.DataFrame:
 
 
 def _cost_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
-    return _cost(raw, _cost_unit(ctx, API_COST_UNIT))
+    return _cost(raw, ctx.options(ApiCostOptions).cost_unit)
 
 
 def _fivetran_cost(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
-    return _cost(raw, _cost_unit(ctx, FIVETRAN_COST_UNIT), deleted_reason(raw))
+    return _cost(raw, ctx.options(FivetranCostOptions).cost_unit, deleted_reason(raw))
 
 
 _USAGE_MAPPING = {
@@ -226,6 +240,7 @@ ADAPTERS: list[Adapter] = [
         ),
         transform=_cost_api,
         read_document=bucket_records,
+        options=ApiCostOptions,
         mapping={
             "bucket_start": "bucket `starting_at` (RFC 3339) as ISO UTC",
             "bucket_end": "bucket `ending_at` (exclusive) as ISO UTC",
@@ -266,6 +281,7 @@ ADAPTERS: list[Adapter] = [
         target="provider_costs",
         detect=lambda s: {"amount", "currency", "cost_type", "starting_at"} <= s.columns,
         transform=_fivetran_cost,
+        options=FivetranCostOptions,
         mapping={
             "bucket_start": "`starting_at` (`2025-01-01 00:00:00 UTC`) as ISO UTC",
             "bucket_end": "`ending_at` as ISO UTC",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from models.operating_model import SourceSettings
 from models.sources import SPECS
-from pipelines.adapters.base import TARGETS, Adapter, AdapterContext, Sniff, text
+from pipelines.adapters.base import TARGETS, Adapter, AdapterContext, AdapterOptions, Sniff, text
 from pipelines.normalize import missing_required
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
 
@@ -510,6 +510,14 @@ def _transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     return apply_mapping(raw, mapping, target_of(mapping, ctx.source))
 
 
+class CustomOptions(AdapterOptions):
+    """The custom format's one option: where its mapping is."""
+
+    mapping: str | dict[str, Any] | None = Field(
+        default=None, description="The mapping: a YAML file (relative to the pilot file) or inline."
+    )
+
+
 def _never(sniff: Sniff) -> bool:
     return False  # only by `sources.<source>.format: custom`
 
@@ -522,6 +530,7 @@ CUSTOM = Adapter(
     detect=_never,
     transform=_transform,
     mapping={},
+    options=CustomOptions,
 )
 
 ADAPTERS: list[Adapter] = [CUSTOM]

@@ -14,8 +14,9 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, has_columns, local_datetime, text
-from pipelines.adapters.tickets_zendesk import (
+from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
+    DatedTicketOptions,
     category_column,
     column_field,
     column_text,
@@ -56,7 +57,8 @@ def hms_minutes(value: pl.Expr) -> pl.Expr:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Freshdesk export rows as canonical ticket rows."""
-    formats = date_formats(ctx, _DATES)
+    options = ctx.options(DatedTicketOptions)
+    formats = date_formats(options, _DATES)
     tags = split_tags(text("tags"), ",") if "tags" in raw.columns else None
     return raw.select(
         *keep_columns(raw),
@@ -67,10 +69,10 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
             if "resolved time" in raw.columns
             else pl.lit(None, dtype=pl.String)
         ).alias("solved_at"),
-        ticket_status(text("status"), ctx, _STATUSES).alias("status"),
-        category_column(raw, ctx, "type").alias("category"),
+        ticket_status(text("status"), options, _STATUSES).alias("status"),
+        category_column(raw, options, "type").alias("category"),
         column_text(raw, "agent").alias("agent"),
-        *draft_columns(ctx, tags, column_field(raw, "ai_draft_field")),
+        *draft_columns(options, tags, column_field(raw, "ai_draft_field")),
         hms_minutes(column_text(raw, "time tracked")).alias("handle_minutes"),
         column_text(raw, "customer interactions").alias("contact_count"),
     )
@@ -83,6 +85,7 @@ CSV_EXPORT = Adapter(
     target="tickets",
     detect=has_columns("ticket id", "created time", "status"),
     transform=transform,
+    options=DatedTicketOptions,
     mapping={
         "ticket_id": "Ticket ID",
         "created_at": "Created time (account timezone; option date_format)",

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 
 from pipelines.adapters.base import (
     SUPERSEDED,
@@ -29,8 +30,9 @@ from pipelines.adapters.base import (
     text,
     unix_seconds,
 )
-from pipelines.adapters.tickets_zendesk import (
+from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
+    TicketOptions,
     column_field,
     column_text,
     draft_columns,
@@ -45,9 +47,20 @@ _STATES = {"snoozed": "pending"}
 _UTC = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 
 
-def _category(raw: pl.DataFrame, ctx: AdapterContext, field: Callable[[str], pl.Expr]) -> pl.Expr:
-    name = ctx.option("category_field")
-    return pl.lit(None, dtype=pl.String) if name is None else field(str(name))
+class HistoryOptions(TicketOptions):
+    """Options of the Fivetran conversation history table."""
+
+    solved_at_from_history: bool = Field(
+        default=False,
+        description="A closed conversation's solved_at is when its last closed run began.",
+    )
+
+
+def _category(
+    raw: pl.DataFrame, options: TicketOptions, field: Callable[[str], pl.Expr]
+) -> pl.Expr:
+    name = options.category_field
+    return pl.lit(None, dtype=pl.String) if name is None else field(name)
 
 
 # --- Fivetran conversation history ------------------------------------------------------------
@@ -69,26 +82,25 @@ def _history_solved_at(raw: pl.DataFrame) -> pl.Expr:
 
 def transform_history(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Fivetran conversation versions as canonical ticket rows, older versions superseded."""
+    options = ctx.options(HistoryOptions)
     version = text("updated_at").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False)
     assignee_type = column_text(raw, "assignee_type").str.to_lowercase()
     field = column_field(raw, "category_field")
     solved = (
-        _history_solved_at(raw)
-        if ctx.option("solved_at_from_history", False)
-        else pl.lit(None, dtype=pl.String)
+        _history_solved_at(raw) if options.solved_at_from_history else pl.lit(None, dtype=pl.String)
     )
     return raw.select(
         *keep_columns(raw),
         text("id").alias("ticket_id"),
         naive_utc("created_at").alias("created_at"),
         solved.alias("solved_at"),
-        ticket_status(text("state"), ctx, _STATES).alias("status"),
-        _category(raw, ctx, field).alias("category"),
+        ticket_status(text("state"), options, _STATES).alias("status"),
+        _category(raw, options, field).alias("category"),
         # A team is no agent: only an admin (teammate) assignee is.
         pl.when(assignee_type.is_null() | (assignee_type == "admin"))
         .then(column_text(raw, "assignee_id"))
         .alias("agent"),
-        *draft_columns(ctx, None, column_field(raw, "ai_draft_field")),
+        *draft_columns(options, None, column_field(raw, "ai_draft_field")),
         superseded(raw, text("id"), version).alias(SUPERSEDED),
     )
 
@@ -102,6 +114,7 @@ FIVETRAN_HISTORY = Adapter(
         "id", "updated_at", "created_at", "state", "assignee_type", "_fivetran_synced"
     ),
     transform=transform_history,
+    options=HistoryOptions,
     mapping={
         "ticket_id": "id (the conversation id)",
         "created_at": "created_at (naive UTC)",
@@ -175,6 +188,7 @@ def _statistic(raw: pl.DataFrame, name: str) -> pl.Expr:
 
 def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Intercom API conversations as canonical ticket rows."""
+    options = ctx.options(TicketOptions)
     state = column_text(raw, "state")
     tags = (
         text("tag_names").str.json_decode(pl.List(pl.String))
@@ -188,10 +202,10 @@ def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         text("id").alias("ticket_id"),
         unix_seconds("created_at").alias("created_at"),
         pl.when(closed).then(_unix(_statistic(raw, "last_close_at"))).alias("solved_at"),
-        ticket_status(state, ctx, _STATES).alias("status"),
-        _category(raw, ctx, _api_field(raw, "category_field")).alias("category"),
+        ticket_status(state, options, _STATES).alias("status"),
+        _category(raw, options, _api_field(raw, "category_field")).alias("category"),
         column_text(raw, "admin_assignee_id").alias("agent"),
-        *draft_columns(ctx, tags, _api_field(raw, "ai_draft_field")),
+        *draft_columns(options, tags, _api_field(raw, "ai_draft_field")),
         pl.coalesce([_statistic(raw, "count_reopens"), _statistic(raw, "reopens")]).alias(
             "reopened"
         ),
@@ -207,6 +221,7 @@ API_CONVERSATIONS = Adapter(
     detect=has_paths("conversations[].id", "conversations[].state", "conversations[].created_at"),
     transform=transform_api,
     read_document=read_conversations,
+    options=TicketOptions,
     mapping={
         "ticket_id": "id (the conversation id)",
         "created_at": "created_at (unix seconds)",

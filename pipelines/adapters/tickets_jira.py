@@ -14,8 +14,9 @@ import re
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, has_columns, local_datetime, text
-from pipelines.adapters.tickets_zendesk import (
+from pipelines.adapters.tickets_common import (
     DRAFT_MAPPING,
+    DatedTicketOptions,
     column_field,
     column_text,
     date_formats,
@@ -46,10 +47,10 @@ _REQUEST_TYPE = "custom field (request type)"
 _LABELS = re.compile(r"^labels(__\d+)?$")
 
 
-def _category(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
-    name = ctx.option("category_field")
+def _category(raw: pl.DataFrame, options: DatedTicketOptions) -> pl.Expr:
+    name = options.category_field
     if name is not None:
-        column = str(name).strip().lower()
+        column = name.strip().lower()
         if column not in raw.columns:
             raise RefusedFile(f"option category_field: the file has no column {name!r}")
         return text(column)
@@ -58,7 +59,8 @@ def _category(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Jira issues as canonical ticket rows."""
-    formats = date_formats(ctx, _DATES)
+    options = ctx.options(DatedTicketOptions)
+    formats = date_formats(options, _DATES)
     labels = [c for c in raw.columns if _LABELS.match(c)]
     tags = pl.concat_list([text(c) for c in labels]).list.drop_nulls() if labels else None
     return raw.select(
@@ -70,10 +72,10 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
             if "resolved" in raw.columns
             else pl.lit(None, dtype=pl.String)
         ).alias("solved_at"),
-        ticket_status(column_text(raw, "status"), ctx, _STATUSES).alias("status"),
-        _category(raw, ctx).alias("category"),
+        ticket_status(column_text(raw, "status"), options, _STATUSES).alias("status"),
+        _category(raw, options).alias("category"),
         column_text(raw, "assignee").alias("agent"),
-        *draft_columns(ctx, tags, column_field(raw, "ai_draft_field")),
+        *draft_columns(options, tags, column_field(raw, "ai_draft_field")),
     )
 
 
@@ -84,6 +86,7 @@ CSV_EXPORT = Adapter(
     target="tickets",
     detect=has_columns("issue key", "issue id", "created"),
     transform=transform,
+    options=DatedTicketOptions,
     mapping={
         "ticket_id": "Issue key",
         "created_at": "Created (dd/MMM/yy h:mm a in the exporting user's timezone; option "

@@ -7,10 +7,8 @@ time; its `ticket_tag`, `ticket_field_history` and `ticket_comment` tables becom
 (facts use them for what the ticket row lacks). Comment bodies are never kept: a comment label
 holds the comment id only.
 
-The ticket helpers here (status words, AI-draft options, naive UTC timestamps, superseded
-versions) are shared by the other help-desk adapters.
-
-Options (`sources.tickets.<name>`):
+Options (`sources.tickets.<name>`; the shared `TicketOptions`, and `ApiOptions` of the API page;
+the tag and field-history tables declare the AI-draft ones, read when tickets are completed):
 - `category_field`: where the category comes from: a ticket column (default `type`) or, on the
   API page, a custom field id (`27642` or `custom_field_27642`).
 - `ai_draft_tags`: tags meaning an AI draft was used (true when the ticket has one, false when
@@ -33,13 +31,12 @@ API page only:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from pydantic import Field
 
-from models.sources import DRAFT_OUTCOMES, TICKET_STATUSES
 from pipelines.adapters.base import (
     SUPERSEDED,
     Adapter,
@@ -48,188 +45,38 @@ from pipelines.adapters.base import (
     has_paths,
     text,
 )
-from pipelines.read import LINE, READ_ERRORS, RefusedFile, cell_text
-
-# --- helpers shared by the help-desk adapters -------------------------------------------------
-
-CANONICAL_STATUSES = {s: s for s in TICKET_STATUSES}
-
-DRAFT_MAPPING = {
-    "ai_draft_used": "option ai_draft_field (true/false), else true when the ticket has one of "
-    "the option ai_draft_tags and false when its tags lack them; unknown (null) otherwise",
-    "draft_outcome": "option draft_outcome_field, else the outcome of the first option "
-    "draft_outcome_tags tag the ticket has; unknown (null) otherwise",
-}
-
-
-def keep_columns(raw: pl.DataFrame) -> list[pl.Expr]:
-    """`__line__` and, when present, `__read_errors__`: what every adapter output keeps."""
-    return [pl.col(c) for c in (LINE, READ_ERRORS) if c in raw.columns]
-
-
-def column_text(raw: pl.DataFrame, name: str) -> pl.Expr:
-    """A raw column as trimmed text, or null text when the file has no such column."""
-    return text(name) if name in raw.columns else pl.lit(None, dtype=pl.String)
-
-
-def option_list(ctx: AdapterContext, name: str) -> list[str]:
-    """An option holding one word or a list of words."""
-    value = ctx.option(name)
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        return [str(value)]
-    return [str(v) for v in value]
-
-
-def option_map(ctx: AdapterContext, name: str) -> dict[str, str]:
-    """An option holding `{word: word}`, keys lower-cased."""
-    value = ctx.option(name) or {}
-    if not isinstance(value, Mapping):
-        raise RefusedFile(f"option {name} must map words to words, got {value!r}")
-    return {str(k).strip().lower(): str(v).strip() for k, v in value.items()}
-
-
-def ticket_status(value: pl.Expr, ctx: AdapterContext, words: Mapping[str, str]) -> pl.Expr:
-    """A vendor status word as a canonical status (built-in `words`, then option `status_map`);
-    a word neither knows passes through unchanged, so the checks quarantine the row."""
-    mapping = {k.lower(): v for k, v in {**CANONICAL_STATUSES, **words}.items()}
-    mapping |= option_map(ctx, "status_map")
-    lowered = value.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(lowered.is_in(list(mapping)))
-        .then(lowered.replace_strict(mapping, default=None, return_dtype=pl.String))
-        .otherwise(value)
-    )
-
-
-def draft_columns(
-    ctx: AdapterContext, tags: pl.Expr | None, field: Callable[[str], pl.Expr]
-) -> list[pl.Expr]:
-    """`ai_draft_used` and `draft_outcome` from the configured tags or fields, null otherwise.
-
-    `tags` is the ticket's tags as a list of text (null when unknown), or None when the format
-    has no tags; `field(name)` is a configured field's value as text.
-    """
-    used: list[pl.Expr] = []
-    if (name := ctx.option("ai_draft_field")) is not None:
-        used.append(field(str(name)))
-    wanted = [t.strip().lower() for t in option_list(ctx, "ai_draft_tags")]
-    if wanted and tags is not None:
-        has = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase().is_in(wanted))
-        has = has.list.any()
-        used.append(pl.when(has).then(pl.lit("true")).when(~has).then(pl.lit("false")))
-    outcome: list[pl.Expr] = []
-    if (name := ctx.option("draft_outcome_field")) is not None:
-        value = field(str(name))
-        word = value.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-        outcome.append(pl.when(word.is_in(list(DRAFT_OUTCOMES))).then(word).otherwise(value))
-    outcome_tags = option_map(ctx, "draft_outcome_tags")
-    if outcome_tags and tags is not None:
-        lowered = tags.list.eval(pl.element().str.strip_chars().str.to_lowercase())
-        outcome.append(
-            pl.coalesce(
-                [
-                    pl.when(lowered.list.contains(tag)).then(pl.lit(word))
-                    for tag, word in outcome_tags.items()
-                ]
-            )
-        )
-    none = pl.lit(None, dtype=pl.String)
-    return [
-        (pl.coalesce(used) if used else none).cast(pl.String).alias("ai_draft_used"),
-        (pl.coalesce(outcome) if outcome else none).cast(pl.String).alias("draft_outcome"),
-    ]
-
-
-_NAIVE = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M")
-
-
-def naive_utc(column: str) -> pl.Expr:
-    """A naive timestamp the vendor writes in UTC (Fivetran tables) as ISO text with `+00:00`;
-    unreadable text passes through unchanged."""
-    value = text(column)
-    parsed = pl.coalesce([value.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE])
-    return (
-        pl.when(parsed.is_not_null())
-        .then(parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
-        .otherwise(value)
-    )
-
-
-def superseded(raw: pl.DataFrame, key: pl.Expr, version: pl.Expr) -> pl.Expr:
-    """True for a row replaced by a later version (higher `version`) of the same `key`.
-
-    The first row holding the highest version is kept. An exact repeat of an earlier line is
-    left unmarked: the ingest counts it as a duplicate itself.
-    """
-    data = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
-    keeper = (
-        pl.col(LINE)
-        .sort_by([version, pl.col(LINE)], descending=[True, False], nulls_last=True)
-        .first()
-        .over(key)
-    )
-    first_of_its_kind = pl.struct(data).is_first_distinct()
-    return (key.is_not_null() & (pl.col(LINE) != keeper) & first_of_its_kind).fill_null(False)
-
-
-def column_field(raw: pl.DataFrame, option: str) -> Callable[[str], pl.Expr]:
-    """A configured field that is a column of the file (refused when the file lacks it)."""
-
-    def field(name: str) -> pl.Expr:
-        column = name.strip().lower()
-        if column not in raw.columns:
-            raise RefusedFile(f"option {option}: the file has no column {name!r}")
-        return text(column)
-
-    return field
-
-
-def category_column(raw: pl.DataFrame, ctx: AdapterContext, default: str | None) -> pl.Expr:
-    """The category from option `category_field` (a column) or the format's default column."""
-    name = ctx.option("category_field", default)
-    if name is None:
-        return pl.lit(None, dtype=pl.String)
-    column = str(name).strip().lower()
-    if column not in raw.columns:
-        if ctx.option("category_field") is None:
-            return pl.lit(None, dtype=pl.String)  # the default column is simply not exported
-        raise RefusedFile(f"option category_field: the file has no column {name!r}")
-    return text(column)
-
-
-_JAVA_TOKENS = {
-    "yyyy": "%Y", "yy": "%y", "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%m",
-    "dd": "%d", "d": "%d", "HH": "%H", "H": "%H", "hh": "%I", "h": "%I",
-    "mm": "%M", "ss": "%S", "a": "%p",
-}  # fmt: skip
-_JAVA_PATTERN = re.compile("|".join(sorted(_JAVA_TOKENS, key=len, reverse=True)))
-
-
-def strftime_format(value: str) -> str:
-    """A date format as strftime: `%d/%b/%y %I:%M %p` as is, or a Java/Jira pattern such as
-    `dd/MMM/yy h:mm a` translated."""
-    if "%" in value:
-        return value
-    return _JAVA_PATTERN.sub(lambda m: _JAVA_TOKENS[m.group(0)], value)
-
-
-def date_formats(ctx: AdapterContext, defaults: tuple[str, ...]) -> tuple[str, ...]:
-    """Option `date_format` (one format or a list, strftime or Java style) before `defaults`."""
-    return tuple(strftime_format(f) for f in option_list(ctx, "date_format")) + defaults
-
-
-def split_tags(value: pl.Expr, separator: str) -> pl.Expr:
-    """A cell of separated tags as a list of words (empty cell: no tags)."""
-    return (
-        value.fill_null("")
-        .str.split(separator)
-        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
-    )
-
+from pipelines.adapters.tickets_common import (
+    DRAFT_MAPPING,
+    DraftOptions,
+    TicketOptions,
+    category_column,
+    column_field,
+    column_text,
+    draft_columns,
+    keep_columns,
+    naive_utc,
+    superseded,
+    ticket_status,
+)
+from pipelines.read import LINE, RefusedFile, cell_text
 
 # --- Zendesk API ticket page ------------------------------------------------------------------
+
+
+class ApiOptions(TicketOptions):
+    """Options of the API ticket page: where the id, the agent and the handle time come from."""
+
+    ticket_id_field: str | None = Field(
+        default=None, description="The ticket id's field (e.g. external_id), default id."
+    )
+    agent_field: str | None = Field(
+        default=None,
+        description="The agent's field (assignee_name / assignee_email), default assignee_id.",
+    )
+    handle_seconds_field: str | None = Field(
+        default=None, description="A custom field id holding the seconds spent on the ticket."
+    )
+
 
 _API_STATUSES = {"on-hold": "hold", "on_hold": "hold"}
 _METRIC_KEYS = ("metric_sets", "ticket_metrics")
@@ -299,12 +146,11 @@ def _metric(raw: pl.DataFrame, path: str) -> pl.Expr:
     return text("metric_set").str.json_path_match(path)
 
 
-def _api_option(raw: pl.DataFrame, ctx: AdapterContext, option: str, default: str) -> pl.Expr:
+def _api_option(raw: pl.DataFrame, name: str | None, option: str, default: str) -> pl.Expr:
     """The field an option names (a ticket field or custom field id), else the default field."""
-    name = ctx.option(option)
     if name is None:
         return column_text(raw, default)
-    return _api_field(raw, option)(str(name))
+    return _api_field(raw, option)(name)
 
 
 def _seconds_as_minutes(value: pl.Expr) -> pl.Expr:
@@ -322,10 +168,11 @@ def _seconds_as_minutes(value: pl.Expr) -> pl.Expr:
 
 def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Zendesk API tickets as canonical ticket rows."""
-    category_expr = _api_option(raw, ctx, "category_field", "type")
-    handle = ctx.option("handle_seconds_field")
+    options = ctx.options(ApiOptions)
+    category_expr = _api_option(raw, options.category_field, "category_field", "type")
+    handle = options.handle_seconds_field
     handle_expr = (
-        _seconds_as_minutes(_api_field(raw, "handle_seconds_field")(str(handle)))
+        _seconds_as_minutes(_api_field(raw, "handle_seconds_field")(handle))
         if handle is not None
         else pl.lit(None, dtype=pl.String)
     )
@@ -333,13 +180,13 @@ def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     version = column_text(raw, "updated_at")
     return raw.select(
         *keep_columns(raw),
-        _api_option(raw, ctx, "ticket_id_field", "id").alias("ticket_id"),
+        _api_option(raw, options.ticket_id_field, "ticket_id_field", "id").alias("ticket_id"),
         column_text(raw, "created_at").alias("created_at"),
         _metric(raw, "$.solved_at").alias("solved_at"),
-        ticket_status(column_text(raw, "status"), ctx, _API_STATUSES).alias("status"),
+        ticket_status(column_text(raw, "status"), options, _API_STATUSES).alias("status"),
         category_expr.alias("category"),
-        _api_option(raw, ctx, "agent_field", "assignee_id").alias("agent"),
-        *draft_columns(ctx, tags, _api_field(raw, "ai_draft_field")),
+        _api_option(raw, options.agent_field, "agent_field", "assignee_id").alias("agent"),
+        *draft_columns(options, tags, _api_field(raw, "ai_draft_field")),
         _metric(raw, "$.reopens").alias("reopened"),
         handle_expr.alias("handle_minutes"),
         superseded(raw, text("id"), version).alias(SUPERSEDED),
@@ -354,6 +201,7 @@ API_TICKETS = Adapter(
     detect=has_paths("tickets[].id", "tickets[].status", "tickets[].created_at"),
     transform=transform_api,
     read_document=read_api_page,
+    options=ApiOptions,
     mapping={
         "ticket_id": "option ticket_id_field (a ticket field such as external_id, or a custom "
         "field id), default id",
@@ -378,14 +226,15 @@ API_TICKETS = Adapter(
 
 def transform_fivetran_tickets(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Fivetran `ticket` rows as canonical ticket rows (no tags, no solve time: see labels)."""
+    options = ctx.options(TicketOptions)
     return raw.select(
         *keep_columns(raw),
         text("id").alias("ticket_id"),
         naive_utc("created_at").alias("created_at"),
-        ticket_status(text("status"), ctx, _API_STATUSES).alias("status"),
-        category_column(raw, ctx, "type").alias("category"),
+        ticket_status(text("status"), options, _API_STATUSES).alias("status"),
+        category_column(raw, options, "type").alias("category"),
         column_text(raw, "assignee_id").alias("agent"),
-        *draft_columns(ctx, None, column_field(raw, "ai_draft_field")),
+        *draft_columns(options, None, column_field(raw, "ai_draft_field")),
         superseded(raw, text("id"), column_text(raw, "updated_at")).alias(SUPERSEDED),
     )
 
@@ -451,6 +300,7 @@ FIVETRAN_TICKETS = Adapter(
         "id", "_fivetran_synced", "created_at", "status", "requester_id", "ticket_form_id"
     ),
     transform=transform_fivetran_tickets,
+    options=TicketOptions,
     mapping={
         "ticket_id": "id",
         "created_at": "created_at (naive UTC)",
@@ -473,6 +323,7 @@ FIVETRAN_TAGS = Adapter(
         {"tag", "ticket_id", "_fivetran_synced"} <= s.columns and "field_name" not in s.columns
     ),
     transform=transform_fivetran_tags,
+    options=DraftOptions,  # read when tickets are completed from their labels
     mapping={
         "label_id": "zendesk|ticket_id|tag|<tag>",
         "ticket_id": "ticket_id",
@@ -490,6 +341,7 @@ FIVETRAN_FIELD_HISTORY = Adapter(
     target="ticket_labels",
     detect=has_columns("field_name", "ticket_id", "updated", "value", "_fivetran_synced"),
     transform=transform_fivetran_field_history,
+    options=DraftOptions,  # read when tickets are completed from their labels
     mapping={
         "label_id": "zendesk|ticket_id|field_name|updated|value",
         "ticket_id": "ticket_id",

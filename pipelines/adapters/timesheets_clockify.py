@@ -14,10 +14,12 @@ way round. `dd.mm.yyyy` dates are always day first.
 from __future__ import annotations
 
 import polars as pl
+from pydantic import Field
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.adapters.timesheets_toggl import (
-    date_order,
+from pipelines.adapters.timesheets_common import (
+    ClockOptions,
+    DateOrder,
     date_text,
     duration_value,
     entry_columns,
@@ -37,6 +39,14 @@ _CLOCKIFY = frozenset({"description", "start date", "start time", "end date", "e
 _DURATIONS = ("duration (h)", "duration (decimal)")
 
 
+class ClockifyOptions(ClockOptions):
+    """Clockify's options: the shared ones, and how slashed dates are read."""
+
+    date_order: DateOrder = Field(
+        default="month_first", description="How dates like 03/04/2024 are read (US: month first)."
+    )
+
+
 def detect(sniff: Sniff) -> bool:
     """Clockify's detailed CSV: Start/End Date and Time, and `Duration (h)` or
     `Duration (decimal)` (Toggl's has a plain `Duration`)."""
@@ -50,9 +60,10 @@ def detect(sniff: Sniff) -> bool:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Clockify rows as timesheet entries: person, local date, start instant, duration."""
-    order = date_order(ctx, "month_first")
+    options = ctx.options(ClockifyOptions)
+    order = options.date_order
     email, user = optional(raw, "email"), optional(raw, "user")
-    zone, zones = zone_of(ctx, [email, user])
+    zone, zones = zone_of(options, ctx.operating_model.timezone, [email, user])
     start_date = read_date("start date", order)
     start = local_instant(start_date, read_time("start time"), zone, zones)
     end = local_instant(read_date("end date", order), read_time("end time"), zone, zones)
@@ -66,7 +77,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         date_text("start date", order).alias("date"),
         instant_text(start).alias("start"),
         pl.coalesce([*(duration_value(g) for g in given), *given, elapsed]).alias("duration"),
-        *entry_columns(raw, ctx, tags, start_date, start, zone),
+        *entry_columns(raw, options, tags, start_date, start, zone),
     ]
     columns = ["person", "date", "start", "duration", "activity", "ticket_id"]
     if "id" in raw.columns:  # some variants carry Clockify's time entry id
@@ -84,6 +95,7 @@ ADAPTERS: list[Adapter] = [
         target="timesheets",
         detect=detect,
         transform=transform,
+        options=ClockifyOptions,
         mapping={
             "entry_id": (
                 "Id when the export has it, else derived: hash of person, work_date, minutes, "

@@ -14,11 +14,13 @@ so without it such a date is not guessed at and the row is quarantined.
 from __future__ import annotations
 
 import polars as pl
+from pydantic import Field
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.adapters.timesheets_toggl import (
+from pipelines.adapters.timesheets_common import (
+    ActivityOptions,
+    DateOrder,
     activity,
-    date_order,
     date_text,
     duration_value,
     optional,
@@ -33,6 +35,14 @@ _HARVEST = frozenset({"date", "hours", "first name", "last name", "project", "ta
 _URL_TICKET = r"/([A-Za-z][A-Za-z0-9]*-\d+|\d+)/?(?:[?#].*)?$"
 
 
+class HarvestOptions(ActivityOptions):
+    """Harvest's options: the shared ones (no wall-clock times), and how slashed dates are read."""
+
+    date_order: DateOrder | None = Field(
+        default=None, description="How dates like 03/04/2024 are read; unset: not read (ISO)."
+    )
+
+
 def detect(sniff: Sniff) -> bool:
     """Harvest's detailed export: Date, Hours, First Name, Last Name, Project and Task."""
     return sniff.columns >= _HARVEST
@@ -40,7 +50,8 @@ def detect(sniff: Sniff) -> bool:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Harvest rows as timesheet entries: person, local date, hours; no start time."""
-    order = date_order(ctx, None)
+    options = ctx.options(HarvestOptions)
+    order = options.date_order
     name = pl.concat_str([text("first name"), text("last name")], separator=" ", ignore_nulls=True)
     person = pl.coalesce(optional(raw, "email"), pl.when(name == "").then(None).otherwise(name))
     hours = text("hours")
@@ -51,8 +62,8 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         person.alias("person"),
         date_text("date", order).alias("date"),
         pl.coalesce(duration_value(hours), hours).alias("duration"),
-        activity(ctx, None, exact=exact, keywords=[notes]).alias("activity"),
-        pl.coalesce(reference.str.extract(_URL_TICKET, 1), ticket_id(ctx, [notes])).alias(
+        activity(options, None, exact=exact, keywords=[notes]).alias("activity"),
+        pl.coalesce(reference.str.extract(_URL_TICKET, 1), ticket_id(options, [notes])).alias(
             "ticket_id"
         ),
     )
@@ -82,6 +93,7 @@ ADAPTERS: list[Adapter] = [
         target="timesheets",
         detect=detect,
         transform=transform,
+        options=HarvestOptions,
         mapping={
             "entry_id": (
                 "derived: hash of person, Date, Hours, ticket id, Task, Project, Client, Notes "

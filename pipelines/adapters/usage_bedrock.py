@@ -15,7 +15,8 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.adapters.base import Adapter, AdapterContext, Sniff
-from pipelines.adapters.usage_litellm import (
+from pipelines.adapters.usage_common import (
+    TaskKeyOptions,
     first_text,
     json_field,
     keep_line,
@@ -24,7 +25,6 @@ from pipelines.adapters.usage_litellm import (
 )
 
 PROVIDER = "aws"
-DEFAULT_METADATA_KEY = "ticket_id"
 
 
 def _detect(sniff: Sniff) -> bool:
@@ -69,7 +69,7 @@ def _status(raw: pl.DataFrame) -> pl.Expr:
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Bedrock invocation log records -> canonical usage text columns."""
     cols = raw.columns
-    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    key = ctx.options(TaskKeyOptions).task_id_metadata_key
     task_id = json_field("requestmetadata", f"$.{key}", cols) if key else pl.lit(None, pl.String)
     input_tokens, output_tokens, cached = _tokens(raw)
     latency = json_field("output", "$.outputBodyJson.metrics.latencyMs", cols)
@@ -115,5 +115,6 @@ ADAPTERS: list[Adapter] = [
         detect=_detect,
         transform=transform,
         mapping=MAPPING,
+        options=TaskKeyOptions,
     ),
 ]

@@ -19,9 +19,11 @@ of every input-side key.
 from __future__ import annotations
 
 import polars as pl
+from pydantic import Field
 
-from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.adapters.usage_litellm import (
+from pipelines.adapters.base import Adapter, AdapterContext, Sniff, TextList, text
+from pipelines.adapters.usage_common import (
+    TaskKeyOptions,
     first_text,
     json_field,
     json_text,
@@ -32,8 +34,22 @@ from pipelines.adapters.usage_litellm import (
     utc_text,
 )
 
-DEFAULT_METADATA_KEY = "ticket_id"
 DEFAULT_MODEL_CALL_TYPES = ("GENERATION",)
+
+
+class ObservationOptions(TaskKeyOptions):
+    """Langfuse's options: where the task id is, which observations are calls, the provider."""
+
+    task_id_from_session: bool = Field(
+        default=True, description="Without a metadata task id, the session id is the task id."
+    )
+    model_call_types: TextList = Field(
+        default=list(DEFAULT_MODEL_CALL_TYPES), description="Observation types that are calls."
+    )
+    provider: str | None = Field(
+        default=None, description="genai-prices provider id of every call (Langfuse has none)."
+    )
+
 
 # Usage-detail keys, matched as whole JSON keys inside the usageDetails map.
 # A CSV export may write the map with single quotes ({'input':1200}); both are read.
@@ -129,21 +145,20 @@ def _prompt_version(raw: pl.DataFrame) -> pl.Expr:
     )
 
 
-def _task_id(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _task_id(raw: pl.DataFrame, options: ObservationOptions) -> pl.Expr:
     cols = raw.columns
     found: list[pl.Expr] = []
-    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    key = options.task_id_metadata_key
     if key and "metadata" in cols:
         found.append(json_field("metadata", f"$.{key}", cols))
-    if ctx.option("task_id_from_session", True):
+    if options.task_id_from_session:
         found.append(first_text(cols, "sessionid", "session_id"))
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
 
 
-def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _status(raw: pl.DataFrame, options: ObservationOptions) -> pl.Expr:
     cols = raw.columns
-    kinds = ctx.option("model_call_types", DEFAULT_MODEL_CALL_TYPES)
-    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    kinds = options.model_call_types
     kind = first_text(cols, "type")
     level = first_text(cols, "level").str.to_uppercase()
     # Langfuse levels: DEBUG, DEFAULT, WARNING, ERROR (DEFAULT when not set).
@@ -154,18 +169,18 @@ def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
         .then(pl.lit("error"))
         .otherwise(first_text(cols, "level"))
     )
-    is_call = kind.str.to_uppercase().is_in([str(k).upper() for k in kinds])
+    is_call = kind.str.to_uppercase().is_in([k.upper() for k in kinds])
     # Not a model call: the type word itself, which the status check rejects by name.
     return pl.when(is_call).then(call_status).otherwise(kind)
 
 
-def _provider(ctx: AdapterContext) -> pl.Expr:
-    provider = ctx.option("provider")
-    return pl.lit(str(provider) if provider else None, dtype=pl.String)
+def _provider(options: ObservationOptions) -> pl.Expr:
+    return pl.lit(options.provider or None, dtype=pl.String)
 
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Langfuse observations -> canonical usage text columns."""
+    options = ctx.options(ObservationOptions)
     cols = raw.columns
     start = _pick(cols, "starttime", "start_time")
     input_tokens, output_tokens, cached = _tokens(raw)
@@ -173,9 +188,9 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         *keep_line(raw),
         first_text(cols, "id").alias("request_id"),
         (utc_text(start) if start else pl.lit(None, pl.String)).alias("timestamp"),
-        _task_id(raw, ctx).alias("task_id"),
+        _task_id(raw, options).alias("task_id"),
         first_text(cols, "userid", "user_id").alias("user"),
-        _provider(ctx).alias("provider"),
+        _provider(options).alias("provider"),
         first_text(cols, "model", "providedmodelname", "provided_model_name").alias("model"),
         _prompt_version(raw).alias("prompt_version"),
         input_tokens.alias("input_tokens"),
@@ -183,7 +198,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         cached.alias("cached_input_tokens"),
         _cost(raw).alias("cost_usd"),
         _latency(raw).alias("latency_ms"),
-        _status(raw, ctx).alias("status"),
+        _status(raw, options).alias("status"),
     )
 
 
@@ -223,5 +238,6 @@ ADAPTERS: list[Adapter] = [
         transform=transform,
         mapping=MAPPING,
         read_document=page_records,
+        options=ObservationOptions,
     ),
 ]

@@ -12,116 +12,27 @@ as `Timeout`, whose failures are timeouts) and `status_when_missing`.
 
 Times (`startTime`, `endTime`) are stored as naive UTC by LiteLLM, so text without an offset is
 read as UTC here, not in the pilot's timezone. `spend` is LiteLLM's own cost in USD.
-
-The helpers at the top (`utc_text`, `json_text`, `records_frame`) are shared with the Langfuse
-and Bedrock adapters.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
 
 import polars as pl
+from pydantic import Field
 
-from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
-from pipelines.read import LINE, READ_ERRORS, cell_text
-
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (also used by usage_langfuse and usage_bedrock).
-
-_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z")
-_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M")
-_ISO_UTC = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
-
-
-def utc_datetime(column: str) -> pl.Expr:
-    """Vendor ISO-like time text as a UTC Datetime; text without an offset is UTC (null when
-    unreadable)."""
-    norm = (
-        text(column)
-        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
-        .str.replace(r"(?i)z$", "+00:00")
-        .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
-    )
-    with_offset = [
-        norm.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
-        for f in _OFFSET_FORMATS
-    ]
-    naive = [
-        norm.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
-        for f in _NAIVE_FORMATS
-    ]
-    return pl.coalesce([*with_offset, *naive])
-
-
-def utc_text(column: str) -> pl.Expr:
-    """Vendor time text as ISO text in UTC (`+00:00`); unreadable text passes through unchanged."""
-    parsed = utc_datetime(column)
-    return pl.when(parsed.is_not_null()).then(parsed.dt.strftime(_ISO_UTC)).otherwise(text(column))
-
-
-def json_text(expr: pl.Expr) -> pl.Expr:
-    """JSON text of a cell; a JSON document exported as one JSON-encoded string is unwrapped."""
-    quoted = expr.str.starts_with('"') & expr.str.ends_with('"')
-    unwrapped = (
-        expr.str.slice(1, expr.str.len_chars() - 2)
-        .str.replace_all(r"\"", '"', literal=True)
-        .str.replace_all(r"\\", "\\", literal=True)
-    )
-    return pl.when(quoted).then(unwrapped).otherwise(expr)
-
-
-def json_field(column: str, path: str, columns: Iterable[str]) -> pl.Expr:
-    """A value inside a JSON-text cell (`$.a.b`) as trimmed text; null when the column is absent."""
-    if column not in set(columns):
-        return pl.lit(None, dtype=pl.String)
-    value = json_text(text(column)).str.json_path_match(path).str.strip_chars()
-    return pl.when(value == "").then(None).otherwise(value)
-
-
-def first_text(columns: Iterable[str], *names: str) -> pl.Expr:
-    """The first non-empty of the named raw columns that the frame has (null when none)."""
-    present = set(columns)
-    found = [text(n) for n in names if n in present]
-    return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
-
-
-def number_text(expr: pl.Expr) -> pl.Expr:
-    """A number as text with a dot, e.g. `1834` or `0.0123` (null stays null)."""
-    return expr.cast(pl.Float64).cast(pl.String).str.replace(r"\.0$", "")
-
-
-def records_frame(records: Any) -> pl.DataFrame:
-    """JSON records (a page's `data` list) as a raw frame: text cells, lower-case column names,
-    nested values as JSON text, `__line__` = record number from 1. Items that are not records
-    become empty rows with a read error, so they are quarantined rather than lost."""
-    items = records if isinstance(records, list) else []
-    rows = [item if isinstance(item, dict) else {} for item in items]
-    columns = list(dict.fromkeys(str(k).strip().lower() for item in rows for k in item))
-    data: dict[str, list[str | None]] = {c: [] for c in columns}
-    for item in rows:
-        lowered = {str(k).strip().lower(): v for k, v in item.items()}
-        for c in columns:
-            data[c].append(cell_text(lowered.get(c)))
-    frame = pl.DataFrame(data, schema={c: pl.String for c in columns}, height=len(rows))
-    errors = [None if isinstance(item, dict) else "record is not a JSON object" for item in items]
-    frame = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.UInt32))
-    if any(errors):
-        frame = frame.with_columns(pl.Series(READ_ERRORS, errors, dtype=pl.String))
-    return frame
-
-
-def page_records(value: Any) -> pl.DataFrame:
-    """The `data` list of an API page (`{"data": [...], ...}`) as a raw frame."""
-    return records_frame(value.get("data") if isinstance(value, dict) else None)
-
-
-def keep_line(raw: pl.DataFrame) -> list[str]:
-    """The bookkeeping columns a transform keeps: `__line__` and `__read_errors__` if present."""
-    return [c for c in (LINE, READ_ERRORS) if c in raw.columns]
-
+from pipelines.adapters.base import Adapter, AdapterContext, Sniff, TextList, text
+from pipelines.adapters.usage_common import (
+    TaskKeyOptions,
+    first_text,
+    json_field,
+    json_text,
+    keep_line,
+    number_text,
+    page_records,
+    utc_datetime,
+    utc_text,
+)
 
 # ---------------------------------------------------------------------------------------------
 # LiteLLM.
@@ -154,8 +65,25 @@ LITELLM_PROVIDERS = {
 }
 _STATUS = {"success": "ok", "failure": "error"}
 DEFAULT_TAG_PREFIXES = ("ticket:", "task:")
-DEFAULT_METADATA_KEY = "ticket_id"
 DEFAULT_PROMPT_VERSION_KEY = "prompt_version"
+
+
+class SpendLogOptions(TaskKeyOptions):
+    """LiteLLM's options: where the task id and prompt version are, and how statuses read."""
+
+    task_id_tag_prefix: TextList = Field(
+        default=list(DEFAULT_TAG_PREFIXES),
+        description="Request tag prefix(es) before the task id; null or empty: none.",
+    )
+    prompt_version_metadata_key: str | None = Field(
+        default=DEFAULT_PROMPT_VERSION_KEY, description="Metadata key holding the prompt version."
+    )
+    timeout_error_classes: TextList = Field(
+        default=[], description="LiteLLM exception classes whose failures are timeouts."
+    )
+    status_when_missing: str | None = Field(
+        default=None, description="The status of a call that records none (else quarantined)."
+    )
 
 
 def _detect(sniff: Sniff) -> bool:
@@ -167,24 +95,17 @@ def _detect(sniff: Sniff) -> bool:
     } <= sniff.json_paths
 
 
-def _prefixes(ctx: AdapterContext) -> list[str]:
-    option = ctx.option("task_id_tag_prefix", DEFAULT_TAG_PREFIXES)
-    if option is None:
-        return []
-    return [option] if isinstance(option, str) else [str(p) for p in option]
-
-
-def _task_id(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _task_id(raw: pl.DataFrame, options: SpendLogOptions) -> pl.Expr:
     cols = raw.columns
     found: list[pl.Expr] = []
-    prefixes = [p for p in _prefixes(ctx) if p]
+    prefixes = [p for p in options.task_id_tag_prefix if p]
     if prefixes and "request_tags" in cols:
         pattern = "|".join(re.escape(p) for p in prefixes)
         tag = json_text(text("request_tags")).str.extract(rf'"(?:{pattern})([^"]+)"', 1)
         found.append(tag.str.strip_chars())
-    key = ctx.option("task_id_metadata_key", DEFAULT_METADATA_KEY)
+    key = options.task_id_metadata_key
     if key:
-        found.append(_metadata_value(raw, str(key)))
+        found.append(_metadata_value(raw, key))
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
 
 
@@ -207,7 +128,7 @@ def _provider_and_model(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
     return provider, bare
 
 
-def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
+def _status(raw: pl.DataFrame, options: SpendLogOptions) -> pl.Expr:
     word = pl.coalesce(
         [first_text(raw.columns, "status"), json_field("metadata", "$.status", raw.columns)]
     )
@@ -215,18 +136,16 @@ def _status(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Expr:
         word.str.to_lowercase().replace(_STATUS)
     )
     # A failure whose exception class is a configured timeout class is a timeout.
-    classes = ctx.option("timeout_error_classes") or []
-    classes = [classes] if isinstance(classes, str) else classes
+    classes = options.timeout_error_classes
     if classes:
         error_class = json_field("metadata", "$.error_information.error_class", raw.columns)
-        timed_out = error_class.str.to_lowercase().is_in([str(c).lower() for c in classes])
+        timed_out = error_class.str.to_lowercase().is_in([c.lower() for c in classes])
         mapped = (
             pl.when((mapped == "error") & timed_out.fill_null(False))
             .then(pl.lit("timeout"))
             .otherwise(mapped)
         )
-    missing = ctx.option("status_when_missing")
-    fallback = pl.lit(str(missing) if missing is not None else None, dtype=pl.String)
+    fallback = pl.lit(options.status_when_missing, dtype=pl.String)
     return pl.coalesce([mapped, word, fallback])
 
 
@@ -242,6 +161,7 @@ def _latency(raw: pl.DataFrame) -> pl.Expr:
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """LiteLLM_SpendLogs rows -> canonical usage text columns."""
+    options = ctx.options(SpendLogOptions)
     cols = raw.columns
     provider, model = _provider_and_model(raw)
     cached = pl.coalesce(
@@ -256,19 +176,17 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         (utc_text("starttime") if "starttime" in cols else pl.lit(None, pl.String)).alias(
             "timestamp"
         ),
-        _task_id(raw, ctx).alias("task_id"),
+        _task_id(raw, options).alias("task_id"),
         first_text(cols, "user", "end_user").alias("user"),
         provider.alias("provider"),
         model.alias("model"),
-        _metadata_value(
-            raw, ctx.option("prompt_version_metadata_key", DEFAULT_PROMPT_VERSION_KEY)
-        ).alias("prompt_version"),
+        _metadata_value(raw, options.prompt_version_metadata_key).alias("prompt_version"),
         first_text(cols, "prompt_tokens").alias("input_tokens"),
         first_text(cols, "completion_tokens").alias("output_tokens"),
         cached.alias("cached_input_tokens"),
-        _spend(cols, _status(raw, ctx)).alias("cost_usd"),
+        _spend(cols, _status(raw, options)).alias("cost_usd"),
         _latency(raw).alias("latency_ms"),
-        _status(raw, ctx).alias("status"),
+        _status(raw, options).alias("status"),
     )
 
 
@@ -320,5 +238,6 @@ ADAPTERS: list[Adapter] = [
         transform=transform,
         mapping=MAPPING,
         read_document=page_records,
+        options=SpendLogOptions,
     ),
 ]

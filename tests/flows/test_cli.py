@@ -122,6 +122,23 @@ def test_check_names_the_detected_vendor_format_and_its_mapping(tmp_path: Path) 
     assert "10 rows read, 0 valid, 10 quarantined, 0 duplicate" in result.stdout
 
 
+def test_check_refuses_a_pilot_with_a_misspelt_option(tmp_path: Path) -> None:
+    """It exits 1 naming a misspelt option of the pilot, and the option meant, before reading."""
+    import yaml
+
+    raw = yaml.safe_load(EXAMPLE_PILOT.read_text())
+    raw["sources"]["tickets"]["ai_draft_tagz"] = raw["sources"]["tickets"].pop("ai_draft_tags")
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(yaml.safe_dump(raw))
+    path = ROOT / "tests/fixtures/vendor/real/zendesk__fivetran-dbt_zendesk__ticket_data.csv"
+    result = runner.invoke(app, ["check", "--source", "tickets", str(path), "--pilot", str(pilot)])
+    assert result.exit_code == 1
+    assert "sources.tickets.ai_draft_tagz: unknown option; did you mean ai_draft_tags?" in (
+        result.stderr
+    )
+    assert "export format" not in result.stdout
+
+
 def test_check_exits_1_on_a_refused_file(tmp_path: Path):
     """It names the reason and exits 1 when the file lacks required columns."""
     path = tmp_path / "usage.csv"

@@ -252,7 +252,9 @@ def test_anthropic_fivetran_deleted_row_is_quarantined_with_reason(prepare: Prep
 def test_anthropic_unknown_cost_unit_refuses_the_file(prepare: Prepare) -> None:
     """It refuses a cost file when the configured cost unit is neither cents nor usd."""
     prepared = prepare("usage", sample(CLAUDE_COST), cost_unit="euros")
-    assert prepared.refused == "sources.usage.cost_unit is 'euros'; expected one of cents, usd"
+    assert (
+        prepared.refused == "sources.usage.cost_unit: Input should be 'cents' or 'usd', not 'euros'"
+    )
 
 
 # --- Anthropic, API pages (composed from the documented shape) ---------------------------------

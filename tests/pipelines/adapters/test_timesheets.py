@@ -205,11 +205,12 @@ def test_toggl_ticket_pattern_without_group_takes_the_whole_match(prepare: Prepa
         ),
         (
             {"ticket_id_pattern": "#("},
-            "sources.timesheets.ticket_id_pattern '#(' is not a regular expression",
+            "sources.timesheets.ticket_id_pattern: '#(' is not a regular expression",
         ),
         (
             {"activity_map": ["review"]},
-            "sources.timesheets.activity_map must map names to text, e.g. {review: review}",
+            "sources.timesheets.activity_map: must map words to words ({word: word}), "
+            "not ['review']",
         ),
     ],
 )
@@ -414,7 +415,8 @@ def test_clockify_unknown_date_order_refuses_the_file(prepare: Prepare):
     """It refuses the file when `date_order` is neither month_first nor day_first."""
     prepared = prepare("timesheets", CLOCKIFY_US, date_order="year_first")
     assert prepared.refused == (
-        "sources.timesheets.date_order is 'year_first'; expected month_first or day_first"
+        "sources.timesheets.date_order: Input should be 'month_first' or 'day_first', "
+        "not 'year_first'"
     )
 
 
@@ -454,6 +456,6 @@ def test_toggl_unknown_person_column_refuses_the_file(prepare: Prepare):
     """It refuses the file when `person_column` is neither email nor user."""
     prepared = prepare("timesheets", TOGGL, default_activity="other", person_column="client")
     assert prepared.refused == (
-        "sources.timesheets.person_column is 'client'; expected email or user"
+        "sources.timesheets.person_column: Input should be 'email' or 'user', not 'client'"
     )
     assert prepared.rows_read == 0

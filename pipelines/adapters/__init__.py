@@ -3,43 +3,31 @@ the `sources.<source>` settings against the options the formats declare."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from difflib import get_close_matches
+from types import ModuleType
 
 from pydantic import ValidationError
 
 from models.operating_model import OperatingModel, SourceSettings
-from pipelines.adapters import (
-    bills_anthropic,
-    bills_openai,
-    custom_mapping,
-    tickets_freshdesk,
-    tickets_intercom,
-    tickets_jira,
-    tickets_zendesk,
-    timesheets_clockify,
-    timesheets_harvest,
-    timesheets_toggl,
-    usage_bedrock,
-    usage_langfuse,
-    usage_litellm,
-)
+from pipelines.adapters import custom_mapping
 from pipelines.adapters.base import Adapter, option_problems
 
-_MODULES = (
-    usage_litellm,
-    usage_langfuse,
-    usage_bedrock,
-    bills_openai,
-    bills_anthropic,
-    tickets_zendesk,
-    tickets_freshdesk,
-    tickets_jira,
-    tickets_intercom,
-    timesheets_toggl,
-    timesheets_harvest,
-    timesheets_clockify,
-    custom_mapping,
-)
+
+def _format_modules() -> list[ModuleType]:
+    """Every module of this package that declares export formats (its `ADAPTERS`): a new
+    vendor format is one new module here, found without being listed anywhere."""
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(__path__)
+        if info.name != "base" and not info.name.endswith("_common")
+    )
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
+    return [m for m in modules if hasattr(m, "ADAPTERS")]
+
+
+_MODULES = _format_modules()
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for m in _MODULES for a in m.ADAPTERS}
 

@@ -382,8 +382,12 @@ def _tickets_for_week(
     cap = w.end - rng.integers(60, 3600, size=n)
     solved = np.where(weekday, np.minimum(solved, cap), solved)
     solved = np.maximum(solved, created + 8 * 60)
-    final_status = np.where(rng.random(n) < 0.7, "solved", "closed").astype(object)
-    open_status = np.where(rng.random(n) < 0.6, "open", "pending").astype(object)
+    final_status = np.array(["closed", "solved"], dtype=object)[
+        (rng.random(n) < 0.7).astype(np.int64)
+    ]
+    open_status = np.array(["pending", "open"], dtype=object)[
+        (rng.random(n) < 0.6).astype(np.int64)
+    ]
     # Still untouched a few hours before the export: nobody has sent a first reply yet.
     open_status[(w.end - created) < 4 * 3600] = "new"
 
@@ -960,6 +964,7 @@ def _request_ids(w: _Week, n: int) -> pl.Series:
 
 def _make_usage(
     t: _Tickets,
+    frame: pl.DataFrame,
     w: _Week,
     plan: _Plan,
     rows_per_week: int | None,
@@ -1042,8 +1047,8 @@ def _make_usage(
         bad_rows = np.concatenate(list(malformed.values())) if malformed else np.array([], int)
         cost[bad_rows] = np.nan
 
-    task_ids = pl.Series("task_id", [*(t.ticket_id[i] for i in tix), None], dtype=pl.String)
-    users = pl.Series("user", [*(t.agent[i] for i in tix), TECH_OWNER, None], dtype=pl.String)
+    task_ids = pl.concat([frame["ticket_id"].gather(tix), pl.Series([None], dtype=pl.String)])
+    users = pl.concat([frame["agent"].gather(tix), pl.Series([TECH_OWNER, None], dtype=pl.String)])
     local = np.searchsorted(tix, np.maximum(ticket, 0))
     task_idx = np.where(ticket >= 0, local, len(tix))
     user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
@@ -1150,7 +1155,7 @@ def generate_inbox(
         files: list[Path] = []
 
         usage = _make_usage(
-            tickets, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
+            tickets, frame, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
         )
         if plan.parquet == w.index:
             path = dirs["usage"] / f"usage-{w.label}.parquet"

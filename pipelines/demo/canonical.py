@@ -1001,13 +1001,15 @@ def _make_usage(
         ]
     )
     ts = np.minimum(ts, w.end * 1000 - 1)
-    ticket = np.concatenate([tix[owner], np.full(n_unattr, -1)])
+    # The call's ticket as a position in tix; len(tix) for an unattributed call.
+    ticket = np.concatenate([owner, np.full(n_unattr, len(tix))])
     rank = np.concatenate([rank, np.zeros(n_unattr, dtype=rank.dtype)])
     order = np.argsort(ts, kind="stable")
     ts, ticket, rank = ts[order], ticket[order], rank[order]
 
     bad_model = (ts >= bad_from * 1000) if bad_from is not None else np.zeros(n, bool)
-    looping = bad_model & (ticket >= 0)
+    attributed = ticket < len(tix)
+    looping = bad_model & attributed
     input_tokens = rng.integers(1500, 4001, size=n)
     # Each retry re-sends the growing conversation.
     input_tokens += np.where(looping, np.minimum(rank * 350, 9000), 0)
@@ -1049,9 +1051,7 @@ def _make_usage(
 
     task_ids = pl.concat([frame["ticket_id"].gather(tix), pl.Series([None], dtype=pl.String)])
     users = pl.concat([frame["agent"].gather(tix), pl.Series([TECH_OWNER, None], dtype=pl.String)])
-    local = np.searchsorted(tix, np.maximum(ticket, 0))
-    task_idx = np.where(ticket >= 0, local, len(tix))
-    user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
+    user_idx = np.where(attributed, ticket, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
     prompt_v2 = (ts >= v2_at * 1000) if v2_at is not None else np.zeros(n, bool)
 
     request_id = _request_ids(w, n).alias("request_id")
@@ -1067,7 +1067,7 @@ def _make_usage(
             "timestamp": pl.from_epoch(pl.Series(ts), time_unit="ms").dt.strftime(
                 "%Y-%m-%dT%H:%M:%S%.3fZ"
             ),
-            "task_id": task_ids.gather(task_idx),
+            "task_id": task_ids.gather(ticket),
             "user": users.gather(user_idx),
             "model": pl.Series([BASE_MODEL, BAD_MODEL]).gather(bad_model.astype(np.int64)),
             "prompt_version": pl.Series(["v1", "v2"]).gather(prompt_v2.astype(np.int64)),

@@ -670,7 +670,6 @@ def _make_reviews(
         pool.slide(ts - 3 * 86400, ts - 1800)
         c = pool.take(rng)
         i = int(candidates[c])
-        i = int(candidates[c])
         reviewer = REVIEWER_BACKUP if rng.random() < 0.12 else REVIEWER
         if rng.random() < 0.76:
             severity, category, note = "none", None, NONE_NOTES[rng.integers(len(NONE_NOTES))]
@@ -697,7 +696,7 @@ def _make_reviews(
 
 
 def _add_story_findings(
-    reviews: list[dict], t: _Tickets, w: _Week, plan: _Plan, complaint_alone: bool = False
+    reviews: list[dict], t: _Tickets, w: _Week, plan: _Plan, complaint_alone: bool
 ) -> None:
     """The planned serious findings of week ``w``; the bad week also gets the complaint review
     (with ``complaint_alone`` even when it is the only review)."""

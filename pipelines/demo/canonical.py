@@ -21,11 +21,11 @@ overlapping re-export) and one bad week (fourth from last with 7+ weeks, else se
 model, a ``stop_now`` privacy finding, an AI draft on an excluded category and no timesheet export.
 
 Every source scales on request (``usage_rows_per_week``, ``tickets_per_week``,
-``timesheet_entries_per_week``, ``reviews_per_week``, ``changes_total``): the scaled sources are
-generated with vectorised numpy/polars code, keep the same mix and story, and stay consistent
-(usage rows name tickets of the week, timesheet entries name tickets, agents and the pilot's
-people, reviews name solved AI tickets). Left at ``None`` a source keeps its natural size and the
-exact bytes of the unscaled generator.
+``timesheet_entries_per_week``, ``reviews_per_week``, ``changes_total``), up to millions of usage
+rows a week. Each kind of file has one generator and one writer at every size: a scaled source
+keeps the same mix and story and stays consistent (usage rows name tickets of the week, timesheet
+entries name tickets, agents and the pilot's people, reviews name solved AI tickets). Left at
+``None`` a source keeps its natural size.
 
 Generation is a pure function of its arguments: the same call writes byte-identical files.
 """
@@ -169,7 +169,6 @@ SETUP_CHANGES = [
     ("data_source", "order-api-{k}", "Read-only order API access for drafts (credential set {k})"),
     ("tool", "request-logging-{k}", "Request logging {k}: ticket id & prompt version per call"),
 ]
-OFFICE_SECONDS = int(8.5 * 3600)  # reviews happen 09:00-17:30 local
 
 
 @dataclass(frozen=True)
@@ -294,10 +293,6 @@ def _naive_local(ts: int) -> str:
     return datetime.fromtimestamp(ts, PILOT_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _local_date(ts: int) -> str:
-    return datetime.fromtimestamp(ts, PILOT_TZ).strftime("%Y-%m-%d")
-
-
 # --------------------------------------------------------------------------------------------
 # Tickets: one table across all weeks (tickets span week boundaries), then one export per week.
 # --------------------------------------------------------------------------------------------
@@ -387,8 +382,12 @@ def _tickets_for_week(
     cap = w.end - rng.integers(60, 3600, size=n)
     solved = np.where(weekday, np.minimum(solved, cap), solved)
     solved = np.maximum(solved, created + 8 * 60)
-    final_status = np.where(rng.random(n) < 0.7, "solved", "closed").astype(object)
-    open_status = np.where(rng.random(n) < 0.6, "open", "pending").astype(object)
+    final_status = np.array(["closed", "solved"], dtype=object)[
+        (rng.random(n) < 0.7).astype(np.int64)
+    ]
+    open_status = np.array(["pending", "open"], dtype=object)[
+        (rng.random(n) < 0.6).astype(np.int64)
+    ]
     # Still untouched a few hours before the export: nobody has sent a first reply yet.
     open_status[(w.end - created) < 4 * 3600] = "new"
 
@@ -459,49 +458,8 @@ def _make_tickets(
     )
 
 
-def _ticket_record(t: _Tickets, i: int, as_of: int) -> dict:
-    """The ticket as the help desk exports it at ``as_of`` (solved state is final, never edited)."""
-    solved = int(t.solved[i]) <= as_of
-    ai = bool(t.ai[i])
-    rec: dict = {
-        "ticket_id": t.ticket_id[i],
-        "created_at": _iso_local(int(t.created[i])),
-        "solved_at": _iso_local(int(t.solved[i])) if solved else None,
-        "status": t.final_status[i] if solved else t.open_status[i],
-        "category": t.category[i],
-        "agent": t.agent[i],
-        "ai_draft_used": ai,
-        "draft_outcome": t.outcome[i],
-        "reopened": int(t.reopened[i]),
-        "escalated": bool(t.escalated[i]),
-        "handle_minutes": float(t.handle[i]),
-        "contact_count": int(t.contacts[i]),
-    }
-    if not solved:
-        rec.update(reopened=0, escalated=False, contact_count=1)
-        if t.open_status[i] == "new":
-            rec.update(draft_outcome=None, handle_minutes=None)
-        else:
-            rec["handle_minutes"] = round(float(t.handle[i]) * 0.6, 1)
-    flag = t.flag[i]
-    if flag == "solved_before_created":
-        rec["solved_at"] = _iso_local(int(t.created[i]) - 2 * 3600 - 17 * 60)
-    elif flag == "no_category":
-        del rec["category"]
-    return rec
-
-
-def _write_tickets(path: Path, t: _Tickets, w: _Week, prev: _Week | None) -> int:
-    window_start = _local_epoch(prev.monday + timedelta(days=5)) if prev else w.start
-    idx = np.flatnonzero((t.created >= window_start) & (t.created < w.end))
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for i in idx:
-            fh.write(json.dumps(_ticket_record(t, int(i), w.end), ensure_ascii=False) + "\n")
-    return len(idx)
-
-
 def _ticket_frame(t: _Tickets) -> pl.DataFrame:
-    """The tickets as one polars frame (row i = ticket i), for the vectorised writers."""
+    """The tickets as one polars frame (row i = ticket i)."""
     return pl.DataFrame(
         {
             "ticket_id": pl.Series(t.ticket_id, dtype=pl.String),
@@ -539,41 +497,78 @@ def _local_date_expr(epoch_s: pl.Expr) -> pl.Expr:
     return _local(epoch_s).dt.strftime("%Y-%m-%d")
 
 
-def _write_tickets_frame(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None) -> int:
-    """Vectorised :func:`_write_tickets` (same records, compact JSON; a ticket without category
-    has ``"category": null`` instead of no key)."""
+def _json_text(text: pl.Expr) -> pl.Expr:
+    """Text as a JSON string, ``null`` for none (the generator's words and formats need no
+    escaping)."""
+    return pl.concat_str(pl.lit('"'), text, pl.lit('"')).fill_null("null")
+
+
+def _json_bool(flag: pl.Expr) -> pl.Expr:
+    return pl.when(flag).then(pl.lit("true")).otherwise(pl.lit("false"))
+
+
+def _write_tickets(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None) -> int:
+    """Write the help desk's export of week ``w``: one JSON object a line for every ticket created
+    in the week or on the weekend before it (a re-export), as the ticket stood at the export.
+
+    Solved tickets show their final state; open ones have no solve time, no reopen, escalation or
+    extra contact yet, and 60% of their handle minutes (none while still ``new``). The ticket
+    flagged ``no_category`` has no ``category`` key; the one flagged ``solved_before_created`` is
+    solved 2h17m before it was created.
+    """
     window_start = _local_epoch(prev.monday + timedelta(days=5)) if prev else w.start
-    created, solved_ts, flag = pl.col("created"), pl.col("solved"), pl.col("flag")
-    solved = solved_ts <= w.end
-    new = pl.col("open_status") == "new"
-    out = frame.filter((created >= window_start) & (created < w.end)).select(
-        "ticket_id",
-        _iso_local_expr(created).alias("created_at"),
+    created = pl.col("created")
+    out = frame.filter((created >= window_start) & (created < w.end))
+    is_solved = (out["solved"] <= w.end).to_numpy()
+    is_new = (out["open_status"] == "new").to_numpy()
+    handle = out["handle"].to_numpy().copy()
+    partial = np.flatnonzero(~is_solved & ~is_new)
+    # round() rounds the exact binary value; scaling by 10 and rounding (as polars and numpy do)
+    # can land on the other side of a tie, which would change the export's bytes.
+    handle[partial] = [round(h * 0.6, 1) for h in handle[partial].tolist()]
+    handle[~is_solved & is_new] = np.nan
+
+    solved, flag = pl.col("solved") <= w.end, pl.col("flag")
+    solved_at = (
         pl.when(flag == "solved_before_created")
-        .then(_iso_local_expr(created - (2 * 3600 + 17 * 60)))
+        .then(created - (2 * 3600 + 17 * 60))
         .when(solved)
-        .then(_iso_local_expr(solved_ts))
-        .alias("solved_at"),
-        pl.when(solved).then("final_status").otherwise("open_status").alias("status"),
-        pl.when(flag != "no_category").then("category").alias("category"),
-        "agent",
-        pl.col("ai").alias("ai_draft_used"),
-        pl.when(solved | ~new).then("outcome").alias("draft_outcome"),
-        pl.when(solved).then("reopened").otherwise(0).alias("reopened"),
-        pl.when(solved).then("escalated").otherwise(False).alias("escalated"),
-        pl.when(solved)
-        .then("handle")
-        .when(~new)
-        .then((pl.col("handle") * 0.6).round(1))
-        .alias("handle_minutes"),
-        pl.when(solved).then("contacts").otherwise(1).alias("contact_count"),
+        .then(pl.col("solved"))
     )
-    out.write_ndjson(path)
+    category = pl.concat_str(pl.lit(', "category": "'), pl.col("category"), pl.lit('"'))
+    line = pl.concat_str(
+        pl.lit('{"ticket_id": "'),
+        pl.col("ticket_id"),
+        pl.lit('", "created_at": "'),
+        _iso_local_expr(created),
+        pl.lit('", "solved_at": '),
+        _json_text(_iso_local_expr(solved_at)),
+        pl.lit(', "status": "'),
+        pl.when(solved).then("final_status").otherwise("open_status"),
+        pl.lit('"'),
+        pl.when(flag == "no_category").then(pl.lit("")).otherwise(category),
+        pl.lit(', "agent": "'),
+        pl.col("agent"),
+        pl.lit('", "ai_draft_used": '),
+        _json_bool(pl.col("ai")),
+        pl.lit(', "draft_outcome": '),
+        _json_text(pl.when(solved | (pl.col("open_status") != "new")).then("outcome")),
+        pl.lit(', "reopened": '),
+        pl.when(solved).then("reopened").otherwise(0),
+        pl.lit(', "escalated": '),
+        _json_bool(solved & pl.col("escalated")),
+        pl.lit(', "handle_minutes": '),
+        pl.Series(handle, nan_to_null=True).cast(pl.String).fill_null("null"),
+        pl.lit(', "contact_count": '),
+        pl.when(solved).then("contacts").otherwise(1),
+        pl.lit("}"),
+    )
+    out.select(line).write_csv(path, include_header=False, quote_style="never")
     return out.height
 
 
 # --------------------------------------------------------------------------------------------
-# Reviews and timesheets (natural: a few dozen rows per week; scaled: vectorised).
+# Reviews and timesheets.
 # --------------------------------------------------------------------------------------------
 
 
@@ -582,58 +577,126 @@ def _solved_ai_in_week(t: _Tickets, w: _Week) -> np.ndarray:
     return np.flatnonzero(t.ai & (t.solved >= w.start) & (t.solved < w.end) & (flags == ""))
 
 
-def _make_reviews(t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator) -> list[dict]:
-    if w.index == 0:
-        n = 14
-    elif w.index == 1:
-        n = 16
-    else:
-        n = int(rng.integers(22, 31))
-    candidates = _solved_ai_in_week(t, w)
-    # Reviews happen Tue-Fri office hours; spread round-robin so every week covers >= 3 days.
-    days = np.resize(rng.permutation([1, 2, 3, 4]), n)
-    times = rng.uniform(9 * 3600, 17.5 * 3600, size=n)
-    at = np.sort(np.array([w.day_noon(int(d)) for d in days]) + (times - 12 * 3600).astype(int))
+class _ReviewPool:
+    """The week's reviewable tickets (positions in ticket order) with, for the review at hand,
+    those solved inside its window and not reviewed yet: ``eligible``, counted per block of
+    ``BLOCK`` positions in ``counts``. Windows only move forward (reviews come in time order)."""
 
-    used: set[int] = set()
+    BLOCK = 256
+
+    def __init__(self, solved: np.ndarray) -> None:
+        self.solved = solved
+        self.by_solve = np.argsort(solved, kind="stable")
+        self.solved_sorted = solved[self.by_solve]
+        self.free = np.ones(len(solved), dtype=bool)
+        self.eligible = np.zeros(len(solved), dtype=bool)
+        self.counts = np.zeros(-(-len(solved) // self.BLOCK), dtype=np.int64)
+        self.total = 0  # eligible tickets
+        self.lo = self.hi = 0  # the window as a range of by_solve
+        self.end = 0  # last solve time of the window
+
+    def slide(self, start: int, end: int) -> None:
+        """Make the window the tickets solved from ``start`` to ``end`` (inclusive)."""
+        lo = int(self.solved_sorted.searchsorted(start, side="left"))
+        hi = int(self.solved_sorted.searchsorted(end, side="right"))
+        if lo > self.lo:
+            leaving = self.by_solve[self.lo : min(lo, self.hi)]
+            leaving = leaving[self.eligible[leaving]]
+            self.eligible[leaving] = False
+            self.counts -= np.bincount(leaving // self.BLOCK, minlength=len(self.counts))
+            self.total -= len(leaving)
+        if hi > self.hi:
+            entering = self.by_solve[max(lo, self.hi) : hi]
+            entering = entering[self.free[entering]]
+            self.eligible[entering] = True
+            self.counts += np.bincount(entering // self.BLOCK, minlength=len(self.counts))
+            self.total += len(entering)
+        self.lo, self.hi, self.end = lo, hi, end
+
+    def take(self, rng: np.random.Generator) -> int:
+        """Draw a ticket uniformly from the window's eligible ones in ticket order; when there
+        is none, from the unreviewed ones solved by the window's end, then from all unreviewed,
+        then from all. The ticket counts as reviewed from then on."""
+        if self.total:
+            j = int(rng.integers(self.total))
+            cum = self.counts.cumsum()
+            block = int(cum.searchsorted(j, side="right"))
+            first = block * self.BLOCK
+            within = j - (int(cum[block - 1]) if block else 0)
+            pick = first + int(self.eligible[first : first + self.BLOCK].nonzero()[0][within])
+            self.eligible[pick] = False
+            self.counts[block] -= 1
+            self.total -= 1
+        else:
+            pool = np.flatnonzero((self.solved <= self.end) & self.free)
+            if not len(pool):
+                pool = np.flatnonzero(self.free)
+            if not len(pool):
+                pool = np.arange(len(self.solved))
+            pick = int(pool[int(rng.integers(len(pool)))])
+        self.free[pick] = False
+        return pick
+
+
+def _make_reviews(
+    t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator, n: int | None
+) -> list[dict]:
+    """The reviewer's log of week ``w``: ``n`` reviews in all, or by default 14 in the first week,
+    16 in the second and 22-30 later, plus the complaint review in the bad week.
+
+    Reviews happen Tue-Fri office hours, spread round-robin over the days so every week covers at
+    least 3 days. Each reviews a solved AI ticket not reviewed yet, solved 30 minutes to 3 days
+    before; when none is left in that window, one solved earlier, then any of the week's solved
+    AI tickets (repeated only once every one is reviewed). About one review in four is a low
+    finding, and the plan's medium and stop_now findings replace some of them.
+    """
+    complaint = plan.bad == w.index and "complaint_draft" in t.flag
+    if n is None:
+        k = 14 if w.index == 0 else 16 if w.index == 1 else int(rng.integers(22, 31))
+    else:
+        k = max(n - int(complaint), 0)
+    candidates = _solved_ai_in_week(t, w)
+    if k and not len(candidates):
+        raise ValueError(f"no solved AI ticket to review in {w.label}: raise tickets_per_week")
+    days = np.resize(rng.permutation([1, 2, 3, 4]), k)
+    times = rng.uniform(9 * 3600, 17.5 * 3600, size=k)
+    noon = np.array([w.day_noon(d) for d in range(7)], dtype=np.int64)
+    at = np.sort(noon[days] + (times - 12 * 3600).astype(np.int64))
+
+    pool = _ReviewPool(t.solved[candidates])
+    low_categories = list(LOW_NOTES)
     reviews: list[dict] = []
-    for ts in at:
-        pool = [
-            int(i)
-            for i in candidates
-            if ts - 3 * 86400 <= t.solved[i] <= ts - 1800 and int(i) not in used
-        ]
-        if not pool:
-            continue
-        i = pool[int(rng.integers(len(pool)))]
-        used.add(i)
+    for ts in at.tolist():
+        pool.slide(ts - 3 * 86400, ts - 1800)
+        c = pool.take(rng)
+        i = int(candidates[c])
         reviewer = REVIEWER_BACKUP if rng.random() < 0.12 else REVIEWER
         if rng.random() < 0.76:
             severity, category, note = "none", None, NONE_NOTES[rng.integers(len(NONE_NOTES))]
         else:
-            category = list(LOW_NOTES)[rng.integers(len(LOW_NOTES))]
+            category = low_categories[rng.integers(len(low_categories))]
             notes = LOW_NOTES[category]
             severity, note = "low", notes[rng.integers(len(notes))]
         reviews.append(
             {
                 "ticket_id": t.ticket_id[i],
-                "reviewed_at": _naive_local(int(ts)),
+                "reviewed_at": _naive_local(ts),
                 "reviewer": reviewer,
                 "severity": severity,
                 "category": category,
                 "note": note,
                 "fix": None,
-                "_ts": int(ts),
+                "_ts": ts,
                 "_i": i,
             }
         )
 
-    _add_story_findings(reviews, t, w, plan)
+    _add_story_findings(reviews, t, w, plan, complaint_alone=n != 0)
     return reviews
 
 
 def _add_story_findings(
-    reviews: list[dict], t: _Tickets, w: _Week, plan: _Plan, complaint_alone: bool = False
+    reviews: list[dict], t: _Tickets, w: _Week, plan: _Plan, complaint_alone: bool
 ) -> None:
     """The planned serious findings of week ``w``; the bad week also gets the complaint review
     (with ``complaint_alone`` even when it is the only review)."""
@@ -683,138 +746,7 @@ def _add_story_findings(
         reviews.sort(key=lambda r: r["_ts"])
 
 
-def _distinct_seconds(rng: np.random.Generator, k: int, span: int) -> np.ndarray:
-    """``k`` distinct integers in ``[0, span)`` (``k <= span``)."""
-    if k * 4 >= span:
-        return rng.permutation(span)[:k]
-    picks = np.unique(rng.integers(0, span, size=k + 16 + k // 8))
-    while len(picks) < k:
-        picks = np.unique(np.concatenate([picks, rng.integers(0, span, size=k)]))
-    return rng.permutation(picks)[:k]
-
-
-def _make_reviews_scaled(
-    t: _Tickets, w: _Week, plan: _Plan, rng: np.random.Generator, n: int | None
-) -> list[dict]:
-    """Vectorised :func:`_make_reviews` writing exactly ``n`` reviews (default: natural count).
-
-    Review times are distinct seconds of Tue-Fri office hours, spread round-robin over the days;
-    each review picks a ticket solved 30 minutes to 3 days before it (distinct when possible).
-    """
-    if n is None:
-        n = 14 if w.index == 0 else 16 if w.index == 1 else int(rng.integers(22, 31))
-    complaint = plan.bad == w.index and "complaint_draft" in t.flag
-    k = max(n - int(complaint), 0)
-    if k > 4 * OFFICE_SECONDS:
-        raise ValueError(f"reviews_per_week must be <= {4 * OFFICE_SECONDS}")
-    candidates = _solved_ai_in_week(t, w)
-    if k and not len(candidates):
-        raise ValueError(f"no solved AI ticket to review in {w.label}: raise tickets_per_week")
-    if k == 0:
-        reviews: list[dict] = []
-        _add_story_findings(reviews, t, w, plan, complaint_alone=n > 0)
-        return reviews
-
-    days = np.resize(rng.permutation([1, 2, 3, 4]), k)
-    secs = np.empty(k, dtype=np.int64)
-    for d in range(1, 5):
-        at_day = np.flatnonzero(days == d)
-        secs[at_day] = _distinct_seconds(rng, len(at_day), OFFICE_SECONDS)
-    noon = np.array([w.day_noon(d) for d in range(7)], dtype=np.int64)
-    ts = np.sort(noon[days] + 9 * 3600 + secs - 12 * 3600)
-
-    solved = t.solved[candidates]
-    by_solve = np.argsort(solved, kind="stable")
-    cand, solved = candidates[by_solve], solved[by_solve]
-    lo = np.searchsorted(solved, ts - 3 * 86400, side="left")
-    hi = np.searchsorted(solved, ts - 1800, side="right")
-    lo = np.where(hi > lo, lo, 0)  # nothing in the window: any ticket solved before
-    hi = np.where(hi > 0, hi, len(cand))  # nothing solved yet (tiny inboxes): any ticket
-    pick = lo + (rng.random(k) * (hi - lo)).astype(np.int64)
-    for _ in range(20):  # redraw repeated tickets; review times are distinct anyway
-        dup = np.ones(k, dtype=bool)
-        dup[np.unique(pick, return_index=True)[1]] = False
-        if not dup.any():
-            break
-        pick[dup] = lo[dup] + (rng.random(int(dup.sum())) * (hi[dup] - lo[dup])).astype(np.int64)
-    ticket = cand[pick]
-
-    backup = rng.random(k) < 0.12
-    low = rng.random(k) >= 0.76
-    low_cats = list(LOW_NOTES)
-    low_cat = rng.integers(len(low_cats), size=k)
-    note_pick = rng.random(k)
-    stamps = pl.select(_local(pl.Series(ts)).dt.strftime("%Y-%m-%d %H:%M:%S")).to_series()
-    stamps = stamps.to_list()
-    reviews = []
-    for j in range(k):
-        if low[j]:
-            category = low_cats[low_cat[j]]
-            notes = LOW_NOTES[category]
-            severity, note = "low", notes[int(note_pick[j] * len(notes))]
-        else:
-            severity, category = "none", None
-            note = NONE_NOTES[int(note_pick[j] * len(NONE_NOTES))]
-        i = int(ticket[j])
-        reviews.append(
-            {
-                "ticket_id": t.ticket_id[i],
-                "reviewed_at": stamps[j],
-                "reviewer": REVIEWER_BACKUP if backup[j] else REVIEWER,
-                "severity": severity,
-                "category": category,
-                "note": note,
-                "fix": None,
-                "_ts": int(ts[j]),
-                "_i": i,
-            }
-        )
-    _add_story_findings(reviews, t, w, plan, complaint_alone=True)
-    return reviews
-
-
 def _make_timesheets(
-    t: _Tickets, w: _Week, reviews: list[dict], rng: np.random.Generator
-) -> list[dict]:
-    entries: list[tuple[str, str, str, int, str]] = []  # date, person, activity, minutes, ticket
-    for r in reviews:
-        minutes = int(rng.integers(2, 5))
-        entries.append((_local_date(r["_ts"]), r["reviewer"], "review", minutes, r["ticket_id"]))
-    for i in _solved_ai_in_week(t, w):
-        day, who, tid = _local_date(int(t.solved[i])), t.agent[i], t.ticket_id[i]
-        if t.outcome[i] in ("rewritten", "discarded"):
-            entries.append((day, who, "rework", int(rng.integers(2, 5)), tid))
-        if t.escalated[i]:
-            entries.append((day, who, "escalation", int(rng.integers(4, 9)), tid))
-    monday, thursday = w.monday.isoformat(), (w.monday + timedelta(days=3)).isoformat()
-    entries.append((monday, TECH_OWNER, "maintenance", int(rng.integers(25, 41)), ""))
-    entries.append((thursday, TECH_OWNER, "maintenance", int(rng.integers(35, 51)), ""))
-    friday = (w.monday + timedelta(days=4)).isoformat()
-    entries.append((friday, BUSINESS_OWNER, "other", 30, ""))
-    entries.sort(key=lambda e: (e[0], e[1], e[2], e[4]))
-    return [
-        {
-            "entry_id": f"TS-{w.compact}-{k:04d}",
-            "person": person,
-            "date": day,
-            "minutes": minutes,
-            "activity": activity,
-            "ticket_id": tid,
-        }
-        for k, (day, person, activity, minutes, tid) in enumerate(entries, start=1)
-    ]
-
-
-def _write_timesheets(path: Path, entries: list[dict]) -> int:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, TIMESHEET_COLUMNS, delimiter=";", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(entries)
-    path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
-    return len(entries)
-
-
-def _make_timesheets_scaled(
     t: _Tickets,
     frame: pl.DataFrame,
     w: _Week,
@@ -822,23 +754,26 @@ def _make_timesheets_scaled(
     rng: np.random.Generator,
     n: int | None,
 ) -> pl.DataFrame:
-    """Vectorised :func:`_make_timesheets` with exactly ``n`` entries (default: natural count).
+    """The week's timesheet entries: ``n`` of them, or by default the natural ones.
 
-    The owners' three entries and one entry per review come first; the rest are the agents'
-    rework (drafts rewritten or discarded) and escalation entries of the week's solved AI
-    tickets, as in the natural week. Past those, rework on edited drafts, then on any solved AI
-    ticket, then repeated work sessions on them.
+    The natural entries are the owners' three (maintenance on Monday and Thursday, other on
+    Friday), one per review, and the agents' rework (drafts rewritten or discarded) and escalation
+    entries of the week's solved AI tickets. A smaller ``n`` keeps them in that order of priority
+    (the agents' entries a random subset); a larger one adds rework on edited drafts, then on any
+    solved AI ticket, then repeated work sessions on them. Entries are sorted by date, person,
+    activity and ticket and numbered in that order.
     """
     solved = _solved_ai_in_week(t, w)
     outcome = frame["outcome"].gather(solved)
     heavy = outcome.is_in(["rewritten", "discarded"]).fill_null(False).to_numpy()
     edited = (outcome == "edited").fill_null(False).to_numpy()
     escalation = solved[t.escalated[solved]]
+    # Per ticket its rework, then its escalation: the order their minutes are drawn in.
+    natural_ticket = np.concatenate([solved[heavy], escalation])
+    natural_kind = np.repeat([0, 1], [heavy.sum(), len(escalation)])
+    natural_order = np.lexsort((natural_kind, natural_ticket))
     pools = [
-        (
-            np.concatenate([solved[heavy], escalation]),
-            np.repeat([0, 1], [heavy.sum(), len(escalation)]),
-        ),
+        (natural_ticket[natural_order], natural_kind[natural_order]),
         (solved[edited], np.zeros(int(edited.sum()), np.int64)),
         (solved[~heavy & ~edited], np.zeros(int((~heavy & ~edited).sum()), np.int64)),
     ]
@@ -862,19 +797,7 @@ def _make_timesheets_scaled(
     if len(ticket) < k and len(ticket):  # more entries than tickets: repeated work sessions
         again = rng.integers(0, len(ticket), size=k - len(ticket))
         ticket, kind = np.concatenate([ticket, ticket[again]]), np.concatenate([kind, kind[again]])
-    k = len(ticket)  # 0 without any solved AI ticket (tiny inboxes): fewer entries then
 
-    monday, thursday, friday = ((w.monday + timedelta(days=d)).isoformat() for d in (0, 3, 4))
-    owners = pl.DataFrame(
-        {
-            "date": [monday, thursday, friday],
-            "person": [TECH_OWNER, TECH_OWNER, BUSINESS_OWNER],
-            "activity": ["maintenance", "maintenance", "other"],
-            "minutes": [int(rng.integers(25, 41)), int(rng.integers(35, 51)), 30],
-            "ticket_id": pl.Series([None, None, None], dtype=pl.String),
-        },
-        schema_overrides={"minutes": pl.Int64},
-    ).head(n_owner)
     reviewed = reviews[:n_review]
     review_ts = pl.Series([r["_ts"] for r in reviewed], dtype=pl.Int64)
     by_review = pl.DataFrame(
@@ -886,7 +809,7 @@ def _make_timesheets_scaled(
             "ticket_id": pl.Series([r["ticket_id"] for r in reviewed], dtype=pl.String),
         }
     )
-    minutes = np.where(kind == 0, rng.integers(2, 5, size=k), rng.integers(4, 9, size=k))
+    minutes = rng.integers(np.where(kind == 0, 2, 4), np.where(kind == 0, 5, 9))
     work = frame.select(pl.col("solved", "agent", "ticket_id").gather(pl.Series(ticket))).select(
         _local_date_expr(pl.col("solved")).alias("date"),
         pl.col("agent").alias("person"),
@@ -894,7 +817,18 @@ def _make_timesheets_scaled(
         pl.Series(minutes, dtype=pl.Int64).alias("minutes"),
         "ticket_id",
     )
-    entries = pl.concat([owners, by_review, work]).sort(
+    monday, thursday, friday = ((w.monday + timedelta(days=d)).isoformat() for d in (0, 3, 4))
+    owners = pl.DataFrame(
+        {
+            "date": [monday, thursday, friday][:n_owner],
+            "person": [TECH_OWNER, TECH_OWNER, BUSINESS_OWNER][:n_owner],
+            "activity": ["maintenance", "maintenance", "other"][:n_owner],
+            "minutes": [int(rng.integers(25, 41)), int(rng.integers(35, 51)), 30][:n_owner],
+            "ticket_id": pl.Series([None] * n_owner, dtype=pl.String),
+        },
+        schema_overrides={"minutes": pl.Int64},
+    )
+    entries = pl.concat([by_review, work, owners]).sort(
         "date", "person", "activity", "ticket_id", nulls_last=False, maintain_order=True
     )
     seq = pl.int_range(1, entries.height + 1, eager=True).cast(pl.String).str.zfill(4)
@@ -903,7 +837,8 @@ def _make_timesheets_scaled(
     )
 
 
-def _write_timesheets_frame(path: Path, entries: pl.DataFrame) -> int:
+def _write_timesheets(path: Path, entries: pl.DataFrame) -> int:
+    """Write a timesheet export: semicolon CSV with a UTF-8 BOM, no ticket on the owners' rows."""
     with path.open("wb") as fh:
         fh.write(b"\xef\xbb\xbf")
         entries.write_csv(fh, separator=";", line_terminator="\n")
@@ -1028,6 +963,7 @@ def _request_ids(w: _Week, n: int) -> pl.Series:
 
 def _make_usage(
     t: _Tickets,
+    frame: pl.DataFrame,
     w: _Week,
     plan: _Plan,
     rows_per_week: int | None,
@@ -1064,13 +1000,15 @@ def _make_usage(
         ]
     )
     ts = np.minimum(ts, w.end * 1000 - 1)
-    ticket = np.concatenate([tix[owner], np.full(n_unattr, -1)])
+    # The call's ticket as a position in tix; len(tix) for an unattributed call.
+    ticket = np.concatenate([owner, np.full(n_unattr, len(tix))])
     rank = np.concatenate([rank, np.zeros(n_unattr, dtype=rank.dtype)])
     order = np.argsort(ts, kind="stable")
     ts, ticket, rank = ts[order], ticket[order], rank[order]
 
     bad_model = (ts >= bad_from * 1000) if bad_from is not None else np.zeros(n, bool)
-    looping = bad_model & (ticket >= 0)
+    attributed = ticket < len(tix)
+    looping = bad_model & attributed
     input_tokens = rng.integers(1500, 4001, size=n)
     # Each retry re-sends the growing conversation.
     input_tokens += np.where(looping, np.minimum(rank * 350, 9000), 0)
@@ -1110,11 +1048,9 @@ def _make_usage(
         bad_rows = np.concatenate(list(malformed.values())) if malformed else np.array([], int)
         cost[bad_rows] = np.nan
 
-    task_ids = pl.Series("task_id", [*(t.ticket_id[i] for i in tix), None], dtype=pl.String)
-    users = pl.Series("user", [*(t.agent[i] for i in tix), TECH_OWNER, None], dtype=pl.String)
-    local = np.searchsorted(tix, np.maximum(ticket, 0))
-    task_idx = np.where(ticket >= 0, local, len(tix))
-    user_idx = np.where(ticket >= 0, local, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
+    task_ids = pl.concat([frame["ticket_id"].gather(tix), pl.Series([None], dtype=pl.String)])
+    users = pl.concat([frame["agent"].gather(tix), pl.Series([TECH_OWNER, None], dtype=pl.String)])
+    user_idx = np.where(attributed, ticket, len(tix) + (rng.random(n) >= 0.7).astype(np.int64))
     prompt_v2 = (ts >= v2_at * 1000) if v2_at is not None else np.zeros(n, bool)
 
     request_id = _request_ids(w, n).alias("request_id")
@@ -1130,7 +1066,7 @@ def _make_usage(
             "timestamp": pl.from_epoch(pl.Series(ts), time_unit="ms").dt.strftime(
                 "%Y-%m-%dT%H:%M:%S%.3fZ"
             ),
-            "task_id": task_ids.gather(task_idx),
+            "task_id": task_ids.gather(ticket),
             "user": users.gather(user_idx),
             "model": pl.Series([BASE_MODEL, BAD_MODEL]).gather(bad_model.astype(np.int64)),
             "prompt_version": pl.Series(["v1", "v2"]).gather(prompt_v2.astype(np.int64)),
@@ -1173,21 +1109,19 @@ def generate_inbox(
     """Write a synthetic, messy inbox for the support-reply-drafts pilot under ``out_dir``.
 
     Covers the ``weeks`` consecutive ISO weeks ending at ``last_week``. Each size option left at
-    ``None`` keeps the source's natural size (and the exact bytes of that default); a number
-    fixes it exactly:
+    ``None`` keeps the source's natural size; a number fixes it exactly:
 
     - ``usage_rows_per_week``: rows of each week's usage file (natural ~1,250).
     - ``tickets_per_week``: tickets in each week's export, the re-exported weekend of the week
-      before included (natural ~550); about 73% are AI-drafted. Written with polars: compact
-      JSON, and the ticket without a category has ``"category": null``.
+      before included (natural ~550); about 73% are AI-drafted.
     - ``timesheet_entries_per_week``: entries of each week's timesheet file (natural ~75; the bad
       week still has no timesheet export).
-    - ``reviews_per_week``: reviews of each week (natural 14-30; at most 122,400).
+    - ``reviews_per_week``: reviews of each week, the bad week's complaint review included
+      (natural 14-30).
     - ``changes_total``: entries of the whole change log, i.e. of the last week's change file
       (natural 3-5); extra entries are setup work logged before the pilot starts.
 
-    Scaling tickets also switches reviews and timesheets to their vectorised generators (with
-    their natural counts unless given). Same arguments, same bytes.
+    Same arguments, same bytes.
     """
     if weeks < 1:
         raise ValueError("weeks must be >= 1")
@@ -1211,9 +1145,7 @@ def generate_inbox(
     plan = _make_plan(weeks)
     tickets = _make_tickets(wks, seed, plan, tickets_per_week)
     changes = _make_changes(wks, plan, changes_total)
-    scaled_reviews = reviews_per_week is not None or tickets_per_week is not None
-    scaled_timesheets = timesheet_entries_per_week is not None or tickets_per_week is not None
-    frame = _ticket_frame(tickets) if tickets_per_week is not None or scaled_timesheets else None
+    frame = _ticket_frame(tickets)
     v2_at = _v2_epoch(wks, plan)
     rows = dict.fromkeys(("usage", "tickets", "timesheets", "reviews", "changes"), 0)
     files_by_week: dict[str, list[Path]] = {}
@@ -1222,7 +1154,7 @@ def generate_inbox(
         files: list[Path] = []
 
         usage = _make_usage(
-            tickets, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
+            tickets, frame, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
         )
         if plan.parquet == w.index:
             path = dirs["usage"] / f"usage-{w.label}.parquet"
@@ -1236,10 +1168,7 @@ def generate_inbox(
 
         path = dirs["tickets"] / f"tickets-{w.label}.jsonl"
         prev = wks[w.index - 1] if w.index > 0 else None
-        if tickets_per_week is None:
-            rows["tickets"] += _write_tickets(path, tickets, w, prev)
-        else:
-            rows["tickets"] += _write_tickets_frame(path, frame, w, prev)
+        rows["tickets"] += _write_tickets(path, frame, w, prev)
         files.append(path)
         if plan.unreadable == w.index:
             # A spreadsheet saved with a .csv name: a zip container, not text.
@@ -1249,21 +1178,14 @@ def generate_inbox(
             files.append(path)
 
         review_rng = _rng(seed, _S_REVIEWS, w.index)
-        if scaled_reviews:
-            reviews = _make_reviews_scaled(tickets, w, plan, review_rng, reviews_per_week)
-        else:
-            reviews = _make_reviews(tickets, w, plan, review_rng)
+        reviews = _make_reviews(tickets, w, plan, review_rng, reviews_per_week)
         if plan.bad != w.index:  # the bad week's timesheet export never arrived
             sheet_rng = _rng(seed, _S_TIMESHEETS, w.index)
             path = dirs["timesheets"] / f"timesheets-{w.label}.csv"
-            if scaled_timesheets:
-                sheet = _make_timesheets_scaled(
-                    tickets, frame, w, reviews, sheet_rng, timesheet_entries_per_week
-                )
-                rows["timesheets"] += _write_timesheets_frame(path, sheet)
-            else:
-                entries = _make_timesheets(tickets, w, reviews, sheet_rng)
-                rows["timesheets"] += _write_timesheets(path, entries)
+            entries = _make_timesheets(
+                tickets, frame, w, reviews, sheet_rng, timesheet_entries_per_week
+            )
+            rows["timesheets"] += _write_timesheets(path, entries)
             files.append(path)
 
         path = dirs["reviews"] / f"reviews-{w.label}.json"

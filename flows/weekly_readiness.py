@@ -24,7 +24,7 @@ from checks.verdict import store_week_verdict
 from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
 from flows.pilot import load_pilot
-from models.operating_model import OperatingModel
+from models.operating_model import OperatingModel, load_operating_model
 from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
@@ -195,6 +195,7 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
     settings = Settings()
     error = _error_text(state)
     try:
+        # Read leniently: an alert goes out whenever the pilot file can be read at all.
         operating_model = load_operating_model(Path(params["pilot"]))
         week = resolve_week(operating_model, params.get("week"))
     except Exception as exc:  # the run failed on the pilot file itself: nobody to alert

@@ -19,6 +19,7 @@ from pipelines.input_stats import week_input_stats
 from pipelines.metrics import WeekFacts, stored_metrics
 from pipelines.warehouse.bulk import replace_partition
 from pipelines.warehouse.engine import transaction
+from pipelines.weeks import pilot_week
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
 
@@ -107,7 +108,7 @@ def store_week_verdict(
     `week_facts` is what the facts stage just computed for the week; without it, the week's
     inputs and facts are read back from the warehouse and its metrics from the stored ones.
     """
-    pilot = operating_model.pilot
+    pilot, week = operating_model.pilot, pilot_week(operating_model, week)
     with transaction(db_url) as conn:
         stored = stored_metrics(conn, pilot, week)
         if stored is None:

@@ -29,6 +29,7 @@ from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
 from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between
 from pipelines.warehouse.reads import read_frame
+from pipelines.weeks import pilot_week
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
 HUMAN_ACTIVITIES = ("review", "rework", "escalation", "maintenance")
@@ -112,6 +113,7 @@ def _t(table_class: type) -> object:
 
 def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: Week) -> WeekInputs:
     """Read the week's rows (aggregated where the table is large) for one pilot."""
+    week = pilot_week(operating_model, week)
     start, end = week.start, week.end
     monday, sunday, month_first = week.monday, week.sunday, week.month_first
     pilot = operating_model.pilot

@@ -9,7 +9,19 @@ import datetime as dt
 
 import polars as pl
 
+from models.operating_model import OperatingModel
 from models.results import Week
+
+
+def pilot_week(operating_model: OperatingModel, week: Week) -> Week:
+    """The week, when it is in the pilot's timezone; ValueError when it is not (its days and
+    bounds would be another timezone's)."""
+    if week.timezone != operating_model.timezone:
+        raise ValueError(
+            f"week {week} is in {week.timezone}, pilot {operating_model.pilot} in "
+            f"{operating_model.timezone}: parse the week in the pilot's timezone"
+        )
+    return week
 
 
 def week_bounds_utc(week: str, timezone: str) -> tuple[dt.datetime, dt.datetime]:

@@ -13,6 +13,7 @@ from models.operating_model import ROLE_NAMES, OperatingModel
 from models.results import RuleOutcome, Week, WeeklyMetrics
 from models.warehouse import WeeklyMetric
 from pipelines.input_stats import week_input_stats
+from pipelines.weeks import pilot_week
 
 TREND_WEEKS = 8
 
@@ -45,7 +46,7 @@ def stored_readiness(
     conn: Connection, operating_model: OperatingModel, week: Week
 ) -> WeekReadiness:
     """The week's stored verdict, outcomes, metrics and inputs; LookupError before its facts."""
-    pilot = operating_model.pilot
+    pilot, week = operating_model.pilot, pilot_week(operating_model, week)
     table = WeeklyMetric.__table__
     row = conn.execute(
         select(table.c.verdict, table.c.metrics_json).where(

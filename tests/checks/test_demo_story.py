@@ -78,7 +78,7 @@ def test_demo_weeks_go_from_pause_to_stop_to_ready(demo: dict[str, Any]) -> None
 
 def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
     """It produces every week's readiness document (verdict, rules, metrics, inputs) exactly as
-    the golden copy holds it."""
+    the golden copy holds it, number types included."""
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == demo["weeks"]
     for week in demo["weeks"]:
         golden = json.loads((GOLDEN / f"{week}.json").read_text(encoding="utf-8"))
@@ -86,3 +86,5 @@ def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
         for section in ("verdict", "rules", "metrics", "inputs"):
             assert produced[section] == golden[section], f"{week} {section}"
         assert produced == golden, week
+        # Equal as text too: no number changed between integer and float.
+        assert json.dumps(produced, sort_keys=True) == json.dumps(golden, sort_keys=True), week

@@ -9,7 +9,7 @@ import pytest
 
 from checks.rules.base import RuleContext, RuleOutcome
 from checks.rules.catalog import streak
-from checks.verdict import read_history, store_week_verdict, verdict
+from checks.verdict import read_history, store_week_verdict, stored_outcomes, verdict
 from models.operating_model import OperatingModel
 from models.results import Week, WeeklyMetrics
 from models.warehouse import RuleResult, WeeklyMetric
@@ -211,3 +211,32 @@ def test_a_week_whose_rules_never_ran_does_not_count_as_green(
     found = streak(ctx, False)
     assert "2026-W46" not in history.failed_rules
     assert (found.status, found.value) == ("fail", 1)
+
+
+def test_stored_outcomes_take_action_and_evidence_kind_from_the_catalog(
+    sqlite_url: str, example_model: OperatingModel
+) -> None:
+    """It reads a week's outcomes back in catalog order with each rule's action and evidence
+    kind, and a rule id no longer in the catalog with its message as action and text evidence."""
+    _store(sqlite_url, "2026-W47")
+    _, evaluated = store_week_verdict(sqlite_url, example_model, week("2026-W47"))
+    with transaction(sqlite_url) as conn:
+        conn.execute(
+            RuleResult.__table__.insert().values(
+                pilot=PILOT,
+                week="2026-W47",
+                rule_id="retired.rule",
+                status="pass",
+                message="an old rule",
+                evidence_json="[]",
+                owner_role="reviewer",
+                on_fail="warn",
+            )
+        )
+        stored = stored_outcomes(conn, PILOT, week("2026-W47"))
+    assert stored[:-1] == evaluated
+    assert (stored[-1].id, stored[-1].action, stored[-1].evidence_kind) == (
+        "retired.rule",
+        "an old rule",
+        "text",
+    )

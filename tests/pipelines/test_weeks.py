@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from models.results import Week
-from pipelines.weeks import week_bounds_utc, week_expr
+from pipelines.weeks import pilot_week, week_bounds_utc, week_expr
 
 UTC = dt.UTC
 BERLIN = "Europe/Berlin"
@@ -54,3 +54,11 @@ def test_week_bounds_utc_are_the_weeks_bounds() -> None:
     )
     with pytest.raises(ValueError, match="is not an ISO week"):
         week_bounds_utc("2026-47", BERLIN)
+
+
+def test_pilot_week_refuses_a_week_of_another_timezone(example_model) -> None:
+    """It passes a week parsed in the pilot's timezone and refuses one parsed in another."""
+    week = Week.parse("2026-W47", example_model.timezone)
+    assert pilot_week(example_model, week) is week
+    with pytest.raises(ValueError, match="parse the week in the pilot's timezone"):
+        pilot_week(example_model, Week.parse("2026-W47", "America/New_York"))

@@ -30,7 +30,10 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.results import Week
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -75,7 +78,7 @@ class WeekResults:
     rules, and a week whose state key is unchanged (and whose results are stored) is reused,
     as the flow's task cache does (`flows/weekly_readiness.py`)."""
 
-    def __init__(self, db_url: str, operating_model: Any, week: str) -> None:
+    def __init__(self, db_url: str, operating_model: Any, week: Week) -> None:
         self.db_url, self.operating_model, self.week = db_url, operating_model, week
         self.key: str | None = None
         self.week_facts: Any = None
@@ -86,7 +89,9 @@ class WeekResults:
         from pipelines.week_state import code_digest, week_state
 
         with transaction(self.db_url) as conn:
-            return week_state(conn, self.operating_model, self.week, code_digest(*RESULT_MODULES))
+            return week_state(
+                conn, self.operating_model, self.week.label, code_digest(*RESULT_MODULES)
+            )
 
     def facts(self) -> Any:
         from pipelines.metrics import store_week_metrics
@@ -267,6 +272,7 @@ def main() -> None:
     from checks.verdict import store_week_verdict
     from flows.ingest import ingest_inbox
     from models.operating_model import load_operating_model
+    from models.results import Week
     from models.settings import Settings
     from pipelines.metrics import store_week_metrics
     from pipelines.warehouse.engine import dispose_engines
@@ -282,16 +288,17 @@ def main() -> None:
     inbox = work / name
     history = work / f"{name}-history" if args.history_weeks else None
     generated = _generated(inbox, history, sizes, args.history_weeks)
-    [week] = _usage_weeks(inbox)
-    files = inbox_files(inbox)
     operating_model = load_operating_model(PILOT)
+    [week] = [Week.parse(w, operating_model.timezone) for w in _usage_weeks(inbox)]
+    files = inbox_files(inbox)
     usage_rows = sizes["usage_rows"]
     history_url = None
     if history is not None:
         # The weeks before are stored once, in a warehouse that every run starts from a copy of.
         history_url = fresh_db(args.db, work, "history")
         start = time.perf_counter()
-        for past in _usage_weeks(history):
+        for label in _usage_weeks(history):
+            past = Week.parse(label, operating_model.timezone)
             ingest_inbox(history_url, operating_model, history, past)
             store_week_metrics(history_url, operating_model, past)
             store_week_verdict(history_url, operating_model, past)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Literal
 
 import polars as pl
 from sqlalchemy import Connection, select
 
-from checks.rules.base import RuleContext, RuleOutcome, WeekHistory, outcome
-from checks.rules.catalog import RULES, STREAK, streak
+from checks.rules.base import RuleContext, WeekHistory, outcome
+from checks.rules.catalog import CATALOG, RULES, STREAK, streak
 from models.operating_model import OperatingModel
+from models.results import RuleOutcome, Week, WeeklyMetrics
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.input_stats import week_input_stats
-from pipelines.metrics import WeekFacts
+from pipelines.metrics import WeekFacts, stored_metrics
 from pipelines.warehouse.bulk import replace_partition
 from pipelines.warehouse.engine import transaction
+from pipelines.weeks import pilot_week
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
 
@@ -25,9 +28,7 @@ def evaluate_rules(ctx: RuleContext) -> list[RuleOutcome]:
     """Every rule of the catalog; the streak counts this week green when no other rule failed."""
     results = [outcome(rule, ctx) for rule in RULES]
     failed = any(r.status == "fail" for r in results)
-    streak_rule = type(STREAK)(
-        STREAK.id, STREAK.owner_role, STREAK.on_fail, lambda c: streak(c, failed)
-    )
+    streak_rule = replace(STREAK, evaluate=lambda c: streak(c, failed))
     return [*results, outcome(streak_rule, ctx)]
 
 
@@ -43,14 +44,14 @@ def verdict(results: list[RuleOutcome]) -> Verdict:
     return "ready"
 
 
-def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
+def read_history(conn: Connection, pilot: str, week: Week) -> WeekHistory:
     """Stored metrics and failed rules of the pilot's weeks before `week`."""
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
     metrics = {
-        r.week: json.loads(r.metrics_json)
+        r.week: WeeklyMetrics.from_json(r.metrics_json)
         for r in conn.execute(
             select(metric.c.week, metric.c.metrics_json).where(
-                metric.c.pilot == pilot, metric.c.week < week
+                metric.c.pilot == pilot, metric.c.week < week.label
             )
         )
     }
@@ -59,7 +60,7 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
     failed: dict[str, list[str]] = {}
     for r in conn.execute(
         select(rule.c.week, rule.c.rule_id, rule.c.status).where(
-            rule.c.pilot == pilot, rule.c.week < week
+            rule.c.pilot == pilot, rule.c.week < week.label
         )
     ):
         failed.setdefault(r.week, [])
@@ -68,13 +69,17 @@ def read_history(conn: Connection, pilot: str, week: str) -> WeekHistory:
     return WeekHistory(metrics=metrics, failed_rules=failed)
 
 
-def stored_outcomes(conn: Connection, pilot: str, week: str) -> list[RuleOutcome]:
-    """The rule outcomes stored for a week, in catalog order."""
+def stored_outcomes(conn: Connection, pilot: str, week: Week) -> list[RuleOutcome]:
+    """The rule outcomes stored for a week, in catalog order, with each rule's action and
+    evidence kind from the catalog (a rule no longer in the catalog asks for its message and
+    shows its evidence as text)."""
     rule = RuleResult.__table__
-    rows = conn.execute(select(rule).where(rule.c.pilot == pilot, rule.c.week == week)).all()
-    order = {r.id: i for i, r in enumerate([*RULES, STREAK])}
-    return sorted(
-        (
+    rows = conn.execute(select(rule).where(rule.c.pilot == pilot, rule.c.week == week.label)).all()
+    order = {rule_id: i for i, rule_id in enumerate(CATALOG)}
+    outcomes = []
+    for r in rows:
+        declared = CATALOG.get(r.rule_id)
+        outcomes.append(
             RuleOutcome(
                 id=r.rule_id,
                 status=r.status,
@@ -85,17 +90,17 @@ def stored_outcomes(conn: Connection, pilot: str, week: str) -> list[RuleOutcome
                 evidence_total=r.evidence_total,
                 owner_role=r.owner_role,
                 on_fail=r.on_fail,
+                action=declared.action if declared else r.message,
+                evidence_kind=declared.evidence_kind if declared else "text",
             )
-            for r in rows
-        ),
-        key=lambda o: order.get(o.id, len(order)),
-    )
+        )
+    return sorted(outcomes, key=lambda o: (order.get(o.id, len(order)), o.id))
 
 
 def store_week_verdict(
     db_url: str,
     operating_model: OperatingModel,
-    week: str,
+    week: Week,
     week_facts: WeekFacts | None = None,
 ) -> tuple[Verdict, list[RuleOutcome]]:
     """Evaluate every rule on the week and store results and verdict (one transaction).
@@ -103,36 +108,30 @@ def store_week_verdict(
     `week_facts` is what the facts stage just computed for the week; without it, the week's
     inputs and facts are read back from the warehouse and its metrics from the stored ones.
     """
+    pilot, week = operating_model.pilot, pilot_week(operating_model, week)
     with transaction(db_url) as conn:
-        metric = WeeklyMetric.__table__
-        stored = conn.execute(
-            select(metric.c.metrics_json).where(
-                metric.c.pilot == operating_model.pilot, metric.c.week == week
-            )
-        ).scalar_one_or_none()
+        stored = stored_metrics(conn, pilot, week)
         if stored is None:
-            raise LookupError(
-                f"no stored metrics for {operating_model.pilot} {week}: run the facts stage first"
-            )
+            raise LookupError(f"no stored metrics for {pilot} {week}: run the facts stage first")
         if week_facts is None:
             inputs = read_week_inputs(conn, operating_model, week)
-            week_facts = WeekFacts(inputs, task_facts(inputs, operating_model), json.loads(stored))
+            week_facts = WeekFacts(inputs, task_facts(inputs, operating_model), stored)
         ctx = RuleContext(
             operating_model=operating_model,
             week=week,
             facts=week_facts.facts,
             metrics=week_facts.metrics,
             inputs=week_facts.inputs,
-            input_stats=week_input_stats(conn, operating_model.pilot, week),
-            history=read_history(conn, operating_model.pilot, week),
+            input_stats=week_input_stats(conn, pilot, week.label),
+            history=read_history(conn, pilot, week),
         )
         results = evaluate_rules(ctx)
         outcome_verdict = verdict(results)
         rows = pl.DataFrame(
             [
                 {
-                    "pilot": operating_model.pilot,
-                    "week": week,
+                    "pilot": pilot,
+                    "week": week.label,
                     "rule_id": r.id,
                     "status": r.status,
                     "value": r.value,
@@ -147,10 +146,11 @@ def store_week_verdict(
             ],
             schema_overrides={"value": pl.Float64, "threshold": pl.Float64},
         )
-        replace_partition(conn, RuleResult, {"pilot": operating_model.pilot, "week": week}, rows)
+        replace_partition(conn, RuleResult, {"pilot": pilot, "week": week.label}, rows)
+        metric = WeeklyMetric.__table__
         conn.execute(
             metric.update()
-            .where(metric.c.pilot == operating_model.pilot, metric.c.week == week)
+            .where(metric.c.pilot == pilot, metric.c.week == week.label)
             .values(verdict=outcome_verdict)
         )
     return outcome_verdict, results

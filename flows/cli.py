@@ -88,12 +88,12 @@ def run(
     ] = False,
 ) -> None:
     """Run one pilot's week: ingest, check, load, facts, rules and report. Exit 1 when it failed."""
-    from pipelines.weeks import parse_week
+    from models.results import Week
 
-    _model(pilot)
+    operating_model = _model(pilot)
     if week:
         try:
-            parse_week(week)
+            Week.parse(week, operating_model.timezone)
         except ValueError as exc:
             _fail(str(exc))
     from pipelines.remote_inbox import is_remote
@@ -390,7 +390,7 @@ def portfolio(
     Exit 0 when the portfolio completed, also when some pilots failed (each failure and its
     re-run command goes to stderr); exit 1 when the portfolio itself could not run.
     """
-    from pipelines.weeks import parse_week
+    from models.results import Week
 
     if not pilots.is_dir():
         _fail(f"pilots folder {pilots} is not a folder")
@@ -400,7 +400,7 @@ def portfolio(
         _fail(f"inbox root {inbox_root} is not a folder")
     if week:
         try:
-            parse_week(week)
+            Week.check_label(week)
         except ValueError as exc:
             _fail(str(exc))
     _check_prefect_api()

@@ -17,6 +17,7 @@ import polars as pl
 
 from checks import validate
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
 from pipelines import usage_summary
 from pipelines.prepare import (
@@ -51,10 +52,11 @@ def ingest_inbox(
     db_url: str,
     operating_model: OperatingModel,
     inbox: Path,
-    run_week: str,
+    run_week: Week,
     now_utc: dt.datetime | None = None,
 ) -> list[IngestedFile]:
     """Ingest every new file of the inbox, each in its own transaction; skip known files.
+    `run_week` is the week the run is for: a file first seen now is recorded as delivered for it.
 
     The next files are read and checked in a worker thread while the current one loads (the
     database works without the GIL). Returns the records of the files ingested by this call,
@@ -169,7 +171,7 @@ def _prepare(
 
 
 def _load(
-    db_url: str, pilot: str, prepared: PreparedFile, run_week: str, now_utc: dt.datetime
+    db_url: str, pilot: str, prepared: PreparedFile, run_week: Week, now_utc: dt.datetime
 ) -> IngestedFile | None:
     """Store one prepared file in its own transaction; None when it is not stored now."""
     file = prepared.file

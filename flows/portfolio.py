@@ -18,9 +18,9 @@ from prefect.runtime import flow_run
 
 from flows.pilot import load_pilot
 from flows.weekly_readiness import WeeklyRunResult, resolve_week, weekly_readiness
+from models.results import Week
 from models.settings import Settings
 from pipelines.warehouse.engine import make_engine
-from pipelines.weeks import parse_week
 from reports.portfolio import (
     error_line,
     portfolio_document,
@@ -68,7 +68,7 @@ def _plan(path: Path, inbox_root: Path, week: str | None) -> dict[str, Any]:
     return {
         "pilot": operating_model.pilot,
         "title": operating_model.title,
-        "week": resolve_week(operating_model, week),
+        "week": resolve_week(operating_model, week).label,
         "inbox": inbox_root / operating_model.pilot,
     }
 
@@ -104,7 +104,7 @@ def portfolio_readiness(
     """
     logger = get_run_logger()
     if week is not None:
-        parse_week(week)
+        Week.check_label(week)
     settings = Settings()
     explicit_out, explicit_db = out_dir, db_url
     out_dir = Path(out_dir or settings.out_dir)
@@ -156,7 +156,7 @@ def portfolio_readiness(
             result: WeeklyRunResult = future.result()
             entry.update(
                 status="completed",
-                week=result.week,
+                week=result.week.label,
                 verdict=result.verdict,
                 report=report_link(result.report_html, out_dir),
                 email_status=result.email_status,

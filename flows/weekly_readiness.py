@@ -25,6 +25,7 @@ from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
 from flows.pilot import load_pilot
 from models.operating_model import OperatingModel, load_operating_model
+from models.results import Week
 from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
@@ -32,7 +33,6 @@ from pipelines.remote_inbox import is_remote, mirror_inbox
 from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.locks import RunInProgress, week_lock
 from pipelines.week_state import WeekState, code_digest, week_state
-from pipelines.weeks import last_complete_week, parse_week
 from reports.email import failure_alert, send, write_eml
 from reports.publish import (
     PublishedWeek,
@@ -49,19 +49,19 @@ class WeeklyRunResult:
     """What one completed weekly run produced."""
 
     pilot: str
-    week: str
+    week: Week
     verdict: str
     report_html: Path
     report_json: Path
     email_status: str
 
 
-def resolve_week(operating_model: OperatingModel, week: str | None) -> str:
-    """The requested week, else the last complete ISO week in the pilot's timezone."""
+def resolve_week(operating_model: OperatingModel, week: str | None) -> Week:
+    """The requested week, else the last complete ISO week, in the pilot's timezone;
+    ValueError when the requested label is not an ISO week."""
     if week is None:
-        return last_complete_week(operating_model.timezone)
-    parse_week(week)
-    return week
+        return Week.last_complete(operating_model.timezone)
+    return Week.parse(week, operating_model.timezone)
 
 
 def _run_name() -> str:
@@ -71,12 +71,12 @@ def _run_name() -> str:
         operating_model = load_pilot(pilot)
     except ValueError:
         return f"{pilot.stem}-{params.get('week') or 'last-week'}"
-    return f"{operating_model.pilot}-{params.get('week') or last_complete_week(operating_model.timezone)}"
+    return f"{operating_model.pilot}-{params.get('week') or Week.last_complete(operating_model.timezone)}"
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
 def ingest_task(
-    db_url: str, operating_model: OperatingModel, inbox: Path, week: str
+    db_url: str, operating_model: OperatingModel, inbox: Path, week: Week
 ) -> dict[str, dict[str, int]]:
     files = ingest_inbox(db_url, operating_model, inbox, week)
     logger = get_run_logger()
@@ -121,16 +121,16 @@ RESULT_MODULES = ("pipelines.metrics", "checks.verdict")
 
 
 @task(name="week-state", cache_policy=NO_CACHE)
-def week_state_task(db_url: str, operating_model: OperatingModel, week: str) -> WeekState:
+def week_state_task(db_url: str, operating_model: OperatingModel, week: Week) -> WeekState:
     with transaction(db_url) as conn:
-        return week_state(conn, operating_model, week, code_digest(*RESULT_MODULES))
+        return week_state(conn, operating_model, week.label, code_digest(*RESULT_MODULES))
 
 
 # A week's results are reused (the task ends "Cached") when its inputs are equal: the warehouse
 # URL, the operating model, the week, the week's state key and this task's own code.
 @task(name="facts-and-rules", cache_policy=INPUTS + TASK_SOURCE, persist_result=True)
 def facts_and_rules_task(
-    db_url: str, operating_model: OperatingModel, week: str, week_key: str
+    db_url: str, operating_model: OperatingModel, week: Week, week_key: str
 ) -> str:
     week_facts = store_week_metrics(db_url, operating_model, week)
     verdict, results = store_week_verdict(db_url, operating_model, week, week_facts)
@@ -141,7 +141,7 @@ def facts_and_rules_task(
 
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(
-    db_url: str, operating_model: OperatingModel, week: str, out_dir: Path
+    db_url: str, operating_model: OperatingModel, week: Week, out_dir: Path
 ) -> PublishedWeek:
     published = publish_week(db_url, operating_model, week, out_dir)
     get_run_logger().info("report written to %s", published.html)
@@ -211,7 +211,7 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
             {
                 "id": str(run.id),
                 "pilot": operating_model.pilot,
-                "week": week,
+                "week": week.label,
                 "started_at": dt.datetime.now(dt.UTC),
                 "status": "failed",
                 "stage": stage,
@@ -221,7 +221,7 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
         )
     except Exception as exc:
         logger.error("could not record the failed run: %s", exc)
-    command = rerun_command(Path(params["pilot"]), str(params.get("inbox")), week)
+    command = rerun_command(Path(params["pilot"]), str(params.get("inbox")), week.label)
     logger.error("run failed at stage %s: %s; re-run with: %s", stage, error, command)
     _alert_failure(operating_model, week, stage, error, command, out_dir, settings, logger)
 
@@ -250,19 +250,19 @@ def weekly_readiness(
     """
     settings = Settings()
     operating_model = load_pilot(pilot)
-    week = resolve_week(operating_model, week)
+    run_week = resolve_week(operating_model, week)
     db_url = db_url or settings.db_url
     out_dir = Path(out_dir or settings.out_dir)
-    with week_lock(db_url, operating_model.pilot, week, settings.run_lock_wait_seconds):
+    with week_lock(db_url, operating_model.pilot, run_week.label, settings.run_lock_wait_seconds):
         return _run_week(
-            operating_model, str(inbox), week, out_dir, db_url, settings, send_email, resend
+            operating_model, str(inbox), run_week, out_dir, db_url, settings, send_email, resend
         )
 
 
 def _run_week(
     operating_model: OperatingModel,
     inbox_location: str,
-    week: str,
+    week: Week,
     out_dir: Path,
     db_url: str,
     settings: Settings,
@@ -272,7 +272,7 @@ def _run_week(
     run = {
         "id": str(flow_run.id or uuid.uuid4()),
         "pilot": operating_model.pilot,
-        "week": week,
+        "week": week.label,
         "started_at": dt.datetime.now(dt.UTC),
         "status": "running",
         "stage": "ingest",
@@ -317,7 +317,7 @@ def _run_week(
     finish_task(db_url, published, email)
     stage("artifacts")
     artifacts_task(published, email)
-    tag_flow_run(operating_model.pilot, week, verdict)
+    tag_flow_run(operating_model.pilot, week.label, verdict)
     _record_run(
         db_url,
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
@@ -352,7 +352,7 @@ def _error_text(state: Any) -> str:
 
 def _alert_failure(
     operating_model: OperatingModel,
-    week: str,
+    week: Week,
     stage: str,
     error: str,
     command: str,
@@ -361,13 +361,15 @@ def _alert_failure(
     logger: Any,
 ) -> None:
     """Best effort: email the technical owner and backup (or write the alert beside the report)."""
-    message = failure_alert(operating_model, week, stage, error, command)
+    message = failure_alert(operating_model, week.label, stage, error, command)
     try:
         if settings.smtp_host:
             send(message, settings)
             logger.info("failure alert sent to %s", message["To"])
         else:
-            path = write_eml(message, out_dir / operating_model.pilot / week / "failure-alert.eml")
+            path = write_eml(
+                message, out_dir / operating_model.pilot / week.label / "failure-alert.eml"
+            )
             logger.info("no SMTP host configured: failure alert written to %s", path)
     except Exception as exc:
         logger.warning("failure alert not delivered: %s", exc)

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, func, or_, select
 
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.sources import CHANGES, POLARS_TYPES, REVIEWS, TICKETS, TIMESHEETS, USAGE
 from models.warehouse import (
     ChangeEntry,
@@ -29,7 +30,7 @@ from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
 from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between
 from pipelines.warehouse.reads import read_frame
-from pipelines.weeks import week_bounds_utc, week_days
+from pipelines.weeks import pilot_week
 
 SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "stop_now": 3}
 HUMAN_ACTIVITIES = ("review", "rework", "escalation", "maintenance")
@@ -78,7 +79,7 @@ class WeekInputs:
     """What the warehouse holds for one pilot and week (and the month so far)."""
 
     pilot: str
-    week: str
+    week: Week
     tickets: pl.DataFrame  # tickets solved in the week
     usage_summary: pl.DataFrame  # usage in the week grouped by task, model, prompt, status, pricing
     unpriced_request_ids: list[str]
@@ -97,14 +98,11 @@ def _t(table_class: type) -> object:
     return table_class.__table__  # type: ignore[attr-defined]
 
 
-def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: str) -> WeekInputs:
+def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: Week) -> WeekInputs:
     """Read the week's rows (aggregated where the table is large) for one pilot."""
-    start, end = week_bounds_utc(week, operating_model.timezone)
-    monday, sunday = week_days(week)
-    month_first = sunday.replace(day=1)
-    month_start = dt.datetime.combine(month_first, dt.time(), operating_model.zone).astimezone(
-        dt.UTC
-    )
+    week = pilot_week(operating_model, week)
+    start, end = week.start, week.end
+    monday, sunday, month_first = week.monday, week.sunday, week.month_first
     pilot = operating_model.pilot
     usage, sheet, review, change = (
         _t(UsageCall),
@@ -175,7 +173,7 @@ def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: st
         .order_by(change.c.changed_at, change.c.kind, change.c.version),
         schema=CHANGE_SCHEMA,
     )
-    month_cost = _model_cost_usd(conn, pilot, month_start, end)
+    month_cost = _model_cost_usd(conn, pilot, week.month_start, end)
     return WeekInputs(
         pilot=pilot,
         week=week,
@@ -338,7 +336,7 @@ def task_facts(inputs: WeekInputs, operating_model: OperatingModel) -> pl.DataFr
         .join(worst, on="ticket_id", how="left")
         .select(
             pl.lit(inputs.pilot).alias("pilot"),
-            pl.lit(inputs.week).alias("week"),
+            pl.lit(inputs.week.label).alias("week"),
             "ticket_id",
             "category",
             "agent",

@@ -6,15 +6,23 @@ Computed once from the week's task facts and inputs, stored, and read by rules a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from models.operating_model import OperatingModel
+from models.results import (
+    Baseline,
+    BillReconciliation,
+    HumanMinutesByActivity,
+    Volume,
+    Volumes,
+    Week,
+    WeeklyMetrics,
+    days_in_month,
+)
 from models.warehouse import TaskFact, WeeklyMetric
 from pipelines.facts import (
     OVERSIGHT_ACTIVITIES,
@@ -28,7 +36,6 @@ from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.reconciliation import week_reconciliation
 from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
 from pipelines.warehouse.engine import transaction
-from pipelines.weeks import days_in_month, week_days
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -39,11 +46,9 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def weekly_fees(operating_model: OperatingModel, week: str) -> float:
+def weekly_fees(operating_model: OperatingModel, week: Week) -> float:
     """Fixed monthly fees spread evenly over days: 7 days of the month of the week's Thursday."""
-    monday, _ = week_days(week)
-    thursday = monday + dt.timedelta(days=3)
-    return operating_model.costs.fixed_monthly_fees * 7 / days_in_month(thursday)
+    return operating_model.costs.fixed_monthly_fees * 7 / days_in_month(week.thursday)
 
 
 def baselines(facts: pl.DataFrame, operating_model: OperatingModel) -> pl.DataFrame:
@@ -68,9 +73,13 @@ def baselines(facts: pl.DataFrame, operating_model: OperatingModel) -> pl.DataFr
 
 
 def weekly_metrics(
-    facts: pl.DataFrame, inputs: WeekInputs, operating_model: OperatingModel
-) -> dict[str, Any]:
-    """All metrics of the week, as JSON-ready values."""
+    facts: pl.DataFrame,
+    inputs: WeekInputs,
+    operating_model: OperatingModel,
+    bill_reconciliation: BillReconciliation | None = None,
+) -> WeeklyMetrics:
+    """All metrics of the week; `bill_reconciliation` is the week's provider bills beside the
+    request logs (None without bill lines)."""
     ai = facts.filter(pl.col("ai_task"))
     manual = facts.filter(~pl.col("ai_task"))
     usage = inputs.usage_summary
@@ -108,7 +117,7 @@ def weekly_metrics(
     agents = ai.filter(pl.col("agent").is_not_null()).get_column("agent").n_unique()
     saved_per_day = _ratio(gross_saved - oversight_minutes, agents * 5)
 
-    _, sunday = week_days(inputs.week)
+    sunday = inputs.week.sunday
     days_elapsed = sunday.day
     month_days = days_in_month(sunday)
     month_human = float(
@@ -126,13 +135,13 @@ def weekly_metrics(
     current_cost = total * 52 / 12
     current_review_hours = oversight_minutes / 60 * 52 / 12
 
-    def volume(factor: float) -> dict[str, Any]:
+    def volume(factor: float) -> Volume:
         cost = current_cost * factor
-        return {
-            "cost": _round(cost, 2),
-            "review_hours": _round(current_review_hours * factor, 1),
-            "under_cap": cost <= operating_model.costs.monthly_cap,
-        }
+        return Volume(
+            cost=round(cost, 2),
+            review_hours=round(current_review_hours * factor, 1),
+            under_cap=cost <= operating_model.costs.monthly_cap,
+        )
 
     reviewed_agents = (
         inputs.reviews.join(facts.select("ticket_id", "agent"), on="ticket_id", how="left")
@@ -147,40 +156,48 @@ def weekly_metrics(
         if reviewed
         else 0
     )
-    return {
-        "ai_tasks": ai_tasks,
-        "manual_tasks": manual.height,
-        # Solved tickets whose export does not say whether a draft was used: in neither group.
-        "unknown_ai_tasks": facts.filter(pl.col("ai_task").is_null()).height,
-        "model_cost": _round(model_cost),
-        "human_cost": _round(human_cost),
-        "fees": _round(fees),
-        "total_cost": _round(total),
-        "cost_per_task": _round(_ratio(total, ai_tasks)),
-        "reviewed": reviewed,
-        "error_rate": _round(_ratio(serious, reviewed)),
-        "correction_rate": _round(_ratio(corrected, with_outcome.height)),
-        "minutes_saved_per_employee_day": _round(saved_per_day, 2),
-        "month_to_date_cost": _round(month_to_date, 2),
-        "projected_month_cost": _round(projected, 2),
-        "volumes": {
-            "current": volume(1.0),
-            "next_team": volume(operating_model.volumes.next_team_factor),
-            "busy_month": volume(operating_model.volumes.busy_month_factor),
-        },
-        "model_calls": calls,
-        "failed_model_calls": failed_calls,
-        "unpriced_model_calls": inputs.unpriced_total,
-        "model_cost_per_task": _round(_ratio(float(ai["model_cost_usd"].sum() or 0.0), ai_tasks)),
-        "human_minutes_by_activity": {k: _round(v, 1) for k, v in minutes_by_activity.items()},
-        "serious_findings": serious,
-        "review_distinct_days": review_days,
-        "review_distinct_agents": reviewed_agents,
-        "baselines": [
-            {k: (_round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}
+    return WeeklyMetrics(
+        ai_tasks=ai_tasks,
+        manual_tasks=manual.height,
+        unknown_ai_tasks=facts.filter(pl.col("ai_task").is_null()).height,
+        model_cost=round(model_cost, 4),
+        human_cost=round(human_cost, 4),
+        fees=round(fees, 4),
+        total_cost=round(total, 4),
+        cost_per_task=_round(_ratio(total, ai_tasks)),
+        reviewed=reviewed,
+        error_rate=_round(_ratio(serious, reviewed)),
+        correction_rate=_round(_ratio(corrected, with_outcome.height)),
+        minutes_saved_per_employee_day=_round(saved_per_day, 2),
+        month_to_date_cost=round(month_to_date, 2),
+        projected_month_cost=round(projected, 2),
+        volumes=Volumes(
+            current=volume(1.0),
+            next_team=volume(operating_model.volumes.next_team_factor),
+            busy_month=volume(operating_model.volumes.busy_month_factor),
+        ),
+        model_calls=calls,
+        failed_model_calls=failed_calls,
+        unpriced_model_calls=inputs.unpriced_total,
+        model_cost_per_task=_round(_ratio(float(ai["model_cost_usd"].sum() or 0.0), ai_tasks)),
+        human_minutes_by_activity=HumanMinutesByActivity(
+            **{k: round(v, 1) for k, v in minutes_by_activity.items()}
+        ),
+        serious_findings=serious,
+        review_distinct_days=review_days,
+        review_distinct_agents=reviewed_agents,
+        baselines=[
+            Baseline(
+                category=row["category"],
+                median_minutes=_round(row["median_minutes"], 2),
+                manual_tasks=row["manual_tasks"],
+                baseline_minutes=round(float(row["baseline_minutes"]), 2),
+                measured=row["measured"],
+            )
             for row in base.to_dicts()
         ],
-    }
+        bill_reconciliation=bill_reconciliation,
+    )
 
 
 @dataclass(frozen=True)
@@ -190,54 +207,53 @@ class WeekFacts:
 
     inputs: WeekInputs
     facts: pl.DataFrame
-    metrics: dict[str, Any]
+    metrics: WeeklyMetrics
 
 
-def stored_metrics(conn: Any, pilot: str, week: str) -> dict[str, Any]:
-    """The metrics stored for a week."""
+def stored_metrics(conn: Connection, pilot: str, week: Week) -> WeeklyMetrics | None:
+    """The metrics stored for a week, or None when its facts stage never ran."""
     metric = WeeklyMetric.__table__
     stored = conn.execute(
-        select(metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week == week)
-    ).scalar_one()
-    return json.loads(stored)
+        select(metric.c.metrics_json).where(metric.c.pilot == pilot, metric.c.week == week.label)
+    ).scalar_one_or_none()
+    return None if stored is None else WeeklyMetrics.from_json(stored)
 
 
-def compute_week_facts(db_url: str, operating_model: OperatingModel, week: str) -> WeekFacts:
+def compute_week_facts(db_url: str, operating_model: OperatingModel, week: Week) -> WeekFacts:
     """Read the week's inputs and compute its task facts and metrics (nothing is stored)."""
     with transaction(db_url) as conn:
         inputs = read_week_inputs(conn, operating_model, week)
         reconciliation = week_reconciliation(conn, operating_model, week)
     facts = task_facts(inputs, operating_model)
-    metrics = weekly_metrics(facts, inputs, operating_model)
-    # Provider bills beside the request logs; None when the week has no bill lines.
-    metrics["bill_reconciliation"] = reconciliation
-    return WeekFacts(inputs, facts, metrics)
+    bills = None if reconciliation is None else BillReconciliation.model_validate(reconciliation)
+    return WeekFacts(inputs, facts, weekly_metrics(facts, inputs, operating_model, bills))
 
 
-def store_week_metrics(db_url: str, operating_model: OperatingModel, week: str) -> WeekFacts:
+def store_week_metrics(db_url: str, operating_model: OperatingModel, week: Week) -> WeekFacts:
     """Compute the week's task facts and metrics and store them (one writing transaction);
     the stored verdict of the week is cleared until the rules are evaluated again."""
     week_facts = compute_week_facts(db_url, operating_model, week)
     facts, metrics = week_facts.facts, week_facts.metrics
+    pilot = operating_model.pilot
     # A large week's facts are staged before the writing transaction (SQLite bulk path).
     staged = stage_rows(db_url, TaskFact, facts)
     try:
         with transaction(db_url, attach=staged) as conn:
-            snapshot_week_inputs(conn, operating_model.pilot, week)
-            where = {"pilot": operating_model.pilot, "week": week}
+            snapshot_week_inputs(conn, pilot, week.label)
+            where = {"pilot": pilot, "week": week.label}
             replace_partition(conn, TaskFact, where, facts, staged=staged)
             row = pl.DataFrame(
                 [
                     {
-                        "pilot": operating_model.pilot,
-                        "week": week,
-                        "ai_tasks": metrics["ai_tasks"],
-                        "total_cost": metrics["total_cost"],
-                        "cost_per_task": metrics["cost_per_task"],
+                        "pilot": pilot,
+                        "week": week.label,
+                        "ai_tasks": metrics.ai_tasks,
+                        "total_cost": metrics.total_cost,
+                        "cost_per_task": metrics.cost_per_task,
                         "verdict": None,
-                        "metrics_json": json.dumps(metrics, sort_keys=True),
+                        "metrics_json": metrics.to_json(),
                         "inputs_json": json.dumps(
-                            week_input_stats(conn, operating_model.pilot, week), sort_keys=True
+                            week_input_stats(conn, pilot, week.label), sort_keys=True
                         ),
                     }
                 ],

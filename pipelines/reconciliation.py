@@ -15,10 +15,10 @@ import polars as pl
 from sqlalchemy import Connection, func, select
 
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.warehouse import ProviderCost, UsageCall
 from pipelines.usage_summary import calls_between
 from pipelines.warehouse.reads import read_frame
-from pipelines.weeks import week_bounds_utc
 
 # Above this share of the bill unexplained by the logs (either way), the report warns.
 TOLERANCE = 0.05
@@ -45,13 +45,13 @@ def model_key(column: str = "model") -> pl.Expr:
 
 
 def read_bill_and_logs(
-    conn: Connection, operating_model: OperatingModel, week: str
+    conn: Connection, operating_model: OperatingModel, week: Week
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The week's bill lines and logged usage, each summed per model (empty bill: no report).
 
     Daily buckets belong to the week their start falls in.
     """
-    start, end = week_bounds_utc(week, operating_model.timezone)
+    start, end = week.start, week.end
     bill_table = ProviderCost.__table__
     bill = read_frame(
         conn,
@@ -215,7 +215,7 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def week_reconciliation(
-    conn: Connection, operating_model: OperatingModel, week: str
+    conn: Connection, operating_model: OperatingModel, week: Week
 ) -> dict[str, Any] | None:
     """The week's reconciliation of provider bills against request logs, or None without bills."""
     bill, logs = read_bill_and_logs(conn, operating_model, week)

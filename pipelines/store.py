@@ -9,6 +9,7 @@ import json
 import polars as pl
 from sqlalchemy import Connection, select
 
+from models.results import Week
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
 from pipelines import usage_summary
 from pipelines.prepare import InboxFile, PreparedFile
@@ -47,7 +48,7 @@ def store_prepared_file(
     conn: Connection,
     pilot: str,
     prepared: PreparedFile,
-    run_week: str,
+    run_week: Week,
     now_utc: dt.datetime,
     staged: Stage | None = None,
     summary: pl.DataFrame | None = None,
@@ -68,7 +69,7 @@ def store_prepared_file(
         "target": prepared.target or file.source,
         "exported_at": file.exported_at,
         "ingested_at": now_utc.replace(microsecond=0),
-        "first_seen_week": run_week,
+        "first_seen_week": run_week.label,
         "status": "refused" if prepared.refused else "loaded",
         "reason": prepared.refused,
         "rows_read": prepared.rows_read,

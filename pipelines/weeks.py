@@ -1,65 +1,33 @@
-"""ISO weeks in a pilot's timezone: labels like `2026-W47` and their UTC bounds."""
+"""ISO weeks in a pilot's timezone as polars sees them, and bounds for callers holding a label.
+
+The week itself (label, timezone, local days, UTC bounds) is `models.results.Week`.
+"""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+from models.operating_model import OperatingModel
+from models.results import Week
 
 
-def parse_week(week: str) -> tuple[int, int]:
-    """(year, week number) of a `YYYY-Www` label; ValueError when it is not one."""
-    match = _WEEK.fullmatch(week)
-    if not match:
-        raise ValueError(f"week {week!r} is not an ISO week like 2026-W47")
-    year, number = int(match[1]), int(match[2])
-    try:
-        dt.date.fromisocalendar(year, number, 1)
-    except ValueError as exc:
-        raise ValueError(f"week {week!r} does not exist") from exc
-    return year, number
-
-
-def week_label(day: dt.date) -> str:
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
-
-
-def week_days(week: str) -> tuple[dt.date, dt.date]:
-    """Monday and Sunday of a week."""
-    year, number = parse_week(week)
-    monday = dt.date.fromisocalendar(year, number, 1)
-    return monday, monday + dt.timedelta(days=6)
+def pilot_week(operating_model: OperatingModel, week: Week) -> Week:
+    """The week, when it is in the pilot's timezone; ValueError when it is not (its days and
+    bounds would be another timezone's)."""
+    if week.timezone != operating_model.timezone:
+        raise ValueError(
+            f"week {week} is in {week.timezone}, pilot {operating_model.pilot} in "
+            f"{operating_model.timezone}: parse the week in the pilot's timezone"
+        )
+    return week
 
 
 def week_bounds_utc(week: str, timezone: str) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a week in UTC: Monday 00:00 to the next Monday 00:00, local time."""
-    monday, _ = week_days(week)
-    zone = ZoneInfo(timezone)
-    start = dt.datetime.combine(monday, dt.time(), zone)
-    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), zone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def shift_week(week: str, weeks: int) -> str:
-    monday, _ = week_days(week)
-    return week_label(monday + dt.timedelta(weeks=weeks))
-
-
-def last_complete_week(timezone: str, now: dt.datetime | None = None) -> str:
-    """The newest week that has fully ended in the timezone."""
-    now = now or dt.datetime.now(dt.UTC)
-    today = now.astimezone(ZoneInfo(timezone)).date()
-    return week_label(today - dt.timedelta(days=today.isoweekday()))
-
-
-def days_in_month(day: dt.date) -> int:
-    return calendar.monthrange(day.year, day.month)[1]
+    """[start, end) of a labelled week in UTC: Monday 00:00 to the next Monday 00:00, local."""
+    parsed = Week.parse(week, timezone)
+    return parsed.start, parsed.end
 
 
 def week_expr(column: str, timezone: str, is_date: bool = False) -> pl.Expr:

@@ -14,15 +14,16 @@ import polars as pl
 from sqlalchemy import select
 
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.settings import Settings
 from models.warehouse import EmailDelivery, ReviewFinding
 from pipelines.input_stats import week_quarantine
+from pipelines.metrics import stored_metrics
 from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.reads import read_frame
-from pipelines.weeks import shift_week, week_bounds_utc
 from reports.charts import cost_trend_png
 from reports.email import EmailDeliveryError, build_message, send, write_eml
-from reports.readiness import readiness_document, stored_week, trend
+from reports.readiness import stored_readiness, trend
 from reports.render import generated_at, render_html, write_atomic, write_report_files
 
 
@@ -38,9 +39,9 @@ class PublishedWeek:
     doc: dict[str, Any]
 
 
-def _findings(conn: Any, operating_model: OperatingModel, week: str) -> list[dict[str, Any]]:
+def _findings(conn: Any, operating_model: OperatingModel, week: Week) -> list[dict[str, Any]]:
     """This week's findings above severity none, repeats marked."""
-    start, end = week_bounds_utc(week, operating_model.timezone)
+    start, end = week.start, week.end
     table = ReviewFinding.__table__
     rows = read_frame(
         conn,
@@ -78,25 +79,27 @@ def _findings(conn: Any, operating_model: OperatingModel, week: str) -> list[dic
 
 
 def publish_week(
-    db_url: str, operating_model: OperatingModel, week: str, out_dir: Path
+    db_url: str, operating_model: OperatingModel, week: Week, out_dir: Path
 ) -> PublishedWeek:
     """Write readiness.html, the quarantine CSVs and email.eml from stored results."""
+    pilot = operating_model.pilot
     with transaction(db_url) as conn:
-        doc = readiness_document(conn, operating_model, week)
-        previous = stored_week(conn, operating_model.pilot, shift_week(week, -1))
-        points = trend(conn, operating_model.pilot, week)
+        readiness = stored_readiness(conn, operating_model, week)
+        previous = stored_metrics(conn, pilot, week.shift(-1))
+        points = trend(conn, pilot, week)
         findings = _findings(conn, operating_model, week)
-        quarantine = week_quarantine(conn, operating_model.pilot, week)
-    folder = out_dir / operating_model.pilot / week
+        quarantine = week_quarantine(conn, pilot, week.label)
+    folder = out_dir / pilot / week.label
     chart = cost_trend_png(points, operating_model.costs.max_cost_per_task)
     html = render_html(
-        doc,
+        readiness,
         operating_model,
         chart_png=chart,
-        previous_metrics=json.loads(previous["metrics_json"]) if previous else None,
+        previous_metrics=previous,
         findings=findings,
         quarantine=quarantine,
     )
+    doc = readiness.as_json()
     paths = write_report_files(folder, html, quarantine)
     eml = write_eml(build_message(doc, html, operating_model, chart), folder / "email.eml")
     return PublishedWeek(folder, paths["html"], folder / "readiness.json", eml, doc["verdict"], doc)
@@ -164,7 +167,7 @@ def finish_week(published: PublishedWeek, email: dict[str, Any]) -> Path:
 def publish_and_send(
     db_url: str,
     operating_model: OperatingModel,
-    week: str,
+    week: Week,
     out_dir: Path,
     settings: Settings,
     *,
@@ -177,6 +180,6 @@ def publish_and_send(
         email = send_week_email(db_url, published, settings, enabled=enabled, resend=resend)
     except EmailDeliveryError as exc:
         email = {"status": "failed", "error": str(exc)}
-    record_email_status(db_url, operating_model.pilot, week, email)
+    record_email_status(db_url, operating_model.pilot, week.label, email)
     finish_week(published, email)
     return published

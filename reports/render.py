@@ -16,8 +16,8 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from models.operating_model import SOURCES, OperatingModel
-from pipelines.weeks import week_days
-from reports.readiness import owners
+from models.results import RuleOutcome, WeeklyMetrics
+from reports.readiness import WeekReadiness, owners
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,42 +34,6 @@ VERDICT_WORDS = {
         "PAUSE PILOT",
         "Stop using AI drafts now and hand the work back to people until the stop authority restarts it.",
     ),
-}
-
-ACTIONS = {
-    "data.inputs_present": "Deliver the missing export(s) to the inbox and re-run the week.",
-    "data.quarantine_ratio": "Fix the rejected rows or refused files at the source export and re-send them.",
-    "data.unpriced_usage": "Add a price override for the unpriced model(s) in the operating model.",
-    "cost.monthly_cap": "Decide whether to raise the cap or cut volume; no expansion until then.",
-    "cost.spend_alert": "Watch spend: the month is heading for the cap.",
-    "cost.per_task": "Find what drives cost per task (model calls, review or rework time) and bring it under the limit.",
-    "cost.per_task_rise": "Explain the rise in cost per task and log the change that caused it.",
-    "quality.stop_now": "Pause the pilot now, hand open drafts to people and review the stop-now cases.",
-    "quality.serious_repeat": "Pause the pilot: a fixed serious error came back. Review whether the task fits AI.",
-    "quality.error_rate": "Review the medium findings and change the prompt or narrow the task.",
-    "quality.correction_rate": "Find why agents rewrite drafts and improve the prompt or sources.",
-    "scope.excluded_category": "Pause the pilot and block AI drafts for excluded categories.",
-    "review.sample_size": "Review the full weekly sample the operating model asks for.",
-    "review.sample_spread": "Spread the review sample over more days and agents.",
-    "ownership.roles": "Name the missing person or backup in the operating model.",
-    "ownership.concentration": "Give technical owner, reviewer and stop authority to different people.",
-    "change.undocumented": "Log the change (prompt or model) with an approver, or roll it back.",
-    "change.frequency": "Test one change at a time so results can be explained.",
-    "savings.per_employee_day": "Keep the pilot to low-risk tasks: savings do not cover the oversight.",
-    "volume.busy_month": "Plan budget for busy months before adding teams.",
-    "reliability.model_failures": "Check the model provider's errors and timeouts and the retry settings.",
-    "expansion.streak": "Keep running: more consecutive green weeks are needed before expanding.",
-}
-
-
-# Rules whose evidence items are ticket ids (linked to the help desk when configured).
-TICKET_EVIDENCE = {
-    "cost.per_task",
-    "quality.stop_now",
-    "quality.serious_repeat",
-    "quality.error_rate",
-    "quality.correction_rate",
-    "scope.excluded_category",
 }
 
 
@@ -117,20 +81,20 @@ def _env() -> Environment:
     return env
 
 
-def actions(doc: dict[str, Any], operating_model: OperatingModel) -> list[dict[str, Any]]:
+def actions(outcomes: list[RuleOutcome], operating_model: OperatingModel) -> list[dict[str, Any]]:
     """One line per failing or warning rule: what to do and who does it."""
     who = owners(operating_model)
     lines = []
-    for rule in doc["rules"]:
-        if rule["status"] not in ("fail", "warn"):
+    for rule in outcomes:
+        if rule.status not in ("fail", "warn"):
             continue
-        person = who.get(rule["owner_role"], {})
+        person = who.get(rule.owner_role, {})
         lines.append(
             {
-                "id": rule["id"],
-                "status": rule["status"],
-                "action": ACTIONS.get(rule["id"], rule["message"]),
-                "role": rule["owner_role"],
+                "id": rule.id,
+                "status": rule.status,
+                "action": rule.action,
+                "role": rule.owner_role,
                 "person": person.get("name"),
                 "backup": person.get("backup"),
             }
@@ -149,10 +113,12 @@ KEY_FIGURES = (
 )
 
 
-def key_figures(metrics: dict[str, Any], previous: dict[str, Any] | None) -> list[dict[str, str]]:
+def key_figures(metrics: WeeklyMetrics, previous: WeeklyMetrics | None) -> list[dict[str, str]]:
+    """The key figures of the week beside the previous week's, with the change."""
     rows = []
     for key, label, fmt in KEY_FIGURES:
-        now, before = metrics.get(key), (previous or {}).get(key)
+        now = getattr(metrics, key)
+        before = getattr(previous, key) if previous else None
         delta = "n/a"
         if isinstance(now, (int, float)) and isinstance(before, (int, float)):
             diff = now - before
@@ -162,16 +128,16 @@ def key_figures(metrics: dict[str, Any], previous: dict[str, Any] | None) -> lis
 
 
 def render_html(
-    doc: dict[str, Any],
+    readiness: WeekReadiness,
     operating_model: OperatingModel,
     *,
     chart_png: bytes | None,
-    previous_metrics: dict[str, Any] | None,
+    previous_metrics: WeeklyMetrics | None,
     findings: list[dict[str, Any]],
     quarantine: list[dict[str, Any]],
 ) -> str:
     """The one-page report a manager reads (self-contained: styles inline, chart embedded)."""
-    monday, sunday = week_days(doc["week"])
+    doc = readiness.as_json()
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     reasons = Counter(reason for row in quarantine for reason in row["reasons"])
     return (
@@ -180,15 +146,15 @@ def render_html(
         .render(
             doc={**doc, "verdict_title": title, "verdict_sentence": sentence},
             operating_model=operating_model,
-            week_start=monday.isoformat(),
-            week_end=sunday.isoformat(),
-            failing=[r for r in doc["rules"] if r["status"] == "fail"],
-            actions=actions(doc, operating_model),
-            key_figures=key_figures(doc["metrics"], previous_metrics),
+            week_start=readiness.week.monday.isoformat(),
+            week_end=readiness.week.sunday.isoformat(),
+            rules=readiness.outcomes,
+            failing=[r for r in readiness.outcomes if r.status == "fail"],
+            actions=actions(readiness.outcomes, operating_model),
+            key_figures=key_figures(readiness.metrics, previous_metrics),
             chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,
             findings=findings,
             matrix=findings_matrix(findings),
-            ticket_evidence=TICKET_EVIDENCE,
             ticket_link=lambda ticket_id: ticket_link(operating_model, ticket_id),
             owners=owners(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),

@@ -1,27 +1,24 @@
-"""What a stop rule sees and what it returns."""
+"""What a stop rule is, what it sees and what it finds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, get_args
 
 import polars as pl
 
 from models.operating_model import OperatingModel
+from models.results import EvidenceKind, OnFail, RuleOutcome, Status, Week, WeeklyMetrics
 from pipelines.facts import EVIDENCE_CAP, WeekInputs
-
-Status = Literal["pass", "warn", "fail", "unknown"]
-OnFail = Literal["pause_pilot", "pause_expansion", "warn"]
 
 
 @dataclass(frozen=True)
 class WeekHistory:
-    """Earlier weeks of the same pilot, newest first, as stored by earlier runs."""
+    """Earlier weeks of the same pilot, as stored by earlier runs, keyed by week label."""
 
-    # week -> stored metrics of that week
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # week -> ids of rules that failed that week
+    metrics: dict[str, WeeklyMetrics] = field(default_factory=dict)
+    # Ids of the rules that failed each week whose rules were evaluated.
     failed_rules: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -30,64 +27,67 @@ class RuleContext:
     """Everything a rule may read: the week's facts, metrics, inputs, history and the model."""
 
     operating_model: OperatingModel
-    week: str
+    week: Week
     facts: pl.DataFrame
-    metrics: dict[str, Any]
+    metrics: WeeklyMetrics
     inputs: WeekInputs
     input_stats: dict[str, dict[str, Any]]
     history: WeekHistory
 
 
 @dataclass(frozen=True)
-class RuleOutcome:
-    """One rule's result for the week."""
+class Finding:
+    """What a rule's evaluation found: its status, the measured value against the threshold,
+    a sentence for the report and the evidence behind it (ticket ids, files, versions...)."""
 
-    id: str
     status: Status
     value: float | None
     threshold: float | None
     message: str
-    evidence: list[str]
-    evidence_total: int
-    owner_role: str
-    on_fail: OnFail
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "value": self.value,
-            "threshold": self.threshold,
-            "message": self.message,
-            "evidence": self.evidence,
-            "evidence_total": self.evidence_total,
-            "owner_role": self.owner_role,
-            "on_fail": self.on_fail,
-        }
+    evidence: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
+    """One stop rule, declared once in the catalog with everything about it: its stable id,
+    the function that evaluates it, the role that owns it, what a failure pauses, the action a
+    report asks for when it fails or warns and the kind of its evidence items."""
+
     id: str
+    evaluate: Callable[[RuleContext], Finding]
     owner_role: str
     on_fail: OnFail
-    evaluate: Callable[[RuleContext], tuple[Status, float | None, float | None, str, list[str]]]
+    action: str
+    evidence_kind: EvidenceKind
+
+    def __post_init__(self) -> None:
+        if not self.action.strip():
+            raise ValueError(f"rule {self.id}: an action is required")
+        if self.evidence_kind not in get_args(EvidenceKind):
+            raise ValueError(
+                f"rule {self.id}: evidence kind {self.evidence_kind!r} is not one of "
+                f"{', '.join(get_args(EvidenceKind))}"
+            )
+        if self.on_fail not in get_args(OnFail):
+            raise ValueError(f"rule {self.id}: on_fail {self.on_fail!r} is not known")
 
 
 def outcome(rule: Rule, ctx: RuleContext) -> RuleOutcome:
     """Run a rule and cap its evidence (the total is kept)."""
-    status, value, threshold, message, evidence = rule.evaluate(ctx)
-    unique = list(dict.fromkeys(evidence))
+    found = rule.evaluate(ctx)
+    unique = list(dict.fromkeys(found.evidence))
     return RuleOutcome(
         id=rule.id,
-        status=status,
-        value=None if value is None else round(float(value), 4),
-        threshold=None if threshold is None else float(threshold),
-        message=message,
+        status=found.status,
+        value=None if found.value is None else round(float(found.value), 4),
+        threshold=None if found.threshold is None else float(found.threshold),
+        message=found.message,
         evidence=unique[:EVIDENCE_CAP],
         evidence_total=len(unique),
         owner_role=rule.owner_role,
         on_fail=rule.on_fail,
+        action=rule.action,
+        evidence_kind=rule.evidence_kind,
     )
 
 

@@ -1,4 +1,7 @@
-"""The stop-rule catalog (contract section 6): one small pure function per rule id.
+"""The stop-rule catalog (contract section 6): one small pure function per rule id, and at the
+end one `Rule` entry per id that declares everything else about it (owner, what a failure pauses,
+the action a report asks for and the kind of its evidence). A new rule is its function and its
+entry here; reports and the verdict read the rest from the entry.
 
 Thresholds come only from the operating model; history comes only from weeks before this one.
 """
@@ -7,27 +10,24 @@ from __future__ import annotations
 
 import polars as pl
 
-from checks.rules.base import Rule, RuleContext, Status, above, ids
+from checks.rules.base import Finding, Rule, RuleContext, above, ids
 from models.operating_model import ROLE_NAMES
-from pipelines.weeks import shift_week, week_bounds_utc
-
-Result = tuple[Status, float | None, float | None, str, list[str]]
 
 
 # data ---------------------------------------------------------------------------------------
-def inputs_present(ctx: RuleContext) -> Result:
+def inputs_present(ctx: RuleContext) -> Finding:
     counts = {
-        "usage": int(ctx.metrics["model_calls"]),
+        "usage": ctx.metrics.model_calls,
         "tickets": ctx.facts.height,
         "timesheets": ctx.inputs.timesheets.height,
     }
     empty = [s for s, n in counts.items() if n == 0]
     if empty:
-        return "fail", len(empty), 0, f"no rows this week in: {', '.join(empty)}", empty
-    return "pass", 0, 0, "usage, tickets and timesheets all have rows this week", []
+        return Finding("fail", len(empty), 0, f"no rows this week in: {', '.join(empty)}", empty)
+    return Finding("pass", 0, 0, "usage, tickets and timesheets all have rows this week", [])
 
 
-def quarantine_ratio(ctx: RuleContext) -> Result:
+def quarantine_ratio(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_quarantine_ratio
     ratios = {
         s: st["rows_quarantined"] / st["rows_read"]
@@ -38,11 +38,11 @@ def quarantine_ratio(ctx: RuleContext) -> Result:
         f"{s}: {r['file']}" for s, st in ctx.input_stats.items() for r in st["refused_files"]
     ]
     if not ratios and not refused:
-        return "unknown", None, limit, "no input rows were read for this week", []
+        return Finding("unknown", None, limit, "no input rows were read for this week", [])
     worst = max(ratios.values(), default=0.0)
     over = [f"{s}: {r:.1%} quarantined" for s, r in sorted(ratios.items()) if r > limit]
     if over:
-        return (
+        return Finding(
             "fail",
             worst,
             limit,
@@ -50,17 +50,19 @@ def quarantine_ratio(ctx: RuleContext) -> Result:
             over + refused,
         )
     if refused:
-        return (
+        return Finding(
             "warn",
             worst,
             limit,
             f"{len(refused)} file(s) refused whole; quarantine within limit",
             refused,
         )
-    return "pass", worst, limit, f"at most {worst:.1%} of any source's rows quarantined", []
+    return Finding(
+        "pass", worst, limit, f"at most {worst:.1%} of any source's rows quarantined", []
+    )
 
 
-def unpriced_usage(ctx: RuleContext) -> Result:
+def unpriced_usage(ctx: RuleContext) -> Finding:
     total = ctx.inputs.unpriced_total
     if total:
         models = ids(
@@ -68,29 +70,29 @@ def unpriced_usage(ctx: RuleContext) -> Result:
                 "model"
             )
         )
-        return (
+        return Finding(
             "fail",
             total,
             0,
             f"{total} model call(s) have no price (models: {', '.join(models)}); add a price override",
             ctx.inputs.unpriced_request_ids,
         )
-    return "pass", 0, 0, "every model call this week has a cost", []
+    return Finding("pass", 0, 0, "every model call this week has a cost", [])
 
 
 # cost ---------------------------------------------------------------------------------------
-def monthly_cap(ctx: RuleContext) -> Result:
+def monthly_cap(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
-    status, message = above(ctx.metrics["month_to_date_cost"], cap, "month-to-date cost", " USD")
-    return status, ctx.metrics["month_to_date_cost"], cap, message, []
+    status, message = above(ctx.metrics.month_to_date_cost, cap, "month-to-date cost", " USD")
+    return Finding(status, ctx.metrics.month_to_date_cost, cap, message, [])
 
 
-def spend_alert(ctx: RuleContext) -> Result:
+def spend_alert(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
     alert = ctx.operating_model.costs.alert_ratio * cap
-    mtd, projected = ctx.metrics["month_to_date_cost"], ctx.metrics["projected_month_cost"]
+    mtd, projected = ctx.metrics.month_to_date_cost, ctx.metrics.projected_month_cost
     if mtd >= alert or projected > cap:
-        return (
+        return Finding(
             "warn",
             projected,
             cap,
@@ -99,7 +101,7 @@ def spend_alert(ctx: RuleContext) -> Result:
             ),
             [],
         )
-    return (
+    return Finding(
         "pass",
         projected,
         cap,
@@ -108,27 +110,30 @@ def spend_alert(ctx: RuleContext) -> Result:
     )
 
 
-def per_task(ctx: RuleContext) -> Result:
+def per_task(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.costs.max_cost_per_task
-    value = ctx.metrics["cost_per_task"]
+    value = ctx.metrics.cost_per_task
     status, message = above(value, limit, "cost per AI task", " USD")
     evidence: list[str] = []
     if status == "fail":
         top = ctx.facts.filter(pl.col("ai_task")).sort("model_cost_usd", descending=True).head(10)
         evidence = top.get_column("ticket_id").to_list()
-    return status, value, limit, message, evidence
+    return Finding(status, value, limit, message, evidence)
 
 
-def per_task_rise(ctx: RuleContext) -> Result:
+def per_task_rise(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_cost_per_task_rise
-    previous_week = shift_week(ctx.week, -1)
-    previous = ctx.history.metrics.get(previous_week, {}).get("cost_per_task")
-    current = ctx.metrics["cost_per_task"]
+    previous_week = ctx.week.shift(-1)
+    stored = ctx.history.metrics.get(previous_week.label)
+    previous = stored.cost_per_task if stored else None
+    current = ctx.metrics.cost_per_task
     if previous is None or current is None or previous <= 0:
-        return "unknown", None, limit, f"no cost per task to compare with for {previous_week}", []
+        return Finding(
+            "unknown", None, limit, f"no cost per task to compare with for {previous_week}", []
+        )
     rise = current / previous - 1
     if rise <= limit:
-        return (
+        return Finding(
             "pass",
             rise,
             limit,
@@ -137,7 +142,7 @@ def per_task_rise(ctx: RuleContext) -> Result:
         )
     changes = _changes_in_week(ctx)
     if changes:
-        return (
+        return Finding(
             "warn",
             rise,
             limit,
@@ -146,7 +151,7 @@ def per_task_rise(ctx: RuleContext) -> Result:
             ),
             changes,
         )
-    return (
+    return Finding(
         "fail",
         rise,
         limit,
@@ -158,20 +163,20 @@ def per_task_rise(ctx: RuleContext) -> Result:
 
 
 # quality ------------------------------------------------------------------------------------
-def stop_now(ctx: RuleContext) -> Result:
+def stop_now(ctx: RuleContext) -> Finding:
     hits = ctx.inputs.reviews.filter(pl.col("severity") == "stop_now")
     if hits.height:
-        return (
+        return Finding(
             "fail",
             hits.height,
             0,
             f"{hits.height} stop-now finding(s) this week",
             ids(hits["ticket_id"]),
         )
-    return "pass", 0, 0, "no stop-now findings this week", []
+    return Finding("pass", 0, 0, "no stop-now findings this week", [])
 
 
-def serious_repeat(ctx: RuleContext) -> Result:
+def serious_repeat(ctx: RuleContext) -> Finding:
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
     earlier = ctx.inputs.earlier_findings
     changes = ctx.inputs.changes
@@ -196,38 +201,38 @@ def serious_repeat(ctx: RuleContext) -> Result:
             categories.append(category)
             repeats += serious.filter(pl.col("category") == category)["ticket_id"].to_list()
     if repeats:
-        return (
+        return Finding(
             "fail",
             len(categories),
             0,
             (f"serious finding(s) repeated after a fix in: {', '.join(categories)}"),
             ids(repeats),
         )
-    return "pass", 0, 0, "no serious finding repeats one that was already fixed", []
+    return Finding("pass", 0, 0, "no serious finding repeats one that was already fixed", [])
 
 
-def error_rate(ctx: RuleContext) -> Result:
+def error_rate(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_error_rate
-    status, message = above(ctx.metrics["error_rate"], limit, "error rate")
+    status, message = above(ctx.metrics.error_rate, limit, "error rate")
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
-    return (
+    return Finding(
         status,
-        ctx.metrics["error_rate"],
+        ctx.metrics.error_rate,
         limit,
         message,
         ids(serious["ticket_id"]) if status == "fail" else [],
     )
 
 
-def correction_rate(ctx: RuleContext) -> Result:
+def correction_rate(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_correction_rate
-    status, message = above(ctx.metrics["correction_rate"], limit, "correction rate")
+    status, message = above(ctx.metrics.correction_rate, limit, "correction rate")
     corrected = ctx.facts.filter(
         pl.col("ai_task") & pl.col("draft_outcome").is_in(("rewritten", "discarded"))
     )
-    return (
+    return Finding(
         status,
-        ctx.metrics["correction_rate"],
+        ctx.metrics.correction_rate,
         limit,
         message,
         ids(corrected["ticket_id"]) if status == "fail" else [],
@@ -235,49 +240,49 @@ def correction_rate(ctx: RuleContext) -> Result:
 
 
 # scope --------------------------------------------------------------------------------------
-def excluded_category(ctx: RuleContext) -> Result:
+def excluded_category(ctx: RuleContext) -> Finding:
     hits = ctx.facts.filter(
         pl.col("excluded_category") & (pl.col("ai_task") | (pl.col("model_calls") > 0))
     )
     if hits.height:
         cats = ids(hits["category"])
-        return (
+        return Finding(
             "fail",
             hits.height,
             0,
             f"AI drafts on excluded categories: {', '.join(cats)}",
             ids(hits["ticket_id"]),
         )
-    return "pass", 0, 0, "no AI draft on an excluded category", []
+    return Finding("pass", 0, 0, "no AI draft on an excluded category", [])
 
 
 # review -------------------------------------------------------------------------------------
-def sample_size(ctx: RuleContext) -> Result:
+def sample_size(ctx: RuleContext) -> Finding:
     need = ctx.operating_model.review.min_sample
-    have = ctx.metrics["reviewed"]
+    have = ctx.metrics.reviewed
     if have < need:
-        return (
+        return Finding(
             "fail",
             have,
             need,
             f"{have} outputs reviewed; the operating model asks for {need}",
             [],
         )
-    return "pass", have, need, f"{have} outputs reviewed (at least {need})", []
+    return Finding("pass", have, need, f"{have} outputs reviewed (at least {need})", [])
 
 
-def sample_spread(ctx: RuleContext) -> Result:
+def sample_spread(ctx: RuleContext) -> Finding:
     need = ctx.operating_model.review.min_distinct_days
-    days, agents = ctx.metrics["review_distinct_days"], ctx.metrics["review_distinct_agents"]
-    if ctx.metrics["reviewed"] == 0:
-        return "unknown", None, need, "no reviews this week", []
+    days, agents = ctx.metrics.review_distinct_days, ctx.metrics.review_distinct_agents
+    if ctx.metrics.reviewed == 0:
+        return Finding("unknown", None, need, "no reviews this week", [])
     if days < need or agents <= 1:
-        return "warn", days, need, f"reviews cover {days} day(s) and {agents} agent(s)", []
-    return "pass", days, need, f"reviews cover {days} days and {agents} agents", []
+        return Finding("warn", days, need, f"reviews cover {days} day(s) and {agents} agent(s)", [])
+    return Finding("pass", days, need, f"reviews cover {days} days and {agents} agents", [])
 
 
 # ownership ----------------------------------------------------------------------------------
-def roles(ctx: RuleContext) -> Result:
+def roles(ctx: RuleContext) -> Finding:
     problems: list[str] = []
     for name in ROLE_NAMES:
         role = getattr(ctx.operating_model.roles, name)
@@ -288,36 +293,37 @@ def roles(ctx: RuleContext) -> Result:
         elif role.backup.name.strip().lower() == role.name.strip().lower():
             problems.append(f"{name}: backup is the same person")
     if problems:
-        return "fail", len(problems), 0, "; ".join(problems), problems
-    return "pass", 0, 0, "every role has a person and a different backup", []
+        return Finding("fail", len(problems), 0, "; ".join(problems), problems)
+    return Finding("pass", 0, 0, "every role has a person and a different backup", [])
 
 
-def concentration(ctx: RuleContext) -> Result:
+def concentration(ctx: RuleContext) -> Finding:
     r = ctx.operating_model.roles
     holders = [
         x.name.strip().lower() if x else None
         for x in (r.technical_owner, r.reviewer, r.stop_authority)
     ]
     if holders[0] and holders.count(holders[0]) == 3:
-        return (
+        return Finding(
             "fail",
             1,
             0,
             f"{r.technical_owner.name} holds technical owner, reviewer and stop authority",
             [],
         )
-    return "pass", 0, 0, "technical owner, reviewer and stop authority are not one person", []
+    return Finding(
+        "pass", 0, 0, "technical owner, reviewer and stop authority are not one person", []
+    )
 
 
 # change -------------------------------------------------------------------------------------
 def _changes_in_week(ctx: RuleContext) -> list[str]:
-    start, end = week_bounds_utc(ctx.week, ctx.operating_model.timezone)
     at = pl.col("changed_at")
-    in_week = ctx.inputs.changes.filter((at >= start) & (at < end))
+    in_week = ctx.inputs.changes.filter((at >= ctx.week.start) & (at < ctx.week.end))
     return [f"{k} {v}" for k, v in in_week.select("kind", "version").iter_rows()]
 
 
-def undocumented(ctx: RuleContext) -> Result:
+def undocumented(ctx: RuleContext) -> Finding:
     approvers = {a.strip().lower() for a in ctx.operating_model.change_approvers}
     approved = ctx.inputs.changes.filter(
         pl.col("approved_by").str.strip_chars().str.to_lowercase().is_in(list(approvers))
@@ -329,38 +335,40 @@ def undocumented(ctx: RuleContext) -> Result:
     ]
     missing = [f"{kind} {version}" for kind, version in seen if (kind, version) not in documented]
     if missing:
-        return (
+        return Finding(
             "fail",
             len(missing),
             0,
             (f"in use without an approved change entry: {', '.join(missing)}"),
             missing,
         )
-    return "pass", 0, 0, "every model and prompt version in use has an approved change entry", []
+    return Finding(
+        "pass", 0, 0, "every model and prompt version in use has an approved change entry", []
+    )
 
 
-def frequency(ctx: RuleContext) -> Result:
+def frequency(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_changes_per_week
     changes = _changes_in_week(ctx)
     if len(changes) > limit:
-        return (
+        return Finding(
             "warn",
             len(changes),
             limit,
             f"{len(changes)} changes this week; one at a time keeps causes clear",
             changes,
         )
-    return "pass", len(changes), limit, f"{len(changes)} change(s) this week", changes
+    return Finding("pass", len(changes), limit, f"{len(changes)} change(s) this week", changes)
 
 
 # savings, volume, reliability -----------------------------------------------------------------
-def per_employee_day(ctx: RuleContext) -> Result:
+def per_employee_day(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.min_minutes_saved_per_employee_day
-    value = ctx.metrics["minutes_saved_per_employee_day"]
+    value = ctx.metrics.minutes_saved_per_employee_day
     if value is None:
-        return "unknown", None, limit, "no AI tasks with agents this week", []
+        return Finding("unknown", None, limit, "no AI tasks with agents this week", [])
     if value < limit:
-        return (
+        return Finding(
             "fail",
             value,
             limit,
@@ -369,48 +377,54 @@ def per_employee_day(ctx: RuleContext) -> Result:
             ),
             [],
         )
-    return "pass", value, limit, f"{value:.1f} minutes saved per employee per day after review", []
+    return Finding(
+        "pass", value, limit, f"{value:.1f} minutes saved per employee per day after review", []
+    )
 
 
-def busy_month(ctx: RuleContext) -> Result:
+def busy_month(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
-    cost = ctx.metrics["volumes"]["busy_month"]["cost"]
+    cost = ctx.metrics.volumes.busy_month.cost
     if cost > cap:
-        return (
+        return Finding(
             "warn",
             cost,
             cap,
             f"a busy month would cost about {cost:.0f} USD, above the cap {cap:.0f}",
             [],
         )
-    return "pass", cost, cap, f"a busy month would cost about {cost:.0f} USD, under the cap", []
+    return Finding(
+        "pass", cost, cap, f"a busy month would cost about {cost:.0f} USD, under the cap", []
+    )
 
 
-def model_failures(ctx: RuleContext) -> Result:
+def model_failures(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_model_failure_rate
-    calls, failed = ctx.metrics["model_calls"], ctx.metrics["failed_model_calls"]
+    calls, failed = ctx.metrics.model_calls, ctx.metrics.failed_model_calls
     if not calls:
-        return "unknown", None, limit, "no model calls this week", []
+        return Finding("unknown", None, limit, "no model calls this week", [])
     rate = failed / calls
     if rate > limit:
-        return "warn", rate, limit, f"{rate:.1%} of model calls ended in error or timeout", []
-    return "pass", rate, limit, f"{rate:.1%} of model calls ended in error or timeout", []
+        return Finding(
+            "warn", rate, limit, f"{rate:.1%} of model calls ended in error or timeout", []
+        )
+    return Finding("pass", rate, limit, f"{rate:.1%} of model calls ended in error or timeout", [])
 
 
 # expansion ----------------------------------------------------------------------------------
-def streak(ctx: RuleContext, failed_this_week: bool) -> Result:
+def streak(ctx: RuleContext, failed_this_week: bool) -> Finding:
     need = ctx.operating_model.expansion.green_weeks_required
     count = 0 if failed_this_week else 1
     week = ctx.week
     while count and count < need:
-        week = shift_week(week, -1)
-        failed = ctx.history.failed_rules.get(week)
+        week = week.shift(-1)
+        failed = ctx.history.failed_rules.get(week.label)
         if failed is None or [r for r in failed if r != "expansion.streak"]:
             break
         count += 1
     if count >= need:
-        return "pass", count, need, f"{count} green week(s) in a row", []
-    return (
+        return Finding("pass", count, need, f"{count} green week(s) in a row", [])
+    return Finding(
         "fail",
         count,
         need,
@@ -419,29 +433,186 @@ def streak(ctx: RuleContext, failed_this_week: bool) -> Result:
     )
 
 
+# the catalog: one entry per rule id, in report order ----------------------------------------
+# Evidence kind "tickets": the evidence items are ticket ids (linked to the help desk).
 RULES: list[Rule] = [
-    Rule("data.inputs_present", "technical_owner", "pause_expansion", inputs_present),
-    Rule("data.quarantine_ratio", "technical_owner", "pause_expansion", quarantine_ratio),
-    Rule("data.unpriced_usage", "technical_owner", "pause_expansion", unpriced_usage),
-    Rule("cost.monthly_cap", "business_owner", "pause_expansion", monthly_cap),
-    Rule("cost.spend_alert", "business_owner", "warn", spend_alert),
-    Rule("cost.per_task", "business_owner", "pause_expansion", per_task),
-    Rule("cost.per_task_rise", "business_owner", "pause_expansion", per_task_rise),
-    Rule("quality.stop_now", "stop_authority", "pause_pilot", stop_now),
-    Rule("quality.serious_repeat", "stop_authority", "pause_pilot", serious_repeat),
-    Rule("quality.error_rate", "technical_owner", "pause_expansion", error_rate),
-    Rule("quality.correction_rate", "technical_owner", "pause_expansion", correction_rate),
-    Rule("scope.excluded_category", "stop_authority", "pause_pilot", excluded_category),
-    Rule("review.sample_size", "reviewer", "pause_expansion", sample_size),
-    Rule("review.sample_spread", "reviewer", "warn", sample_spread),
-    Rule("ownership.roles", "business_owner", "pause_expansion", roles),
-    Rule("ownership.concentration", "business_owner", "pause_expansion", concentration),
-    Rule("change.undocumented", "technical_owner", "pause_expansion", undocumented),
-    Rule("change.frequency", "technical_owner", "warn", frequency),
-    Rule("savings.per_employee_day", "business_owner", "pause_expansion", per_employee_day),
-    Rule("volume.busy_month", "business_owner", "warn", busy_month),
-    Rule("reliability.model_failures", "technical_owner", "warn", model_failures),
+    Rule(
+        id="data.inputs_present",
+        evaluate=inputs_present,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Deliver the missing export(s) to the inbox and re-run the week.",
+    ),
+    Rule(
+        id="data.quarantine_ratio",
+        evaluate=quarantine_ratio,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Fix the rejected rows or refused files at the source export and re-send them.",
+    ),
+    Rule(
+        id="data.unpriced_usage",
+        evaluate=unpriced_usage,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Add a price override for the unpriced model(s) in the operating model.",
+    ),
+    Rule(
+        id="cost.monthly_cap",
+        evaluate=monthly_cap,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Decide whether to raise the cap or cut volume; no expansion until then.",
+    ),
+    Rule(
+        id="cost.spend_alert",
+        evaluate=spend_alert,
+        owner_role="business_owner",
+        on_fail="warn",
+        evidence_kind="text",
+        action="Watch spend: the month is heading for the cap.",
+    ),
+    Rule(
+        id="cost.per_task",
+        evaluate=per_task,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="tickets",
+        action="Find what drives cost per task (model calls, review or rework time) and bring it under the limit.",
+    ),
+    Rule(
+        id="cost.per_task_rise",
+        evaluate=per_task_rise,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Explain the rise in cost per task and log the change that caused it.",
+    ),
+    Rule(
+        id="quality.stop_now",
+        evaluate=stop_now,
+        owner_role="stop_authority",
+        on_fail="pause_pilot",
+        evidence_kind="tickets",
+        action="Pause the pilot now, hand open drafts to people and review the stop-now cases.",
+    ),
+    Rule(
+        id="quality.serious_repeat",
+        evaluate=serious_repeat,
+        owner_role="stop_authority",
+        on_fail="pause_pilot",
+        evidence_kind="tickets",
+        action="Pause the pilot: a fixed serious error came back. Review whether the task fits AI.",
+    ),
+    Rule(
+        id="quality.error_rate",
+        evaluate=error_rate,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="tickets",
+        action="Review the medium findings and change the prompt or narrow the task.",
+    ),
+    Rule(
+        id="quality.correction_rate",
+        evaluate=correction_rate,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="tickets",
+        action="Find why agents rewrite drafts and improve the prompt or sources.",
+    ),
+    Rule(
+        id="scope.excluded_category",
+        evaluate=excluded_category,
+        owner_role="stop_authority",
+        on_fail="pause_pilot",
+        evidence_kind="tickets",
+        action="Pause the pilot and block AI drafts for excluded categories.",
+    ),
+    Rule(
+        id="review.sample_size",
+        evaluate=sample_size,
+        owner_role="reviewer",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Review the full weekly sample the operating model asks for.",
+    ),
+    Rule(
+        id="review.sample_spread",
+        evaluate=sample_spread,
+        owner_role="reviewer",
+        on_fail="warn",
+        evidence_kind="text",
+        action="Spread the review sample over more days and agents.",
+    ),
+    Rule(
+        id="ownership.roles",
+        evaluate=roles,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Name the missing person or backup in the operating model.",
+    ),
+    Rule(
+        id="ownership.concentration",
+        evaluate=concentration,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Give technical owner, reviewer and stop authority to different people.",
+    ),
+    Rule(
+        id="change.undocumented",
+        evaluate=undocumented,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Log the change (prompt or model) with an approver, or roll it back.",
+    ),
+    Rule(
+        id="change.frequency",
+        evaluate=frequency,
+        owner_role="technical_owner",
+        on_fail="warn",
+        evidence_kind="text",
+        action="Test one change at a time so results can be explained.",
+    ),
+    Rule(
+        id="savings.per_employee_day",
+        evaluate=per_employee_day,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action="Keep the pilot to low-risk tasks: savings do not cover the oversight.",
+    ),
+    Rule(
+        id="volume.busy_month",
+        evaluate=busy_month,
+        owner_role="business_owner",
+        on_fail="warn",
+        evidence_kind="text",
+        action="Plan budget for busy months before adding teams.",
+    ),
+    Rule(
+        id="reliability.model_failures",
+        evaluate=model_failures,
+        owner_role="technical_owner",
+        on_fail="warn",
+        evidence_kind="text",
+        action="Check the model provider's errors and timeouts and the retry settings.",
+    ),
 ]
+# Evaluated after the others: this week counts as green only when no other rule failed
+# (`checks.verdict.evaluate_rules` gives it that).
 STREAK = Rule(
-    "expansion.streak", "business_owner", "pause_expansion", lambda ctx: streak(ctx, False)
+    id="expansion.streak",
+    evaluate=lambda ctx: streak(ctx, False),
+    owner_role="business_owner",
+    on_fail="pause_expansion",
+    evidence_kind="text",
+    action="Keep running: more consecutive green weeks are needed before expanding.",
 )
+CATALOG: dict[str, Rule] = {rule.id: rule for rule in [*RULES, STREAK]}

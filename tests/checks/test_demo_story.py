@@ -12,6 +12,7 @@ import pytest
 from checks.verdict import store_week_verdict
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.settings import Settings
 from pipelines.demo.canonical import generate_inbox
 from pipelines.metrics import store_week_metrics
@@ -29,18 +30,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory, example_model: OperatingModel
     exports = generate_inbox(tmp_path / "exports", weeks=8, seed=7)
     inbox, db_url = tmp_path / "inbox", f"sqlite:///{tmp_path / 'w.db'}"
     verdicts, failing, documents = {}, {}, {}
-    for week in exports.weeks:
-        for path in exports.files_by_week[week]:
+    for label in exports.weeks:
+        for path in exports.files_by_week[label]:
             target = inbox / path.relative_to(exports.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+        week = Week.parse(label, example_model.timezone)
         ingest_inbox(db_url, example_model, inbox, week)
         store_week_metrics(db_url, example_model, week)
-        verdicts[week], results = store_week_verdict(db_url, example_model, week)
-        failing[week] = {r.id for r in results if r.status == "fail"}
+        verdicts[label], results = store_week_verdict(db_url, example_model, week)
+        failing[label] = {r.id for r in results if r.status == "fail"}
         with transaction(db_url) as conn:
-            documents[week] = readiness_document(conn, example_model, week)
-    publish_and_send(db_url, example_model, exports.bad_week, tmp_path / "out", Settings())
+            documents[label] = readiness_document(conn, example_model, week)
+    bad_week = Week.parse(exports.bad_week, example_model.timezone)
+    publish_and_send(db_url, example_model, bad_week, tmp_path / "out", Settings())
     dispose_engines()
     return {
         "weeks": exports.weeks,
@@ -75,7 +78,7 @@ def test_demo_weeks_go_from_pause_to_stop_to_ready(demo: dict[str, Any]) -> None
 
 def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
     """It produces every week's readiness document (verdict, rules, metrics, inputs) exactly as
-    the golden copy holds it."""
+    the golden copy holds it, number types included."""
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == demo["weeks"]
     for week in demo["weeks"]:
         golden = json.loads((GOLDEN / f"{week}.json").read_text(encoding="utf-8"))
@@ -83,3 +86,5 @@ def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
         for section in ("verdict", "rules", "metrics", "inputs"):
             assert produced[section] == golden[section], f"{week} {section}"
         assert produced == golden, week
+        # Equal as text too: no number changed between integer and float.
+        assert json.dumps(produced, sort_keys=True) == json.dumps(golden, sort_keys=True), week

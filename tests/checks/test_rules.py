@@ -10,10 +10,19 @@ from typing import Any
 import polars as pl
 import pytest
 
-from checks.rules.base import RuleContext, RuleOutcome, Status, WeekHistory, outcome
+from checks.rules.base import (
+    Finding,
+    Rule,
+    RuleContext,
+    RuleOutcome,
+    Status,
+    WeekHistory,
+    outcome,
+)
 from checks.rules.catalog import RULES, STREAK, streak
 from checks.verdict import evaluate_rules, verdict
 from models.operating_model import SOURCES, OperatingModel, Person, Role
+from models.results import Week, WeeklyMetrics
 from pipelines.facts import (  # the frames WeekInputs holds
     CHANGE_SCHEMA,
     REVIEW_SCHEMA,
@@ -24,7 +33,7 @@ from pipelines.facts import USAGE_SUMMARY_SCHEMA as USAGE_SCHEMA
 from pipelines.metrics import weekly_metrics
 
 UTC = dt.UTC
-WEEK = "2026-W47"  # Monday 2026-11-16 .. Sunday 2026-11-22 (Berlin)
+WEEK = Week.parse("2026-W47", "Europe/Berlin")  # Monday 2026-11-16 .. Sunday 2026-11-22
 IN_WEEK = dt.datetime(2026, 11, 18, 10, tzinfo=UTC)
 BEFORE = dt.datetime(2026, 9, 1, 10, tzinfo=UTC)
 RULE = {r.id: r for r in [*RULES, STREAK]}
@@ -62,20 +71,56 @@ GREEN_FACTS = facts(
     ("T3", "password", "ag1", True, False, "rewritten", 3, 0.01),
     ("M1", "password", "ag3", False, False, None, 0, 0.0),
 )
-GREEN_METRICS: dict[str, Any] = {
-    "model_calls": 100,
-    "failed_model_calls": 1,
-    "month_to_date_cost": 1000.0,
-    "projected_month_cost": 2000.0,
-    "cost_per_task": 1.0,
-    "error_rate": 0.05,
-    "correction_rate": 0.1,
-    "reviewed": 25,
-    "review_distinct_days": 4,
-    "review_distinct_agents": 3,
-    "minutes_saved_per_employee_day": 20.0,
-    "volumes": {"busy_month": {"cost": 2500.0}},
-}
+
+
+def _volume(cost: float) -> dict[str, Any]:
+    return {"cost": cost, "review_hours": 10.0, "under_cap": cost <= 3000.0}
+
+
+def busy_month(cost: float) -> dict[str, Any]:
+    """Volumes whose busy month costs `cost` USD."""
+    return {"current": _volume(1250.0), "next_team": _volume(1875.0), "busy_month": _volume(cost)}
+
+
+GREEN_METRICS = WeeklyMetrics.model_validate(
+    {
+        "ai_tasks": 3,
+        "manual_tasks": 1,
+        "unknown_ai_tasks": 0,
+        "model_cost": 0.5,
+        "human_cost": 1.5,
+        "fees": 1.0,
+        "total_cost": 3.0,
+        "cost_per_task": 1.0,
+        "reviewed": 25,
+        "error_rate": 0.05,
+        "correction_rate": 0.1,
+        "minutes_saved_per_employee_day": 20.0,
+        "month_to_date_cost": 1000.0,
+        "projected_month_cost": 2000.0,
+        "volumes": busy_month(2500.0),
+        "model_calls": 100,
+        "failed_model_calls": 1,
+        "unpriced_model_calls": 0,
+        "model_cost_per_task": 0.1667,
+        "human_minutes_by_activity": {
+            "review": 10.0,
+            "rework": 0.0,
+            "escalation": 0.0,
+            "maintenance": 0.0,
+            "other": 0.0,
+        },
+        "serious_findings": 0,
+        "review_distinct_days": 4,
+        "review_distinct_agents": 3,
+        "baselines": [],
+    }
+)
+
+
+def metrics(**changes: Any) -> WeeklyMetrics:
+    """The green week's metrics with some values changed (checked like stored metrics)."""
+    return WeeklyMetrics.model_validate(GREEN_METRICS.model_dump() | changes)
 
 
 def _stats(read: int, quarantined: int, refused: list[dict[str, str]] | None = None) -> dict:
@@ -126,7 +171,10 @@ def green(example_model: OperatingModel) -> RuleContext:
             "reviews": _stats(0, 0),
         },
         history=WeekHistory(
-            metrics={"2026-W46": {"cost_per_task": 1.0}, "2026-W45": {"cost_per_task": 1.0}},
+            metrics={
+                "2026-W46": metrics(cost_per_task=1.0),
+                "2026-W45": metrics(cost_per_task=1.0),
+            },
             failed_rules={"2026-W46": [], "2026-W45": []},
         ),
     )
@@ -136,8 +184,8 @@ def run(rule_id: str, ctx: RuleContext) -> RuleOutcome:
     return outcome(RULE[rule_id], ctx)
 
 
-def with_metrics(ctx: RuleContext, **metrics: Any) -> RuleContext:
-    return replace(ctx, metrics={**ctx.metrics, **metrics})
+def with_metrics(ctx: RuleContext, **changes: Any) -> RuleContext:
+    return replace(ctx, metrics=WeeklyMetrics.model_validate(ctx.metrics.model_dump() | changes))
 
 
 def with_inputs(ctx: RuleContext, **fields: Any) -> RuleContext:
@@ -201,6 +249,56 @@ def test_catalog_has_the_contract_rule_ids() -> None:
 def test_rule_consequences_follow_the_contract(rule_id: str, on_fail: str) -> None:
     """It attaches the contract's consequence of failing to each rule."""
     assert RULE[rule_id].on_fail == on_fail
+
+
+def _passes(ctx: RuleContext) -> Finding:
+    return Finding("pass", 0, 0, "fine")
+
+
+DECLARED = {
+    "id": "test.rule",
+    "evaluate": _passes,
+    "owner_role": "business_owner",
+    "on_fail": "warn",
+    "action": "Do the thing.",
+    "evidence_kind": "text",
+}
+
+
+@pytest.mark.parametrize("missing", ["action", "evidence_kind"])
+def test_a_rule_cannot_be_declared_without_action_or_evidence_kind(missing: str) -> None:
+    """It refuses a rule declared without the action a report asks for or its evidence kind."""
+    with pytest.raises(TypeError, match=missing):
+        Rule(**{k: v for k, v in DECLARED.items() if k != missing})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("action", "  ", "an action is required"), ("evidence_kind", "rows", "evidence kind")],
+)
+def test_a_rule_refuses_an_empty_action_or_unknown_evidence_kind(
+    field: str, value: str, message: str
+) -> None:
+    """It refuses a blank action and an evidence kind reports cannot show."""
+    with pytest.raises(ValueError, match=message):
+        Rule(**DECLARED | {field: value})
+
+
+def test_outcomes_carry_the_rules_action_and_evidence_kind(green: RuleContext) -> None:
+    """It gives every outcome its rule's action and evidence kind, ticket ids for the rules whose
+    evidence is tickets."""
+    results = {r.id: r for r in evaluate_rules(green)}
+    assert all(results[i].action == RULE[i].action != "" for i in RULE)
+    tickets = {i for i, r in results.items() if r.evidence_kind == "tickets"}
+    assert tickets == {
+        "cost.per_task",
+        "quality.stop_now",
+        "quality.serious_repeat",
+        "quality.error_rate",
+        "quality.correction_rate",
+        "scope.excluded_category",
+    }
+    assert "evidence_kind" not in results["cost.per_task"].as_json()
 
 
 def test_green_week_passes_every_rule_and_is_ready(green: RuleContext) -> None:
@@ -321,9 +419,9 @@ def test_cost_per_task_rise_ignores_changes_of_other_weeks(green: RuleContext) -
     "history",
     [
         WeekHistory(),
-        WeekHistory(metrics={"2026-W46": {"cost_per_task": None}}),
-        WeekHistory(metrics={"2026-W46": {"cost_per_task": 0.0}}),
-        WeekHistory(metrics={"2026-W45": {"cost_per_task": 1.0}}),
+        WeekHistory(metrics={"2026-W46": metrics(cost_per_task=None)}),
+        WeekHistory(metrics={"2026-W46": metrics(cost_per_task=0.0)}),
+        WeekHistory(metrics={"2026-W45": metrics(cost_per_task=1.0)}),
     ],
 )
 def test_cost_per_task_rise_is_unknown_without_a_previous_week(
@@ -558,7 +656,7 @@ def test_minutes_saved_per_employee_day(
 @pytest.mark.parametrize(("cost", "status"), [(3000.0, "pass"), (3000.5, "warn")])
 def test_busy_month(green: RuleContext, cost: float, status: str) -> None:
     """It warns when a busy month's projected cost is above the monthly cap."""
-    ctx = with_metrics(green, volumes={"busy_month": {"cost": cost}})
+    ctx = with_metrics(green, volumes=busy_month(cost))
     assert run("volume.busy_month", ctx).status == status
 
 
@@ -592,7 +690,8 @@ def test_streak(
 ) -> None:
     """It passes after green_weeks_required consecutive weeks without a failed rule."""
     ctx = replace(green, history=WeekHistory(failed_rules=failed_rules))
-    result_status, value, threshold, _, _ = streak(ctx, failed_this_week)
+    found = streak(ctx, failed_this_week)
+    result_status, value, threshold = found.status, found.value, found.threshold
     assert (result_status, value, threshold) == (status, count, 3)
 
 
@@ -706,7 +805,6 @@ CASES: list[Case] = [
     Case("data.unpriced_usage", "fail", _unpriced, "unpriced-model"),
     Case("cost.monthly_cap", "pass", _unchanged, "under-cap"),
     Case("cost.monthly_cap", "fail", _metrics(month_to_date_cost=3000.01), "over-cap"),
-    Case("cost.monthly_cap", "unknown", _metrics(month_to_date_cost=None), "unmeasured"),
     Case("cost.spend_alert", "pass", _unchanged, "under-alert"),
     Case("cost.spend_alert", "warn", _metrics(month_to_date_cost=2400.0), "at-alert"),
     Case("cost.per_task", "pass", _unchanged, "under-limit"),
@@ -780,7 +878,7 @@ CASES: list[Case] = [
         "no-agents",
     ),
     Case("volume.busy_month", "pass", _unchanged, "under-cap"),
-    Case("volume.busy_month", "warn", _metrics(volumes={"busy_month": {"cost": 3001.0}}), "over"),
+    Case("volume.busy_month", "warn", _metrics(volumes=busy_month(3001.0)), "over"),
     Case("reliability.model_failures", "pass", _unchanged, "1pct"),
     Case("reliability.model_failures", "warn", _metrics(failed_model_calls=6), "6pct"),
     Case(
@@ -802,6 +900,8 @@ CASES: list[Case] = [
 NEVER_UNKNOWN: dict[str, Status] = {
     "data.inputs_present": "fail",
     "data.unpriced_usage": "pass",
+    # The metrics always give a month-to-date cost: the fixed fees of the days elapsed.
+    "cost.monthly_cap": "pass",
     "cost.spend_alert": "pass",
     "quality.stop_now": "pass",
     "quality.serious_repeat": "pass",
@@ -916,9 +1016,9 @@ def test_empty_week_outcomes_and_verdict(empty_week: RuleContext) -> None:
     results = evaluate_rules(empty_week)
     by_id = {r.id: r for r in results}
     unknown = {r.id for r in results if r.status == "unknown"}
-    # cost.monthly_cap is unknown only without a month-to-date cost; the metrics always give one
-    # (the fixed fees of the days elapsed: 120 USD x 22 / 30 by Sunday 22 November).
-    assert unknown == set(RULE) - set(NEVER_UNKNOWN) - {"cost.monthly_cap"}
+    # The month-to-date cost of an empty week is the fixed fees of the days elapsed:
+    # 120 USD x 22 / 30 by Sunday 22 November.
+    assert unknown == set(RULE) - set(NEVER_UNKNOWN)
     assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("pass", 88.0)
     assert {r.id: r.status for r in results if r.id in NEVER_UNKNOWN} == NEVER_UNKNOWN
     assert verdict(results) == "pause_expansion"
@@ -935,7 +1035,7 @@ def test_ownership_rules_decide_with_no_role_named(green: RuleContext) -> None:
 
 
 # history: only weeks before this one count -----------------------------------------------------
-LATER_METRICS = {"2026-W48": {"cost_per_task": 9.0}, "2026-W49": {"cost_per_task": 0.1}}
+LATER_METRICS = {"2026-W48": metrics(cost_per_task=9.0), "2026-W49": metrics(cost_per_task=0.1)}
 
 
 @pytest.mark.parametrize(

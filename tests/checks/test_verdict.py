@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import polars as pl
@@ -10,8 +9,9 @@ import pytest
 
 from checks.rules.base import RuleContext, RuleOutcome
 from checks.rules.catalog import streak
-from checks.verdict import read_history, store_week_verdict, verdict
+from checks.verdict import read_history, store_week_verdict, stored_outcomes, verdict
 from models.operating_model import OperatingModel
+from models.results import Week, WeeklyMetrics
 from models.warehouse import RuleResult, WeeklyMetric
 from pipelines.warehouse.engine import transaction
 from tests.checks.test_rules import GREEN_METRICS
@@ -28,6 +28,8 @@ def _rule(rule_id: str, status: str, on_fail: str) -> RuleOutcome:
         evidence_total=0,
         owner_role="business_owner",
         on_fail=on_fail,  # type: ignore[arg-type]
+        action="",
+        evidence_kind="text",
     )
 
 
@@ -117,9 +119,13 @@ PILOT = "support-reply-drafts"
 METRICS = GREEN_METRICS  # a week where every metric rule passes
 
 
+def week(label: str) -> Week:
+    return Week.parse(label, "Europe/Berlin")
+
+
 def _store(url: str, week: str, rules: dict[str, str] | None = None, **metrics: Any) -> None:
     """Store a week's metrics and, when given, its rule statuses, as earlier runs would."""
-    stored = {**METRICS, **metrics}
+    stored = WeeklyMetrics.model_validate(METRICS.model_dump() | metrics)
     with transaction(url) as conn:
         conn.execute(
             WeeklyMetric.__table__.insert().values(
@@ -127,8 +133,8 @@ def _store(url: str, week: str, rules: dict[str, str] | None = None, **metrics: 
                 week=week,
                 ai_tasks=10,
                 total_cost=10.0,
-                cost_per_task=stored["cost_per_task"],
-                metrics_json=json.dumps(stored),
+                cost_per_task=stored.cost_per_task,
+                metrics_json=stored.to_json(),
                 inputs_json="{}",
             )
         )
@@ -161,8 +167,8 @@ def test_read_history_keeps_only_weeks_before_this_one(sqlite_url: str) -> None:
     _store(sqlite_url, "2026-W47", GREEN_RULES)
     _store(sqlite_url, "2026-W48", {"quality.stop_now": "fail"}, cost_per_task=9.0)
     with transaction(sqlite_url) as conn:
-        history = read_history(conn, PILOT, "2026-W47")
-    assert history.metrics["2026-W45"]["cost_per_task"] == 0.9
+        history = read_history(conn, PILOT, week("2026-W47"))
+    assert history.metrics["2026-W45"].cost_per_task == 0.9
     assert set(history.metrics) == {"2026-W45", "2026-W46"}
     assert history.failed_rules == {
         "2026-W45": ["expansion.streak"],
@@ -176,10 +182,10 @@ def test_rerunning_a_week_after_a_later_week_gives_the_same_outcomes(
     """It gives an earlier week the same rule outcomes and verdict after a later week is stored."""
     _store(sqlite_url, "2026-W46", GREEN_RULES, cost_per_task=1.0)
     _store(sqlite_url, "2026-W47", cost_per_task=1.2)
-    first = store_week_verdict(sqlite_url, example_model, "2026-W47")
+    first = store_week_verdict(sqlite_url, example_model, week("2026-W47"))
     _store(sqlite_url, "2026-W48", cost_per_task=0.1)
-    store_week_verdict(sqlite_url, example_model, "2026-W48")
-    again = store_week_verdict(sqlite_url, example_model, "2026-W47")
+    store_week_verdict(sqlite_url, example_model, week("2026-W48"))
+    again = store_week_verdict(sqlite_url, example_model, week("2026-W47"))
     assert again == first
     rise = {r.id: r for r in first[1]}["cost.per_task_rise"]
     assert (rise.status, rise.value) == ("pass", 0.2)
@@ -192,16 +198,45 @@ def test_a_week_whose_rules_never_ran_does_not_count_as_green(
     _store(sqlite_url, "2026-W45", GREEN_RULES)
     _store(sqlite_url, "2026-W46")  # facts stage only: no rule results stored
     with transaction(sqlite_url) as conn:
-        history = read_history(conn, PILOT, "2026-W47")
+        history = read_history(conn, PILOT, week("2026-W47"))
     ctx = RuleContext(
         operating_model=example_model,
-        week="2026-W47",
+        week=week("2026-W47"),
         facts=pl.DataFrame(),
         metrics=METRICS,
         inputs=None,  # type: ignore[arg-type]
         input_stats={},
         history=history,
     )
-    status, count, *_ = streak(ctx, False)
+    found = streak(ctx, False)
     assert "2026-W46" not in history.failed_rules
-    assert (status, count) == ("fail", 1)
+    assert (found.status, found.value) == ("fail", 1)
+
+
+def test_stored_outcomes_take_action_and_evidence_kind_from_the_catalog(
+    sqlite_url: str, example_model: OperatingModel
+) -> None:
+    """It reads a week's outcomes back in catalog order with each rule's action and evidence
+    kind, and a rule id no longer in the catalog with its message as action and text evidence."""
+    _store(sqlite_url, "2026-W47")
+    _, evaluated = store_week_verdict(sqlite_url, example_model, week("2026-W47"))
+    with transaction(sqlite_url) as conn:
+        conn.execute(
+            RuleResult.__table__.insert().values(
+                pilot=PILOT,
+                week="2026-W47",
+                rule_id="retired.rule",
+                status="pass",
+                message="an old rule",
+                evidence_json="[]",
+                owner_role="reviewer",
+                on_fail="warn",
+            )
+        )
+        stored = stored_outcomes(conn, PILOT, week("2026-W47"))
+    assert stored[:-1] == evaluated
+    assert (stored[-1].id, stored[-1].action, stored[-1].evidence_kind) == (
+        "retired.rule",
+        "an old rule",
+        "text",
+    )

@@ -201,12 +201,14 @@ def test_smtp_server_refusing_the_message_is_a_delivery_error(example_model):
 def test_links_out_of_the_inbox_are_refused_unread(tmp_path, example_model, sqlite_url):
     """It refuses a symlink that points outside the inbox without reading it."""
     from flows.ingest import ingest_inbox
+    from models.results import Week
 
     secret = tmp_path / "secret.csv"
     secret.write_text("request_id,timestamp,model,input_tokens,output_tokens,status\n")
     (tmp_path / "inbox" / "usage").mkdir(parents=True)
     (tmp_path / "inbox" / "usage" / "leak.csv").symlink_to(secret)
-    files = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", "2026-W47")
+    week = Week.parse("2026-W47", example_model.timezone)
+    files = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", week)
     assert [(f.path, f.status, f.reason) for f in files] == [
         ("usage/leak.csv", "refused", "links to a file outside the inbox; not read")
     ]

@@ -19,11 +19,13 @@ import flows.ingest
 import pipelines.warehouse.bulk as db
 from flows.ingest import ingest_inbox, load_order, prepared_in_order
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.warehouse import UsageCall, UsageSummary
 from pipelines.prepare import InboxFile, PreparedFile, list_inbox
 from pipelines.warehouse.engine import dispose_engines, make_engine, transaction
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+W41 = Week.parse("2026-W41", "Europe/Berlin")
 HEADER = "request_id,timestamp,model,input_tokens,output_tokens,cost_usd,status\n"
 
 
@@ -42,7 +44,7 @@ def _load(
     _usage(inbox / "usage" / "a.csv", range(0, 30), 0.5, 1_760_000_000)
     _usage(inbox / "usage" / "b.csv", range(20, 45), 0.7, 1_760_100_000)
     url = f"sqlite:///{tmp_path / name / 'w.db'}"
-    files = ingest_inbox(url, operating_model, inbox, "2026-W41", NOW)
+    files = ingest_inbox(url, operating_model, inbox, W41, NOW)
     with transaction(url) as conn:
         table = UsageCall.__table__
         rows = pl.DataFrame(
@@ -110,7 +112,7 @@ def test_a_failed_load_drops_its_staging_table(
     inbox = tmp_path / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    (record,) = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    (record,) = ingest_inbox(url, example_model, inbox, W41, NOW)
     assert record.status == "refused"
     assert "disk trouble" in (record.reason or "")
     dispose_engines()
@@ -128,7 +130,7 @@ def test_staged_task_facts_match_row_inserts(
     from pipelines.metrics import store_week_metrics
 
     exports = generate_inbox(tmp_path / "exports", weeks=2, seed=2)
-    week = exports.weeks[-1]
+    week = Week.parse(exports.weeks[-1], example_model.timezone)
     stored = []
     for name, threshold in (("rows", 10**9), ("staged", 1)):
         monkeypatch.setattr(db, "STAGE_MIN_ROWS", threshold)
@@ -228,7 +230,7 @@ def test_the_warehouse_file_holds_a_staged_load_once_the_ingest_returns(
     inbox = tmp_path / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 300), 0.5, 1_760_000_000)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    [record] = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    [record] = ingest_inbox(url, example_model, inbox, W41, NOW)
     assert record.rows_loaded == 300
     shutil.copyfile(tmp_path / "w.db", tmp_path / "copy.db")  # without w.db-wal
     copy = sqlite3.connect(tmp_path / "copy.db")
@@ -284,9 +286,9 @@ def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
 
     monkeypatch.setattr(flows.ingest, "prepare_file", rewritten_after_reading)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    assert ingest_inbox(url, example_model, inbox, "2026-W41", NOW) == []
+    assert ingest_inbox(url, example_model, inbox, W41, NOW) == []
     monkeypatch.setattr(flows.ingest, "prepare_file", real_prepare)
-    [record] = ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    [record] = ingest_inbox(url, example_model, inbox, W41, NOW)
     assert record.rows_loaded == 10
     with transaction(url) as conn:
         costs = {c for (c,) in conn.execute(select(UsageCall.__table__.c.cost_usd))}
@@ -308,10 +310,10 @@ def test_the_checks_library_is_loaded_in_a_thread_only_when_there_is_a_file_to_c
     inbox = tmp_path / "inbox"
     _usage(inbox / "usage" / "a.csv", range(0, 5), 0.5, 1_760_000_000)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    ingest_inbox(url, example_model, inbox, "2026-W41", NOW)
+    ingest_inbox(url, example_model, inbox, W41, NOW)
     _wait_for(lambda: len(warmed) == 1)
     assert warmed == ["warm-up"]
-    assert ingest_inbox(url, example_model, inbox, "2026-W41", NOW) == []
+    assert ingest_inbox(url, example_model, inbox, W41, NOW) == []
     time.sleep(0.2)
     assert warmed == ["warm-up"]
     dispose_engines()

@@ -20,6 +20,7 @@ from sqlalchemy import select
 import flows.ingest
 from flows.ingest import ingest_inbox, prepare_file
 from models.operating_model import OperatingModel, SourceSettings, load_operating_model
+from models.results import Week
 from models.warehouse import IngestedFile, QuarantinedRow, UsageCall
 from pipelines.prepare import InboxFile, PreparedFile
 from pipelines.read import LINE, file_sha256
@@ -32,7 +33,7 @@ CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(e
     "cases"
 ]
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-RUN_WEEK = "2026-W47"
+RUN_WEEK = Week.parse("2026-W47", "Europe/Berlin")
 USAGE_HEADER = "request_id,timestamp,model,input_tokens,output_tokens,status\n"
 # Errors a bad file must never raise out of the pipeline (a polars panic is a BaseException).
 CRASHES = (Exception, PanicException)

@@ -8,9 +8,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from checks.rules.base import RuleContext, WeekHistory
+from checks.rules.base import Finding, RuleContext, WeekHistory
 from checks.rules.catalog import per_employee_day
 from models.operating_model import OperatingModel
+from models.results import Week, WeeklyMetrics
 from pipelines.facts import (  # the frames WeekInputs holds
     CHANGE_SCHEMA,
     REVIEW_SCHEMA,
@@ -25,7 +26,7 @@ from pipelines.metrics import baselines, weekly_fees, weekly_metrics
 
 UTC = dt.UTC
 # 2026-W40 runs Monday 2026-09-28 to Sunday 2026-10-04: its Thursday is 1 October.
-WEEK = "2026-W40"
+WEEK = Week.parse("2026-W40", "Europe/Berlin")
 SOLVED = dt.datetime(2026, 9, 30, 12, tzinfo=UTC)
 
 
@@ -106,7 +107,7 @@ def week_inputs(
     usage: list[tuple] = USAGE,
     sheets: list[tuple] = SHEETS,
     reviews: list[tuple] = REVIEWS,
-    week: str = WEEK,
+    week: Week = WEEK,
     month_model_cost: float = 0.07,
     month_sheets: list[tuple] = MONTH_SHEETS,
 ) -> WeekInputs:
@@ -129,7 +130,7 @@ def week_inputs(
 
 
 @pytest.fixture(scope="module")
-def computed(example_model: OperatingModel) -> tuple[pl.DataFrame, dict[str, Any]]:
+def computed(example_model: OperatingModel) -> tuple[pl.DataFrame, WeeklyMetrics]:
     inputs = week_inputs()
     facts = task_facts(inputs, example_model)
     return facts, weekly_metrics(facts, inputs, example_model)
@@ -142,7 +143,7 @@ def test_task_facts_has_one_row_per_solved_ticket(computed) -> None:
     assert facts.height == len(TICKETS)
     assert facts["ticket_id"].to_list() == sorted(t["ticket_id"] for t in TICKETS)
     assert facts.filter(pl.col("ai_task")).height == 5
-    assert set(facts["week"].to_list()) == {WEEK}
+    assert set(facts["week"].to_list()) == {"2026-W40"}
     assert facts.schema["solved_at"] == pl.Datetime("us", "UTC")
 
 
@@ -196,7 +197,9 @@ def test_weekly_fees_use_the_month_of_the_weeks_thursday(
     example_model: OperatingModel, week: str, days: int
 ) -> None:
     """It spreads the monthly fees as fees x 7 / days in the month of the week's Thursday."""
-    assert weekly_fees(example_model, week) == pytest.approx(120 * 7 / days)
+    assert weekly_fees(example_model, Week.parse(week, "Europe/Berlin")) == pytest.approx(
+        120 * 7 / days
+    )
 
 
 def test_costs_and_cost_per_task(computed) -> None:
@@ -205,31 +208,31 @@ def test_costs_and_cost_per_task(computed) -> None:
     human = 10 / 60 * 55 + 3 / 60 * 40 + 2 / 60 * 40 + 60 / 60 * 40
     fees = 120 * 7 / 31
     total = 0.10 + human + fees
-    assert metrics["ai_tasks"] == 5
-    assert metrics["manual_tasks"] == 10
-    assert metrics["model_cost"] == pytest.approx(0.10)
-    assert metrics["human_cost"] == pytest.approx(round(human, 4))
-    assert metrics["fees"] == pytest.approx(round(fees, 4))
-    assert metrics["total_cost"] == pytest.approx(round(total, 4))
-    assert metrics["cost_per_task"] == pytest.approx(round(total / 5, 4))
-    assert metrics["model_cost_per_task"] == pytest.approx(round((0.03 + 0.02) / 5, 4))
+    assert metrics.ai_tasks == 5
+    assert metrics.manual_tasks == 10
+    assert metrics.model_cost == pytest.approx(0.10)
+    assert metrics.human_cost == pytest.approx(round(human, 4))
+    assert metrics.fees == pytest.approx(round(fees, 4))
+    assert metrics.total_cost == pytest.approx(round(total, 4))
+    assert metrics.cost_per_task == pytest.approx(round(total / 5, 4))
+    assert metrics.model_cost_per_task == pytest.approx(round((0.03 + 0.02) / 5, 4))
 
 
 def test_error_and_correction_rates(computed) -> None:
     """It rates medium/stop_now over all reviews, and rewritten/discarded over drafts with an outcome."""
     _, metrics = computed
-    assert metrics["reviewed"] == 4
-    assert metrics["serious_findings"] == 2
-    assert metrics["error_rate"] == 0.5
-    assert metrics["correction_rate"] == 0.5  # 2 of A1..A4; A5 has no outcome
+    assert metrics.reviewed == 4
+    assert metrics.serious_findings == 2
+    assert metrics.error_rate == 0.5
+    assert metrics.correction_rate == 0.5  # 2 of A1..A4; A5 has no outcome
 
 
 def test_model_call_counts(computed) -> None:
     """It counts every model call of the week and those that did not end ok."""
     _, metrics = computed
-    assert metrics["model_calls"] == 11
-    assert metrics["failed_model_calls"] == 1
-    assert metrics["unpriced_model_calls"] == 1
+    assert metrics.model_calls == 11
+    assert metrics.failed_model_calls == 1
+    assert metrics.unpriced_model_calls == 1
 
 
 def test_baseline_uses_the_median_only_with_five_manual_tasks(
@@ -244,7 +247,7 @@ def test_baseline_uses_the_median_only_with_five_manual_tasks(
     assert base["shipping"]["manual_tasks"] == 4
     assert base["shipping"]["baseline_minutes"] == 6.0  # not the manual median of 20
     assert base["shipping"]["measured"] is False
-    assert {b["category"]: b["baseline_minutes"] for b in metrics["baselines"]} == {
+    assert {b.category: b.baseline_minutes for b in metrics.baselines} == {
         "password": 12.0,
         "shipping": 6.0,
     }
@@ -274,10 +277,10 @@ def test_minutes_saved_per_employee_per_day(computed) -> None:
     gross = 21 + 3
     oversight = 10 + 3 + 2  # review + rework + escalation; maintenance and other excluded
     agents = 2
-    assert metrics["minutes_saved_per_employee_day"] == pytest.approx(
+    assert metrics.minutes_saved_per_employee_day == pytest.approx(
         round((gross - oversight) / (agents * 5), 2)
     )
-    assert metrics["human_minutes_by_activity"] == {
+    assert metrics.human_minutes_by_activity.model_dump() == {
         "review": 10.0,
         "rework": 3.0,
         "escalation": 2.0,
@@ -292,27 +295,27 @@ def test_month_to_date_and_projection(computed) -> None:
     # The week ends Sunday 4 October: 4 days of October have elapsed out of 31.
     month_human = 10 / 60 * 55 + 60 / 60 * 40
     mtd = 0.07 + month_human + 120 * 4 / 31
-    assert metrics["month_to_date_cost"] == pytest.approx(round(mtd, 2))
-    assert metrics["projected_month_cost"] == pytest.approx(round(mtd / 4 * 31, 2))
+    assert metrics.month_to_date_cost == pytest.approx(round(mtd, 2))
+    assert metrics.projected_month_cost == pytest.approx(round(mtd / 4 * 31, 2))
 
 
 def test_volumes(computed, example_model: OperatingModel) -> None:
     """It scales the weekly cost and review hours to a month and to the two larger volumes."""
     _, metrics = computed
-    current = metrics["total_cost"] * 52 / 12
-    volumes = metrics["volumes"]
-    assert volumes["current"]["cost"] == pytest.approx(current, abs=0.01)
-    assert volumes["current"]["review_hours"] == pytest.approx(round(15 / 60 * 52 / 12, 1))
-    assert volumes["next_team"]["cost"] == pytest.approx(current * 1.5, abs=0.01)
-    assert volumes["busy_month"]["cost"] == pytest.approx(current * 2.0, abs=0.01)
-    assert volumes["busy_month"]["under_cap"] is (current * 2.0 <= example_model.costs.monthly_cap)
+    current = metrics.total_cost * 52 / 12
+    volumes = metrics.volumes
+    assert volumes.current.cost == pytest.approx(current, abs=0.01)
+    assert volumes.current.review_hours == pytest.approx(round(15 / 60 * 52 / 12, 1))
+    assert volumes.next_team.cost == pytest.approx(current * 1.5, abs=0.01)
+    assert volumes.busy_month.cost == pytest.approx(current * 2.0, abs=0.01)
+    assert volumes.busy_month.under_cap is (current * 2.0 <= example_model.costs.monthly_cap)
 
 
 def test_review_spread(computed) -> None:
     """It counts the local days and the distinct agents the week's reviews cover."""
     _, metrics = computed
-    assert metrics["review_distinct_days"] == 3
-    assert metrics["review_distinct_agents"] == 2
+    assert metrics.review_distinct_days == 3
+    assert metrics.review_distinct_agents == 2
 
 
 def test_review_days_are_counted_in_the_pilot_timezone(example_model: OperatingModel) -> None:
@@ -323,7 +326,7 @@ def test_review_days_are_counted_in_the_pilot_timezone(example_model: OperatingM
     ]
     inputs = week_inputs(reviews=reviews)
     metrics = weekly_metrics(task_facts(inputs, example_model), inputs, example_model)
-    assert metrics["review_distinct_days"] == 2
+    assert metrics.review_distinct_days == 2
 
 
 def test_unmeasurable_metrics_are_none_not_zero(example_model: OperatingModel) -> None:
@@ -331,15 +334,15 @@ def test_unmeasurable_metrics_are_none_not_zero(example_model: OperatingModel) -
     manual_only = [_ticket("M1", "password", "m1", False, None, 8.0)]
     inputs = week_inputs(tickets=manual_only, usage=[], sheets=[], reviews=[])
     metrics = weekly_metrics(task_facts(inputs, example_model), inputs, example_model)
-    assert metrics["ai_tasks"] == 0
-    assert metrics["cost_per_task"] is None
-    assert metrics["model_cost_per_task"] is None
-    assert metrics["error_rate"] is None
-    assert metrics["correction_rate"] is None
-    assert metrics["minutes_saved_per_employee_day"] is None
-    assert metrics["model_cost"] == 0.0
-    assert metrics["fees"] == pytest.approx(round(120 * 7 / 31, 4))
-    assert metrics["review_distinct_days"] == 0
+    assert metrics.ai_tasks == 0
+    assert metrics.cost_per_task is None
+    assert metrics.model_cost_per_task is None
+    assert metrics.error_rate is None
+    assert metrics.correction_rate is None
+    assert metrics.minutes_saved_per_employee_day is None
+    assert metrics.model_cost == 0.0
+    assert metrics.fees == pytest.approx(round(120 * 7 / 31, 4))
+    assert metrics.review_distinct_days == 0
 
 
 def test_savings_are_none_when_ai_tasks_have_no_agent(example_model: OperatingModel) -> None:
@@ -347,9 +350,9 @@ def test_savings_are_none_when_ai_tasks_have_no_agent(example_model: OperatingMo
     tickets = [_ticket("A1", "password", None, True, "edited", 4.0)]
     inputs = week_inputs(tickets=tickets, sheets=[])
     metrics = weekly_metrics(task_facts(inputs, example_model), inputs, example_model)
-    assert metrics["ai_tasks"] == 1
-    assert metrics["minutes_saved_per_employee_day"] is None
-    assert metrics["correction_rate"] == 0.0
+    assert metrics.ai_tasks == 1
+    assert metrics.minutes_saved_per_employee_day is None
+    assert metrics.correction_rate == 0.0
 
 
 # the worked case: small savings on simple tickets, rework on hard ones ----------------------------
@@ -373,7 +376,7 @@ REVIEW_SHEETS = [
 
 def _savings_verdict(
     example_model: OperatingModel, tickets: list[dict[str, Any]], sheets: list[tuple]
-) -> tuple[dict[str, Any], tuple]:
+) -> tuple[WeeklyMetrics, Finding]:
     """Facts, metrics and the savings rule for one week built from the given tickets and sheets."""
     inputs = week_inputs(tickets=tickets, usage=[], sheets=sheets, reviews=[])
     facts = task_facts(inputs, example_model)
@@ -404,20 +407,20 @@ def test_small_savings_eaten_by_rework_fail_the_savings_rule(
         for i in range(10)
     ]
     rework = [(f"w{i:02d}", f"ag{i % 2 + 1}", DAY, 4.0, "rework", f"H{i:02d}") for i in range(10)]
-    metrics, (status, value, threshold, message, _) = _savings_verdict(
+    metrics, found = _savings_verdict(
         example_model, MANUAL_GROUP + simple + hard, REVIEW_SHEETS + rework
     )
     # Saved over baseline: 40 simple x (10 - 8.5) = 60 min; 10 hard x (20 - 20) = 0 min.
     # Oversight: 10 x 4 = 40 min rework + 10 min review = 50 min (maintenance is not counted).
     # Per employee per day: (60 - 50) / (2 agents x 5 days) = 1.0 minute, below the 15 required.
-    assert metrics["ai_tasks"] == 50
-    assert {b["category"]: b["baseline_minutes"] for b in metrics["baselines"]} == {
+    assert metrics.ai_tasks == 50
+    assert {b.category: b.baseline_minutes for b in metrics.baselines} == {
         "password": 10.0,
         "shipping": 20.0,
     }
-    assert metrics["minutes_saved_per_employee_day"] == 1.0
-    assert (status, value, threshold) == ("fail", 1.0, 15)
-    assert "keep to low-risk tasks" in message
+    assert metrics.minutes_saved_per_employee_day == 1.0
+    assert (found.status, found.value, found.threshold) == ("fail", 1.0, 15)
+    assert "keep to low-risk tasks" in found.message
 
 
 def test_drafting_only_simple_tickets_with_real_savings_passes(
@@ -430,14 +433,14 @@ def test_drafting_only_simple_tickets_with_real_savings_passes(
         for i in range(40)
     ]
     hard_by_hand = [_ticket(f"H{i:02d}", "shipping", "ag1", False, None, 20.0) for i in range(10)]
-    metrics, (status, value, threshold, _, _) = _savings_verdict(
+    metrics, found = _savings_verdict(
         example_model, MANUAL_GROUP + simple + hard_by_hand, REVIEW_SHEETS
     )
     # Saved over baseline: 40 x (10 - 5.5) = 180 min; oversight: 10 min review.
     # Per employee per day: (180 - 10) / (2 agents x 5 days) = 17.0 minutes, at least the 15.
-    assert metrics["ai_tasks"] == 40
-    assert metrics["minutes_saved_per_employee_day"] == 17.0
-    assert (status, value, threshold) == ("pass", 17.0, 15)
+    assert metrics.ai_tasks == 40
+    assert metrics.minutes_saved_per_employee_day == 17.0
+    assert (found.status, found.value, found.threshold) == ("pass", 17.0, 15)
 
 
 def test_tickets_with_an_unknown_ai_draft_flag_are_in_neither_group(
@@ -453,5 +456,5 @@ def test_tickets_with_an_unknown_ai_draft_flag_are_in_neither_group(
     inputs = week_inputs(tickets=tickets, usage=[], sheets=[], reviews=[])
     facts = task_facts(inputs, example_model)
     metrics = weekly_metrics(facts, inputs, example_model)
-    assert (metrics["ai_tasks"], metrics["manual_tasks"], metrics["unknown_ai_tasks"]) == (1, 1, 1)
+    assert (metrics.ai_tasks, metrics.manual_tasks, metrics.unknown_ai_tasks) == (1, 1, 1)
     assert facts.filter(pl.col("ticket_id") == "U1").get_column("ai_task").to_list() == [None]

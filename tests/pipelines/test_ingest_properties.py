@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel, load_operating_model
+from models.results import Week
 from models.warehouse import IngestedFile, QuarantinedRow, Ticket, UsageCall, UsageSummary
 from pipelines.warehouse.engine import dispose_engines, transaction
 from pipelines.warehouse.reads import table_counts
@@ -29,7 +30,7 @@ from pipelines.warehouse.reads import table_counts
 ROOT = Path(__file__).resolve().parents[2]
 PILOT = ROOT / "pilots" / "support-reply-drafts.yaml"
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
-RUN_WEEK = "2026-W47"
+RUN_WEEK = Week.parse("2026-W47", "Europe/Berlin")
 OLDER = dt.datetime(2026, 11, 10, 6, tzinfo=dt.UTC)
 NEWER = dt.datetime(2026, 11, 11, 6, tzinfo=dt.UTC)
 START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)

@@ -12,11 +12,13 @@ import pytest
 
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
+from models.results import Week
 from pipelines.reconciliation import BILL_SCHEMA, LOG_SCHEMA, reconcile, week_reconciliation
 from pipelines.warehouse.engine import transaction
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "real"
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+W02 = Week.parse("2025-W02", "Europe/Berlin")
 
 
 def _bill(*rows: tuple) -> pl.DataFrame:
@@ -121,14 +123,14 @@ def test_real_openai_bill_is_reconciled_with_the_request_log(
     reconciled_inbox: Path, sqlite_url: str, example_model: OperatingModel
 ) -> None:
     """It loads the bill apart from the request log and shows the week's gap per model."""
-    files = ingest_inbox(sqlite_url, example_model, reconciled_inbox, "2025-W02", NOW)
+    files = ingest_inbox(sqlite_url, example_model, reconciled_inbox, W02, NOW)
     assert sorted((f.adapter, f.target, f.rows_loaded) for f in files) == [
         ("canonical", "usage", 2),
         ("openai_fivetran_completion", "provider_costs", 13),
         ("openai_fivetran_cost", "provider_costs", 9),
     ]
     with transaction(sqlite_url) as conn:
-        result = week_reconciliation(conn, example_model, "2025-W02")
+        result = week_reconciliation(conn, example_model, W02)
         calls = conn.exec_driver_sql("select count(*) from usage_call").scalar_one()
     assert calls == 2  # bill lines are never added to the request log
     assert result is not None
@@ -149,8 +151,9 @@ def test_the_weeks_metrics_carry_the_reconciliation(
     """It stores the week's reconciliation with the metrics the report shows."""
     from pipelines.metrics import store_week_metrics
 
-    ingest_inbox(sqlite_url, example_model, reconciled_inbox, "2025-W02", NOW)
-    metrics = store_week_metrics(sqlite_url, example_model, "2025-W02").metrics
-    (row,) = metrics["bill_reconciliation"]["models"]
-    assert (row["model"], row["bill_tokens"]) == ("gpt-4o-mini-2024-07-18", 2918)
-    assert metrics["model_cost"] == pytest.approx(0.0007)  # the bill is not added to the logs
+    ingest_inbox(sqlite_url, example_model, reconciled_inbox, W02, NOW)
+    metrics = store_week_metrics(sqlite_url, example_model, W02).metrics
+    assert metrics.bill_reconciliation is not None
+    (row,) = metrics.bill_reconciliation.models
+    assert (row.model, row.bill_tokens) == ("gpt-4o-mini-2024-07-18", 2918)
+    assert metrics.model_cost == pytest.approx(0.0007)  # the bill is not added to the logs

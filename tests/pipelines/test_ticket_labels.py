@@ -109,6 +109,7 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
 
     from flows.ingest import ingest_inbox
     from models.operating_model import OperatingModel
+    from models.results import Week
     from pipelines.facts import read_week_inputs
     from pipelines.warehouse.engine import transaction
 
@@ -127,7 +128,8 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
         | {"sources": {"tickets": {"category_field": "via_channel"}}}
     )
     now = dt.datetime(2026, 11, 1, tzinfo=UTC)
-    files = ingest_inbox(sqlite_url, operating_model, tmp_path / "inbox", "2020-W46", now)
+    w46 = Week.parse("2020-W46", operating_model.timezone)
+    files = ingest_inbox(sqlite_url, operating_model, tmp_path / "inbox", w46, now)
     assert sorted(
         (f.adapter, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in files
     ) == [
@@ -136,8 +138,8 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
         ("zendesk_fivetran_tickets", 8, 2, 0),
     ]
     with transaction(sqlite_url) as conn:
-        week = read_week_inputs(conn, operating_model, "2020-W46").tickets
-        before = read_week_inputs(conn, operating_model, "2020-W45").tickets
+        week = read_week_inputs(conn, operating_model, w46).tickets
+        before = read_week_inputs(conn, operating_model, w46.shift(-1)).tickets
     assert week.get_column("ticket_id").to_list() == ["11071"]
     row = week.row(0, named=True)
     assert row["solved_at"] == dt.datetime(2020, 11, 15, 11, 1, 27, tzinfo=UTC)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.warehouse import UsageCall, UsageSummary
 from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
 from pipelines.usage_summary import aligned, bucket_of, calls_between
@@ -22,6 +23,7 @@ from pipelines.weeks import week_bounds_utc
 
 HEADER = "request_id,timestamp,task_id,model,prompt_version,input_tokens,output_tokens,status\n"
 NOW = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+W46 = Week.parse("2026-W46", "Europe/Berlin")
 
 
 def _put(inbox: Path, name: str, lines: list[str], exported: dt.datetime) -> None:
@@ -107,7 +109,9 @@ def test_the_week_read_equals_grouping_the_calls(
     operating_model = example_model.model_copy(update={"timezone": timezone})
     lines = [_line(f"r{i}", s, task=f"T-{i % 2}") for i, s in enumerate(stamps)]
     _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
-    [record] = ingest_inbox(warehouse_url, operating_model, tmp_path / "inbox", week, NOW)
+    [record] = ingest_inbox(
+        warehouse_url, operating_model, tmp_path / "inbox", Week.parse(week, timezone), NOW
+    )
     assert record.rows_loaded == len(stamps)
     start, end = week_bounds_utc(week, timezone)
     with transaction(warehouse_url) as conn:
@@ -127,11 +131,11 @@ def test_a_newer_export_moves_calls_and_both_summaries_follow(
     inbox = tmp_path / "inbox"
     older = [_line(f"r{i}", "2026-11-10T09:00:00Z", tokens=100) for i in range(4)]
     _put(inbox, "a.csv", older, NOW - dt.timedelta(days=3))
-    ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    ingest_inbox(warehouse_url, example_model, inbox, W46, NOW)
     # r0, r1 exported again with other content, r9 new: r0 and r1 move to the newer file.
     newer = [_line(f"r{i}", "2026-11-10T09:20:00Z", tokens=900) for i in (0, 1, 9)]
     _put(inbox, "b.csv", newer, NOW - dt.timedelta(days=1))
-    [record] = ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    [record] = ingest_inbox(warehouse_url, example_model, inbox, W46, NOW)
     assert _summary_rows(warehouse_url) == [(1, 2), (record.id, 3)]
     start, end = week_bounds_utc("2026-W46", example_model.timezone)
     with transaction(warehouse_url) as conn:
@@ -156,7 +160,7 @@ def test_a_large_file_stages_its_summary_with_its_rows(
         for i in range(STAGE_MIN_ROWS + 10)
     ]
     _put(tmp_path / "inbox", "big.csv", lines, NOW - dt.timedelta(days=1))
-    [record] = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", "2026-W46", NOW)
+    [record] = ingest_inbox(sqlite_url, example_model, tmp_path / "inbox", W46, NOW)
     assert record.rows_loaded == len(lines)
     assert _summary_rows(sqlite_url) == [(record.id, len(lines))]
     week_start, week_end = week_bounds_utc("2026-W46", example_model.timezone)
@@ -187,7 +191,7 @@ def test_calls_of_a_span_are_found_through_their_files(
     for n, (name, times) in enumerate(stamps.items()):
         lines = [_line(f"{name}-{i}", t) for i, t in enumerate(times)]
         _put(inbox, name, lines, NOW - dt.timedelta(days=3 - n))
-    ingest_inbox(warehouse_url, example_model, inbox, "2026-W46", NOW)
+    ingest_inbox(warehouse_url, example_model, inbox, W46, NOW)
     begin, stop = (dt.datetime.fromisoformat(v) for v in (start, end))
     calls = UsageCall.__table__
     with transaction(warehouse_url) as conn:

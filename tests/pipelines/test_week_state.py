@@ -12,6 +12,7 @@ from sqlalchemy import select
 from checks.verdict import store_week_verdict
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
+from models.results import Week
 from models.warehouse import WeeklyMetric
 from pipelines.demo.canonical import generate_inbox
 from pipelines.metrics import store_week_metrics
@@ -28,7 +29,8 @@ def two_weeks(tmp_path: Path, example_model: OperatingModel):
     inbox = tmp_path / "inbox"
     shutil.copytree(exports.root, inbox, copy_function=shutil.copy2)
     db_url = f"sqlite:///{tmp_path / 'w.db'}"
-    for week in exports.weeks:
+    for label in exports.weeks:
+        week = Week.parse(label, example_model.timezone)
         ingest_inbox(db_url, example_model, inbox, week)
         week_facts = store_week_metrics(db_url, example_model, week)
         store_week_verdict(db_url, example_model, week, week_facts)
@@ -71,7 +73,7 @@ def test_a_new_file_changes_the_key(two_weeks, example_model):
     before = _key(db_url, example_model, weeks[-1])
     extra = inbox / "changes" / "late-change.csv"
     extra.write_text("changed_at,kind,version\n2020-01-01T00:00:00Z,policy,p-late\n")
-    ingest_inbox(db_url, example_model, inbox, weeks[-1])
+    ingest_inbox(db_url, example_model, inbox, Week.parse(weeks[-1], example_model.timezone))
     assert _key(db_url, example_model, weeks[-1]) != before
 
 

@@ -17,6 +17,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
     """Two demo weeks run through every stage (no Prefect), the second with hostile text."""
     from checks.verdict import store_week_verdict
     from flows.ingest import ingest_inbox
+    from models.results import Week
     from pipelines.demo.canonical import generate_inbox
     from pipelines.metrics import store_week_metrics
     from pipelines.warehouse.engine import dispose_engines
@@ -51,7 +52,8 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
     )
     db_url = f"sqlite:///{root / 'w.db'}"
     out = root / "reports"
-    for w in exports.weeks:
+    for label in exports.weeks:
+        w = Week.parse(label, example_model.timezone)
         ingest_inbox(db_url, example_model, inbox, w)
         store_week_metrics(db_url, example_model, w)
         store_week_verdict(db_url, example_model, w)
@@ -61,9 +63,9 @@ def published(tmp_path_factory: pytest.TempPathFactory, example_model):
 
 
 def week_day(week: str) -> str:
-    from pipelines.weeks import week_days
+    from models.results import Week
 
-    return week_days(week)[0].isoformat()
+    return Week.parse(week, "Europe/Berlin").monday.isoformat()
 
 
 def test_html_escapes_input_text(published):
@@ -140,18 +142,33 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
     """It shows each model's bill beside its logged cost and the warning above 5 %."""
     import polars as pl
 
+    from models.results import Week, WeeklyMetrics
     from pipelines.reconciliation import BILL_SCHEMA, LOG_SCHEMA, reconcile
+    from reports.readiness import WeekReadiness
     from reports.render import render_html
 
     bill = pl.DataFrame(
         [("gpt-4o<img>", "cost", "usd", 10.0, None)], schema=BILL_SCHEMA, orient="row"
     )
     logs = pl.DataFrame([("gpt-4o<img>", 4, 1, 8.0, 100)], schema=LOG_SCHEMA, orient="row")
-    doc = published.doc | {
-        "metrics": published.doc["metrics"] | {"bill_reconciliation": reconcile(bill, logs)}
-    }
+    doc = published.doc
+    readiness = WeekReadiness(
+        pilot=doc["pilot"],
+        week=Week.parse(doc["week"], example_model.timezone),
+        verdict=doc["verdict"],
+        outcomes=[],
+        metrics=WeeklyMetrics.model_validate(
+            doc["metrics"] | {"bill_reconciliation": reconcile(bill, logs)}
+        ),
+        inputs=doc["inputs"],
+    )
     html = render_html(
-        doc, example_model, chart_png=None, previous_metrics=None, findings=[], quarantine=[]
+        readiness,
+        example_model,
+        chart_png=None,
+        previous_metrics=None,
+        findings=[],
+        quarantine=[],
     )
     assert "Provider bill reconciliation" in html
     assert '<td class="num">10.00</td><td class="num">8.00</td><td class="num">20.0%</td>' in html

@@ -47,21 +47,21 @@ def weeks(tmp_path_factory: pytest.TempPathFactory, example_model):
     """
     from checks.verdict import store_week_verdict
     from flows.ingest import ingest_inbox
+    from models.results import Week
     from pipelines.demo.canonical import generate_inbox
     from pipelines.metrics import store_week_metrics
     from pipelines.warehouse.engine import dispose_engines
-    from pipelines.weeks import week_days
     from reports.publish import publish_and_send
 
     root = tmp_path_factory.mktemp("browser")
     exports = generate_inbox(root / "exports", weeks=4, seed=9)
     inbox = root / "inbox"
     shutil.copytree(exports.root, inbox, copy_function=shutil.copy2)
-    last = exports.weeks[-1]
+    last = Week.parse(exports.weeks[-1], example_model.timezone)
     hostile = [
         {
             "ticket_id": '"><script>window.__pwned=1</script>',
-            "reviewed_at": f"{week_days(last)[0]} 11:00:00",
+            "reviewed_at": f"{last.monday} 11:00:00",
             "reviewer": "<svg onload=window.__pwned=2>",
             "severity": "low",
             "category": "tone",
@@ -72,11 +72,12 @@ def weeks(tmp_path_factory: pytest.TempPathFactory, example_model):
     (inbox / "reviews" / "hostile.json").write_text(json.dumps(hostile))
     db_url = f"sqlite:///{root / 'w.db'}"
     published = {}
-    for week in exports.weeks:
+    for label in exports.weeks:
+        week = Week.parse(label, example_model.timezone)
         ingest_inbox(db_url, example_model, inbox, week)
         store_week_metrics(db_url, example_model, week)
         store_week_verdict(db_url, example_model, week)
-        published[week] = publish_and_send(
+        published[label] = publish_and_send(
             db_url, example_model, week, root / "reports", Settings(smtp_host=None)
         )
     dispose_engines()

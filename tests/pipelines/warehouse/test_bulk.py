@@ -11,6 +11,7 @@ from sqlalchemy import String, cast, select
 
 import pipelines.warehouse.bulk as db
 from models.warehouse import ChangeEntry, Ticket
+from pipelines.prepare import row_hash
 from pipelines.warehouse.bulk import upsert_newest
 from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.reads import read_frame, table_counts
@@ -40,7 +41,7 @@ def _changes(
     return frame.with_columns(
         pl.lit(file_id).alias("file_id"),
         pl.lit(exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
-        pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"),
+        row_hash(frame, content).alias("row_hash"),
     )
 
 

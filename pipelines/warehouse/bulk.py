@@ -52,7 +52,7 @@ TableOf = Table | type[SQLModel]
 
 
 def _table(table: TableOf) -> Table:
-    return table if isinstance(table, Table) else table.__table__  # type: ignore[attr-defined]
+    return table if isinstance(table, Table) else table.__table__
 
 
 def _bulk_frame(frame: pl.DataFrame, dialect: str) -> pl.DataFrame:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars_hash as plh
 
 from models.operating_model import SOURCES, OperatingModel, SourceSettings
 from models.results import REASONS, CheckedRows
@@ -236,8 +237,16 @@ def finish_prepared(
 
 
 def row_hash(rows: pl.DataFrame, columns: Iterable[str]) -> pl.Expr:
-    """The content hash of each row over `columns` (a re-sent identical row is a duplicate)."""
-    return pl.struct(list(columns)).hash(seed=0).cast(pl.String)
+    """The content hash of each row over `columns` (a re-sent identical row is a duplicate):
+    xxHash64 of the row's bytes in polars-hash's row encoding, version 1, as decimal text.
+
+    Both are frozen, so a row keeps its hash across polars versions (polars' own hash may
+    change with any release). The encoding writes each value with a type tag, and text with
+    its length: a null, an empty text and a zero differ, and text cannot move from one column
+    to the next unseen. Floats are read as 8-byte values (-0.0 as 0.0), timestamps as the
+    instant whatever their unit or time zone.
+    """
+    return plh.hash_rows(list(columns), version=1).nchash.xxhash64().cast(pl.String)
 
 
 def repeated_line_numbers(raw: pl.DataFrame, columns: list[str]) -> pl.Series:

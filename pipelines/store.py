@@ -84,7 +84,7 @@ def store_prepared_file(
         conn,
         SOURCE_TABLES[target],
         prepared.valid.drop("__line__"),
-        staged.source() if staged else None,
+        staged,
         # The same on every row of a file: written as constants, not staged row by row.
         {"file_id": file_id, "pilot": pilot, "exported_at": file.exported_at},
     )

@@ -1,8 +1,8 @@
 """Bulk loads into the warehouse: inserts (COPY on PostgreSQL, prepared statements or staged
 files on SQLite), upserts that keep the newest export of each key, and partition replaces.
 
-Upserts use each dialect's `INSERT .. ON CONFLICT` from a staging table, so a whole file loads
-in a few statements inside the caller's transaction.
+Upserts use each dialect's `INSERT .. ON CONFLICT` (SQLAlchemy Core) from a staging table, so a
+whole file loads in a few statements inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,8 +18,27 @@ from typing import Any, NamedTuple
 import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Column, Connection, MetaData, Table, and_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    FromClause,
+    MetaData,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
 from pipelines.warehouse.engine import PAGE_BYTES, Stage, WarehouseError, reason, redacted
 
@@ -28,8 +47,12 @@ _BATCH_ROWS = 50_000
 STAGE_MIN_ROWS = 20_000
 
 
-def _table(model: Any) -> Table:
-    return model if isinstance(model, Table) else model.__table__
+# A table, or the SQLModel class declaring it.
+TableOf = Table | type[SQLModel]
+
+
+def _table(table: TableOf) -> Table:
+    return table if isinstance(table, Table) else table.__table__
 
 
 def _bulk_frame(frame: pl.DataFrame, dialect: str) -> pl.DataFrame:
@@ -117,11 +140,11 @@ def _executemany(conn: Connection, sql: str, frame: pl.DataFrame) -> int:
     return raw.total_changes - before
 
 
-def insert_rows(conn: Connection, model: Any, frame: pl.DataFrame) -> None:
+def insert_rows(conn: Connection, table: TableOf, frame: pl.DataFrame) -> None:
     """Bulk insert of a frame into a table (COPY on PostgreSQL, executemany on SQLite)."""
     if frame.height == 0:
         return
-    table = _table(model)
+    table = _table(table)
     dialect = conn.dialect.name
     frame = frame.select([c for c in frame.columns if c in table.c])
     if dialect == "postgresql":
@@ -136,19 +159,54 @@ def insert_rows(conn: Connection, model: Any, frame: pl.DataFrame) -> None:
         conn.execute(table.insert(), frame.to_dicts())
 
 
-def _newest_wins_sql(table: Table, columns: list[str], keys: list[str], source: str) -> str:
-    names = ", ".join(f'"{c}"' for c in columns)
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
-    conflict = ", ".join(f'"{k}"' for k in keys)
-    t = f'"{table.name}"'
-    # WHERE true: SQLite needs it to parse INSERT .. SELECT .. ON CONFLICT unambiguously.
-    return (
-        f"INSERT INTO {t} ({names}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
-        f"WHERE excluded.exported_at >= {t}.exported_at AND "
-        f"({t}.row_hash <> excluded.row_hash OR excluded.exported_at > {t}.exported_at)"
+def _dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT of the connection's dialect, which can take an ON CONFLICT clause."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise WarehouseError(f"upserts need SQLite or PostgreSQL, not {conn.dialect.name}")
+
+
+def _insert_from(
+    conn: Connection, table: Table, columns: list[str], rows: Select[Any]
+) -> sqlite.Insert | postgresql.Insert:
+    # A WHERE on the SELECT: SQLite cannot otherwise tell the ON of ON CONFLICT from a join's.
+    return _dialect_insert(conn, table).from_select(columns, rows.where(true()))
+
+
+def _newest_wins(
+    conn: Connection, table: Table, keys: list[str], rows: Select[Any]
+) -> sqlite.Insert | postgresql.Insert:
+    """Insert `rows`; where a key is held, its row is replaced by a newer export or different
+    content of an export at least as new."""
+    columns = [c.name for c in table.columns]
+    insert = _insert_from(conn, table, columns, rows)
+    new = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: new[c] for c in columns if c not in keys},
+        where=and_(
+            new.exported_at >= table.c.exported_at,
+            or_(table.c.row_hash != new.row_hash, new.exported_at > table.c.exported_at),
+        ),
     )
 
 
+def _staged_source(stage: Stage, name: str, columns: list[Column[Any]]) -> FromClause:
+    """The staged table `name` (`stage_rows`, attached as schemas staged0, staged1, ...) as a
+    table to select `columns` from, its parts joined with UNION ALL."""
+    parts = [
+        Table(name, MetaData(), *(Column(c.name, c.type) for c in columns), schema=f"staged{i}")
+        for i, held in enumerate(stage.tables)
+        if name in held
+    ]
+    if len(parts) == 1:
+        return parts[0].alias("s")
+    return union_all(*(select(*part.c) for part in parts)).subquery("s")
+
+
+# Staged rows are written by this many threads into as many files at once (ADBC releases the
 # GIL while it writes), from this many rows on.
 STAGE_PARTS = max(1, min(os.cpu_count() or 1, 4))
 STAGE_PARALLEL_ROWS = 200_000
@@ -156,9 +214,9 @@ STAGE_PARALLEL_ROWS = 200_000
 
 def stage_rows(
     url: str,
-    model: Any,
+    table: TableOf,
     frame: pl.DataFrame,
-    also: dict[str, tuple[Any, pl.DataFrame]] | None = None,
+    also: dict[str, tuple[TableOf, pl.DataFrame]] | None = None,
 ) -> Stage | None:
     """SQLite bulk path for large loads: write the rows into staging files beside the warehouse
     through ADBC (Arrow columns, no Python row objects), before the loading transaction; the
@@ -168,7 +226,7 @@ def stage_rows(
     and two SQLite libraries must never hold the same database file open in one process (POSIX
     locks are per process; one library's close drops the other's locks). A large frame is split
     over several files written in parallel.
-    `also` stages more tables: name -> (table model, rows), read back as `stage.source(name)`.
+    `also` stages more tables: name -> (table, rows), read back as `stage.source(name)`.
     Returns the stage, or None where this path does not apply (PostgreSQL loads with COPY;
     small frames go through executemany). The caller deletes the files (`drop_stage`).
     """
@@ -180,17 +238,17 @@ def stage_rows(
     parts = STAGE_PARTS if frame.height >= STAGE_PARALLEL_ROWS else 1
     size = -(-frame.height // parts)
     # Rows are staged in key order (`_key_order`), gathered batch by batch as they are staged.
-    order = _key_order(_table(model), frame)
-    work: list[dict[str, tuple[Any, pl.DataFrame, pl.Series | None]]] = [
+    order = _key_order(_table(table), frame)
+    work: list[dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]]] = [
         {
-            "rows": (model, frame, order.slice(i * size, size))
+            "rows": (table, frame, order.slice(i * size, size))
             if order is not None
-            else (model, frame.slice(i * size, size), None)
+            else (table, frame.slice(i * size, size), None)
         }
         for i in range(parts)
     ]
     # The smallest part carries the extra tables.
-    work[-1].update({name: (m, rows, None) for name, (m, rows) in (also or {}).items()})
+    work[-1].update({name: (t, rows, None) for name, (t, rows) in (also or {}).items()})
     base = Path(parsed.database)
     stage = Stage(
         files=tuple(base.with_name(f".{base.name}.stage-{uuid.uuid4().hex[:12]}") for _ in work),
@@ -209,16 +267,16 @@ def stage_rows(
 
 
 def _write_stage_file(
-    path: Path, tables: dict[str, tuple[Any, pl.DataFrame, pl.Series | None]]
+    path: Path, tables: dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]]
 ) -> None:
-    """Write staged tables into one file: name -> (table model, frame, the positions of the
+    """Write staged tables into one file: name -> (table, frame, the positions of the
     frame's rows to stage in that order, or None for all rows as they are)."""
     with adbc.connect(str(path)) as conn:
         with conn.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
             cursor.execute(f"PRAGMA page_size = {PAGE_BYTES}")
-            for name, (table_model, rows, positions) in tables.items():
-                columns = [c.name for c in _table(table_model).columns if c.name in rows.columns]
+            for name, (table, rows, positions) in tables.items():
+                columns = [c.name for c in _table(table).columns if c.name in rows.columns]
                 batches = _arrow_batches(rows.select(columns), positions)
                 cursor.adbc_ingest(name, batches, mode="create")
         conn.commit()
@@ -258,9 +316,9 @@ class Upserted(NamedTuple):
 
 def upsert_newest(
     conn: Connection,
-    model: Any,
+    table: TableOf,
     frame: pl.DataFrame,
-    staged: str | None = None,
+    staged: Stage | None = None,
     constants: dict[str, Any] | None = None,
 ) -> Upserted:
     """Upsert source rows by primary key, keeping the row of the newest export.
@@ -268,17 +326,17 @@ def upsert_newest(
     A row is a duplicate when the warehouse already holds the same content for its key, or a
     newer export of it. A newer export with the same content still moves the stored export
     time forward, so an older export arriving later cannot win.
-    `staged` is SQL selecting the frame's rows, already staged (`Stage.source()`, `stage_rows`);
+    `staged`: the frame's rows, already staged (`stage_rows`) and attached to this transaction;
     `constants` gives columns that are the same on every row (file id, pilot, export time) and
     are then not in the staged rows.
     """
     constants = constants or {}
-    target = _table(model)
+    target = _table(table)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
-    if not staged and frame.height == 0:
+    if staged is None and frame.height == 0:
         return Upserted(0, 0, ())
-    if not staged and conn.dialect.name == "postgresql":
+    if staged is None and conn.dialect.name == "postgresql":
         # A file mostly brings keys not held yet (a new week's calls): COPY them straight into
         # the table, without a staging table or ON CONFLICT (1M calls: 9.9 s to 7.7 s). A key
         # already held, or stored meanwhile by another writer, stops the COPY (unique key); the
@@ -290,83 +348,84 @@ def upsert_newest(
             return Upserted(frame.height, 0, ())
         except conn.dialect.loaded_dbapi.IntegrityError:
             pass
-    if not staged:
-        stage_name = f"stage_{target.name}"
+    varying = [c for c in target.columns if c.name not in constants]
+    stage: Table | None = None
+    if staged is None:
         stage = Table(
-            stage_name,
+            f"stage_{target.name}",
             MetaData(),
-            *(Column(c.name, c.type) for c in target.columns if c.name not in constants),
+            *(Column(c.name, c.type) for c in varying),
             prefixes=["TEMPORARY"],
         )
         stage.drop(conn, checkfirst=True)
         stage.create(conn)
-        insert_rows(conn, stage, frame.select([c for c in columns if c not in constants]))
+        insert_rows(conn, stage, frame.select([c.name for c in varying]))
+        source = stage.alias("s")
+    else:
+        source = _staged_source(staged, "rows", varying)
     height = frame.height
-    t, source = f'"{target.name}"', (staged or f'"{stage_name}"')
-    dialect = conn.dialect.name
+    held = target.alias("h")
 
-    def value(column: str) -> str:
+    def value(column: str) -> ColumnElement[Any]:
         if column in constants:
-            return _sql_literal(constants[column], dialect)
-        return f's."{column}"'
+            return _constant(constants[column], target.c[column])
+        return source.c[column]
 
-    on_key = " AND ".join(f'h."{k}" = {value(k)}' for k in keys)
-    values = ", ".join(value(c) for c in columns)
-    rows = f"SELECT {values} FROM {source} AS s"
-    shared: list[Any] = []
+    on_key = [held.c[k] == value(k) for k in keys]
+    values = [value(c) for c in columns]
+    shared: Sequence[Row[Any]] = []
     new_file, inserted = constants.get("file_id"), 0
     if new_file is not None:
         # Rows of a new file: insert every key not held yet first, one key lookup a row. When
         # all were new (a new week's calls), nothing is left to compare (5M calls beside 5M
         # held: 5.5 s saved). Else only the rows whose key another file held are compared and
         # upserted below (the rows just inserted carry the new file's id).
-        names = ", ".join(f'"{c}"' for c in columns)
-        inserted = conn.exec_driver_sql(
-            f"INSERT INTO {t} ({names}) {rows} WHERE true ON CONFLICT DO NOTHING"
-        ).rowcount
-        on_key += f" AND h.file_id <> {int(new_file)}"
-        rows += f" JOIN {t} AS h ON {on_key}"
+        rows = select(*values).select_from(source)
+        insert = _insert_from(conn, target, columns, rows).on_conflict_do_nothing()
+        inserted = conn.execute(insert).rowcount
+        on_key.append(held.c.file_id != value("file_id"))
     if new_file is None or inserted != height:
         # One pass over the keys already held: the duplicates, and which files hold them.
-        shared = conn.exec_driver_sql(
-            f"SELECT h.file_id, sum(CASE WHEN h.row_hash = {value('row_hash')} "
-            f"OR h.exported_at > {value('exported_at')} THEN 1 ELSE 0 END) "
-            f"FROM {source} AS s JOIN {t} AS h ON {on_key} GROUP BY h.file_id"
-        ).fetchall()
-        conn.exec_driver_sql(_newest_wins_sql(target, columns, keys, f"{rows} WHERE true"))
+        held_rows = source.join(held, and_(*on_key))
+        duplicate_row = or_(
+            held.c.row_hash == value("row_hash"), held.c.exported_at > value("exported_at")
+        )
+        shared = conn.execute(
+            select(held.c.file_id, func.sum(case((duplicate_row, 1), else_=0)))
+            .select_from(held_rows)
+            .group_by(held.c.file_id)
+        ).all()
+        rows = select(*values).select_from(source if new_file is None else held_rows)
+        conn.execute(_newest_wins(conn, target, keys, rows))
     duplicate = sum(int(n) for _, n in shared)
-    if not staged:
-        conn.exec_driver_sql(f"DROP TABLE {source}")
+    if stage is not None:
+        stage.drop(conn)
     return Upserted(height - duplicate, duplicate, tuple(sorted(int(f) for f, _ in shared)))
 
 
-def _sql_literal(value: Any, dialect: str) -> str:
-    """A constant as SQL text, stored as `_bulk_frame` would store it."""
-    if isinstance(value, dt.datetime):
-        stamp = _bulk_frame(pl.DataFrame({"v": [value]}), dialect).item()
-        return f"'{stamp}'"
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"unsupported constant {value!r}")
-    if isinstance(value, int):
-        return str(value)
-    return "'" + value.replace("'", "''") + "'"
+def _constant(value: Any, column: Column[Any]) -> ColumnElement[Any]:
+    """A value the same on every row, as a bound parameter of its column's type (a timestamp
+    without a time zone is taken as UTC, as `_bulk_frame` takes it)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return literal(value, column.type)
 
 
 def replace_partition(
     conn: Connection,
-    model: Any,
+    table: TableOf,
     where: dict[str, Any],
     frame: pl.DataFrame,
     staged: Stage | None = None,
 ) -> None:
     """Replace every row matching `where` (e.g. one pilot and week) with the frame's rows, or
     with the staged rows (`stage_rows`, attached to this transaction) when `staged`."""
-    table = _table(model)
-    conn.execute(table.delete().where(and_(*(table.c[k] == v for k, v in where.items()))))
+    target = _table(table)
+    conn.execute(target.delete().where(and_(*(target.c[k] == v for k, v in where.items()))))
     if staged is not None:
-        names = ", ".join(f'"{c}"' for c in frame.columns if c in table.c)
-        conn.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {staged.source()} AS s'
-        )
+        columns = [c for c in target.columns if c.name in frame.columns]
+        source = _staged_source(staged, "rows", columns)
+        rows = select(*(source.c[c.name] for c in columns))
+        conn.execute(target.insert().from_select([c.name for c in columns], rows))
     else:
-        insert_rows(conn, model, frame)
+        insert_rows(conn, target, frame)

@@ -1,13 +1,13 @@
 """One weekly run per pilot and week at a time.
 
 PostgreSQL: a session advisory lock (released by the server when the holder dies). SQLite and
-others: an exclusive `flock` on a lock file beside the warehouse (released by the kernel when the
-holding process dies). Either way a killed run never leaves a stale lock behind.
+others: an operating-system lock (`filelock`: `flock` on Unix) on a lock file beside the
+warehouse, released by the kernel when the holding process dies. Either way a killed run never
+leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import tempfile
 import time
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -60,19 +61,19 @@ def week_lock(db_url: str, pilot: str, week: str, wait_seconds: float = 0.0) -> 
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
         return
-    folder = _lock_folder(db_url)
-    folder.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(f"{db_url}|{pilot}|{week}".encode()).hexdigest()[:16]
-    with (folder / f"{pilot}-{week}-{name}.lock").open("a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise busy from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    # The lock file stays on release, and a file system without OS locks is an error rather
+    # than a lock file that a killed run would leave behind.
+    lock = FileLock(
+        _lock_folder(db_url) / f"{pilot}-{week}-{name}.lock",
+        preserve_lock_file=True,
+        poll_interval=0.2,
+    )
+    try:
+        lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+    except Timeout:
+        raise busy from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 import pipelines.warehouse.bulk as db
 from models.warehouse import ChangeEntry, Ticket
+from pipelines.prepare import row_hash
 from pipelines.warehouse.bulk import upsert_newest
 from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.reads import read_frame, table_counts
@@ -39,7 +41,7 @@ def _changes(
     return frame.with_columns(
         pl.lit(file_id).alias("file_id"),
         pl.lit(exported_at, dtype=pl.Datetime("us", "UTC")).alias("exported_at"),
-        pl.struct(content).hash(seed=0).cast(pl.String).alias("row_hash"),
+        row_hash(frame, content).alias("row_hash"),
     )
 
 
@@ -161,6 +163,25 @@ def test_a_file_of_new_keys_shares_no_file(warehouse_url: str) -> None:
     assert _load_file(warehouse_url, fresh) == (2, 0, ())
     again = _changes([("v2", "changed"), ("v8", "y"), ("v9", "z")], file_id=3, exported_at=NEW)
     assert _load_file(warehouse_url, again) == (2, 1, (1, 2))
+
+
+def test_a_constant_export_time_is_stored_as_the_same_time_on_every_row(
+    warehouse_url: str,
+) -> None:
+    """It stores an export time given once, in any time zone, exactly as it stores the same
+    instant given on every row."""
+    given_once = {"exported_at": NEW.astimezone(ZoneInfo("Europe/Berlin")), "pilot": "file"}
+    for pilot, constants in (("rows", {}), ("file", given_once)):
+        _load(warehouse_url, _changes(FIRST, file_id=1, exported_at=OLD, pilot=pilot))
+        frame = _changes([("v2", "changed")], file_id=2, exported_at=NEW, pilot=pilot)
+        with transaction(warehouse_url) as conn:
+            upsert_newest(conn, ChangeEntry, frame.drop(*constants), None, constants)
+    with transaction(warehouse_url) as conn:
+        stored = conn.execute(
+            select(TABLE.c.pilot, cast(TABLE.c.exported_at, String)).where(TABLE.c.version == "v2")
+        ).all()
+    assert dict(stored)["file"] == dict(stored)["rows"]
+    assert _stored(warehouse_url)[("file", "v2")] == ("changed", 2, NEW)
 
 
 def test_staged_rows_are_in_key_order(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

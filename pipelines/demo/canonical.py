@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from models.sources import TICKETS
+
 __all__ = ["GeneratedInbox", "generate_inbox"]
 
 PILOT_TZ = ZoneInfo("Europe/Berlin")
@@ -96,20 +98,7 @@ USAGE_COLUMNS = [
     "latency_ms",
     "status",
 ]
-TICKET_COLUMNS = [
-    "ticket_id",
-    "created_at",
-    "solved_at",
-    "status",
-    "category",
-    "agent",
-    "ai_draft_used",
-    "draft_outcome",
-    "reopened",
-    "escalated",
-    "handle_minutes",
-    "contact_count",
-]
+TICKET_COLUMNS = list(TICKETS.columns)
 TIMESHEET_COLUMNS = ["entry_id", "person", "date", "minutes", "activity", "ticket_id"]
 REVIEW_COLUMNS = [
     "ticket_id",

@@ -227,6 +227,3 @@ class Stage:
         if len(parts) == 1:
             return parts[0]
         return "(" + " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts) + ")"
-
-
-# Staged rows are written by this many threads into as many files at once (ADBC releases the

@@ -398,7 +398,7 @@ def main() -> None:
     print(f"whole run, each: {', '.join(f'{s:.2f} s' for s in each)}")
     print(f"peak RSS, each: {', '.join(f'{p:,} MiB' for p in peaks)}")
     bench = {
-        "week": week,
+        "week": str(week),
         **sizes,
         "warehouse": "postgresql" if args.db else "sqlite",
         "repeat": args.repeat,

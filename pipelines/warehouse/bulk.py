@@ -194,12 +194,11 @@ def _newest_wins(
 
 
 def _staged_source(stage: Stage, name: str, columns: list[Column[Any]]) -> FromClause:
-    """The staged table `name` (`stage_rows`, attached as schemas staged0, staged1, ...) as a
-    table to select `columns` from, its parts joined with UNION ALL."""
+    """The staged table `name` (`stage_rows`, attached as `Stage.schema(i)`) as a table to
+    select `columns` from, its parts joined with UNION ALL."""
     parts = [
-        Table(name, MetaData(), *(Column(c.name, c.type) for c in columns), schema=f"staged{i}")
-        for i, held in enumerate(stage.tables)
-        if name in held
+        Table(name, MetaData(), *(Column(c.name, c.type) for c in columns), schema=schema)
+        for schema in stage.schemas_holding(name)
     ]
     if len(parts) == 1:
         return parts[0].alias("s")

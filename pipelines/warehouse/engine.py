@@ -168,7 +168,7 @@ def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
         with engine.connect() as conn:
             # ATTACH cannot run inside a transaction: attach first, then begin.
             for i, path in enumerate(attach.files):
-                conn.exec_driver_sql(f"ATTACH DATABASE ? AS staged{i}", (str(path),))
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {Stage.schema(i)}", (str(path),))
             # A large load's commit would copy the whole write-ahead log into the database
             # before returning (seconds for millions of rows): a background thread does it.
             conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
@@ -179,7 +179,7 @@ def transaction(url: str, attach: Stage | None = None) -> Iterator[Connection]:
             finally:
                 conn.rollback()
                 for i in range(len(attach.files)):
-                    conn.exec_driver_sql(f"DETACH DATABASE staged{i}")
+                    conn.exec_driver_sql(f"DETACH DATABASE {Stage.schema(i)}")
                 conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
                 conn.commit()
             checkpoint_in_background(engine)
@@ -221,9 +221,18 @@ class Stage:
     files: tuple[Path, ...]
     tables: tuple[frozenset[str], ...]  # the tables each file holds
 
+    @staticmethod
+    def schema(index: int) -> str:
+        """The name the stage's file `index` is attached under in a transaction."""
+        return f"staged{index}"
+
+    def schemas_holding(self, name: str) -> list[str]:
+        """The attached schemas whose file holds (a part of) the staged table `name`."""
+        return [self.schema(i) for i, held in enumerate(self.tables) if name in held]
+
     def source(self, name: str = "rows") -> str:
         """The staged table `name` as SQL to select from (its parts joined with UNION ALL)."""
-        parts = [f'"staged{i}"."{name}"' for i, held in enumerate(self.tables) if name in held]
+        parts = [f'"{schema}"."{name}"' for schema in self.schemas_holding(name)]
         if len(parts) == 1:
             return parts[0]
         return "(" + " UNION ALL ".join(f"SELECT * FROM {p}" for p in parts) + ")"

@@ -18,7 +18,8 @@ class WeekHistory:
     """Earlier weeks of the same pilot, as stored by earlier runs, keyed by week label."""
 
     metrics: dict[str, WeeklyMetrics] = field(default_factory=dict)
-    # Ids of the rules that failed each week whose rules were evaluated.
+    # Ids of the rules that failed or were unknown (kept the week from being green), for each
+    # week whose rules were evaluated.
     failed_rules: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -91,14 +92,27 @@ def outcome(rule: Rule, ctx: RuleContext) -> RuleOutcome:
     )
 
 
+def unknown_because(ctx: RuleContext, metric: str) -> str | None:
+    """Why a metric is unknown this week, as the metrics stage recorded it."""
+    return ctx.metrics.unknown_because.get(metric)
+
+
+def partial_note(ctx: RuleContext, *metrics: str) -> str:
+    """ " (partial: ...)" when one of the metrics is computed from a partial source, else ""."""
+    notes = list(dict.fromkeys(ctx.metrics.partial[m] for m in metrics if m in ctx.metrics.partial))
+    return f" (partial: {'; '.join(notes)})" if notes else ""
+
+
 def ids(values: Iterable[Any]) -> list[str]:
     return sorted({str(v) for v in values if v is not None})
 
 
-def above(value: float | None, limit: float, what: str, unit: str = "") -> tuple[Status, str]:
-    """fail when value > limit; unknown when the value cannot be measured."""
+def above(
+    value: float | None, limit: float, what: str, unit: str = "", because: str | None = None
+) -> tuple[Status, str]:
+    """fail when value > limit; unknown when the value cannot be measured (`because` says why)."""
     if value is None:
-        return "unknown", f"{what} cannot be measured this week"
+        return "unknown", f"{what} is unknown ({because or 'cannot be measured this week'})"
     if value > limit:
         return "fail", f"{what} {value:.4g}{unit} is above the limit {limit:.4g}{unit}"
     return "pass", f"{what} {value:.4g}{unit} is within the limit {limit:.4g}{unit}"

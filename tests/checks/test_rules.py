@@ -805,8 +805,15 @@ CASES: list[Case] = [
     Case("data.unpriced_usage", "fail", _unpriced, "unpriced-model"),
     Case("cost.monthly_cap", "pass", _unchanged, "under-cap"),
     Case("cost.monthly_cap", "fail", _metrics(month_to_date_cost=3000.01), "over-cap"),
+    Case("cost.monthly_cap", "unknown", _metrics(month_to_date_cost=None), "no-timesheets"),
     Case("cost.spend_alert", "pass", _unchanged, "under-alert"),
     Case("cost.spend_alert", "warn", _metrics(month_to_date_cost=2400.0), "at-alert"),
+    Case(
+        "cost.spend_alert",
+        "unknown",
+        _metrics(month_to_date_cost=None, projected_month_cost=None),
+        "no-timesheets",
+    ),
     Case("cost.per_task", "pass", _unchanged, "under-limit"),
     Case("cost.per_task", "fail", _metrics(cost_per_task=1.51), "over-limit"),
     Case("cost.per_task", "unknown", _metrics(cost_per_task=None), "no-ai-tasks"),
@@ -830,6 +837,12 @@ CASES: list[Case] = [
     Case("quality.serious_repeat", "fail", _inputs(**REPEAT_AFTER_FIX), "repeat-after-fix"),
     Case("quality.error_rate", "pass", _unchanged, "under-limit"),
     Case("quality.error_rate", "fail", _metrics(error_rate=0.11), "over-limit"),
+    Case(
+        "quality.error_rate",
+        "warn",
+        _metrics(error_rate=0.04, error_rate_ci=[0.0071, 0.1954], serious_findings=1),
+        "small-sample",
+    ),
     Case("quality.error_rate", "unknown", _metrics(error_rate=None), "no-reviews"),
     Case("quality.correction_rate", "pass", _unchanged, "under-limit"),
     Case("quality.correction_rate", "fail", _metrics(correction_rate=0.31), "over-limit"),
@@ -879,6 +892,17 @@ CASES: list[Case] = [
     ),
     Case("volume.busy_month", "pass", _unchanged, "under-cap"),
     Case("volume.busy_month", "warn", _metrics(volumes=busy_month(3001.0)), "over"),
+    Case(
+        "volume.busy_month",
+        "unknown",
+        _metrics(
+            volumes={
+                v: {"cost": None, "review_hours": None, "under_cap": None}
+                for v in ("current", "next_team", "busy_month")
+            }
+        ),
+        "no-timesheets",
+    ),
     Case("reliability.model_failures", "pass", _unchanged, "1pct"),
     Case("reliability.model_failures", "warn", _metrics(failed_model_calls=6), "6pct"),
     Case(
@@ -900,9 +924,6 @@ CASES: list[Case] = [
 NEVER_UNKNOWN: dict[str, Status] = {
     "data.inputs_present": "fail",
     "data.unpriced_usage": "pass",
-    # The metrics always give a month-to-date cost: the fixed fees of the days elapsed.
-    "cost.monthly_cap": "pass",
-    "cost.spend_alert": "pass",
     "quality.stop_now": "pass",
     "quality.serious_repeat": "pass",
     "scope.excluded_category": "pass",
@@ -911,7 +932,6 @@ NEVER_UNKNOWN: dict[str, Status] = {
     "ownership.concentration": "pass",
     "change.undocumented": "pass",
     "change.frequency": "pass",
-    "volume.busy_month": "pass",
     "expansion.streak": "fail",
 }
 
@@ -1016,10 +1036,10 @@ def test_empty_week_outcomes_and_verdict(empty_week: RuleContext) -> None:
     results = evaluate_rules(empty_week)
     by_id = {r.id: r for r in results}
     unknown = {r.id for r in results if r.status == "unknown"}
-    # The month-to-date cost of an empty week is the fixed fees of the days elapsed:
-    # 120 USD x 22 / 30 by Sunday 22 November.
+    # No usage and no timesheets: the month-to-date cost is unknown, not the fees alone.
     assert unknown == set(RULE) - set(NEVER_UNKNOWN)
-    assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("pass", 88.0)
+    assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("unknown", None)
+    assert "no model usage this week" in by_id["cost.monthly_cap"].message
     assert {r.id: r.status for r in results if r.id in NEVER_UNKNOWN} == NEVER_UNKNOWN
     assert verdict(results) == "pause_expansion"
 

@@ -219,7 +219,7 @@ def test_metrics_round_trip_with_a_bill_reconciliation() -> None:
         ({"surprise": 1}, "Extra inputs are not permitted"),
         ({"ai_tasks": "5"}, "valid integer"),
         ({"ai_tasks": 5.5}, "valid integer"),
-        ({"month_to_date_cost": None}, "valid number"),
+        ({"month_to_date_cost": "12.5"}, "valid number"),
     ],
 )
 def test_metrics_refuse_unknown_keys_and_wrong_types(change: dict, problem: str) -> None:

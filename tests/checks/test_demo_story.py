@@ -96,3 +96,55 @@ def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
         assert produced == golden, week
         # Equal as text too: no number changed between integer and float.
         assert json.dumps(produced, sort_keys=True) == json.dumps(golden, sort_keys=True), week
+
+
+# The complete weeks as they were before unknown values and intervals existed (golden copy of
+# commit 22adfb3): cost per task, minutes saved and every rule that did not pass. The only
+# status that changed on purpose is quality.error_rate, pass -> warn: 14 to 29 reviews cannot
+# show an error rate under 10 % with 95 % confidence.
+BEFORE_UNKNOWN: dict[str, tuple[float, float, dict[str, str]]] = {
+    "2026-W39": (
+        0.6481,
+        31.26,
+        {"cost.per_task_rise": "unknown", "review.sample_size": "fail", "expansion.streak": "fail"},
+    ),
+    "2026-W40": (0.6775, 27.91, {"review.sample_size": "fail", "expansion.streak": "fail"}),
+    "2026-W41": (0.7724, 27.8, {"expansion.streak": "fail"}),
+    "2026-W42": (0.7134, 28.57, {"expansion.streak": "fail"}),
+    "2026-W44": (0.7668, 27.79, {"data.quarantine_ratio": "warn", "expansion.streak": "fail"}),
+    "2026-W45": (0.6968, 29.09, {"expansion.streak": "fail"}),
+    "2026-W46": (0.699, 27.23, {}),
+}
+
+
+def test_complete_weeks_keep_their_costs_savings_and_rule_statuses(demo: dict[str, Any]) -> None:
+    """It gives every complete demo week the cost per task, savings and rule statuses it had
+    before unknown values existed (the error rate now warns on its small sample)."""
+    for week, (cost_per_task, saved, not_passing) in BEFORE_UNKNOWN.items():
+        doc = demo["documents"][week]
+        metrics = doc["metrics"]
+        assert metrics["cost_per_task"] == cost_per_task, week
+        assert metrics["minutes_saved_per_employee_day"] == saved, week
+        assert metrics["unknown_because"] == {} and metrics["partial"] == {}, week
+        statuses = {r["id"]: r["status"] for r in doc["rules"] if r["status"] != "pass"}
+        assert statuses == {**not_passing, "quality.error_rate": "warn"}, week
+
+
+def test_the_week_without_timesheets_shows_its_costs_and_savings_as_unknown(
+    demo: dict[str, Any],
+) -> None:
+    """It gives the bad week (no timesheet export) no human cost, cost per task, savings or
+    review hours, says why, and does not pass the savings rule."""
+    doc = demo["documents"][demo["bad_week"]]
+    metrics = doc["metrics"]
+    for name in ("human_cost", "total_cost", "cost_per_task", "minutes_saved_per_employee_day"):
+        assert metrics[name] is None, name
+        assert metrics["unknown_because"][name] == "no timesheets this week", name
+    assert metrics["model_cost"] is not None
+    assert all(v["review_hours"] is None for v in metrics["volumes"].values())
+    assert metrics["sources"]["timesheets"]["state"] == "missing"
+    rules = {r["id"]: r for r in doc["rules"]}
+    assert rules["savings.per_employee_day"]["status"] == "unknown"
+    assert "no timesheets this week" in rules["savings.per_employee_day"]["message"]
+    # Model and fees alone are over the limit: the cost rule still fails, with no number.
+    assert rules["cost.per_task"]["status"] == "fail" and rules["cost.per_task"]["value"] is None

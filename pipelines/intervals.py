@@ -37,3 +37,17 @@ def more_samples_to_settle(successes: int, n: int, limit: float, cap: int = 100_
             return None
         bound = wilson(share * total, total)
     return total - n
+
+
+def percent(share: float) -> str:
+    """A share as a percentage with one decimal ("6.9 %")."""
+    return f"{share * 100:.1f} %"
+
+
+def rate_with_interval(rate: float | None, ci: list[float] | None, n: int) -> str:
+    """A sample rate as reports and findings write it: "6.9 %, 95 % CI 1.9-22.0 %, n=29"."""
+    if rate is None:
+        return "n/a"
+    if ci is None:
+        return f"{percent(rate)}, n={n}"
+    return f"{percent(rate)}, 95 % CI {ci[0] * 100:.1f}-{ci[1] * 100:.1f} %, n={n}"

@@ -21,7 +21,7 @@ from checks.rules.base import (
 )
 from models.operating_model import ROLE_NAMES
 from models.results import COVERED_SOURCES
-from pipelines.intervals import more_samples_to_settle
+from pipelines.intervals import more_samples_to_settle, percent, rate_with_interval
 
 # How many weeks back cost.per_task_rise looks for a known cost per task when the previous
 # week's is unknown (a source was missing that week).
@@ -291,6 +291,7 @@ def sample_rate(
     ci: list[float] | None,
     successes: int,
     n: int,
+    sample: str,
 ) -> tuple[str, str]:
     """Status and message of a rate measured on a sample: fail above the limit; warn ("sample
     too small to be sure") when the rate passes but its 95 % interval reaches above the limit,
@@ -299,29 +300,36 @@ def sample_rate(
     status, message = above(value, limit, what, "", unknown_because(ctx, metric))
     if value is None or ci is None:
         return status, message
-    shown = f"{what} {value:.1%} (95 % CI {ci[0]:.1%}-{ci[1]:.1%}, n={n})"
+    shown = f"{what} {rate_with_interval(value, ci, n)}"
     if status == "fail":
-        return status, f"{shown} is above the limit {limit:.1%}"
+        return status, f"{shown}: above the limit {percent(limit)}"
     if ci[1] > limit:
         more = more_samples_to_settle(successes, n, limit)
         settle = (
-            f"about {more} more at the same rate would settle it"
+            f"about {more} more {sample} at the same rate would settle it"
             if more is not None
             else "no realistic sample at this rate would settle it"
         )
         return (
             "warn",
-            f"{SAMPLE_TOO_SMALL}: {shown} passes the limit {limit:.1%} but the interval "
-            f"reaches {ci[1]:.1%}; {settle}",
+            f"{SAMPLE_TOO_SMALL}: {shown} passes the limit {percent(limit)} but the "
+            f"interval reaches {percent(ci[1])}; {settle}",
         )
-    return status, f"{shown} is within the limit {limit:.1%}"
+    return status, f"{shown}: within the limit {percent(limit)}"
 
 
 def error_rate(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_error_rate
     m = ctx.metrics
     status, message = sample_rate(
-        ctx, "error_rate", "error rate", limit, m.error_rate_ci, m.serious_findings, m.reviewed
+        ctx,
+        "error_rate",
+        "error rate",
+        limit,
+        m.error_rate_ci,
+        m.serious_findings,
+        m.reviewed,
+        "reviews",
     )
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
     return Finding(
@@ -347,6 +355,7 @@ def correction_rate(ctx: RuleContext) -> Finding:
         m.correction_rate_ci,
         corrected.height,
         m.draft_outcomes,
+        "drafts with a recorded outcome",
     )
     return Finding(
         status,  # type: ignore[arg-type]

@@ -1281,5 +1281,5 @@ def test_error_rate_weighs_its_interval(
     result = run("quality.error_rate", ctx)
     assert result.status == status and words in result.message
     if status == "warn":
-        assert "6.9% (95 % CI 1.9%-22.0%, n=29)" in result.message
-        assert "about 330 more at the same rate would settle it" in result.message
+        assert "error rate 6.9 %, 95 % CI 1.9-22.0 %, n=29" in result.message
+        assert "about 330 more reviews at the same rate would settle it" in result.message

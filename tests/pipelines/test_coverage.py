@@ -129,3 +129,49 @@ def test_the_timesheet_day_is_counted(example_model: OperatingModel) -> None:
     metrics = weekly_metrics(task_facts(inputs, example_model), inputs, example_model)
     assert dt.date(2026, 9, 30) == DAY
     assert metrics.sources["timesheets"].day_rows == [0, 0, len(SHEETS), 0, 0, 0, 0]
+
+
+def test_a_timesheet_export_cut_short_is_partial_in_the_warehouse(
+    tmp_path, example_model: OperatingModel
+) -> None:
+    """It flags the second demo week's timesheets as partial, in a real SQLite warehouse, when
+    their export stops before Friday, from the usual days the first week stored; usage and
+    tickets stay complete."""
+    import shutil
+
+    import polars as pl
+
+    from flows.ingest import ingest_inbox
+    from models.results import Week
+    from pipelines.demo.canonical import generate_inbox
+    from pipelines.metrics import store_week_metrics
+    from pipelines.warehouse.engine import dispose_engines
+
+    exports = generate_inbox(tmp_path / "exports", weeks=2, seed=3)
+    inbox, db_url = tmp_path / "inbox", f"sqlite:///{tmp_path / 'w.db'}"
+    found = {}
+    for label in exports.weeks:
+        week = Week.parse(label, example_model.timezone)
+        for path in exports.files_by_week[label]:
+            target = inbox / path.relative_to(exports.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            if label == exports.weeks[-1] and "timesheets" in target.parts:
+                sheet = pl.read_csv(target, separator=";", infer_schema=False)
+                thursday = (week.monday + dt.timedelta(days=3)).isoformat()
+                cut = sheet.filter(pl.col("date").str.slice(0, 10) <= thursday)
+                target.write_text(cut.write_csv(separator=";"), encoding="utf-8")
+        ingest_inbox(db_url, example_model, inbox, week)
+        found[label] = store_week_metrics(db_url, example_model, week).metrics
+    dispose_engines()
+    first, second = (found[label] for label in exports.weeks)
+    assert {s: c.state for s, c in first.sources.items()} == dict.fromkeys(
+        ("usage", "tickets", "timesheets", "reviews"), "complete"
+    )
+    sheets = second.sources["timesheets"]
+    assert sheets.state == "partial" and sheets.usual_from == "1 earlier week(s)"
+    assert sheets.day_rows is not None and sheets.day_rows[4:] == [0, 0, 0]
+    assert "none on Fri" in (sheets.reason or "")
+    assert second.sources["usage"].state == "complete"
+    assert all(second.sources["usage"].day_rows or [])
+    assert second.cost_per_task is not None and "cost_per_task" in second.partial

@@ -333,9 +333,9 @@ class RuleOutcome:
     action: str
     evidence_kind: EvidenceKind
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, unknown_because: str | None = None) -> dict[str, Any]:
         """The rule as `readiness.json` lists it (action and evidence kind are the catalog's,
-        not part of the stored result)."""
+        not part of the stored result); `unknown_because` says why an unknown rule is."""
         return {
             "id": self.id,
             "status": self.status,
@@ -346,4 +346,5 @@ class RuleOutcome:
             "owner_role": self.owner_role,
             "evidence_total": self.evidence_total,
             "on_fail": self.on_fail,
+            "unknown_because": unknown_because,
         }

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from checks.rules.base import unknown_reason
+from checks.rules.catalog import CATALOG
 from checks.verdict import Verdict, stored_outcomes
 from models.operating_model import ROLE_NAMES, OperatingModel
 from models.results import RuleOutcome, Week, WeeklyMetrics
@@ -36,7 +38,10 @@ class WeekReadiness:
             "pilot": self.pilot,
             "week": self.week.label,
             "verdict": self.verdict,
-            "rules": [o.as_json() for o in self.outcomes],
+            "rules": [
+                o.as_json(unknown_reason(CATALOG.get(o.id), o.status, o.message, self.metrics))
+                for o in self.outcomes
+            ],
             "metrics": self.metrics.as_json(),
             "inputs": self.inputs,
         }

@@ -60,6 +60,9 @@ class Rule:
     on_fail: OnFail
     action: str
     evidence_kind: EvidenceKind
+    # The weekly metrics the rule decides on (names in WeeklyMetrics): when it is unknown, their
+    # `unknown_because` reasons are the rule's.
+    needs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.action.strip():
@@ -101,6 +104,18 @@ def partial_note(ctx: RuleContext, *metrics: str) -> str:
     """ " (partial: ...)" when one of the metrics is computed from a partial source, else ""."""
     notes = list(dict.fromkeys(ctx.metrics.partial[m] for m in metrics if m in ctx.metrics.partial))
     return f" (partial: {'; '.join(notes)})" if notes else ""
+
+
+def unknown_reason(
+    rule: Rule | None, status: str, message: str, metrics: WeeklyMetrics
+) -> str | None:
+    """Why a rule is unknown: the reasons its metrics are unknown, else its finding; None when
+    the rule is not unknown."""
+    if status != "unknown":
+        return None
+    needs = rule.needs if rule else ()
+    reasons = [metrics.unknown_because[m] for m in needs if m in metrics.unknown_because]
+    return "; ".join(dict.fromkeys(reasons)) if reasons else message
 
 
 def ids(values: Iterable[Any]) -> list[str]:

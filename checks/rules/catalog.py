@@ -605,6 +605,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Decide whether to raise the cap or cut volume; no expansion until then.",
+        needs=("month_to_date_cost",),
     ),
     Rule(
         id="cost.spend_alert",
@@ -613,6 +614,7 @@ RULES: list[Rule] = [
         on_fail="warn",
         evidence_kind="text",
         action="Watch spend: the month is heading for the cap.",
+        needs=("month_to_date_cost", "projected_month_cost"),
     ),
     Rule(
         id="cost.per_task",
@@ -621,6 +623,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Find what drives cost per task (model calls, review or rework time) and bring it under the limit.",
+        needs=("cost_per_task",),
     ),
     Rule(
         id="cost.per_task_rise",
@@ -629,6 +632,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Explain the rise in cost per task and log the change that caused it.",
+        needs=("cost_per_task",),
     ),
     Rule(
         id="quality.stop_now",
@@ -653,6 +657,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Review the medium findings and change the prompt or narrow the task.",
+        needs=("error_rate",),
     ),
     Rule(
         id="quality.correction_rate",
@@ -661,6 +666,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Find why agents rewrite drafts and improve the prompt or sources.",
+        needs=("correction_rate",),
     ),
     Rule(
         id="scope.excluded_category",
@@ -725,6 +731,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Keep the pilot to low-risk tasks: savings do not cover the oversight.",
+        needs=("minutes_saved_per_employee_day",),
     ),
     Rule(
         id="volume.busy_month",
@@ -733,6 +740,7 @@ RULES: list[Rule] = [
         on_fail="warn",
         evidence_kind="text",
         action="Plan budget for busy months before adding teams.",
+        needs=("volumes",),
     ),
     Rule(
         id="reliability.model_failures",

@@ -145,6 +145,7 @@ def test_the_week_without_timesheets_shows_its_costs_and_savings_as_unknown(
     assert metrics["sources"]["timesheets"]["state"] == "missing"
     rules = {r["id"]: r for r in doc["rules"]}
     assert rules["savings.per_employee_day"]["status"] == "unknown"
+    assert rules["savings.per_employee_day"]["unknown_because"] == "no timesheets this week"
     assert "no timesheets this week" in rules["savings.per_employee_day"]["message"]
     # Model and fees alone are over the limit: the cost rule still fails, with no number.
     assert rules["cost.per_task"]["status"] == "fail" and rules["cost.per_task"]["value"] is None

@@ -1283,3 +1283,23 @@ def test_error_rate_weighs_its_interval(
     if status == "warn":
         assert "error rate 6.9 %, 95 % CI 1.9-22.0 %, n=29" in result.message
         assert "about 330 more reviews at the same rate would settle it" in result.message
+
+
+def test_rules_need_declared_metrics() -> None:
+    """It declares every metric a rule needs as a weekly metric with declared sources."""
+    from models.results import METRIC_SOURCES
+
+    for rule in RULE.values():
+        for name in rule.needs:
+            assert name in WeeklyMetrics.model_fields and name in METRIC_SOURCES, (rule.id, name)
+
+
+def test_an_unknown_rule_says_why_in_its_json(green: RuleContext) -> None:
+    """It gives an unknown rule's JSON the reason its metrics are unknown, and others none."""
+    from checks.rules.base import unknown_reason
+
+    ctx = without_timesheets(green)
+    for rule_id, reason in (("savings.per_employee_day", NO_TIMESHEETS), ("ownership.roles", None)):
+        result = run(rule_id, ctx)
+        because = unknown_reason(RULE[rule_id], result.status, result.message, ctx.metrics)
+        assert result.as_json(because)["unknown_because"] == reason

@@ -254,4 +254,5 @@ def test_rule_outcome_json_has_the_reported_keys_only() -> None:
         "owner_role",
         "evidence_total",
         "on_fail",
+        "unknown_because",
     ]

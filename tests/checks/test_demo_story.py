@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, example_model: OperatingModel
         with transaction(db_url) as conn:
             documents[label] = readiness_document(conn, example_model, week)
     bad_week = Week.parse(exports.bad_week, example_model.timezone)
-    publish_and_send(db_url, example_model, bad_week, tmp_path / "out", Settings())
+    published = publish_and_send(db_url, example_model, bad_week, tmp_path / "out", Settings())
     dispose_engines()
     return {
         "weeks": exports.weeks,
@@ -55,6 +56,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, example_model: OperatingModel
         "verdicts": verdicts,
         "failing": failing,
         "documents": documents,
+        "bad_week_html": published.html.read_text(encoding="utf-8"),
     }
 
 
@@ -147,5 +149,17 @@ def test_the_week_without_timesheets_shows_its_costs_and_savings_as_unknown(
     assert rules["savings.per_employee_day"]["status"] == "unknown"
     assert rules["savings.per_employee_day"]["unknown_because"] == "no timesheets this week"
     assert "no timesheets this week" in rules["savings.per_employee_day"]["message"]
+    html = demo["bad_week_html"]
+    unknown = '<span class="unknown">unknown (no timesheets this week)</span>'
+    for shown in (
+        f"Cost per AI task {unknown}",
+        f"human review and rework {unknown}",
+        f"after review time: {unknown}",
+    ):
+        assert shown in html, shown
+    volumes = html.split("<h2>Volumes</h2>")[1].split("</table>")[0]
+    assert volumes.count(unknown) == 6  # cost and review hours of the three volumes
+    cost_section = html.split("<h2>Cost per task</h2>")[1].split("<h2>")[0]
+    assert not re.search(r"(?<![\d,])0\.00 USD", cost_section)  # no human cost of zero
     # Model and fees alone are over the limit: the cost rule still fails, with no number.
     assert rules["cost.per_task"]["status"] == "fail" and rules["cost.per_task"]["value"] is None

@@ -162,3 +162,21 @@ def affected(coverage: dict[str, SourceCoverage], state: str) -> dict[str, str]:
         if reasons:
             found[metric] = "; ".join(reasons)
     return found
+
+
+# The month-to-date figures, which also need the earlier weeks of the month.
+MONTH_METRICS = ("month_to_date_cost", "projected_month_cost")
+
+
+def month_gaps(week: Week, earlier: Sequence[tuple[Week, WeeklyMetrics]]) -> dict[str, str]:
+    """Month-to-date metric -> why it is unknown because an earlier week of the same month had
+    no rows of a source it needs ("no timesheets in 2026-W43, earlier this month")."""
+    reasons = []
+    for before, stored in sorted(earlier, key=lambda pair: pair[0].label):
+        if before.sunday < week.month_first:
+            continue
+        for source in METRIC_SOURCES["month_to_date_cost"]:
+            coverage = stored.sources.get(source)
+            if coverage is not None and coverage.state == "missing":
+                reasons.append(f"no {SOURCE_WORDS[source]} in {before}, earlier this month")
+    return dict.fromkeys(MONTH_METRICS, "; ".join(reasons)) if reasons else {}

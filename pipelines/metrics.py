@@ -29,6 +29,7 @@ from models.warehouse import TaskFact, WeeklyMetric
 from pipelines.coverage import (
     HISTORY_WEEKS,
     affected,
+    month_gaps,
     source_coverage,
     usage_day_rows,
     week_day_rows,
@@ -98,10 +99,12 @@ def weekly_metrics(
     operating_model: OperatingModel,
     bill_reconciliation: BillReconciliation | None = None,
     coverage: dict[str, SourceCoverage] | None = None,
+    month_unknown: dict[str, str] | None = None,
 ) -> WeeklyMetrics:
     """All metrics of the week; `bill_reconciliation` is the week's provider bills beside the
     request logs (None without bill lines). `coverage` is how completely each source covers the
-    week (by default from the inputs alone: missing or not, usage days unread, no history).
+    week (by default from the inputs alone: missing or not, usage days unread, no history);
+    `month_unknown` makes the month-to-date figures unknown for a gap earlier in the month.
 
     A metric needing a missing source (`METRIC_SOURCES`) is None with the reason in
     `unknown_because`; one needing a partial source keeps its value and is listed in `partial`.
@@ -112,6 +115,8 @@ def weekly_metrics(
         )
         coverage = source_coverage(week_rows(inputs), weekdays)
     unknown = affected(coverage, "missing")
+    for metric, reason in (month_unknown or {}).items():
+        unknown[metric] = "; ".join(r for r in (unknown.get(metric), reason) if r)
     ai = facts.filter(pl.col("ai_task"))
     manual = facts.filter(~pl.col("ai_task"))
     usage = inputs.usage_summary
@@ -291,13 +296,15 @@ def stored_metrics(conn: Connection, pilot: str, week: Week) -> WeeklyMetrics | 
     return None if stored is None else WeeklyMetrics.from_json(stored)
 
 
-def earlier_metrics(conn: Connection, pilot: str, week: Week) -> list[WeeklyMetrics]:
-    """The stored metrics of up to `HISTORY_WEEKS` weeks before this one, newest first."""
+def earlier_metrics(conn: Connection, pilot: str, week: Week) -> list[tuple[Week, WeeklyMetrics]]:
+    """The stored metrics of up to `HISTORY_WEEKS` weeks before this one (enough to cover the
+    week's month), newest first."""
     found = []
     for back in range(1, HISTORY_WEEKS + 1):
-        stored = stored_metrics(conn, pilot, week.shift(-back))
+        before = week.shift(-back)
+        stored = stored_metrics(conn, pilot, before)
         if stored is not None:
-            found.append(stored)
+            found.append((before, stored))
     return found
 
 
@@ -313,8 +320,11 @@ def compute_week_facts(db_url: str, operating_model: OperatingModel, week: Week)
     weekdays = week_day_rows(
         inputs.tickets, inputs.timesheets, inputs.reviews, inputs.week, usage_days
     )
-    coverage = source_coverage(week_rows(inputs), weekdays, earlier)
-    return WeekFacts(inputs, facts, weekly_metrics(facts, inputs, operating_model, bills, coverage))
+    coverage = source_coverage(week_rows(inputs), weekdays, [m for _, m in earlier])
+    gaps = month_gaps(inputs.week, earlier)
+    return WeekFacts(
+        inputs, facts, weekly_metrics(facts, inputs, operating_model, bills, coverage, gaps)
+    )
 
 
 def store_week_metrics(db_url: str, operating_model: OperatingModel, week: Week) -> WeekFacts:

@@ -175,3 +175,33 @@ def test_a_timesheet_export_cut_short_is_partial_in_the_warehouse(
     assert second.sources["usage"].state == "complete"
     assert all(second.sources["usage"].day_rows or [])
     assert second.cost_per_task is not None and "cost_per_task" in second.partial
+
+
+def test_a_gap_earlier_in_the_month_makes_month_to_date_unknown(
+    example_model: OperatingModel,
+) -> None:
+    """It gives no month-to-date or projected cost when an earlier week of the same month had
+    no timesheets, and ignores a gap in the month before."""
+    from models.results import Week
+    from pipelines.coverage import month_gaps
+    from tests.checks.test_rules import GREEN_METRICS
+
+    missing = source_coverage(_rows(timesheets=0), _days(timesheets=[0] * 7))
+    gap = GREEN_METRICS.model_copy(update={"sources": missing})
+    week = Week.parse("2026-W45", "Europe/Berlin")  # 2 to 8 November
+    same_month = [(week.shift(-1), gap)]  # 26 October to 1 November: holds 1 November
+    assert month_gaps(week, same_month) == {
+        "month_to_date_cost": "no timesheets in 2026-W44, earlier this month",
+        "projected_month_cost": "no timesheets in 2026-W44, earlier this month",
+    }
+    assert month_gaps(week, [(week.shift(-2), gap)]) == {}
+    inputs = week_inputs()
+    metrics = weekly_metrics(
+        task_facts(inputs, example_model),
+        inputs,
+        example_model,
+        month_unknown=month_gaps(week, same_month),
+    )
+    assert metrics.month_to_date_cost is None and metrics.projected_month_cost is None
+    assert metrics.cost_per_task is not None
+    assert "2026-W44" in metrics.unknown_because["month_to_date_cost"]

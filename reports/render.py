@@ -202,6 +202,8 @@ def render_html(
             week_end=readiness.week.sunday.isoformat(),
             rules=readiness.outcomes,
             failing=[r for r in readiness.outcomes if r.status == "fail"],
+            # Unknown rules hold the verdict back too (never a pass): they are reasons as well.
+            unknown=[r for r in readiness.outcomes if r.status == "unknown"],
             actions=actions(readiness.outcomes, operating_model),
             key_figures=key_figures(readiness.metrics, previous_metrics),
             chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,

@@ -247,3 +247,24 @@ def test_chart_draws_an_unknown_week_without_a_zero_bar() -> None:
     assert png is not None and png.startswith(b"\x89PNG")
     assert cost_trend_png([point], 1.5) is not None
     assert cost_trend_png([{**point, "ai_tasks": 0}], 1.5) is None
+
+
+def test_unknown_rules_are_listed_as_reasons(example_model: OperatingModel) -> None:
+    """It lists the rules that are unknown under the verdict, with what is missing."""
+    rule = RuleOutcome(
+        id="savings.per_employee_day",
+        status="unknown",
+        value=None,
+        threshold=15,
+        message="minutes saved per employee per day are unknown (no timesheets this week)",
+        evidence=[],
+        evidence_total=0,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        action="Keep the pilot to low-risk tasks.",
+        evidence_kind="text",
+    )
+    words = text(render(example_model, without_timesheets(), outcomes=[rule]))
+    reasons = words.split("What to do next")[0]
+    assert "Not known this week" in reasons
+    assert "savings.per_employee_day: minutes saved per employee per day are unknown" in reasons

@@ -172,7 +172,10 @@ def key_figures(metrics: WeeklyMetrics, previous: WeeklyMetrics | None) -> list[
             {
                 "label": label,
                 "value": shown(now_doc, key, fmt),
-                "previous": shown(before_doc, key, fmt) if previous else fmt(None),
+                # Last week's reasons speak of "this week": theirs, not this one.
+                "previous": Markup(shown(before_doc, key, fmt).replace("this week", "that week"))
+                if previous
+                else fmt(None),
                 "delta": change(key, now, before),
             }
         )

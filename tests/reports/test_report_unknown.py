@@ -159,6 +159,13 @@ def test_key_figures_say_unknown_this_week(example_model: OperatingModel) -> Non
     assert rows["Cost per AI task"]["delta"] == "n/a"
 
 
+def test_key_figures_say_unknown_last_week(example_model: OperatingModel) -> None:
+    """It shows last week's unknown cost per task as unknown "that week", with no change."""
+    rows = {r["label"]: r for r in key_figures(GREEN_METRICS, without_timesheets())}
+    assert "unknown (no timesheets that week)" in rows["Cost per AI task"]["previous"]
+    assert rows["Cost per AI task"]["delta"] == "n/a"
+
+
 def test_volumes_run_now_next_team_busy_month(example_model: OperatingModel) -> None:
     """It lists the volumes in the order now, with the next team, busy month."""
     words = text(render(example_model, GREEN_METRICS)).split("Volumes")[1]

@@ -267,7 +267,7 @@ class WeeklyMetric(SQLModel, table=True):
     pilot: str = Field(primary_key=True)
     week: str = Field(primary_key=True)
     ai_tasks: int
-    total_cost: float
+    total_cost: float | None = None  # None: unknown this week (a source missing)
     cost_per_task: float | None = None
     verdict: str | None = None
     metrics_json: str

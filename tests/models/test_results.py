@@ -219,7 +219,7 @@ def test_metrics_round_trip_with_a_bill_reconciliation() -> None:
         ({"surprise": 1}, "Extra inputs are not permitted"),
         ({"ai_tasks": "5"}, "valid integer"),
         ({"ai_tasks": 5.5}, "valid integer"),
-        ({"month_to_date_cost": None}, "valid number"),
+        ({"month_to_date_cost": "12.5"}, "valid number"),
     ],
 )
 def test_metrics_refuse_unknown_keys_and_wrong_types(change: dict, problem: str) -> None:
@@ -254,6 +254,7 @@ def test_rule_outcome_json_has_the_reported_keys_only() -> None:
         "owner_role",
         "evidence_total",
         "on_fail",
+        "unknown_because",
         "due",
         "decides_verdict",
     ]

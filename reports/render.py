@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from checks.actions import action_order, urgency
+from checks.rules.catalog import SAMPLE_TOO_SMALL
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from pipelines.intervals import rate_with_interval
@@ -123,12 +124,13 @@ def due_text(due: dt.datetime | None) -> str | None:
 
 
 def action_text(rule: RuleOutcome) -> str:
-    """What to do about a rule: its catalog action; for a needed rule that cannot be measured,
-    what it lacks."""
+    """What to do about a rule: its catalog action; for a rule that could not be measured, that
+    it needs its missing input; for a rate on too small a sample, more reviews."""
     if rule.status == "unknown":
-        return (
-            f"Provide what this rule needs to be measured ({rule.message}), then re-run the week."
-        )
+        why = rule.message[:1].upper() + rule.message[1:]
+        return f"{why}: deliver what is missing, then re-run the week."
+    if rule.status == "warn" and SAMPLE_TOO_SMALL in rule.message:
+        return "Review more outputs: the sample is too small to be sure of the rate."
     return rule.action
 
 

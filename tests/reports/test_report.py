@@ -186,3 +186,25 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
     assert "Provider bill reconciliation" in html
     assert '<td class="num">10.00</td><td class="num">8.00</td><td class="num">20.0%</td>' in html
     assert "Warning: gpt-4o&lt;img&gt;: 20.0% of the bill is not explained" in html
+
+
+def test_action_text_names_what_is_missing_and_asks_for_more_reviews() -> None:
+    """It turns an unknown rule into 'deliver what is missing' with its reason, and a
+    small-sample warning into a request for more reviews; other rules keep their catalog action."""
+    from checks.rules.catalog import SAMPLE_TOO_SMALL
+    from models.results import RuleOutcome
+    from reports.render import action_text
+
+    def rule(status: str, message: str) -> RuleOutcome:
+        return RuleOutcome(
+            id="quality.error_rate", status=status, value=None, threshold=0.1,  # type: ignore[arg-type]
+            message=message, evidence=[], evidence_total=0, owner_role="technical_owner",
+            on_fail="pause_expansion", action="Review the medium findings.", evidence_kind="tickets",
+        )  # fmt: skip
+
+    unknown = action_text(rule("unknown", "error rate is unknown (no reviews this week)"))
+    assert unknown == (
+        "Error rate is unknown (no reviews this week): deliver what is missing, then re-run the week."
+    )
+    assert "Review more outputs" in action_text(rule("warn", f"{SAMPLE_TOO_SMALL}: 6.9 %"))
+    assert action_text(rule("fail", "error rate 20 %")) == "Review the medium findings."

@@ -170,7 +170,7 @@ def check(
         "quarantined": quarantined,
     }
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
     else:
         if prepared.adapter:
             typer.echo(

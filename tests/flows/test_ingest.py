@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -17,10 +18,12 @@ from sqlalchemy import Connection, inspect, select
 
 import flows.ingest
 import pipelines.warehouse.bulk as db
+from checks.rules.catalog import quarantine_ratio
 from flows.ingest import ingest_inbox, load_order, prepared_in_order
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import UsageCall, UsageSummary
+from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.prepare import InboxFile, PreparedFile, list_inbox
 from pipelines.warehouse.engine import dispose_engines, make_engine, transaction
 
@@ -328,3 +331,53 @@ def test_warming_up_makes_the_one_context_the_checks_use() -> None:
     validate.warm_up()
     assert validate._new_gx_context.cache_info().currsize == 1
     assert validate._gx_context() is validate._gx_context()
+
+
+def test_a_file_without_a_usable_date_counts_in_the_week_it_arrived_in(
+    tmp_path: Path, example_model: OperatingModel, sqlite_url: str
+) -> None:
+    """It lists files none of whose rows has a usable date (US dates, dotted dates, integer
+    timestamps) in the week of their export time, or the run's week when exported after it, and
+    counts their quarantined rows in that week's quarantine ratio."""
+    inbox = tmp_path / "inbox"
+    exported_in_w41 = dt.datetime(2026, 10, 7, 9, tzinfo=dt.UTC).timestamp()
+    exported_after = dt.datetime(2026, 10, 20, 9, tzinfo=dt.UTC).timestamp()
+    _usage(inbox / "usage" / "good.csv", range(0, 10), 0.5, int(exported_in_w41))
+    us_dates = inbox / "usage" / "us_dates.csv"
+    us_dates.write_text(
+        HEADER + "".join(f"u{i},11/10/2026 10:00:00,gpt-4o,100,20,0.1,ok\n" for i in range(500))
+    )
+    sheets = inbox / "timesheets" / "dotted.csv"
+    sheets.parent.mkdir(parents=True)
+    sheets.write_text("person,date,minutes,activity\nDana Levi,09.11.2026,30,review\n")
+    parquet = inbox / "usage" / "int_stamps.parquet"
+    pl.DataFrame(
+        {
+            "request_id": ["p1", "p2"],
+            "timestamp": [1_760_000_000, 1_760_000_001],
+            "model": ["gpt-4o"] * 2,
+            "input_tokens": [1, 2],
+            "output_tokens": [1, 2],
+            "status": ["ok"] * 2,
+        }
+    ).write_parquet(parquet)
+    for path, when in ((us_dates, exported_in_w41), (sheets, exported_in_w41)):
+        os.utime(path, (when, when))
+    os.utime(parquet, (exported_after, exported_after))  # after the run's week: the run's week
+
+    ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    with transaction(sqlite_url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)
+
+    usage = {d["file"]: d for d in stats["usage"]["files_detail"]}
+    assert set(usage) == {"usage/good.csv", "usage/us_dates.csv", "usage/int_stamps.parquet"}
+    assert usage["usage/us_dates.csv"]["rows_quarantined"] == 500
+    assert usage["usage/int_stamps.parquet"]["rows_quarantined"] == 2
+    assert stats["usage"]["rows_quarantined"] == 1 + 500 + 2
+    assert [d["file"] for d in stats["timesheets"]["files_detail"]] == ["timesheets/dotted.csv"]
+    assert stats["timesheets"]["rows_quarantined"] == 1
+    context = SimpleNamespace(operating_model=example_model, input_stats=stats)
+    finding = quarantine_ratio(context)  # type: ignore[arg-type]
+    assert finding.status == "fail"
+    assert finding.value == 1.0  # timesheets: every row quarantined

@@ -135,7 +135,7 @@ def check(
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
     import datetime as dt
 
-    from flows.ingest import prepare_file
+    from flows.ingest import prepare_or_refuse
     from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 
@@ -144,8 +144,12 @@ def check(
     if not file.is_file():
         _fail(f"{file}: no such file")
     operating_model = _model(pilot)
-    inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
-    prepared = prepare_file(inbox_file, operating_model)
+    try:
+        sha256 = file_sha256(file)
+    except OSError as exc:
+        _fail(f"{file}: cannot read: {exc.strerror or exc}")
+    inbox_file = InboxFile(source, file, str(file), sha256, dt.datetime.now(dt.UTC))
+    prepared = prepare_or_refuse(inbox_file, operating_model)
     quarantined = (
         [
             {"line": int(line), "reasons": list(reasons)}

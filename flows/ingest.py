@@ -108,7 +108,7 @@ def prepared_in_order(
                     room.wait_for(may_go_on)
                     if stopping:
                         return
-                prepared = _prepare(file, operating_model, now_utc)
+                prepared = prepare_or_refuse(file, operating_model, now_utc)
                 with room:
                     ahead += prepared.rows_read
                 ready.put(prepared)
@@ -160,9 +160,11 @@ def _skip_known(db_url: str, pilot: str, file: InboxFile) -> bool:
         return known(conn, pilot, file)
 
 
-def _prepare(
-    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime
+def prepare_or_refuse(
+    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
 ) -> PreparedFile:
+    """`prepare_file`, with any failure of it (a reader's RecursionError, a polars panic) turned
+    into a refused file with the reason: what `run` and `check` both use."""
     try:
         return prepare_file(file, operating_model, now_utc)
     except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run

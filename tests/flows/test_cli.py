@@ -160,3 +160,38 @@ def test_run_refuses_an_invalid_operating_model_listing_every_problem(tmp_path: 
     result = runner.invoke(app, ["run", "--pilot", str(broken), "--inbox", str(tmp_path / "inbox")])
     assert result.exit_code == 1
     assert "timezone" in result.stderr and "limits.max_error_rate" in result.stderr
+
+
+_UNUSUAL_FILES = {
+    "nested.json": "[" * 100_000 + "]" * 100_000,
+    "nested.jsonl": '{"request_id": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+    "cr_only.csv": BAD_USAGE.replace("\n", "\r"),
+    "mixed.csv": BAD_USAGE.replace("\n", "\r", 2),
+    "open_quote.csv": BAD_USAGE.replace("r2,", 'r2,"', 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_UNUSUAL_FILES))
+def test_check_reads_or_refuses_every_file_run_would_without_a_traceback(
+    tmp_path: Path, name: str
+) -> None:
+    """It answers for deeply nested JSON, CR-only and mixed line ends and an unclosed quote as
+    `run` would (read or refused with a reason), in its own process, with no traceback."""
+    path = tmp_path / name
+    path.write_text(_UNUSUAL_FILES[name], encoding="utf-8", newline="")
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "check", "--source", "usage", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    if name.startswith("nested"):
+        assert result.returncode == 1
+        assert "JSON nested too deeply" in report["refused"]
+    else:
+        assert result.returncode == 0, report
+        assert report["rows_read"] == 4
+        assert {q["line"] for q in report["quarantined"]} >= {3}

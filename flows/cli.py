@@ -32,6 +32,19 @@ DbUrl = Annotated[
 ]
 
 
+def _flow_db_url(db: str | None) -> str | None:
+    """`--db` as a flow receives it: without its password, which goes to PILOT_DB_PASSWORD of
+    this process (the flow runs here and adds it back). Prefect stores flow parameters."""
+    if db is None:
+        return None
+    from pipelines.warehouse.engine import without_password
+
+    public, password = without_password(db)
+    if password is not None:
+        os.environ["PILOT_DB_PASSWORD"] = password
+    return public
+
+
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -109,7 +122,7 @@ def run(
             inbox=inbox,
             week=week,
             out_dir=out,
-            db_url=db,
+            db_url=_flow_db_url(db),
             send_email=email,
             resend=resend,
         )
@@ -286,7 +299,7 @@ def demo(
             generated, out / "vendor-exports", _model(DEFAULT_PILOT), prepare_file
         )
     inbox = out / "inbox"
-    db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
+    db_url = _flow_db_url(db) or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
     result = None
     for week in generated.weeks:
         for path in generated.files_by_week[week]:
@@ -416,7 +429,7 @@ def portfolio(
             inbox_root=inbox_root,
             week=week,
             out_dir=out,
-            db_url=db,
+            db_url=_flow_db_url(db),
             send_email=email,
         )
     except Exception as exc:

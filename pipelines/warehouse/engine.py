@@ -47,6 +47,33 @@ def redacted(url: str) -> str:
         return url.split(":", 1)[0] + "://..."
 
 
+def without_password(url: str) -> tuple[str, str | None]:
+    """The URL without its password, and the password (None when it has none). A flow receives
+    the first: Prefect stores and shows a flow's parameters."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url, None
+    if parsed.password is None:
+        return url, None
+    # (`URL.set(password=None)` leaves the password as it is.)
+    public = parsed._replace(password=None).render_as_string(hide_password=False)
+    return public, str(parsed.password)
+
+
+def with_password(url: str, password: str | None) -> str:
+    """The URL with the password added, unless it has one or there is none to add."""
+    if password is None:
+        return url
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    if parsed.password is not None or parsed.username is None:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
 def reason(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__

@@ -212,3 +212,57 @@ def test_links_out_of_the_inbox_are_refused_unread(tmp_path, example_model, sqli
     assert [(f.path, f.status, f.reason) for f in files] == [
         ("usage/leak.csv", "refused", "links to a file outside the inbox; not read")
     ]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_warehouse_password_in_db_reaches_no_prefect_parameter_log_artifact_or_row(
+    exports, tmp_path, postgres_url
+):
+    """It runs a week with `--db` holding a password on the real PostgreSQL warehouse, and the
+    password is in no flow-run parameter, log line, artifact or row of Prefect's database."""
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy.engine import make_url
+
+    password = "Db-pass-7f3kq9-not-in-prefect"
+    url = make_url(postgres_url).set(username="postgres", password=password)
+    deliver(exports, tmp_path / "inbox", exports.weeks[0])
+    result = cli(
+        "run", "--pilot", str(EXAMPLE_PILOT), "--inbox", str(tmp_path / "inbox"),
+        "--week", exports.weeks[0], "--out", str(tmp_path / "out"), "--no-email",
+        "--db", url.render_as_string(hide_password=False),
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert password not in result.stdout + result.stderr
+
+    async def read_back():
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    name=FlowRunFilterName(any_=[f"support-reply-drafts-{exports.weeks[0]}"])
+                )
+            )
+            newest = max(runs, key=lambda r: r.created)
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[newest.id])), limit=200
+            )
+            artifacts = await client.read_artifacts()
+            return newest, logs, artifacts
+
+    run, logs, artifacts = asyncio.run(read_back())
+    public = url._replace(password=None).render_as_string(hide_password=False)
+    assert run.parameters["db_url"] == public
+    assert logs and password not in " ".join(log.message for log in logs)
+    assert password not in " ".join(str(a.data) + str(a.description) for a in artifacts)
+    database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database)
+    stored = [p for p in database.parent.glob(database.name + "*") if p.is_file()]
+    assert stored and not any(password.encode() in p.read_bytes() for p in stored)

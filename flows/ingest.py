@@ -21,6 +21,7 @@ from models.results import Week
 from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
 from pipelines import usage_summary
 from pipelines.prepare import (
+    CHANGED_REASON,
     InboxFile,
     PreparedFile,
     finish_prepared,
@@ -179,9 +180,10 @@ def _load(
     file = prepared.file
     if not file.outside_inbox and not file.unchanged_since_listed():
         # Re-exported while we read it: what we read may be half a file. The next run
-        # ingests the finished file under its own checksum.
+        # ingests the finished file under its own checksum; this one lists it with the reason.
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
-        return None
+        prepared = PreparedFile(file.deferred(), None, CHANGED_REASON, deferred=True)
+        file = prepared.file
     staged, summary = None, None
     try:
         if not prepared.refused:

@@ -71,7 +71,7 @@ def store_prepared_file(
         "exported_at": file.exported_at,
         "ingested_at": now_utc.replace(microsecond=0),
         "first_seen_week": run_week.label,
-        "status": "refused" if prepared.refused else "loaded",
+        "status": "deferred" if prepared.deferred else "refused" if prepared.refused else "loaded",
         "reason": prepared.refused,
         "rows_read": prepared.rows_read,
     }

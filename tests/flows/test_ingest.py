@@ -275,8 +275,9 @@ def test_new_warehouse_and_staging_files_use_large_pages_and_old_files_keep_thei
 def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
     tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It stores nothing of a file that an export rewrote (same size, new bytes) after it was
-    listed, and ingests the finished file on the next run."""
+    """It stores no row of a file that an export rewrote (same size, new bytes) after it was
+    listed, lists it in the week's report with the reason, and ingests the finished file on the
+    next run (the report then lists it loaded only)."""
     inbox = tmp_path / "inbox"
     path = inbox / "usage" / "a.csv"
     _usage(path, range(0, 10), 0.5, 1_760_000_000)
@@ -289,14 +290,46 @@ def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
 
     monkeypatch.setattr(flows.ingest, "prepare_file", rewritten_after_reading)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    assert ingest_inbox(url, example_model, inbox, W41, NOW) == []
+    [deferred] = ingest_inbox(url, example_model, inbox, W41, NOW)
+    assert (deferred.status, deferred.rows_loaded) == ("deferred", 0)
+    assert "changed while being read" in (deferred.reason or "")
+    with transaction(url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
+        assert conn.execute(select(UsageCall.__table__)).first() is None
+    assert stats["refused_files"] == [{"file": "usage/a.csv", "reason": deferred.reason}]
     monkeypatch.setattr(flows.ingest, "prepare_file", real_prepare)
     [record] = ingest_inbox(url, example_model, inbox, W41, NOW)
     assert record.rows_loaded == 10
     with transaction(url) as conn:
         costs = {c for (c,) in conn.execute(select(UsageCall.__table__.c.cost_usd))}
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
     assert costs == {0.7}
+    assert stats["refused_files"] == []
+    assert [f["file"] for f in stats["files_detail"]] == ["usage/a.csv"]
     dispose_engines()
+
+
+def test_a_hidden_file_is_listed_with_its_reason_and_read_once_renamed(
+    tmp_path: Path, example_model: OperatingModel, sqlite_url: str
+) -> None:
+    """It never reads a file whose name starts with "." but lists it in the week's report with
+    the reason, once; the same bytes renamed without the dot are then loaded."""
+    inbox = tmp_path / "inbox"
+    hidden = inbox / "usage" / ".upload.csv"
+    _usage(hidden, range(0, 5), 0.5, 1_760_000_000)
+    [record] = ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    assert (record.status, record.rows_read) == ("deferred", 0)
+    assert ingest_inbox(sqlite_url, example_model, inbox, W41, NOW) == []  # listed once
+    with transaction(sqlite_url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
+    assert stats["refused_files"] == [{"file": "usage/.upload.csv", "reason": record.reason}]
+    assert "name starts with '.'" in (record.reason or "")
+    hidden.rename(inbox / "usage" / "upload.csv")
+    [loaded] = ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    assert (loaded.status, loaded.rows_loaded) == ("loaded", 5)
 
 
 def test_the_checks_library_is_loaded_in_a_thread_only_when_there_is_a_file_to_check(

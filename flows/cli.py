@@ -57,7 +57,11 @@ def _check_prefect_api() -> None:
 
     url = PREFECT_API_URL.value()
     if not url:
-        return  # Prefect starts a temporary local server itself
+        # Prefect's temporary local server, started now so that it dies with this process.
+        from flows.prefect_server import start_temporary_server
+
+        start_temporary_server()
+        return
     try:
         response = httpx.get(f"{url.rstrip('/')}/health", timeout=5)
         response.raise_for_status()

@@ -30,7 +30,7 @@ from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
-from pipelines.warehouse.engine import transaction, with_password
+from pipelines.warehouse.engine import checkpoint_and_truncate, transaction, with_password
 from pipelines.warehouse.locks import RunInProgress, week_lock
 from pipelines.week_state import WeekState, code_digest, week_state
 from reports.email import failure_alert, send, write_eml
@@ -332,6 +332,7 @@ def _run_week(
         db_url,
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
     )
+    checkpoint_and_truncate(db_url)  # the SQLite file alone now holds the completed week
     return WeeklyRunResult(
         operating_model.pilot, week, verdict, published.html, published.json, email["status"]
     )

@@ -46,6 +46,8 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
     out = tmp_path / "demo"
     first = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
     assert first.returncode == 0, first.stderr
+    wal = out / "warehouse.db-wal"  # a completed run leaves everything in the .db file
+    assert not wal.exists() or wal.stat().st_size == 0
     newest = Path(first.stdout.strip().splitlines()[-1])
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
     assert len(weeks) == 2

@@ -266,3 +266,52 @@ def test_a_warehouse_password_in_db_reaches_no_prefect_parameter_log_artifact_or
     database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database)
     stored = [p for p in database.parent.glob(database.name + "*") if p.is_file()]
     assert stored and not any(password.encode() in p.read_bytes() for p in stored)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether a process has ended (gone, or a zombie nobody has reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_the_temporary_prefect_server_stops_when_the_process_that_started_it_is_killed(tmp_path):
+    """It starts Prefect's temporary server as a child that stops within seconds of its parent
+    being killed outright (SIGKILL), instead of staying orphaned and listening."""
+    import signal
+    import time
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    script = (
+        "import time\n"
+        "from flows.prefect_server import start_temporary_server\n"
+        "print(start_temporary_server(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    try:
+        api = parent.stdout.readline().strip()
+        assert api.startswith("http://127.0.0.1:"), api
+        assert httpx.get(f"{api}/health", timeout=5).status_code == 200
+        children = [
+            int(pid)
+            for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        ]
+        assert children
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not all(_stopped(pid) for pid in children):
+        time.sleep(0.2)
+    assert all(_stopped(pid) for pid in children)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{api}/health", timeout=2)

@@ -20,6 +20,17 @@ app = typer.Typer(
 )
 
 DEFAULT_PILOT = Path("pilots/support-reply-drafts.yaml")
+
+
+@app.callback()
+def _every_command() -> None:
+    # Stack dumps (SIGUSR1, crashes), SIGTERM within seconds, tracebacks to the log file.
+    from flows.process import install
+    from models.settings import Settings
+
+    install(Settings().log_file)
+
+
 SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
 
 
@@ -45,15 +56,26 @@ def _flow_db_url(db: str | None) -> str | None:
     return public
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, exc: BaseException | None = None) -> None:
+    """Print the cause (and fix) on one line; the traceback of `exc` goes to the log file."""
+    if exc is not None:
+        from flows.process import log_exception
+
+        log_exception(message, exc)
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
 def _check_prefect_api() -> None:
-    """Stop early, with the fix, when a configured Prefect API does not answer."""
+    """Stop early, with the fix, when a configured Prefect API does not answer. (Before any
+    flow runs: Prefect's console handlers get the formatter without tracebacks here.)"""
     import httpx
     from prefect.settings import PREFECT_API_URL
+
+    from flows.process import install
+    from models.settings import Settings
+
+    install(Settings().log_file)
 
     url = PREFECT_API_URL.value()
     if not url:
@@ -134,7 +156,8 @@ def run(
         from reports.rerun import rerun_command
 
         _fail(
-            f"run failed: {type(exc).__name__}: {exc}\nre-run with: {rerun_command(pilot, inbox, week)}"
+            f"run failed: {type(exc).__name__}: {exc}\nre-run with: {rerun_command(pilot, inbox, week)}",
+            exc,
         )
     typer.echo(f"{result.pilot} {result.week}: {result.verdict} (email {result.email_status})")
     typer.echo(str(result.report_html))
@@ -320,7 +343,7 @@ def demo(
                 send_email=True,
             )
         except Exception as exc:
-            _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}")
+            _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}", exc)
         typer.echo(f"{week}: {result.verdict}", err=True)
     assert result is not None
     typer.echo(str(result.report_html))
@@ -437,7 +460,7 @@ def portfolio(
             send_email=email,
         )
     except Exception as exc:
-        _fail(f"portfolio failed: {type(exc).__name__}: {exc}")
+        _fail(f"portfolio failed: {type(exc).__name__}: {exc}", exc)
     doc = json.loads(result.portfolio_json.read_text(encoding="utf-8"))
     for entry in doc["pilots"]:
         if entry["status"] == "failed":

@@ -29,6 +29,7 @@ from pipelines.prepare import (
     read_canonical,
 )
 from pipelines.store import SUMMARY, known, store_prepared_file
+from pipelines.threads import join_or_warn
 from pipelines.warehouse.bulk import drop_stage, stage_rows
 from pipelines.warehouse.engine import WarehouseError, finish_checkpoints, transaction
 
@@ -77,7 +78,7 @@ def ingest_inbox(
             ingested.append(record)
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
     if files:  # no import is left running (all files may have been refused before any check)
-        warm_up.join()
+        join_or_warn(warm_up)
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
 
@@ -131,7 +132,7 @@ def prepared_in_order(
         with room:
             stopping = True
             room.notify()
-        worker.join()
+        join_or_warn(worker)
 
 
 def load_order(files: list[InboxFile]) -> list[InboxFile]:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from models.warehouse import MIGRATIONS_DIR
+from pipelines.threads import join_or_warn
 from pipelines.warehouse.usage_summary_sql import refresh_sql
 
 _ENGINES: dict[str, Engine] = {}
@@ -293,7 +294,7 @@ def checkpoint_in_background(engine: Engine) -> None:
 def finish_checkpoints() -> None:
     """Wait for the background checkpoints started so far."""
     while _CHECKPOINTS:
-        _CHECKPOINTS.pop().join()
+        join_or_warn(_CHECKPOINTS.pop())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import EXAMPLE_PILOT, ROOT
+from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
 runner = CliRunner()
 
@@ -30,14 +30,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_process([sys.executable, "-m", "flows.cli", *args], env=env, cwd=ROOT, timeout=300)
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -181,10 +174,8 @@ def test_check_reads_or_refuses_every_file_run_would_without_a_traceback(
     `run` would (read or refused with a reason), in its own process, with no traceback."""
     path = tmp_path / name
     path.write_text(_UNUSUAL_FILES[name], encoding="utf-8", newline="")
-    result = subprocess.run(
+    result = run_process(
         [sys.executable, "-m", "flows.cli", "check", "--source", "usage", str(path), "--json"],
-        capture_output=True,
-        text=True,
         cwd=ROOT,
         timeout=120,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_PILOT, ROOT
+from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,8 @@ def deliver(exports, inbox: Path, week: str) -> None:
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        timeout=300,
+    return run_process(
+        [sys.executable, "-m", "flows.cli", *args], env={**os.environ, **env}, cwd=ROOT, timeout=300
     )
 
 
@@ -65,6 +60,7 @@ def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp
         "--week", exports.weeks[0], "--out", str(tmp_path / "out"),
         "--db", "postgresql+psycopg://pilot:Secr3t-db-pw@127.0.0.1:9/warehouse",
         PREFECT_API_URL=PREFECT_API_URL.value(),
+        PILOT_LOG_FILE=str(tmp_path / "log" / "pilot-readiness.log"),
     )  # fmt: skip
     assert result.returncode == 1
     assert "cannot open the warehouse postgresql+psycopg://pilot:***@127.0.0.1:9/warehouse" in (
@@ -72,6 +68,10 @@ def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp
     )
     assert "Secr3t-db-pw" not in result.stdout + result.stderr
     assert f"--week {exports.weeks[0]}" in result.stderr  # the re-run command
+    # An expected fault: its cause and fix on the console, its traceback in the log file only.
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    log = Path(tmp_path / "log" / "pilot-readiness.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "Secr3t-db-pw" not in log
 
 
 @pytest.mark.usefixtures("prefect_server")

@@ -35,12 +35,23 @@ def install(log_file: Path | None) -> Path | None:
     global _installed
     if not _installed:
         _installed = True
-        faulthandler.enable(file=sys.stderr, all_threads=True)
+        stderr = _stderr()
+        faulthandler.enable(file=stderr, all_threads=True)
         if hasattr(signal, "SIGUSR1"):
-            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True, chain=False)
+            faulthandler.register(signal.SIGUSR1, file=stderr, all_threads=True, chain=False)
         if threading.current_thread() is threading.main_thread():
             _watch_for_sigterm()
     return _route_tracebacks(log_file)
+
+
+def _stderr() -> Any:
+    """The process's standard error as a real file (faulthandler writes to its descriptor);
+    the original one when sys.stderr was replaced (e.g. by a test runner capturing output)."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__
+    return sys.stderr
 
 
 def _terminate(signum: int, _frame: Any) -> None:
@@ -115,6 +126,7 @@ def _console_handlers() -> list[logging.Handler]:
         for handler in logger.handlers
         if isinstance(handler, logging.StreamHandler)
         and not isinstance(handler, logging.FileHandler)
+        and not type(handler).__module__.startswith("_pytest")  # a test's log capture
     ]
 
 

@@ -158,7 +158,7 @@ def store_week_verdict(
                     "value": r.value,
                     "threshold": r.threshold,
                     "message": r.message,
-                    "evidence_json": json.dumps(r.evidence),
+                    "evidence_json": json.dumps(r.evidence, allow_nan=False),
                     "evidence_total": r.evidence_total,
                     "owner_role": r.owner_role,
                     "on_fail": r.on_fail,

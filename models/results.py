@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -163,9 +164,10 @@ class Week:
 # weekly metrics --------------------------------------------------------------------------------
 class _Metrics(BaseModel):
     """Strict and closed: the stored JSON is the contract, so an unknown or mistyped key is an
-    error, and numbers keep their JSON type."""
+    error, and numbers keep their JSON type. Every float is finite: JSON has no infinity or NaN.
+    """
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Volume(_Metrics):
@@ -327,7 +329,7 @@ class WeeklyMetrics(_Metrics):
 
     def to_json(self) -> str:
         """The stored text: JSON with keys sorted at every level."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> WeeklyMetrics:
@@ -363,6 +365,13 @@ class RuleOutcome:
     due: dt.datetime | None = None
     # True for the rules that set the week's verdict (the most urgent group that is not empty).
     decides_verdict: bool = False
+
+    def __post_init__(self) -> None:
+        # JSON has no infinity or NaN, and a NaN threshold compares false with everything.
+        for name in ("value", "threshold"):
+            number = getattr(self, name)
+            if number is not None and not math.isfinite(number):
+                raise ValueError(f"rule {self.id}: {name} {number} is not a finite number")
 
     def as_json(self, unknown_because: str | None = None) -> dict[str, Any]:
         """The rule as `readiness.json` lists it (action and evidence kind are the catalog's,

@@ -40,7 +40,7 @@ class IngestedFile(SQLModel, table=True):
     exported_at: dt.datetime
     ingested_at: dt.datetime
     first_seen_week: str
-    status: str  # loaded | refused
+    status: str  # loaded | refused | deferred (hidden, or changed while read: for a later run)
     reason: str | None = None
     rows_read: int = 0
     rows_loaded: int = 0

@@ -180,7 +180,9 @@ def send_week_email(
 def finish_week(published: PublishedWeek, email: dict[str, Any]) -> Path:
     """Write readiness.json: the stored results plus the email outcome and the time."""
     doc = {**published.doc, "email": email, "generated_at": generated_at()}
-    write_atomic(published.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(
+        published.json, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )
     return published.json
 
 

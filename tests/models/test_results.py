@@ -276,3 +276,32 @@ def test_week_ranges_run_oldest_first() -> None:
     assert [w.label for w in Week.parse_range("2026-W40", "UTC")] == ["2026-W40"]
     with pytest.raises(ValueError, match="backwards"):
         Week.parse_range("2026-W46..2026-W39", "UTC")
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_metrics_refuse_a_number_json_cannot_hold(number: float) -> None:
+    """It refuses metrics holding an infinite or NaN cost, so no readiness.json says Infinity."""
+    stored = json.loads(_golden_metrics()[0])
+    values = {k: v for k, v in stored.items() if k != "projected_month_cost"}
+    with pytest.raises(ValidationError, match="finite"):
+        WeeklyMetrics.model_validate({**values, "projected_month_cost": number})
+
+
+@pytest.mark.parametrize("field", ["value", "threshold"])
+def test_a_rule_outcome_refuses_a_nan_value_or_threshold(field: str) -> None:
+    """It refuses a NaN threshold or value, which would silently pass the rule."""
+    fields = {
+        "id": "savings.minutes_per_day",
+        "status": "pass",
+        "value": 20.0,
+        "threshold": 15.0,
+        "message": "",
+        "evidence": [],
+        "evidence_total": 0,
+        "owner_role": "business_owner",
+        "on_fail": "pause_expansion",
+        "action": "",
+        "evidence_kind": "text",
+    }
+    with pytest.raises(ValueError, match="not a finite number"):
+        RuleOutcome(**{**fields, field: float("nan")})

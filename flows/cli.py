@@ -128,8 +128,12 @@ def check(
     source: Annotated[str, typer.Option(help="usage, tickets, timesheets, reviews or changes.")],
     file: Annotated[Path, typer.Argument(help="The file to check.")],
     pilot: Annotated[
-        Path, typer.Option(help="Operating model (timezone, formats, prices).")
-    ] = DEFAULT_PILOT,
+        Path | None,
+        typer.Option(
+            help="Operating model (timezone, formats, prices). Default: the example pilot's "
+            "timezone and prices with neutral source options (no vendor account's settings)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
@@ -143,7 +147,12 @@ def check(
         _fail(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
     if not file.is_file():
         _fail(f"{file}: no such file")
-    operating_model = _model(pilot)
+    if pilot is None:
+        from pipelines.adapters import neutral_sources
+
+        operating_model = _model(DEFAULT_PILOT).model_copy(update={"sources": neutral_sources()})
+    else:
+        operating_model = _model(pilot)
     inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
     prepared = prepare_file(inbox_file, operating_model)
     quarantined = (

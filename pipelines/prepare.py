@@ -21,6 +21,7 @@ from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
 from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
+from pipelines.file_settings import file_names, settings_for
 from pipelines.normalize import stable_id, to_canonical
 from pipelines.read import (
     LINE,
@@ -129,6 +130,8 @@ class CanonicalFile:
     canonical: pl.DataFrame
     rows_read: int
     repeated_lines: pl.Series
+    # The settings the file was read with: folder-wide, its format's and its `files` entries'.
+    settings: SourceSettings = field(default_factory=SourceSettings)
 
     @property
     def format_name(self) -> str:
@@ -154,7 +157,7 @@ def read_canonical(
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
     adapter: Adapter | None = None
     try:
-        fmt, raw, adapter = read_and_choose(file, settings)
+        fmt, raw, adapter, settings = read_and_choose(file, settings)
         target = adapter.target if adapter else file.source
         if adapter is not None:
             adapted = adapter.transform(
@@ -175,7 +178,9 @@ def read_canonical(
         superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
-    return CanonicalFile(file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines)
+    return CanonicalFile(
+        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings
+    )
 
 
 def finish_prepared(
@@ -190,7 +195,7 @@ def finish_prepared(
             file, read.file_format, checked.refused, rows_read=read.rows_read,
             adapter=read.format_name,
         )  # fmt: skip
-    settings = operating_model.source(file.source)
+    settings = read.settings
     raw = read.raw
     data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
     # Free text a help desk or a gateway exports (subjects, bodies, prompts) is not kept, not
@@ -302,13 +307,28 @@ FREE_TEXT_COLUMNS = frozenset(
 
 
 def read_and_choose(
-    file: InboxFile, settings: SourceSettings
-) -> tuple[str, pl.DataFrame, Adapter | None]:
+    file: InboxFile, folder: SourceSettings
+) -> tuple[str, pl.DataFrame, Adapter | None, SourceSettings]:
     """Read a file and choose its adapter: the configured format, else detection.
 
-    Returns (file format, raw frame, adapter or None for canonical columns). Detection must be
-    unambiguous: a file that two formats claim is refused with both named.
+    Returns (file format, raw frame, adapter or None for canonical columns, the file's settings:
+    `folder` with its format's and its `files` entries' options). Detection must be
+    unambiguous: a file that two formats claim is refused with both named. A file whose format's
+    options name another encoding is read again in it.
     """
+    names = file_names(file.source, file.relative_path)
+    settings = settings_for(folder, names)
+    fmt, raw, adapter, document = _read_and_detect(file, settings)
+    resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
+    if resolved.encoding != settings.encoding and document is None:
+        fmt, raw, adapter, document = _read_and_detect(file, resolved)
+        resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
+    return fmt, raw, adapter, resolved
+
+
+def _read_and_detect(
+    file: InboxFile, settings: SourceSettings
+) -> tuple[str, pl.DataFrame, Adapter | None, object]:
     document: object = None
     not_records = ""
     try:
@@ -333,7 +353,7 @@ def read_and_choose(
         repeated = sorted({c.rsplit(REPEATED_MARK, 1)[0] for c in sniff.columns if _numbered(c)})
         if repeated:
             raise RefusedFile(f"repeated column name(s) {repeated}")
-    return fmt, raw, adapter
+    return fmt, raw, adapter, document
 
 
 def _numbered(column: str) -> bool:

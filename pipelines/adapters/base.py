@@ -96,11 +96,12 @@ class AdapterOptions(BaseModel):
 Options = TypeVar("Options", bound=AdapterOptions)
 
 
-def option_problems(error: ValidationError, source: str) -> list[str]:
-    """Each value an options model refused, under its key path (`sources.usage.cost_unit: ...`)."""
+def option_problems(error: ValidationError, source: str, where: str | None = None) -> list[str]:
+    """Each value an options model refused, under its key path (`sources.usage.cost_unit: ...`;
+    `where` names the section when it is not `sources.<source>`)."""
     problems: list[str] = []
     for item in error.errors():
-        path = ".".join(str(part) for part in (f"sources.{source}", *item["loc"]))
+        path = ".".join(str(part) for part in (where or f"sources.{source}", *item["loc"]))
         cause = (item.get("ctx") or {}).get("error")
         if item["type"] == "value_error" and cause:
             message = str(cause)  # our validators name the value themselves

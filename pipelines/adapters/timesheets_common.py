@@ -75,6 +75,21 @@ def _regular_expression(value: str | None) -> str | None:
 
 DateOrder = Literal["month_first", "day_first"]
 
+# A keyword `activity_map` that classifies the entries pilots typically log (what `check`
+# without a pilot, and the example pilot, use): review and QA, rework and fixes, escalations.
+TYPICAL_ACTIVITY_MAP = {
+    "review": "review",
+    "rework": "rework",
+    "escalation": "escalation",
+    "maintenance": "maintenance",
+    "other": "other",
+    "qa": "review",
+    "quality check": "review",
+    "fix": "rework",
+    "correction": "rework",
+    "escalated": "escalation",
+}
+
 
 class ActivityOptions(AdapterOptions):
     """How a time entry's activity and ticket id are found (every timesheet adapter)."""

@@ -160,3 +160,27 @@ def test_run_refuses_an_invalid_operating_model_listing_every_problem(tmp_path: 
     result = runner.invoke(app, ["run", "--pilot", str(broken), "--inbox", str(tmp_path / "inbox")])
     assert result.exit_code == 1
     assert "timezone" in result.stderr and "limits.max_error_rate" in result.stderr
+
+
+REAL_SAMPLES = sorted((ROOT / "tests/fixtures/vendor/real").glob("*.csv"))
+
+
+def _sample_source(path: Path) -> str:
+    if path.name.startswith(("openai", "anthropic")):
+        return "usage"
+    return "timesheets" if path.name.startswith("toggl") else "tickets"
+
+
+@pytest.mark.parametrize("path", REAL_SAMPLES, ids=lambda p: p.name.split("__")[-1])
+def test_every_real_sample_loads_through_check_without_a_pilot(path: Path) -> None:
+    """It reads every real sample with neutral options: no file is refused, every row counted."""
+    result = runner.invoke(app, ["check", "--source", _sample_source(path), str(path), "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["refused"] is None
+    assert doc["rows_read"] > 0
+    assert doc["rows_read"] == (
+        doc["rows_valid"]
+        + doc["rows_quarantined"]
+        + doc["rows_duplicate"]
+        + doc.get("rows_skipped", 0)
+    )

@@ -164,6 +164,7 @@ def check(
         else []
     )
     settings = operating_model.source(source)
+    shown = check_view(prepared, operating_model.timezone)
     result = {
         "source": source,
         "format": prepared.format,
@@ -177,6 +178,7 @@ def check(
         "rows_duplicate": prepared.rows_duplicate_in_file,
         "refused": prepared.refused,
         "quarantined": quarantined,
+        **shown,
     }
     if as_json:
         typer.echo(json.dumps(result, indent=2))
@@ -198,8 +200,55 @@ def check(
             )
             for row in quarantined:
                 typer.echo(f"  line {row['line']}: {'; '.join(row['reasons'])}")
+            for line in check_lines(shown):
+                typer.echo(line)
     if prepared.refused:
         raise typer.Exit(1)
+
+
+def check_view(prepared, timezone: str) -> dict[str, object]:
+    """What `check` shows of how a file will load: the encoding and date order chosen and why,
+    the rows per ISO week (in the pilot's timezone) and the first rows as they will be stored."""
+    from models.sources import SPECS
+    from pipelines.weeks import rows_per_week
+
+    not_read = {"value": None, "chosen_by": "not read by this format"}
+    view: dict[str, object] = {
+        "encoding": prepared.choices.get("encoding", not_read),
+        "date_order": prepared.choices.get("date_order", not_read),
+        "weeks": {},
+        "preview": [],
+    }
+    if prepared.refused or prepared.target not in SPECS:
+        return view
+    spec = SPECS[prepared.target]
+    view["weeks"] = rows_per_week(prepared.valid, spec.week_columns, timezone)
+    columns = [c for c in spec.columns if c in prepared.valid.columns]
+    view["preview"] = [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+        for row in prepared.valid.sort("__line__").head(5).select(columns).iter_rows(named=True)
+    ]
+    return view
+
+
+def check_lines(view: dict[str, object]) -> list[str]:
+    """The human form of `check_view`."""
+    lines = [
+        f"{key}: {choice['value'] or '-'} ({choice['chosen_by']})"
+        for key in ("encoding", "date_order")
+        for choice in [view[key]]
+        if isinstance(choice, dict)
+    ]
+    weeks = view["weeks"]
+    if isinstance(weeks, dict) and weeks:
+        lines.append("rows per week: " + ", ".join(f"{w} {n}" for w, n in weeks.items()))
+    preview = view["preview"]
+    if isinstance(preview, list) and preview:
+        lines.append("first rows as stored:")
+        lines += [
+            "  " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in preview
+        ]
+    return lines
 
 
 @app.command()

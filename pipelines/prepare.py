@@ -21,6 +21,7 @@ from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
 from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
+from pipelines.encoding import detect_encoding
 from pipelines.file_settings import file_names, settings_for
 from pipelines.normalize import stable_id, to_canonical
 from pipelines.read import (
@@ -81,6 +82,8 @@ class PreparedFile:
     target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
     # Output column -> where it comes from, as the adapter applied it (shown by `check`).
     mapping: dict[str, str] = field(default_factory=dict)
+    # What was chosen from the file and why (`date_order`, `encoding`): {value, chosen_by}.
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def list_inbox(inbox: Path) -> list[InboxFile]:
@@ -132,6 +135,7 @@ class CanonicalFile:
     repeated_lines: pl.Series
     # The settings the file was read with: folder-wide, its format's and its `files` entries'.
     settings: SourceSettings = field(default_factory=SourceSettings)
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     @property
     def format_name(self) -> str:
@@ -156,13 +160,14 @@ def read_canonical(
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
     adapter: Adapter | None = None
+    choices: dict[str, dict[str, str | None]] = {}
     try:
-        fmt, raw, adapter, settings = read_and_choose(file, settings)
+        fmt, raw, adapter, settings = read_and_choose(file, settings, choices)
         target = adapter.target if adapter else file.source
         if adapter is not None:
-            adapted = adapter.transform(
-                raw, AdapterContext(file.path, file.source, settings, operating_model)
-            )
+            context = AdapterContext(file.path, file.source, settings, operating_model)
+            adapted = adapter.transform(raw, context)
+            choices.update(context.choices)
             adapted = _with_derived_ids(target, adapted)
         else:
             adapted = raw
@@ -179,7 +184,7 @@ def read_canonical(
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
     return CanonicalFile(
-        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings
+        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings, choices
     )
 
 
@@ -238,6 +243,7 @@ def finish_prepared(
         mapping=dict(adapter.mapping)
         if adapter
         else {c: c for c in spec.columns if c in raw_columns},
+        choices=read.choices,
     )
 
 
@@ -307,22 +313,40 @@ FREE_TEXT_COLUMNS = frozenset(
 
 
 def read_and_choose(
-    file: InboxFile, folder: SourceSettings
+    file: InboxFile,
+    folder: SourceSettings,
+    choices: dict[str, dict[str, str | None]] | None = None,
 ) -> tuple[str, pl.DataFrame, Adapter | None, SourceSettings]:
     """Read a file and choose its adapter: the configured format, else detection.
 
     Returns (file format, raw frame, adapter or None for canonical columns, the file's settings:
     `folder` with its format's and its `files` entries' options). Detection must be
     unambiguous: a file that two formats claim is refused with both named. A file whose format's
-    options name another encoding is read again in it.
+    options name another encoding is read again in it. Without a configured encoding, a file that
+    is not UTF-8 is read in the encoding charset-normalizer detects; `choices["encoding"]` says
+    which and why.
     """
+    choices = {} if choices is None else choices
     names = file_names(file.source, file.relative_path)
     settings = settings_for(folder, names)
-    fmt, raw, adapter, document = _read_and_detect(file, settings)
+    detected = detect_encoding(file.path) if settings.encoding is None else None
+    reading = settings.model_copy(update={"encoding": detected.encoding}) if detected else settings
+    fmt, raw, adapter, document = _read_and_detect(file, reading)
     resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
-    if resolved.encoding != settings.encoding and document is None:
-        fmt, raw, adapter, document = _read_and_detect(file, resolved)
+    if resolved.encoding not in (None, reading.encoding) and document is None:
+        fmt, raw, adapter, _ = _read_and_detect(file, resolved)
         resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
+    if resolved.encoding is not None:
+        choices["encoding"] = {"value": resolved.encoding, "chosen_by": "configured"}
+    elif detected is not None:
+        resolved = resolved.model_copy(update={"encoding": detected.encoding})
+        choices["encoding"] = {
+            "value": detected.encoding,
+            "chosen_by": f"detected by charset-normalizer (confidence {detected.confidence:.2f}):"
+            " the file is not UTF-8",
+        }
+    else:
+        choices["encoding"] = {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
     return fmt, raw, adapter, resolved
 
 

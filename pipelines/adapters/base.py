@@ -121,6 +121,8 @@ class AdapterContext:
     source: str
     settings: SourceSettings  # `sources.<source>` of the operating model, extra options included
     operating_model: OperatingModel
+    # What the adapter chose from the file and why, by name (`date_order`): shown by `check`.
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def options(self, model: type[Options]) -> Options:
         """The adapter's options from `sources.<source>`, read by its options model; keys only

@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import AfterValidator, Field
 
-from pipelines.adapters.base import AdapterOptions, TextMap, text
+from pipelines.adapters.base import AdapterContext, AdapterOptions, TextMap, text
+from pipelines.adapters.date_order import infer_date_order
 from pipelines.read import READ_ERRORS
 
 DEFAULT_TICKET_PATTERN = r"#(\d+)|\[([A-Z][A-Z0-9]+-\d+)\]"
@@ -119,6 +120,20 @@ class ClockOptions(ActivityOptions):
 
 # ---------------------------------------------------------------------------------------------
 # Dates, times and durations
+
+
+def date_order(
+    raw: pl.DataFrame,
+    ctx: AdapterContext,
+    configured: str | None,
+    columns: Sequence[str],
+    timezone: str | None = None,
+) -> str | None:
+    """The order the file's year-last dates are read in (proven by the file, else `configured`,
+    else the timezone's convention), recorded with its reason for `check`."""
+    choice = infer_date_order(raw, columns, configured, timezone or ctx.operating_model.timezone)
+    ctx.choices["date_order"] = {"value": choice.order, "chosen_by": choice.reason}
+    return choice.order
 
 
 def read_date(column: str, order: str | None) -> pl.Expr:

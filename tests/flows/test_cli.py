@@ -94,6 +94,7 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     assert set(doc) == {
         "source", "format", "adapter", "chosen_by", "target", "mapping", "rows_read",
         "rows_valid", "rows_quarantined", "rows_duplicate", "refused", "quarantined",
+        "encoding", "date_order", "weeks", "preview",
     }  # fmt: skip
     assert (doc["adapter"], doc["chosen_by"], doc["target"]) == ("canonical", "detected", "usage")
     assert doc["mapping"]["input_tokens"] == "input_tokens"
@@ -184,3 +185,31 @@ def test_every_real_sample_loads_through_check_without_a_pilot(path: Path) -> No
         + doc["rows_duplicate"]
         + doc.get("rows_skipped", 0)
     )
+
+
+def test_check_shows_the_weeks_the_first_rows_and_how_dates_and_encoding_were_chosen() -> None:
+    """It prints the rows per ISO week, the first mapped rows and the date order's proof."""
+    path = ROOT / "tests/fixtures/vendor/i17/clockify-dayfirst-2026.csv"
+    result = runner.invoke(app, ["check", "--source", "timesheets", str(path), "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["weeks"] == {"2026-W04": 1, "2026-W05": 1, "2026-W06": 1, "2026-W07": 2}
+    assert doc["date_order"] == {
+        "value": "day_first",
+        "chosen_by": "proven by the file: line 2 (start date '21/01/2026') has a first field "
+        "above 12",
+    }
+    assert doc["encoding"] == {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
+    assert len(doc["preview"]) == 5
+    assert doc["preview"][1] == {
+        "entry_id": "6971a0000000000000000002",
+        "person": "lena@example.de",
+        "work_date": "2026-02-01",
+        "started_at": "2026-02-01T09:00:00+00:00",
+        "minutes": 45.0,
+        "activity": "review",
+        "ticket_id": "1002",
+    }
+    human = runner.invoke(app, ["check", "--source", "timesheets", str(path)]).stdout
+    assert "date_order: day_first (proven by the file: line 2" in human
+    assert "rows per week: 2026-W04 1, 2026-W05 1, 2026-W06 1, 2026-W07 2" in human
+    assert "work_date=2026-02-01" in human

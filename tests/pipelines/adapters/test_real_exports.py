@@ -3,11 +3,20 @@ file, encodings, localized headers, rows that are not the source's records."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import polars as pl
 
+from pipelines.adapters.timesheets_common import TYPICAL_ACTIVITY_MAP
+from pipelines.read import LINE
 from tests.pipelines.adapters.conftest import VENDOR, Prepare
 
 I17 = VENDOR / "i17"
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
 
 
 def test_a_cp1252_jira_file_and_a_utf8_freshdesk_file_share_one_folder(prepare: Prepare) -> None:
@@ -31,3 +40,57 @@ def test_a_cp1252_jira_file_and_a_utf8_freshdesk_file_share_one_folder(prepare: 
     assert freshdesk.valid.filter(pl.col("ticket_id") == "1001").get_column("category").item() == (
         "Refund"
     )
+
+
+def test_case_1_day_first_clockify_dates_load_in_the_order_the_file_proves(
+    prepare: Prepare,
+) -> None:
+    """It reads every date of a day-first export day first, with no date_order set (case 1)."""
+    prepared = prepare(
+        "timesheets", I17 / "clockify-dayfirst-2026.csv", activity_map=TYPICAL_ACTIVITY_MAP
+    )
+    assert prepared.choices["date_order"] == {
+        "value": "day_first",
+        "chosen_by": "proven by the file: line 2 (start date '21/01/2026') has a first field "
+        "above 12",
+    }
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (6, 5, 1)
+    rows = prepared.valid.sort(LINE).select(
+        LINE, "person", "work_date", "started_at", "minutes", "activity", "ticket_id"
+    )
+    assert rows.rows() == [
+        (2, "lena@example.de", dt.date(2026, 1, 21), utc(2026, 1, 21, 8), 30.0, "review", "1001"),
+        (3, "lena@example.de", dt.date(2026, 2, 1), utc(2026, 2, 1, 9), 45.0, "review", "1002"),
+        (4, "lena@example.de", dt.date(2026, 2, 5), utc(2026, 2, 5, 13), 20.0, "rework", "1003"),
+        (5, "jonas@example.de", dt.date(2026, 2, 12), utc(2026, 2, 12, 7, 15), 15.0, "escalation", "1004"),
+        (6, "jonas@example.de", dt.date(2026, 2, 13), utc(2026, 2, 13, 15), 60.0, "review", "1005"),
+    ]  # fmt: skip
+    assert prepared.quarantined.select(LINE, "reasons").rows() == [(7, ["activity is missing"])]
+
+
+def test_a_cp1252_file_without_a_configured_encoding_is_detected(prepare: Prepare) -> None:
+    """It detects Windows-1252 with charset-normalizer and says so with its confidence."""
+    prepared = prepare("tickets", I17 / "jira-cp1252.csv")
+    assert prepared.refused is None
+    assert prepared.choices["encoding"]["value"] == "cp1252"
+    assert prepared.choices["encoding"]["chosen_by"].startswith(
+        "detected by charset-normalizer (confidence 0.98)"
+    )
+    assert sorted(prepared.valid.get_column("agent").drop_nulls().to_list()) == [
+        "Jörg Müller",
+        "Zoë Ñúñez",
+    ]
+    utf8 = prepare("tickets", VENDOR / "jira" / "jsm-export.csv")
+    assert utf8.choices["encoding"] == {
+        "value": "utf-8",
+        "chosen_by": "default (the file reads as UTF-8)",
+    }
+
+
+def test_bytes_no_encoding_fits_refuse_the_file(prepare: Prepare, tmp_path: Path) -> None:
+    """It refuses a file charset-normalizer cannot place, asking for the encoding."""
+    path = tmp_path / "noise.csv"
+    path.write_bytes(b"request_id,model\n" + bytes(range(128, 256)) * 40 + b",x\n")
+    prepared = prepare("usage", path)
+    assert prepared.refused is not None
+    assert "declare the file's encoding in sources.<source>.encoding" in prepared.refused

@@ -176,6 +176,8 @@ def check(
         "rows_valid": prepared.valid.height if not prepared.refused else 0,
         "rows_quarantined": len(quarantined),
         "rows_duplicate": prepared.rows_duplicate_in_file,
+        "rows_skipped": prepared.rows_skipped,
+        "skipped": prepared.skipped,
         "refused": prepared.refused,
         "quarantined": quarantined,
         **shown,
@@ -197,7 +199,10 @@ def check(
             typer.echo(
                 f"{file}: {result['rows_read']} rows read, {result['rows_valid']} valid, "
                 f"{result['rows_quarantined']} quarantined, {result['rows_duplicate']} duplicate"
+                + (f", {prepared.rows_skipped} skipped" if prepared.rows_skipped else "")
             )
+            for reason, count in prepared.skipped.items():
+                typer.echo(f"  skipped {count}: {reason}")
             for row in quarantined:
                 typer.echo(f"  line {row['line']}: {'; '.join(row['reasons'])}")
             for line in check_lines(shown):

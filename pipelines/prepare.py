@@ -2,7 +2,8 @@
 
 `read_canonical` (before the row checks) and `finish_prepared` (after them) never raise for bad
 input: an unreadable file comes back refused with its reason; bad rows come back quarantined with
-every reason. For every file rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file.
+every reason. For every file rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file +
+rows_skipped (rows that are not records of the source, such as Langfuse spans).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from models.operating_model import SOURCES, OperatingModel, SourceSettings
 from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
-from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
+from pipelines.adapters.base import (
+    SKIPPED,
+    SUPERSEDED,
+    Adapter,
+    AdapterContext,
+    Sniff,
+    json_paths,
+)
 from pipelines.encoding import detect_encoding
 from pipelines.file_settings import file_names, settings_for
 from pipelines.normalize import stable_id, to_canonical
@@ -75,6 +83,8 @@ class PreparedFile:
     refused: str | None
     rows_read: int = 0
     rows_duplicate_in_file: int = 0
+    # Rows that are not records of the source (not model calls, deleted tickets), by reason.
+    skipped: dict[str, int] = field(default_factory=dict)
     valid: pl.DataFrame = field(default_factory=pl.DataFrame)
     quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)  # __line__, raw, reasons
     weeks: list[str] = field(default_factory=list)
@@ -84,6 +94,11 @@ class PreparedFile:
     mapping: dict[str, str] = field(default_factory=dict)
     # What was chosen from the file and why (`date_order`, `encoding`): {value, chosen_by}.
     choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def rows_skipped(self) -> int:
+        """Rows set aside as not records of the source (every reason)."""
+        return sum(self.skipped.values())
 
 
 def list_inbox(inbox: Path) -> list[InboxFile]:
@@ -136,6 +151,7 @@ class CanonicalFile:
     # The settings the file was read with: folder-wide, its format's and its `files` entries'.
     settings: SourceSettings = field(default_factory=SourceSettings)
     choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows set aside
 
     @property
     def format_name(self) -> str:
@@ -183,9 +199,18 @@ def read_canonical(
         superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
+    skipped: dict[str, int] = {}
+    if SKIPPED in adapted.columns:
+        # A row that is not a record of the source (and not a repeat): set aside with its reason.
+        marked = adapted.filter(
+            pl.col(SKIPPED).is_not_null() & ~pl.col(LINE).is_in(repeated_lines.implode())
+        ).select(LINE, SKIPPED)
+        skipped = dict(marked.group_by(SKIPPED).len().sort(SKIPPED).iter_rows())
+        canonical = canonical.filter(~pl.col(LINE).is_in(marked.get_column(LINE).implode()))
     return CanonicalFile(
-        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings, choices
-    )
+        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings, choices,
+        skipped,
+    )  # fmt: skip
 
 
 def finish_prepared(
@@ -235,6 +260,7 @@ def finish_prepared(
         None,
         rows_read=read.rows_read,
         rows_duplicate_in_file=read.repeated_lines.len(),
+        skipped=read.skipped,
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,

@@ -61,7 +61,7 @@ def stored_readiness(
         verdict=row.verdict,
         outcomes=stored_outcomes(conn, pilot, week),
         metrics=WeeklyMetrics.from_json(row.metrics_json),
-        inputs=week_input_stats(conn, pilot, week.label),
+        inputs=week_input_stats(conn, pilot, week.label, week.timezone),
     )
 
 

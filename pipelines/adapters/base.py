@@ -29,6 +29,9 @@ from pipelines.read import RefusedFile
 # A row the adapter replaces by a later version of the same record in the same file (an
 # Intercom conversation's history, say): counted as a duplicate, not loaded, not quarantined.
 SUPERSEDED = "__superseded__"
+# Why a row is not a record of its source at all (a Langfuse SPAN, a deleted ticket): set aside,
+# counted as skipped with this reason, neither loaded nor quarantined. Null for every other row.
+SKIPPED = "__skipped__"
 
 # Targets an adapter may produce. The canonical sources, plus two tables that are never mixed
 # with per-request usage or tickets: provider bills (bucketed usage and cost) and ticket labels

@@ -94,7 +94,7 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     assert set(doc) == {
         "source", "format", "adapter", "chosen_by", "target", "mapping", "rows_read",
         "rows_valid", "rows_quarantined", "rows_duplicate", "refused", "quarantined",
-        "encoding", "date_order", "weeks", "preview",
+        "encoding", "date_order", "weeks", "preview", "rows_skipped", "skipped",
     }  # fmt: skip
     assert (doc["adapter"], doc["chosen_by"], doc["target"]) == ("canonical", "detected", "usage")
     assert doc["mapping"]["input_tokens"] == "input_tokens"
@@ -120,7 +120,8 @@ def test_check_names_the_detected_vendor_format_and_its_mapping(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "export format zendesk_fivetran_tickets (detected), csv file" in result.stdout
     assert "  ticket_id <- id" in result.stdout
-    assert "10 rows read, 0 valid, 10 quarantined, 0 duplicate" in result.stdout
+    assert "10 rows read, 0 valid, 8 quarantined, 0 duplicate, 2 skipped" in result.stdout
+    assert "  skipped 2: deleted ticket" in result.stdout
 
 
 def test_check_refuses_a_pilot_with_a_misspelt_option(tmp_path: Path) -> None:

@@ -179,6 +179,7 @@ def check(
         "rows_skipped": prepared.rows_skipped,
         "skipped": prepared.skipped,
         "refused": prepared.refused,
+        "problem": whole_file_problem(prepared, quarantined),
         "quarantined": quarantined,
         **shown,
     }
@@ -207,8 +208,22 @@ def check(
                 typer.echo(f"  line {row['line']}: {'; '.join(row['reasons'])}")
             for line in check_lines(shown):
                 typer.echo(line)
-    if prepared.refused:
+    if result["problem"] and not as_json:
+        typer.echo(f"{file}: {result['problem']}")
+    if prepared.refused or result["problem"]:
         raise typer.Exit(1)
+
+
+def whole_file_problem(prepared, quarantined: list[dict]) -> str | None:
+    """Why a file that is read would still be useless: every timesheet row lacks an activity
+    (nothing classified it), which `check` reports with exit 1."""
+    if prepared.refused or prepared.target != "timesheets":
+        return None
+    records = prepared.rows_read - prepared.rows_duplicate_in_file - prepared.rows_skipped
+    missing = sum("activity is missing" in row["reasons"] for row in quarantined)
+    if records and missing == records:
+        return f"{missing} of {records} rows have no activity: set activity_map or default_activity"
+    return None
 
 
 def check_view(prepared, timezone: str) -> dict[str, object]:

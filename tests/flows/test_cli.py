@@ -94,7 +94,7 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     assert set(doc) == {
         "source", "format", "adapter", "chosen_by", "target", "mapping", "rows_read",
         "rows_valid", "rows_quarantined", "rows_duplicate", "refused", "quarantined",
-        "encoding", "date_order", "weeks", "preview", "rows_skipped", "skipped",
+        "encoding", "date_order", "weeks", "preview", "rows_skipped", "skipped", "problem",
     }  # fmt: skip
     assert (doc["adapter"], doc["chosen_by"], doc["target"]) == ("canonical", "detected", "usage")
     assert doc["mapping"]["input_tokens"] == "input_tokens"
@@ -214,3 +214,19 @@ def test_check_shows_the_weeks_the_first_rows_and_how_dates_and_encoding_were_ch
     assert "date_order: day_first (proven by the file: line 2" in human
     assert "rows per week: 2026-W04 1, 2026-W05 1, 2026-W06 1, 2026-W07 2" in human
     assert "work_date=2026-02-01" in human
+
+
+def test_check_exits_1_when_no_timesheet_row_has_an_activity(tmp_path: Path) -> None:
+    """It exits 1 naming the options to set when every row would be quarantined for a missing
+    activity, and 0 when some rows are fine (issue 17, case 4)."""
+    path = ROOT / "tests/fixtures/vendor/real/toggl__7pairs-toggl2html__test_execute_01_ja.csv"
+    result = runner.invoke(app, ["check", "--source", "timesheets", str(path)])
+    assert result.exit_code == 1
+    assert "2 of 2 rows have no activity: set activity_map or default_activity" in result.stdout
+    doc = json.loads(
+        runner.invoke(app, ["check", "--source", "timesheets", str(path), "--json"]).stdout
+    )
+    assert doc["refused"] is None and doc["problem"].startswith("2 of 2 rows")
+    some = ROOT / "tests/fixtures/vendor/i17/clockify-dayfirst-2026.csv"
+    partly = runner.invoke(app, ["check", "--source", "timesheets", str(some)])
+    assert partly.exit_code == 0 and "have no activity" not in partly.stdout

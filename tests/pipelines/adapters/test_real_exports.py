@@ -94,3 +94,22 @@ def test_bytes_no_encoding_fits_refuse_the_file(prepare: Prepare, tmp_path: Path
     prepared = prepare("usage", path)
     assert prepared.refused is not None
     assert "declare the file's encoding in sources.<source>.encoding" in prepared.refused
+
+
+def test_case_4_the_typical_activity_map_classifies_a_support_team_s_entries(
+    prepare: Prepare,
+) -> None:
+    """It classifies review, QA, fix, escalated and maintenance entries by keyword and leaves
+    only the meeting unclassified (the example pilot's old map classified 2 of 6)."""
+    prepared = prepare(
+        "timesheets", I17 / "toggl-support-team.csv", activity_map=TYPICAL_ACTIVITY_MAP
+    )
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (6, 5, 1)
+    assert prepared.valid.sort(LINE).select(LINE, "activity", "ticket_id", "minutes").rows() == [
+        (2, "review", "48213", 40.0),
+        (3, "review", None, 30.0),
+        (4, "rework", "48220", 25.0),
+        (5, "escalation", "48231", 10.0),
+        (6, "maintenance", None, 60.0),
+    ]
+    assert prepared.quarantined.select(LINE, "reasons").rows() == [(7, ["activity is missing"])]

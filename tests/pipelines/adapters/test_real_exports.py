@@ -113,3 +113,42 @@ def test_case_4_the_typical_activity_map_classifies_a_support_team_s_entries(
         (6, "maintenance", None, 60.0),
     ]
     assert prepared.quarantined.select(LINE, "reasons").rows() == [(7, ["activity is missing"])]
+
+
+def test_case_5_a_spanish_jira_export_is_read_as_jira(prepare: Prepare) -> None:
+    """It reads translated headers, repeated Etiquetas/Comentario, `ene`..`dic` months with
+    `a. m.`/`p. m.` and Spanish status words; an unknown status is quarantined."""
+    prepared = prepare("tickets", I17 / "jira-es.csv", ai_draft_tags=["ai_draft"])
+    assert (prepared.refused, prepared.adapter) == (None, "jira_csv")
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (5, 4, 1)
+    rows = prepared.valid.sort(LINE).select(
+        LINE, "ticket_id", "created_at", "solved_at", "status", "category", "agent", "ai_draft_used"
+    )
+    assert rows.rows() == [
+        (2, "SOP-201", utc(2026, 1, 12, 8, 5), utc(2026, 1, 12, 10, 40), "solved", "Obtener ayuda de TI", "Lucía Gómez", True),
+        (3, "SOP-202", utc(2026, 2, 3, 15, 15), None, "pending", "Consulta de facturación", "Pedro Ruiz", False),
+        (4, "SOP-203", utc(2025, 12, 28, 9), utc(2025, 12, 30, 12), "closed", "Incidente", None, False),
+        (5, "SOP-204", utc(2026, 4, 15, 6, 30), None, "open", "Obtener ayuda de TI", "Lucía Gómez", False),
+    ]  # fmt: skip
+    assert prepared.quarantined.select(LINE, "reasons").rows() == [
+        (6, ["status is not one of new, open, pending, hold, solved, closed"])
+    ]
+
+
+def test_case_5_a_german_cp1252_jira_export_with_day_first_dates(prepare: Prepare) -> None:
+    """It detects cp1252, reads German headers and `DD/MM/YYYY HH:mm` dates day first (proven
+    by `21/01/2026`)."""
+    prepared = prepare("tickets", I17 / "jira-de-cp1252.csv", ai_draft_tags=["ai_draft"])
+    assert (prepared.refused, prepared.adapter) == (None, "jira_csv")
+    assert prepared.choices["encoding"]["value"] == "cp1252"
+    assert prepared.choices["date_order"]["value"] == "day_first"
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (4, 4, 0)
+    rows = prepared.valid.sort(LINE).select(
+        LINE, "ticket_id", "created_at", "solved_at", "status", "category", "agent"
+    )
+    assert rows.rows() == [
+        (2, "KD-11", utc(2026, 1, 21, 8, 5), utc(2026, 1, 21, 9, 40), "solved", "Serviceanfrage", "Jürgen Weiß"),
+        (3, "KD-12", utc(2026, 2, 2, 13), None, "pending", "Serviceanfrage", "Özlem Yildiz"),
+        (4, "KD-13", utc(2026, 2, 5, 7, 15), utc(2026, 2, 6, 15, 30), "closed", "Vorfall", "Jürgen Weiß"),
+        (5, "KD-14", utc(2026, 2, 13, 10, 20), None, "open", "Serviceanfrage", None),
+    ]  # fmt: skip

@@ -143,7 +143,7 @@ def store_week_verdict(
             facts=week_facts.facts,
             metrics=week_facts.metrics,
             inputs=week_facts.inputs,
-            input_stats=week_input_stats(conn, pilot, week.label),
+            input_stats=week_input_stats(conn, pilot, week.label, week.timezone),
             history=read_history(conn, pilot, week),
         )
         results = evaluate_rules(ctx)

@@ -200,8 +200,12 @@ def check(
     source: Annotated[str, typer.Option(help="usage, tickets, timesheets, reviews or changes.")],
     file: Annotated[Path, typer.Argument(help="The file to check.")],
     pilot: Annotated[
-        Path, typer.Option(help="Operating model (timezone, formats, prices).")
-    ] = DEFAULT_PILOT,
+        Path | None,
+        typer.Option(
+            help="Operating model (timezone, formats, prices). Default: the example pilot's "
+            "timezone and prices with neutral source options (no vendor account's settings)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
@@ -215,7 +219,12 @@ def check(
         _fail(f"unknown source {source!r}; expected one of {', '.join(SOURCE_NAMES)}")
     if not file.is_file():
         _fail(f"{file}: no such file")
-    operating_model = _model(pilot)
+    if pilot is None:
+        from pipelines.adapters import neutral_sources
+
+        operating_model = _model(DEFAULT_PILOT).model_copy(update={"sources": neutral_sources()})
+    else:
+        operating_model = _model(pilot)
     try:
         sha256 = file_sha256(file)
     except OSError as exc:
@@ -231,6 +240,7 @@ def check(
         else []
     )
     settings = operating_model.source(source)
+    shown = check_view(prepared, operating_model.timezone)
     result = {
         "source": source,
         "format": prepared.format,
@@ -242,8 +252,12 @@ def check(
         "rows_valid": prepared.valid.height if not prepared.refused else 0,
         "rows_quarantined": len(quarantined),
         "rows_duplicate": prepared.rows_duplicate_in_file,
+        "rows_skipped": prepared.rows_skipped,
+        "skipped": prepared.skipped,
         "refused": prepared.refused,
+        "problem": whole_file_problem(prepared, quarantined),
         "quarantined": quarantined,
+        **shown,
     }
     if as_json:
         typer.echo(json.dumps(result, indent=2, allow_nan=False))
@@ -262,11 +276,75 @@ def check(
             typer.echo(
                 f"{file}: {result['rows_read']} rows read, {result['rows_valid']} valid, "
                 f"{result['rows_quarantined']} quarantined, {result['rows_duplicate']} duplicate"
+                + (f", {prepared.rows_skipped} skipped" if prepared.rows_skipped else "")
             )
+            for reason, count in prepared.skipped.items():
+                typer.echo(f"  skipped {count}: {reason}")
             for row in quarantined:
                 typer.echo(f"  line {row['line']}: {'; '.join(row['reasons'])}")
-    if prepared.refused:
+            for line in check_lines(shown):
+                typer.echo(line)
+    if result["problem"] and not as_json:
+        typer.echo(f"{file}: {result['problem']}")
+    if prepared.refused or result["problem"]:
         raise typer.Exit(1)
+
+
+def whole_file_problem(prepared, quarantined: list[dict]) -> str | None:
+    """Why a file that is read would still be useless: every timesheet row lacks an activity
+    (nothing classified it), which `check` reports with exit 1."""
+    if prepared.refused or prepared.target != "timesheets":
+        return None
+    records = prepared.rows_read - prepared.rows_duplicate_in_file - prepared.rows_skipped
+    missing = sum("activity is missing" in row["reasons"] for row in quarantined)
+    if records and missing == records:
+        return f"{missing} of {records} rows have no activity: set activity_map or default_activity"
+    return None
+
+
+def check_view(prepared, timezone: str) -> dict[str, object]:
+    """What `check` shows of how a file will load: the encoding and date order chosen and why,
+    the rows per ISO week (in the pilot's timezone) and the first rows as they will be stored."""
+    from models.sources import SPECS
+    from pipelines.weeks import rows_per_week
+
+    not_read = {"value": None, "chosen_by": "not read by this format"}
+    view: dict[str, object] = {
+        "encoding": prepared.choices.get("encoding", not_read),
+        "date_order": prepared.choices.get("date_order", not_read),
+        "weeks": {},
+        "preview": [],
+    }
+    if prepared.refused or prepared.target not in SPECS:
+        return view
+    spec = SPECS[prepared.target]
+    view["weeks"] = rows_per_week(prepared.valid, spec.week_columns, timezone)
+    columns = [c for c in spec.columns if c in prepared.valid.columns]
+    view["preview"] = [
+        {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+        for row in prepared.valid.sort("__line__").head(5).select(columns).iter_rows(named=True)
+    ]
+    return view
+
+
+def check_lines(view: dict[str, object]) -> list[str]:
+    """The human form of `check_view`."""
+    lines = [
+        f"{key}: {choice['value'] or '-'} ({choice['chosen_by']})"
+        for key in ("encoding", "date_order")
+        for choice in [view[key]]
+        if isinstance(choice, dict)
+    ]
+    weeks = view["weeks"]
+    if isinstance(weeks, dict) and weeks:
+        lines.append("rows per week: " + ", ".join(f"{w} {n}" for w, n in weeks.items()))
+    preview = view["preview"]
+    if isinstance(preview, list) and preview:
+        lines.append("first rows as stored:")
+        lines += [
+            "  " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in preview
+        ]
+    return lines
 
 
 @app.command()

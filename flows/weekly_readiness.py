@@ -95,23 +95,32 @@ def ingest_task(
                 "rows_loaded": 0,
                 "rows_quarantined": 0,
                 "rows_duplicate": 0,
+                "rows_skipped": 0,
             },
         )
         entry["files"] += 1
         entry["refused"] += f.status == "refused"
-        for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+        for key in (
+            "rows_read",
+            "rows_loaded",
+            "rows_quarantined",
+            "rows_duplicate",
+            "rows_skipped",
+        ):
             entry[key] += getattr(f, key)
         if f.status == "refused":
             logger.warning("refused %s: %s", f.path, f.reason)
     for source, c in sorted(counts.items()):
         logger.info(
-            "%s: %s new file(s), %s read, %s loaded, %s quarantined, %s duplicate, %s refused",
+            "%s: %s new file(s), %s read, %s loaded, %s quarantined, %s duplicate, %s skipped, "
+            "%s refused",
             source,
             c["files"],
             c["rows_read"],
             c["rows_loaded"],
             c["rows_quarantined"],
             c["rows_duplicate"],
+            c["rows_skipped"],
             c["refused"],
         )
     if not files:

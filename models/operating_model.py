@@ -257,6 +257,16 @@ class SourceSettings(BaseModel):
         description="Keep columns outside the canonical set (e.g. ticket subjects) in "
         "quarantined raw rows.",
     )
+    formats: dict[str, dict[str, Any]] = Field(
+        default={},
+        description="{format name: options}: options of one export format, over the folder-wide "
+        "ones (`formats.zendesk_api.category_field`).",
+    )
+    files: list[dict[str, Any]] = Field(
+        default=[],
+        description='[{match: "<glob>", <option>: ...}]: options of the files whose name matches, '
+        "over the folder-wide and format ones (later entries win).",
+    )
 
 
 class OperatingModel(_Strict):
@@ -406,7 +416,16 @@ def _resolve_mapping_paths(raw: dict[str, Any], folder: Path) -> None:
     if not isinstance(sources, dict):
         return
     for settings in sources.values():
-        if isinstance(settings, dict) and isinstance(settings.get("mapping"), str):
-            mapping = Path(settings["mapping"]).expanduser()
-            if not mapping.is_absolute():
-                settings["mapping"] = str(folder / mapping)
+        if not isinstance(settings, dict):
+            continue
+        formats = settings.get("formats")
+        files = settings.get("files")
+        inner = [
+            *(formats.values() if isinstance(formats, dict) else []),
+            *(files if isinstance(files, list) else []),
+        ]
+        for section in [settings, *inner]:
+            if isinstance(section, dict) and isinstance(section.get("mapping"), str):
+                mapping = Path(section["mapping"]).expanduser()
+                if not mapping.is_absolute():
+                    section["mapping"] = str(folder / mapping)

@@ -46,6 +46,8 @@ class IngestedFile(SQLModel, table=True):
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    # Not records of the source (Langfuse spans, deleted tickets); 0 for files stored before.
+    rows_skipped: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class FileWeek(SQLModel, table=True):

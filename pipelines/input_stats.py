@@ -1,19 +1,31 @@
 """The `inputs` block of a week's report: per source, the files holding rows of the week and the
 files refused (or left for a later run: hidden, or changed while read) when the week ran, with
-the counts recorded when each file was ingested."""
+the counts recorded when each file was ingested, and the rows of the warehouse that fall in the
+week (`rows_in_week`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from models.operating_model import SOURCES
-from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, WeekInputFile
+from models.results import Week
+from models.warehouse import (
+    ChangeEntry,
+    FileWeek,
+    IngestedFile,
+    QuarantinedRow,
+    ReviewFinding,
+    Ticket,
+    TimesheetEntry,
+    UsageSummary,
+    WeekInputFile,
+)
 from pipelines.prepare import CHANGED_REASON
 
-COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_skipped")
 
 
 def snapshot_week_inputs(conn: Connection, pilot: str, week: str) -> None:
@@ -40,8 +52,11 @@ def snapshot_week_inputs(conn: Connection, pilot: str, week: str) -> None:
         conn.execute(snap.insert(), [{"pilot": pilot, "week": week, "file_id": f} for f in new])
 
 
-def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[str, Any]]:
-    """Per source: files, summed counts, refused files and per-file detail for one week."""
+def week_input_stats(
+    conn: Connection, pilot: str, week: str, timezone: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per source: files, summed counts, refused files and per-file detail for one week; with
+    the pilot's `timezone`, also the rows of the warehouse in the week (`rows_in_week`)."""
     files, snap = IngestedFile.__table__, WeekInputFile.__table__
     in_week = select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week)
     rows = conn.execute(
@@ -76,7 +91,49 @@ def week_input_stats(conn: Connection, pilot: str, week: str) -> dict[str, dict[
             for f in entry["refused_files"]
             if not (f["reason"] == CHANGED_REASON and f["file"] in loaded)
         ]
+    if timezone is not None:
+        for source, count in rows_in_week(conn, pilot, Week.parse(week, timezone)).items():
+            stats[source]["rows_in_week"] = count
     return stats
+
+
+def rows_in_week(conn: Connection, pilot: str, week: Week) -> dict[str, int]:
+    """Per source, the stored rows that fall in the week (pilot timezone): calls by time,
+    tickets by solve time else creation time, time entries by local date, findings and
+    changes by time. Counted per row, whatever file it came from."""
+    usage, ticket = UsageSummary.__table__, Ticket.__table__
+    entry, review, change = (
+        TimesheetEntry.__table__,
+        ReviewFinding.__table__,
+        ChangeEntry.__table__,
+    )
+    ticket_time = func.coalesce(ticket.c.solved_at, ticket.c.created_at)
+    queries = {
+        "usage": select(func.coalesce(func.sum(usage.c.calls), 0)).where(
+            usage.c.pilot == pilot,
+            usage.c.bucket_start >= week.start,
+            usage.c.bucket_start < week.end,
+        ),
+        "tickets": select(func.count()).where(
+            ticket.c.pilot == pilot, ticket_time >= week.start, ticket_time < week.end
+        ),
+        "timesheets": select(func.count()).where(
+            entry.c.pilot == pilot,
+            entry.c.work_date >= week.monday,
+            entry.c.work_date <= week.sunday,
+        ),
+        "reviews": select(func.count()).where(
+            review.c.pilot == pilot,
+            review.c.reviewed_at >= week.start,
+            review.c.reviewed_at < week.end,
+        ),
+        "changes": select(func.count()).where(
+            change.c.pilot == pilot,
+            change.c.changed_at >= week.start,
+            change.c.changed_at < week.end,
+        ),
+    }
+    return {source: int(conn.execute(query).scalar_one()) for source, query in queries.items()}
 
 
 def week_quarantine(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]]:

@@ -351,7 +351,8 @@ def store_week_metrics(db_url: str, operating_model: OperatingModel, week: Week)
                         "verdict": None,
                         "metrics_json": metrics.to_json(),
                         "inputs_json": json.dumps(
-                            week_input_stats(conn, pilot, week.label), sort_keys=True
+                            week_input_stats(conn, pilot, week.label, week.timezone),
+                            sort_keys=True,
                         ),
                     }
                 ],

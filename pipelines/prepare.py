@@ -2,7 +2,8 @@
 
 `read_canonical` (before the row checks) and `finish_prepared` (after them) never raise for bad
 input: an unreadable file comes back refused with its reason; bad rows come back quarantined with
-every reason. For every file rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file.
+every reason. For every file rows_read = rows_valid + rows_quarantined + rows_duplicate_in_file +
+rows_skipped (rows that are not records of the source, such as Langfuse spans).
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from models.operating_model import SOURCES, OperatingModel, SourceSettings
 from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
 from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
-from pipelines.adapters.base import SUPERSEDED, Adapter, AdapterContext, Sniff, json_paths
+from pipelines.adapters.base import (
+    SKIPPED,
+    SUPERSEDED,
+    Adapter,
+    AdapterContext,
+    Sniff,
+    json_paths,
+)
+from pipelines.encoding import detect_encoding
+from pipelines.file_settings import file_names, settings_for
 from pipelines.normalize import stable_id, to_canonical
 from pipelines.read import (
     LINE,
@@ -83,6 +93,8 @@ class PreparedFile:
     refused: str | None
     rows_read: int = 0
     rows_duplicate_in_file: int = 0
+    # Rows that are not records of the source (not model calls, deleted tickets), by reason.
+    skipped: dict[str, int] = field(default_factory=dict)
     valid: pl.DataFrame = field(default_factory=pl.DataFrame)
     quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)  # __line__, raw, reasons
     weeks: list[str] = field(default_factory=list)
@@ -90,8 +102,15 @@ class PreparedFile:
     target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
     # Output column -> where it comes from, as the adapter applied it (shown by `check`).
     mapping: dict[str, str] = field(default_factory=dict)
+    # What was chosen from the file and why (`date_order`, `encoding`): {value, chosen_by}.
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
     # Left for a later run (hidden, or changed while read) rather than refused for its content.
     deferred: bool = False
+
+    @property
+    def rows_skipped(self) -> int:
+        """Rows set aside as not records of the source (every reason)."""
+        return sum(self.skipped.values())
 
 
 HIDDEN_REASON = (
@@ -152,6 +171,10 @@ class CanonicalFile:
     canonical: pl.DataFrame
     rows_read: int
     repeated_lines: pl.Series
+    # The settings the file was read with: folder-wide, its format's and its `files` entries'.
+    settings: SourceSettings = field(default_factory=SourceSettings)
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows set aside
 
     @property
     def format_name(self) -> str:
@@ -178,13 +201,14 @@ def read_canonical(
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
     adapter: Adapter | None = None
+    choices: dict[str, dict[str, str | None]] = {}
     try:
-        fmt, raw, adapter = read_and_choose(file, settings)
+        fmt, raw, adapter, settings = read_and_choose(file, settings, choices)
         target = adapter.target if adapter else file.source
         if adapter is not None:
-            adapted = adapter.transform(
-                raw, AdapterContext(file.path, file.source, settings, operating_model)
-            )
+            context = AdapterContext(file.path, file.source, settings, operating_model)
+            adapted = adapter.transform(raw, context)
+            choices.update(context.choices)
             adapted = _with_derived_ids(target, adapted)
         else:
             adapted = raw
@@ -200,7 +224,18 @@ def read_canonical(
         superseded = adapted.filter(pl.col(SUPERSEDED).fill_null(False)).get_column(LINE)
         repeated_lines = pl.concat([repeated_lines, superseded.cast(repeated_lines.dtype)]).unique()
     canonical = canonical.filter(~pl.col(LINE).is_in(repeated_lines.implode()))
-    return CanonicalFile(file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines)
+    skipped: dict[str, int] = {}
+    if SKIPPED in adapted.columns:
+        # A row that is not a record of the source (and not a repeat): set aside with its reason.
+        marked = adapted.filter(
+            pl.col(SKIPPED).is_not_null() & ~pl.col(LINE).is_in(repeated_lines.implode())
+        ).select(LINE, SKIPPED)
+        skipped = dict(marked.group_by(SKIPPED).len().sort(SKIPPED).iter_rows())
+        canonical = canonical.filter(~pl.col(LINE).is_in(marked.get_column(LINE).implode()))
+    return CanonicalFile(
+        file, fmt, adapter, target, raw, canonical, raw.height, repeated_lines, settings, choices,
+        skipped,
+    )  # fmt: skip
 
 
 def finish_prepared(
@@ -215,7 +250,7 @@ def finish_prepared(
             file, read.file_format, checked.refused, rows_read=read.rows_read,
             adapter=read.format_name,
         )  # fmt: skip
-    settings = operating_model.source(file.source)
+    settings = read.settings
     raw = read.raw
     data_columns = [c for c in raw.columns if c not in (LINE, READ_ERRORS)]
     # Free text a help desk or a gateway exports (subjects, bodies, prompts) is not kept, not
@@ -250,6 +285,7 @@ def finish_prepared(
         None,
         rows_read=read.rows_read,
         rows_duplicate_in_file=read.repeated_lines.len(),
+        skipped=read.skipped,
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,
@@ -258,6 +294,7 @@ def finish_prepared(
         mapping=dict(adapter.mapping)
         if adapter
         else {c: c for c in spec.columns if c in raw_columns},
+        choices=read.choices,
     )
 
 
@@ -327,13 +364,46 @@ FREE_TEXT_COLUMNS = frozenset(
 
 
 def read_and_choose(
-    file: InboxFile, settings: SourceSettings
-) -> tuple[str, pl.DataFrame, Adapter | None]:
+    file: InboxFile,
+    folder: SourceSettings,
+    choices: dict[str, dict[str, str | None]] | None = None,
+) -> tuple[str, pl.DataFrame, Adapter | None, SourceSettings]:
     """Read a file and choose its adapter: the configured format, else detection.
 
-    Returns (file format, raw frame, adapter or None for canonical columns). Detection must be
-    unambiguous: a file that two formats claim is refused with both named.
+    Returns (file format, raw frame, adapter or None for canonical columns, the file's settings:
+    `folder` with its format's and its `files` entries' options). Detection must be
+    unambiguous: a file that two formats claim is refused with both named. A file whose format's
+    options name another encoding is read again in it. Without a configured encoding, a file that
+    is not UTF-8 is read in the encoding charset-normalizer detects; `choices["encoding"]` says
+    which and why.
     """
+    choices = {} if choices is None else choices
+    names = file_names(file.source, file.relative_path)
+    settings = settings_for(folder, names)
+    detected = detect_encoding(file.path) if settings.encoding is None else None
+    reading = settings.model_copy(update={"encoding": detected.encoding}) if detected else settings
+    fmt, raw, adapter, document = _read_and_detect(file, reading)
+    resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
+    if resolved.encoding not in (None, reading.encoding) and document is None:
+        fmt, raw, adapter, _ = _read_and_detect(file, resolved)
+        resolved = settings_for(folder, names, adapter.name if adapter else "canonical")
+    if resolved.encoding is not None:
+        choices["encoding"] = {"value": resolved.encoding, "chosen_by": "configured"}
+    elif detected is not None:
+        resolved = resolved.model_copy(update={"encoding": detected.encoding})
+        choices["encoding"] = {
+            "value": detected.encoding,
+            "chosen_by": f"detected by charset-normalizer (confidence {detected.confidence:.2f}):"
+            " the file is not UTF-8",
+        }
+    else:
+        choices["encoding"] = {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
+    return fmt, raw, adapter, resolved
+
+
+def _read_and_detect(
+    file: InboxFile, settings: SourceSettings
+) -> tuple[str, pl.DataFrame, Adapter | None, object]:
     document: object = None
     not_records = ""
     try:
@@ -358,7 +428,7 @@ def read_and_choose(
         repeated = sorted({c.rsplit(REPEATED_MARK, 1)[0] for c in sniff.columns if _numbered(c)})
         if repeated:
             raise RefusedFile(f"repeated column name(s) {repeated}")
-    return fmt, raw, adapter
+    return fmt, raw, adapter, document
 
 
 def _numbered(column: str) -> bool:

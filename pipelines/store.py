@@ -122,6 +122,7 @@ def store_prepared_file(
         "rows_loaded": loaded,
         "rows_quarantined": prepared.quarantined.height,
         "rows_duplicate": duplicate + prepared.rows_duplicate_in_file,
+        "rows_skipped": prepared.rows_skipped,
     }
     conn.execute(table.update().where(table.c.id == file_id).values(counts))
     return IngestedFile(id=file_id, **record, **counts)

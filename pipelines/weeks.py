@@ -34,3 +34,20 @@ def week_expr(column: str, timezone: str, is_date: bool = False) -> pl.Expr:
     """ISO week label of a UTC timestamp (or plain date) column, in the timezone."""
     day = pl.col(column) if is_date else pl.col(column).dt.convert_time_zone(timezone).dt.date()
     return pl.format("{}-W{}", day.dt.iso_year(), day.dt.week().cast(pl.String).str.zfill(2))
+
+
+def rows_per_week(frame: pl.DataFrame, columns: tuple[str, ...], timezone: str) -> dict[str, int]:
+    """ISO week (in the timezone) -> number of rows in it; a row's week is that of the first of
+    `columns` it has a value in (a ticket: its solve time, else its creation time)."""
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.is_empty():
+        return {}
+    labels = [week_expr(c, timezone, frame.schema[c] == pl.Date) for c in present]
+    counts = (
+        frame.select(pl.coalesce(labels).alias("week"))
+        .drop_nulls()
+        .group_by("week")
+        .len()
+        .sort("week")
+    )
+    return dict(counts.iter_rows())

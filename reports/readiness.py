@@ -86,7 +86,7 @@ def stored_readiness(
         verdict=row.verdict,
         outcomes=with_actions(stored_outcomes(conn, pilot, week), operating_model, week),
         metrics=WeeklyMetrics.from_json(row.metrics_json),
-        inputs=week_input_stats(conn, pilot, week.label),
+        inputs=week_input_stats(conn, pilot, week.label, week.timezone),
     )
 
 

@@ -32,11 +32,14 @@ RISE_LOOKBACK_WEEKS = 4
 
 # data ---------------------------------------------------------------------------------------
 def inputs_present(ctx: RuleContext) -> Finding:
-    counts = {
+    # The rows of each source in the week, as the report's inputs count them (tickets by solve
+    # time, else creation time); the week's own counts when the stats lack them.
+    fallback = {
         "usage": ctx.metrics.model_calls,
         "tickets": ctx.facts.height,
         "timesheets": ctx.inputs.timesheets.height,
     }
+    counts = {s: ctx.input_stats.get(s, {}).get("rows_in_week", n) for s, n in fallback.items()}
     empty = [s for s, n in counts.items() if n == 0]
     if empty:
         return Finding("fail", len(empty), 0, f"no rows this week in: {', '.join(empty)}", empty)
@@ -59,10 +62,11 @@ def inputs_present(ctx: RuleContext) -> Finding:
 
 def quarantine_ratio(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_quarantine_ratio
+    # Rows set aside as not records of the source (Langfuse spans, deleted tickets) are not bad
+    # rows: the share is of the rows that are records.
+    records = {s: st["rows_read"] - st.get("rows_skipped", 0) for s, st in ctx.input_stats.items()}
     ratios = {
-        s: st["rows_quarantined"] / st["rows_read"]
-        for s, st in ctx.input_stats.items()
-        if st["rows_read"]
+        s: st["rows_quarantined"] / records[s] for s, st in ctx.input_stats.items() if records[s]
     }
     refused = [
         f"{s}: {r['file']}" for s, st in ctx.input_stats.items() for r in st["refused_files"]

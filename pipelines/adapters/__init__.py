@@ -42,6 +42,14 @@ DETECTED = "auto"
 CANONICAL = "canonical"
 
 
+def neutral_sources() -> dict[str, SourceSettings]:
+    """The `sources` settings of a check without a pilot: no vendor account's options, only the
+    typical keyword `activity_map` for timesheets."""
+    from pipelines.adapters.timesheets_common import TYPICAL_ACTIVITY_MAP
+
+    return {"timesheets": SourceSettings.model_validate({"activity_map": TYPICAL_ACTIVITY_MAP})}
+
+
 def check_source_options(operating_model: OperatingModel) -> list[str]:
     """Every problem of the operating model's `sources` settings, each under its key path."""
     problems: list[str] = []
@@ -51,11 +59,48 @@ def check_source_options(operating_model: OperatingModel) -> list[str]:
 
 
 def source_problems(source: str, settings: SourceSettings) -> list[str]:
-    """The problems of one `sources.<source>` section: a format no adapter of the source has, a
+    """The problems of one `sources.<source>` section (see `section_problems`), and of each of
+    its `formats.<format>` and `files` entries, under their own key paths."""
+    where = f"sources.{source}"
+    problems = section_problems(source, settings, where)
+    names = [DETECTED, CANONICAL, custom_mapping.NAME, *(a.name for a in adapters_for(source))]
+    base = {k: v for k, v in settings.model_dump().items() if k not in ("formats", "files")}
+    for name, options in settings.formats.items():
+        here = f"{where}.formats.{name}"
+        if name not in names or name == DETECTED:
+            problems.append(
+                f"{here}: unknown format for {source} files" + _did_you_mean(name, names[1:])
+            )
+            continue
+        problems += _entry_problems(source, {**(options or {}), "format": name}, here)
+    for index, entry in enumerate(settings.files):
+        here = f"{where}.files[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("match"), str):
+            problems.append(f'{here}: needs match: "<glob>" (a file name pattern)')
+            continue
+        rest = {k: v for k, v in entry.items() if k != "match"}
+        fmt = rest.get("format", base.get("format", DETECTED))
+        options = {**(settings.formats.get(str(fmt)) or {}), **rest, "format": fmt}
+        problems += _entry_problems(source, options, here)
+    return problems
+
+
+def _entry_problems(source: str, options: dict, where: str) -> list[str]:
+    nested = [k for k in ("formats", "files") if k in options]
+    if nested:
+        return [f"{where}.{k}: not allowed here" for k in nested]
+    try:
+        entry = SourceSettings.model_validate(options)
+    except ValidationError as exc:
+        return [f"{where}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    return section_problems(source, entry, where)
+
+
+def section_problems(source: str, settings: SourceSettings, where: str) -> list[str]:
+    """The problems of one section of options: a format no adapter of the source has, a
     key that neither the folder-wide settings nor an adapter reading the source declares (with
     the nearest known key), a key only adapters other than the configured `format` declare, and
     a value an adapter's options model refuses."""
-    where = f"sources.{source}"
     candidates = {a.name: a for a in [*adapters_for(source), custom_mapping.CUSTOM]}
     problems: list[str] = []
     if settings.format == DETECTED:
@@ -88,7 +133,8 @@ def source_problems(source: str, settings: SourceSettings) -> list[str]:
         try:
             adapter.options.model_validate(values)
         except ValidationError as exc:
-            problems += [p for p in option_problems(exc, source) if p not in problems]
+            found = option_problems(exc, source, where)
+            problems += [p for p in found if p not in problems]
     return problems
 
 

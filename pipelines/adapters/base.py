@@ -29,6 +29,9 @@ from pipelines.read import RefusedFile
 # A row the adapter replaces by a later version of the same record in the same file (an
 # Intercom conversation's history, say): counted as a duplicate, not loaded, not quarantined.
 SUPERSEDED = "__superseded__"
+# Why a row is not a record of its source at all (a Langfuse SPAN, a deleted ticket): set aside,
+# counted as skipped with this reason, neither loaded nor quarantined. Null for every other row.
+SKIPPED = "__skipped__"
 
 # Targets an adapter may produce. The canonical sources, plus two tables that are never mixed
 # with per-request usage or tickets: provider bills (bucketed usage and cost) and ticket labels
@@ -96,11 +99,12 @@ class AdapterOptions(BaseModel):
 Options = TypeVar("Options", bound=AdapterOptions)
 
 
-def option_problems(error: ValidationError, source: str) -> list[str]:
-    """Each value an options model refused, under its key path (`sources.usage.cost_unit: ...`)."""
+def option_problems(error: ValidationError, source: str, where: str | None = None) -> list[str]:
+    """Each value an options model refused, under its key path (`sources.usage.cost_unit: ...`;
+    `where` names the section when it is not `sources.<source>`)."""
     problems: list[str] = []
     for item in error.errors():
-        path = ".".join(str(part) for part in (f"sources.{source}", *item["loc"]))
+        path = ".".join(str(part) for part in (where or f"sources.{source}", *item["loc"]))
         cause = (item.get("ctx") or {}).get("error")
         if item["type"] == "value_error" and cause:
             message = str(cause)  # our validators name the value themselves
@@ -120,6 +124,8 @@ class AdapterContext:
     source: str
     settings: SourceSettings  # `sources.<source>` of the operating model, extra options included
     operating_model: OperatingModel
+    # What the adapter chose from the file and why, by name (`date_order`): shown by `check`.
+    choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def options(self, model: type[Options]) -> Options:
         """The adapter's options from `sources.<source>`, read by its options model; keys only

@@ -29,6 +29,15 @@ DRAFT_MAPPING = {
 }
 
 
+def deleted_ticket(status: pl.Expr) -> pl.Expr:
+    """The skip reason of a ticket the help desk marks deleted (not a ticket any more)."""
+    return (
+        pl.when(status.str.to_lowercase() == "deleted")
+        .then(pl.lit("deleted ticket"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
 def keep_columns(raw: pl.DataFrame) -> list[pl.Expr]:
     """`__line__` and, when present, `__read_errors__`: what every adapter output keeps."""
     return [pl.col(c) for c in (LINE, READ_ERRORS) if c in raw.columns]

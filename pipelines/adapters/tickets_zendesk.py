@@ -38,6 +38,7 @@ import polars as pl
 from pydantic import Field
 
 from pipelines.adapters.base import (
+    SKIPPED,
     SUPERSEDED,
     Adapter,
     AdapterContext,
@@ -52,6 +53,7 @@ from pipelines.adapters.tickets_common import (
     category_column,
     column_field,
     column_text,
+    deleted_ticket,
     draft_columns,
     keep_columns,
     naive_utc,
@@ -190,6 +192,7 @@ def transform_api(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         _metric(raw, "$.reopens").alias("reopened"),
         handle_expr.alias("handle_minutes"),
         superseded(raw, text("id"), version).alias(SUPERSEDED),
+        deleted_ticket(column_text(raw, "status")).alias(SKIPPED),
     )
 
 
@@ -208,7 +211,7 @@ API_TICKETS = Adapter(
         "created_at": "created_at (ISO 8601 UTC)",
         "solved_at": "metric set solved_at (side-loaded metric_sets / ticket_metrics); null "
         "when the page has no metrics",
-        "status": "status (new/open/pending/hold/solved/closed; deleted is quarantined)",
+        "status": "status (new/open/pending/hold/solved/closed; deleted tickets are skipped)",
         "category": "option category_field (a ticket field or custom field id), default type",
         "agent": "option agent_field (assignee_name / assignee_email from side-loaded users, "
         "or a ticket field), default assignee_id",
@@ -236,6 +239,7 @@ def transform_fivetran_tickets(raw: pl.DataFrame, ctx: AdapterContext) -> pl.Dat
         column_text(raw, "assignee_id").alias("agent"),
         *draft_columns(options, None, column_field(raw, "ai_draft_field")),
         superseded(raw, text("id"), column_text(raw, "updated_at")).alias(SUPERSEDED),
+        deleted_ticket(text("status")).alias(SKIPPED),
     )
 
 
@@ -304,7 +308,7 @@ FIVETRAN_TICKETS = Adapter(
     mapping={
         "ticket_id": "id",
         "created_at": "created_at (naive UTC)",
-        "status": "status (new/open/pending/hold/solved/closed; deleted is quarantined)",
+        "status": "status (new/open/pending/hold/solved/closed; deleted tickets are skipped)",
         "category": "option category_field (a column), default type",
         "agent": "assignee_id",
         "ai_draft_used": "option ai_draft_field (a column), else unknown (null); tags are in "

@@ -5,10 +5,10 @@ Dates and times follow the exporting user's format settings: `2026-03-02` + `09:
 offset; they are read in the person's timezone.
 
 Options: `activity_map`, `default_activity`, `ticket_id_pattern`, `person_timezones`, `timezone`
-as for Toggl, and `date_order` (`month_first`, the default of a US export, or `day_first`): how
-year-last dates with `/` or `-` are read. A date that does not read in that order (`13/04/2024`
-read month first) is passed through unchanged and the row is quarantined, never read the other
-way round. `dd.mm.yyyy` dates are always day first.
+as for Toggl, and `date_order` (`month_first` or `day_first`): how year-last dates with `/` or `-`
+are read when the file's own values do not prove the order (`pipelines/adapters/date_order.py`:
+a day above 12 proves it; a file proving both orders is refused; unset, the pilot timezone's
+convention). `dd.mm.yyyy` dates are always day first.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pipelines.adapters.base import Adapter, AdapterContext, Sniff, text
 from pipelines.adapters.timesheets_common import (
     ClockOptions,
     DateOrder,
+    date_order,
     date_text,
     duration_value,
     entry_columns,
@@ -42,8 +43,9 @@ _DURATIONS = ("duration (h)", "duration (decimal)")
 class ClockifyOptions(ClockOptions):
     """Clockify's options: the shared ones, and how slashed dates are read."""
 
-    date_order: DateOrder = Field(
-        default="month_first", description="How dates like 03/04/2024 are read (US: month first)."
+    date_order: DateOrder | None = Field(
+        default=None,
+        description="How dates like 03/04/2024 are read when the file does not prove the order.",
     )
 
 
@@ -61,7 +63,7 @@ def detect(sniff: Sniff) -> bool:
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Clockify rows as timesheet entries: person, local date, start instant, duration."""
     options = ctx.options(ClockifyOptions)
-    order = options.date_order
+    order = date_order(raw, ctx, options.date_order, ("start date", "end date"), options.timezone)
     email, user = optional(raw, "email"), optional(raw, "user")
     zone, zones = zone_of(options, ctx.operating_model.timezone, [email, user])
     start_date = read_date("start date", order)
@@ -103,8 +105,8 @@ ADAPTERS: list[Adapter] = [
             ),
             "person": "Email, else User",
             "work_date": (
-                "Start Date (the person's local date; slashed dates in `date_order`, "
-                "default month_first)"
+                "Start Date (the person's local date; slashed dates in the order the file "
+                "proves, else `date_order`, else the pilot timezone's convention)"
             ),
             "started_at": (
                 "Start Date + Start Time (24-hour or 12-hour), read in the person's zone "

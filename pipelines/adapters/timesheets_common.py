@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 from pydantic import AfterValidator, Field
 
-from pipelines.adapters.base import AdapterOptions, TextMap, text
+from pipelines.adapters.base import AdapterContext, AdapterOptions, TextMap, text
+from pipelines.adapters.date_order import infer_date_order
 from pipelines.read import READ_ERRORS
 
 DEFAULT_TICKET_PATTERN = r"#(\d+)|\[([A-Z][A-Z0-9]+-\d+)\]"
@@ -75,6 +76,21 @@ def _regular_expression(value: str | None) -> str | None:
 
 DateOrder = Literal["month_first", "day_first"]
 
+# A keyword `activity_map` that classifies the entries pilots typically log (what `check`
+# without a pilot, and the example pilot, use): review and QA, rework and fixes, escalations.
+TYPICAL_ACTIVITY_MAP = {
+    "review": "review",
+    "rework": "rework",
+    "escalation": "escalation",
+    "maintenance": "maintenance",
+    "other": "other",
+    "qa": "review",
+    "quality check": "review",
+    "fix": "rework",
+    "correction": "rework",
+    "escalated": "escalation",
+}
+
 
 class ActivityOptions(AdapterOptions):
     """How a time entry's activity and ticket id are found (every timesheet adapter)."""
@@ -104,6 +120,20 @@ class ClockOptions(ActivityOptions):
 
 # ---------------------------------------------------------------------------------------------
 # Dates, times and durations
+
+
+def date_order(
+    raw: pl.DataFrame,
+    ctx: AdapterContext,
+    configured: str | None,
+    columns: Sequence[str],
+    timezone: str | None = None,
+) -> str | None:
+    """The order the file's year-last dates are read in (proven by the file, else `configured`,
+    else the timezone's convention), recorded with its reason for `check`."""
+    choice = infer_date_order(raw, columns, configured, timezone or ctx.operating_model.timezone)
+    ctx.choices["date_order"] = {"value": choice.order, "chosen_by": choice.reason}
+    return choice.order
 
 
 def read_date(column: str, order: str | None) -> pl.Expr:

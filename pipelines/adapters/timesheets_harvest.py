@@ -21,6 +21,7 @@ from pipelines.adapters.timesheets_common import (
     ActivityOptions,
     DateOrder,
     activity,
+    date_order,
     date_text,
     duration_value,
     optional,
@@ -39,7 +40,8 @@ class HarvestOptions(ActivityOptions):
     """Harvest's options: the shared ones (no wall-clock times), and how slashed dates are read."""
 
     date_order: DateOrder | None = Field(
-        default=None, description="How dates like 03/04/2024 are read; unset: not read (ISO)."
+        default=None,
+        description="How dates like 03/04/2024 are read when the file does not prove the order.",
     )
 
 
@@ -51,7 +53,7 @@ def detect(sniff: Sniff) -> bool:
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
     """Harvest rows as timesheet entries: person, local date, hours; no start time."""
     options = ctx.options(HarvestOptions)
-    order = options.date_order
+    order = date_order(raw, ctx, options.date_order, ("date",))
     name = pl.concat_str([text("first name"), text("last name")], separator=" ", ignore_nulls=True)
     person = pl.coalesce(optional(raw, "email"), pl.when(name == "").then(None).otherwise(name))
     hours = text("hours")
@@ -100,7 +102,10 @@ ADAPTERS: list[Adapter] = [
                 "and External Reference URL (numbered when repeated); Harvest exports no id"
             ),
             "person": "Email when the export has it, else First Name + Last Name",
-            "work_date": ("Date (YYYY-MM-DD or dd.mm.yyyy; slashed dates only with `date_order`)"),
+            "work_date": (
+                "Date (YYYY-MM-DD, dd.mm.yyyy, or slashed dates in the order the file proves, else "
+                "`date_order`, else the pilot timezone's convention)"
+            ),
             "started_at": "not recorded by Harvest (empty)",
             "minutes": "Hours (decimal hours, dot or comma) x 60",
             "activity": (

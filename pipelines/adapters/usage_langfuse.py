@@ -5,9 +5,13 @@ fields, as JSON Lines, a JSON array or one API page `{"data": [...], "meta": {..
 blob storage export (`observations/`, enriched `observations_v2/`: snake_case fields, JSON,
 JSONL or CSV, times `YYYY-MM-DD HH:MM:SS.ffffff` in UTC without an offset).
 
-Only GENERATION observations are model calls. Other observation types (SPAN, EVENT, ...) keep
-their type word as `status`, so the status check quarantines them with their line and reason
-instead of loading them as usage or dropping them silently.
+Only GENERATION observations are model calls (option `model_call_types`). Other observation
+types (SPAN, EVENT, ...) are not usage rows: they are set aside and counted as skipped with their
+type as the reason, neither loaded nor quarantined (a clean export has many of them).
+
+The task id comes from option `task_id_from` when set: `trace_id` (the observation's trace) or
+`metadata.<key>` (a key of the observation's metadata); else from the metadata key
+`task_id_metadata_key`, else the session id (unless `task_id_from_session` is false).
 
 `usageDetails` is a map of usage metric -> units whose non-total keys partition the total
 (Langfuse's OpenAI integration writes `input` without cached tokens plus `input_cached_tokens`;
@@ -21,7 +25,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from pipelines.adapters.base import Adapter, AdapterContext, Sniff, TextList, text
+from pipelines.adapters.base import SKIPPED, Adapter, AdapterContext, Sniff, TextList, text
 from pipelines.adapters.usage_common import (
     TaskKeyOptions,
     first_text,
@@ -48,6 +52,11 @@ class ObservationOptions(TaskKeyOptions):
     )
     provider: str | None = Field(
         default=None, description="genai-prices provider id of every call (Langfuse has none)."
+    )
+    task_id_from: str | None = Field(
+        default=None,
+        pattern=r"^(trace_id|session_id|metadata\.[^.\s]+)$",
+        description="Where the task id is: trace_id, session_id or metadata.<key>.",
     )
 
 
@@ -147,6 +156,16 @@ def _prompt_version(raw: pl.DataFrame) -> pl.Expr:
 
 def _task_id(raw: pl.DataFrame, options: ObservationOptions) -> pl.Expr:
     cols = raw.columns
+    chosen = options.task_id_from
+    if chosen == "trace_id":
+        return first_text(cols, "traceid", "trace_id")
+    if chosen == "session_id":
+        return first_text(cols, "sessionid", "session_id")
+    if chosen is not None:
+        key = chosen.removeprefix("metadata.")
+        if "metadata" not in cols:
+            return pl.lit(None, dtype=pl.String)
+        return json_field("metadata", f"$.{key}", cols)
     found: list[pl.Expr] = []
     key = options.task_id_metadata_key
     if key and "metadata" in cols:
@@ -170,8 +189,19 @@ def _status(raw: pl.DataFrame, options: ObservationOptions) -> pl.Expr:
         .otherwise(first_text(cols, "level"))
     )
     is_call = kind.str.to_uppercase().is_in([k.upper() for k in kinds])
-    # Not a model call: the type word itself, which the status check rejects by name.
+    # Not a model call: the type word itself (such rows are skipped, see `_skipped`).
     return pl.when(is_call).then(call_status).otherwise(kind)
+
+
+def _skipped(raw: pl.DataFrame, options: ObservationOptions) -> pl.Expr:
+    """Why an observation is not a model call: `Langfuse SPAN observation (not a model call)`."""
+    kind = first_text(raw.columns, "type")
+    is_call = kind.str.to_uppercase().is_in([k.upper() for k in options.model_call_types])
+    return (
+        pl.when(kind.is_not_null() & ~is_call)
+        .then(pl.format("Langfuse {} observation (not a model call)", kind.str.to_uppercase()))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
 
 
 def _provider(options: ObservationOptions) -> pl.Expr:
@@ -199,6 +229,7 @@ def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
         _cost(raw).alias("cost_usd"),
         _latency(raw).alias("latency_ms"),
         _status(raw, options).alias("status"),
+        _skipped(raw, options).alias(SKIPPED),
     )
 
 
@@ -206,8 +237,9 @@ MAPPING = {
     "request_id": "id (observation id)",
     "timestamp": "startTime / start_time (times without an offset are UTC, as Langfuse writes "
     "them)",
-    "task_id": "metadata key task_id_metadata_key (default 'ticket_id'), else sessionId / "
-    "session_id unless option task_id_from_session is false",
+    "task_id": "option task_id_from (trace_id, session_id or metadata.<key>) when set; else "
+    "metadata key task_id_metadata_key (default 'ticket_id'), else sessionId / session_id "
+    "unless option task_id_from_session is false",
     "user": "userId / user_id (v2 API, enriched export)",
     "provider": "not recorded by Langfuse: option provider (a genai-prices provider id) when "
     "set, else left to genai-prices to infer from the model",
@@ -223,8 +255,8 @@ MAPPING = {
     "(deprecated)",
     "latency_ms": "latency (seconds) x 1000, else endTime - startTime",
     "status": "level ERROR -> error, DEBUG/DEFAULT/WARNING/unset -> ok, for observation types in "
-    "option model_call_types (default GENERATION); any other type (SPAN, EVENT, ...) keeps its "
-    "type word and is quarantined as not a model call",
+    "option model_call_types (default GENERATION); any other type (SPAN, EVENT, ...) is not a "
+    "call: skipped, counted with its type as the reason",
 }
 
 ADAPTERS: list[Adapter] = [

@@ -340,6 +340,31 @@ def test_quarantine_ratio(green: RuleContext) -> None:
     assert run("data.quarantine_ratio", empty).status == "unknown"
 
 
+def test_quarantine_ratio_leaves_skipped_rows_out(green: RuleContext) -> None:
+    """It computes the share of the rows that are records: 2 bad of 100 read with 20 Langfuse
+    spans set aside is 2.5 %, not 2 % (issue 17)."""
+    skipped = {**_stats(100, 2), "rows_skipped": 20}
+    result = run("data.quarantine_ratio", replace(green, input_stats={"usage": skipped}))
+    assert (result.status, result.value) == ("fail", 0.025)
+    only_spans = {**_stats(20, 0), "rows_skipped": 20}
+    assert run(
+        "data.quarantine_ratio", replace(green, input_stats={"usage": only_spans})
+    ).status == ("unknown")
+
+
+def test_inputs_present_counts_the_rows_stored_in_the_week(green: RuleContext) -> None:
+    """It counts each source's rows of the week as the report's inputs do: open tickets
+    created this week count even when none was solved (issue 17, case 9)."""
+    stats = {
+        "usage": {**_stats(100, 0), "rows_in_week": 100},
+        "tickets": {**_stats(41, 0), "rows_in_week": 41},
+        "timesheets": {**_stats(20, 0), "rows_in_week": 0},
+    }
+    none_solved = replace(green, facts=GREEN_FACTS.head(0), input_stats=stats)
+    result = run("data.inputs_present", none_solved)
+    assert (result.status, result.evidence) == ("fail", ["timesheets"])
+
+
 def test_unpriced_usage(green: RuleContext) -> None:
     """It fails when any call this week has no cost and names the model and request ids."""
     assert run("data.unpriced_usage", green).status == "pass"

@@ -89,6 +89,7 @@ def test_check_json_output_has_the_contract_shape(tmp_path: Path):
     assert set(doc) == {
         "source", "format", "adapter", "chosen_by", "target", "mapping", "rows_read",
         "rows_valid", "rows_quarantined", "rows_duplicate", "refused", "quarantined",
+        "encoding", "date_order", "weeks", "preview", "rows_skipped", "skipped", "problem",
     }  # fmt: skip
     assert (doc["adapter"], doc["chosen_by"], doc["target"]) == ("canonical", "detected", "usage")
     assert doc["mapping"]["input_tokens"] == "input_tokens"
@@ -114,7 +115,8 @@ def test_check_names_the_detected_vendor_format_and_its_mapping(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "export format zendesk_fivetran_tickets (detected), csv file" in result.stdout
     assert "  ticket_id <- id" in result.stdout
-    assert "10 rows read, 0 valid, 10 quarantined, 0 duplicate" in result.stdout
+    assert "10 rows read, 0 valid, 8 quarantined, 0 duplicate, 2 skipped" in result.stdout
+    assert "  skipped 2: deleted ticket" in result.stdout
 
 
 def test_check_refuses_a_pilot_with_a_misspelt_option(tmp_path: Path) -> None:
@@ -188,3 +190,71 @@ def test_check_reads_or_refuses_every_file_run_would_without_a_traceback(
         assert result.returncode == 0, report
         assert report["rows_read"] == 4
         assert {q["line"] for q in report["quarantined"]} >= {3}
+
+
+REAL_SAMPLES = sorted((ROOT / "tests/fixtures/vendor/real").glob("*.csv"))
+
+
+def _sample_source(path: Path) -> str:
+    if path.name.startswith(("openai", "anthropic")):
+        return "usage"
+    return "timesheets" if path.name.startswith("toggl") else "tickets"
+
+
+@pytest.mark.parametrize("path", REAL_SAMPLES, ids=lambda p: p.name.split("__")[-1])
+def test_every_real_sample_loads_through_check_without_a_pilot(path: Path) -> None:
+    """It reads every real sample with neutral options: no file is refused, every row counted."""
+    result = runner.invoke(app, ["check", "--source", _sample_source(path), str(path), "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["refused"] is None
+    assert doc["rows_read"] > 0
+    assert doc["rows_read"] == (
+        doc["rows_valid"]
+        + doc["rows_quarantined"]
+        + doc["rows_duplicate"]
+        + doc.get("rows_skipped", 0)
+    )
+
+
+def test_check_shows_the_weeks_the_first_rows_and_how_dates_and_encoding_were_chosen() -> None:
+    """It prints the rows per ISO week, the first mapped rows and the date order's proof."""
+    path = ROOT / "tests/fixtures/vendor/i17/clockify-dayfirst-2026.csv"
+    result = runner.invoke(app, ["check", "--source", "timesheets", str(path), "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["weeks"] == {"2026-W04": 1, "2026-W05": 1, "2026-W06": 1, "2026-W07": 2}
+    assert doc["date_order"] == {
+        "value": "day_first",
+        "chosen_by": "proven by the file: line 2 (start date '21/01/2026') has a first field "
+        "above 12",
+    }
+    assert doc["encoding"] == {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
+    assert len(doc["preview"]) == 5
+    assert doc["preview"][1] == {
+        "entry_id": "6971a0000000000000000002",
+        "person": "lena@example.de",
+        "work_date": "2026-02-01",
+        "started_at": "2026-02-01T09:00:00+00:00",
+        "minutes": 45.0,
+        "activity": "review",
+        "ticket_id": "1002",
+    }
+    human = runner.invoke(app, ["check", "--source", "timesheets", str(path)]).stdout
+    assert "date_order: day_first (proven by the file: line 2" in human
+    assert "rows per week: 2026-W04 1, 2026-W05 1, 2026-W06 1, 2026-W07 2" in human
+    assert "work_date=2026-02-01" in human
+
+
+def test_check_exits_1_when_no_timesheet_row_has_an_activity(tmp_path: Path) -> None:
+    """It exits 1 naming the options to set when every row would be quarantined for a missing
+    activity, and 0 when some rows are fine (issue 17, case 4)."""
+    path = ROOT / "tests/fixtures/vendor/real/toggl__7pairs-toggl2html__test_execute_01_ja.csv"
+    result = runner.invoke(app, ["check", "--source", "timesheets", str(path)])
+    assert result.exit_code == 1
+    assert "2 of 2 rows have no activity: set activity_map or default_activity" in result.stdout
+    doc = json.loads(
+        runner.invoke(app, ["check", "--source", "timesheets", str(path), "--json"]).stdout
+    )
+    assert doc["refused"] is None and doc["problem"].startswith("2 of 2 rows")
+    some = ROOT / "tests/fixtures/vendor/i17/clockify-dayfirst-2026.csv"
+    partly = runner.invoke(app, ["check", "--source", "timesheets", str(some)])
+    assert partly.exit_code == 0 and "have no activity" not in partly.stdout

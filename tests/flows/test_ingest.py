@@ -414,3 +414,32 @@ def test_a_file_without_a_usable_date_counts_in_the_week_it_arrived_in(
     finding = quarantine_ratio(context)  # type: ignore[arg-type]
     assert finding.status == "fail"
     assert finding.value == 1.0  # timesheets: every row quarantined
+
+
+def test_skipped_rows_are_stored_and_counted_in_the_week_inputs(
+    tmp_path: Path, example_model: OperatingModel
+) -> None:
+    """It stores a Langfuse file's spans and events as skipped, so read = loaded + quarantined
+    + duplicate + skipped holds in the warehouse and in the week's inputs (issue 17, case 6)."""
+    from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+
+    inbox = tmp_path / "inbox"
+    (inbox / "usage").mkdir(parents=True)
+    source = Path(__file__).parents[1] / "fixtures/vendor/langfuse/observations.jsonl"
+    shutil.copyfile(source, inbox / "usage" / "observations.jsonl")
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (stored,) = ingest_inbox(url, example_model, inbox, W41, NOW)
+    assert (stored.rows_read, stored.rows_loaded, stored.rows_quarantined) == (7, 3, 2)
+    assert (stored.rows_duplicate, stored.rows_skipped) == (0, 2)
+    with transaction(url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, "2026-W41")
+        usage = week_input_stats(conn, example_model.pilot, "2026-W41", example_model.timezone)[
+            "usage"
+        ]
+    assert {k: usage[k] for k in ("rows_read", "rows_loaded", "rows_quarantined")} == {
+        "rows_read": 7,
+        "rows_loaded": 3,
+        "rows_quarantined": 2,
+    }
+    assert (usage["rows_skipped"], usage["rows_in_week"]) == (2, 3)
+    dispose_engines()

@@ -72,7 +72,9 @@ def test_an_option_no_format_of_the_source_reads_is_refused_without_a_guess(
 def test_options_of_another_format_are_refused_when_the_format_is_named(tmp_path: Path) -> None:
     """It refuses Zendesk API options once the tickets format is Freshdesk, naming their owner."""
     raw = _example()
-    raw["sources"]["tickets"]["format"] = "freshdesk_csv"
+    tickets = raw["sources"]["tickets"]
+    tickets |= tickets.pop("formats")["zendesk_api"]
+    tickets["format"] = "freshdesk_csv"
     problems = _problems(_write(tmp_path, raw))
     assert problems == [
         "sources.tickets.ticket_id_field: an option of zendesk_api, not of freshdesk_csv",
@@ -197,3 +199,37 @@ def test_an_alias_bomb_under_an_unknown_source_option_is_refused_within_a_second
     problems = _problems(path)
     assert time.monotonic() - started < 1.0
     assert len(problems) == 1 and "aliases are expanded" in problems[0]
+
+
+def test_options_per_format_and_per_file_are_checked_under_their_key_paths(
+    tmp_path: Path,
+) -> None:
+    """It checks each `formats.<format>` and `files[i]` entry against the format it applies to."""
+    raw = _example()
+    raw["sources"]["tickets"]["formats"]["freshdesk_csv"] = {"handle_seconds_field": "x"}
+    raw["sources"]["tickets"]["formats"]["zendesk_apx"] = {}
+    raw["sources"]["tickets"]["files"] = [
+        {
+            "match": "jira-*.csv",
+            "format": "jira_csv",
+            "encoding": "cp1252",
+            "date_format": "%d/%m/%Y %H:%M",
+        },
+        {"format": "jira_csv"},
+        {"match": "*.csv", "colour": "blue"},
+    ]
+    assert _problems(_write(tmp_path, raw)) == [
+        "sources.tickets.formats.freshdesk_csv.handle_seconds_field: an option of zendesk_api, "
+        "not of freshdesk_csv",
+        "sources.tickets.formats.zendesk_apx: unknown format for tickets files; "
+        "did you mean zendesk_api?",
+        'sources.tickets.files[1]: needs match: "<glob>" (a file name pattern)',
+        "sources.tickets.files[2].colour: unknown option",
+    ]
+
+
+def test_the_example_pilot_keeps_its_zendesk_account_settings_under_zendesk_api() -> None:
+    """It holds the Zendesk field ids under `formats.zendesk_api`, not folder-wide."""
+    tickets = load_pilot(EXAMPLE_PILOT).source("tickets")
+    assert "category_field" not in (tickets.model_extra or {})
+    assert tickets.formats["zendesk_api"]["category_field"] == 27642

@@ -186,7 +186,7 @@ def test_weeks_are_iso_weeks_in_the_pilot_timezone(
         ("a.xlsx", USAGE_HEADER + _usage_line("a"), "unsupported file type '.xlsx'"),
         ("a.json", '{"data": [1, 2]', "not valid JSON"),
         ("a.csv", b"\x00\x01\x02garbage\x00", "binary content"),
-        ("a.csv", "request_id,timestamp\nr1,caf\xe9\n".encode("latin-1"), "cannot decode"),
+        ("a.csv", b"request_id,timestamp\nr1," + bytes(range(128, 256)) * 20, "cannot decode"),
     ],
 )
 def test_refused_file_returns_a_reason_and_never_raises(

@@ -53,30 +53,21 @@ def counts(prepared: PreparedFile) -> tuple[int, int, int, int]:
 # --- Zendesk via Fivetran (real samples) -------------------------------------------------------
 
 
-def test_zendesk_fivetran_tickets_quarantine_deleted_and_untyped_tickets(prepare: Prepare) -> None:
-    """It reads the real Fivetran ticket table, quarantining deleted tickets and tickets without a
-    type (the default category)."""
+def test_zendesk_fivetran_tickets_skip_deleted_and_quarantine_untyped_tickets(
+    prepare: Prepare,
+) -> None:
+    """It reads the real Fivetran ticket table, setting deleted tickets aside as skipped and
+    quarantining tickets without a type (the default category)."""
     prepared = prepare("tickets", sample(ZENDESK_TICKETS))
 
     assert prepared.refused is None
     assert prepared.adapter == "zendesk_fivetran_tickets"
     assert prepared.target == "tickets"
-    assert counts(prepared) == (10, 0, 10, 0)
-    no_category = ["category is missing"]
-    assert reasons(prepared) == {
-        2: [BAD_STATUS],  # 1595: deleted, type incident
-        3: no_category,
-        4: no_category,
-        5: no_category,
-        6: no_category,
-        7: ["category is missing", BAD_STATUS],  # 11013: deleted, no type
-        8: no_category,
-        9: no_category,
-        10: no_category,
-        11: no_category,
-    }
+    assert counts(prepared) == (10, 0, 8, 0)
+    assert prepared.skipped == {"deleted ticket": 2}  # lines 2 (1595) and 7 (11013)
+    assert reasons(prepared) == {n: ["category is missing"] for n in (3, 4, 5, 6, 8, 9, 10, 11)}
     raw = json.loads(prepared.quarantined.sort("__line__")["raw"][0])
-    assert raw["status"] == "deleted"
+    assert raw["status"] == "solved"
     assert "description" not in raw and "subject" not in raw  # free text is never kept
 
 
@@ -85,8 +76,8 @@ def test_zendesk_fivetran_tickets_with_category_field(prepare: Prepare) -> None:
     unknown draft use null."""
     prepared = prepare("tickets", sample(ZENDESK_TICKETS), category_field="via_channel")
 
-    assert counts(prepared) == (10, 8, 2, 0)
-    assert reasons(prepared) == {2: [BAD_STATUS], 7: [BAD_STATUS]}
+    assert counts(prepared) == (10, 8, 0, 0)
+    assert prepared.skipped == {"deleted ticket": 2}
     valid = prepared.valid.sort("__line__")
     assert valid["ticket_id"].to_list() == [
         "16988", "14173", "11071", "1966", "1404", "4721", "6171", "6605",
@@ -185,14 +176,14 @@ def test_zendesk_fivetran_comments_keep_ids_not_bodies(prepare: Prepare) -> None
 
 def test_zendesk_api_page_reads_metrics_and_custom_fields(prepare: Prepare) -> None:
     """It reads a ticket page with side-loaded metric sets, takes category and draft use from
-    custom fields, keeps the newer version of a ticket listed twice and quarantines a deleted
+    custom fields, keeps the newer version of a ticket listed twice and skips a deleted
     ticket."""
     prepared = prepare("tickets", ZENDESK_PAGE, category_field=27642, ai_draft_field=27643)
 
     assert prepared.refused is None
     assert prepared.adapter == "zendesk_api"
-    assert counts(prepared) == (4, 2, 1, 1)  # record 2 is replaced by record 4
-    assert reasons(prepared) == {3: ["category is missing", BAD_STATUS]}
+    assert counts(prepared) == (4, 2, 0, 1)  # record 2 is replaced by record 4
+    assert prepared.skipped == {"deleted ticket": 1}  # record 3
     valid = prepared.valid.sort("__line__")
     assert valid.select("__line__", "ticket_id", "status", "category", "agent").rows() == [
         (1, "48213", "solved", "billing", "7001"),
@@ -215,7 +206,7 @@ def test_zendesk_api_page_derives_draft_use_from_tags(prepare: Prepare) -> None:
         draft_outcome_tags={"ai_draft_edited": "edited", "ai_draft_sent": "sent_as_is"},
     )
 
-    assert counts(prepared) == (4, 2, 1, 1)
+    assert counts(prepared) == (4, 2, 0, 1)
     valid = prepared.valid.sort("__line__")
     assert valid["category"].to_list() == ["incident", "question"]
     assert valid["ai_draft_used"].to_list() == [True, False]

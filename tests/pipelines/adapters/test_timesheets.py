@@ -284,31 +284,35 @@ def test_harvest_verbatim_row_is_kept_with_a_default_activity(prepare: Prepare):
 
 
 def test_harvest_semicolon_export_reads_decimal_commas_and_dotted_dates(prepare: Prepare):
-    """It reads a semicolon, decimal-comma, dd.mm.yyyy export and quarantines a slashed date."""
+    """It reads a semicolon, decimal-comma, dd.mm.yyyy export, and a slashed date in the order
+    the file itself proves (13/03/2026: day first)."""
     prepared = prepare("timesheets", HARVEST_SEMICOLON, activity_map=ACTIVITIES)
     assert prepared.refused is None
     assert prepared.adapter == "harvest_detailed_csv"
     assert prepared.rows_read == 5
     assert prepared.rows_duplicate_in_file == 1  # line 4 repeats line 3
-    assert prepared.valid.height == 3
-    assert prepared.quarantined.height == 1
-    assert reasons(prepared) == {
-        6: ["work_date: 13/03/2026 is not a date (YYYY-MM-DD)", "work_date is missing"]
+    assert prepared.valid.height == 4
+    assert prepared.quarantined.height == 0
+    assert prepared.choices["date_order"] == {
+        "value": "day_first",
+        "chosen_by": "proven by the file: line 6 (date '13/03/2026') has a first field above 12",
     }
     valid = prepared.valid
-    assert by_line(valid, "minutes") == {2: 90.0, 3: 15.0, 5: 120.0}
+    assert by_line(valid, "minutes") == {2: 90.0, 3: 15.0, 5: 120.0, 6: 60.0}
     assert by_line(valid, "person") == {
         2: "lena@example.de",
         3: "lena@example.de",
         5: "Jonas Weber",
+        6: "Jonas Weber",
     }
     assert by_line(valid, "work_date") == {
         2: dt.date(2026, 3, 2),
         3: dt.date(2026, 3, 2),
         5: dt.date(2026, 3, 3),
+        6: dt.date(2026, 3, 13),
     }
-    assert by_line(valid, "ticket_id") == {2: "48213", 3: "48219", 5: None}
-    assert by_line(valid, "activity") == {2: "review", 3: "rework", 5: "maintenance"}
+    assert by_line(valid, "ticket_id") == {2: "48213", 3: "48219", 5: None, 6: None}
+    assert by_line(valid, "activity") == {2: "review", 3: "rework", 5: "maintenance", 6: "review"}
 
 
 def test_harvest_slashed_dates_are_read_in_the_configured_order(prepare: Prepare):
@@ -328,25 +332,30 @@ def test_harvest_slashed_dates_are_read_in_the_configured_order(prepare: Prepare
 # Clockify
 
 
-def test_clockify_us_export_reads_12_hour_times_in_each_persons_zone(prepare: Prepare):
+def test_clockify_us_export_reads_12_hour_times_in_each_persons_zone(
+    prepare: Prepare, tmp_path: Path
+):
     """It reads US dates and 12-hour times, per-person zones, and falls back to the decimal
-    duration; a day-first date in a month-first file is passed through and quarantined."""
+    duration (the fixture without its day-first row, which the next test refuses)."""
+    lines = CLOCKIFY_US.read_text(encoding="utf-8").splitlines(keepends=True)
+    us_only = tmp_path / "clockify_us_only.csv"
+    us_only.write_text("".join(lines[:6]), encoding="utf-8")
     prepared = prepare(
         "timesheets",
-        CLOCKIFY_US,
+        us_only,
         activity_map=ACTIVITIES,
         person_timezones={"kai@example.com": "America/New_York"},
     )
     assert prepared.refused is None
     assert prepared.adapter == "clockify_detailed_csv"
-    assert prepared.rows_read == 6
+    assert prepared.choices["date_order"]["value"] == "month_first"
+    assert prepared.rows_read == 5
     assert prepared.rows_duplicate_in_file == 0
     assert prepared.valid.height == 3
-    assert prepared.quarantined.height == 3
+    assert prepared.quarantined.height == 2
     assert reasons(prepared) == {
         2: ["activity is missing"],
         6: ["duration: abc is not a number", "minutes is missing"],
-        7: ["work_date: 13/04/2024 is not a date (YYYY-MM-DD)", "work_date is missing"],
     }
     valid = prepared.valid
     assert by_line(valid, "minutes") == {3: 45.0, 4: 30.0, 5: 15.0}
@@ -396,19 +405,29 @@ def test_clockify_day_first_export_uses_the_entry_id_and_configured_order(prepar
     assert valid["minutes"].to_list() == [45.0, 90.0, 20.0]
 
 
-def test_clockify_day_first_dates_are_not_guessed_in_month_first_order(prepare: Prepare):
-    """It reads dates month first by default and passes a date that does not fit unchanged."""
-    prepared = prepare("timesheets", CLOCKIFY_DAY_FIRST, activity_map=ACTIVITIES)
-    assert prepared.rows_read == 3
-    assert prepared.valid.height == 2
-    assert prepared.quarantined.height == 1
-    assert reasons(prepared) == {
-        3: ["work_date: 25/03/2024 is not a date (YYYY-MM-DD)", "work_date is missing"]
-    }
-    assert by_line(prepared.valid, "work_date") == {
-        2: dt.date(2024, 4, 3),
-        4: dt.date(2026, 5, 10),
-    }
+def test_clockify_day_first_dates_are_read_in_the_order_the_file_proves(prepare: Prepare):
+    """It reads a day-first file day first without `date_order` (25/03/2024 proves it), even
+    when `date_order` says month first: never half swapped, half quarantined (issue 17, case 1)."""
+    for configured in ({}, {"date_order": "month_first"}):
+        prepared = prepare("timesheets", CLOCKIFY_DAY_FIRST, activity_map=ACTIVITIES, **configured)
+        assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (3, 3, 0)
+        assert by_line(prepared.valid, "work_date") == {
+            2: dt.date(2024, 3, 4),
+            3: dt.date(2024, 3, 25),
+            4: dt.date(2026, 10, 5),
+        }
+        assert prepared.choices["date_order"]["value"] == "day_first"
+        assert "line 3 (start date '25/03/2024')" in prepared.choices["date_order"]["chosen_by"]
+
+
+def test_clockify_file_proving_both_date_orders_is_refused(prepare: Prepare):
+    """It refuses a file whose dates prove both orders, naming a line of each."""
+    prepared = prepare("timesheets", CLOCKIFY_US, activity_map=ACTIVITIES)
+    assert prepared.refused == (
+        "its dates are written in two orders: line 7 (start date '13/04/2024') can only be day "
+        "first, line 2 (start date '09/15/2026') only month first; split the file or correct "
+        "those rows"
+    )
 
 
 def test_clockify_unknown_date_order_refuses_the_file(prepare: Prepare):

@@ -163,17 +163,19 @@ def test_litellm_reads_a_spend_logs_v2_page(prepare: Prepare) -> None:
 # --- Langfuse --------------------------------------------------------------------------------
 
 
-def test_langfuse_jsonl_loads_generations_and_quarantines_spans_and_events(
+def test_langfuse_jsonl_loads_generations_and_skips_spans_and_events(
     prepare: Prepare,
 ) -> None:
-    """It loads GENERATION observations and quarantines SPAN/EVENT rows as not model calls."""
+    """It loads GENERATION observations and sets SPAN/EVENT rows aside as skipped, not bad."""
     prepared = prepare("usage", LANGFUSE / "observations.jsonl")
     assert prepared.refused is None
     assert prepared.adapter == "langfuse_observations"
-    assert counts(prepared) == (7, 3, 4, 0)
+    assert counts(prepared) == (7, 3, 2, 0)
+    assert prepared.skipped == {
+        "Langfuse EVENT observation (not a model call)": 1,
+        "Langfuse SPAN observation (not a model call)": 1,
+    }
     assert reasons(prepared) == {
-        2: NOT_A_CALL,
-        5: NOT_A_CALL,
         6: ["input_tokens is negative"],
         7: [TIMESTAMP_REASON.format("last tuesday"), "timestamp is missing"],
     }
@@ -205,8 +207,8 @@ def test_langfuse_blob_export_csv_reads_snake_case_fields_and_utc_times(
     """It reads an enriched blob-storage CSV export, its naive times as UTC."""
     prepared = prepare("usage", LANGFUSE / "observations_v2_export.csv")
     assert prepared.adapter == "langfuse_observations"
-    assert counts(prepared) == (3, 2, 1, 0)
-    assert reasons(prepared) == {3: NOT_A_CALL}
+    assert counts(prepared) == (3, 2, 0, 0)
+    assert prepared.skipped == {"Langfuse SPAN observation (not a model call)": 1}
     b1, b2 = rows(prepared).values()
     assert b1["timestamp"] == dt.datetime(2026, 10, 7, 7, 30, 0, 250000, tzinfo=dt.UTC)
     assert (b1["model"], b1["input_tokens"], b1["cached_input_tokens"]) == (
@@ -228,7 +230,7 @@ def test_langfuse_options_drop_session_task_ids_and_set_the_provider(prepare: Pr
     prepared = prepare(
         "usage", LANGFUSE / "observations.jsonl", task_id_from_session=False, provider="openai"
     )
-    assert counts(prepared) == (7, 3, 4, 0)
+    assert counts(prepared) == (7, 3, 2, 0)
     tasks = {k: r["task_id"] for k, r in rows(prepared).items()}
     assert tasks == {"gen-01": None, "gen-02": "48214", "gen-03": None}
     assert set(prepared.valid.get_column("provider").to_list()) == {"openai"}
@@ -241,8 +243,27 @@ def test_langfuse_model_call_types_option_admits_other_observation_types(
     prepared = prepare(
         "usage", LANGFUSE / "observations.jsonl", model_call_types=["GENERATION", "SPAN"]
     )
-    assert counts(prepared) == (7, 3, 4, 0)
+    assert counts(prepared) == (7, 3, 3, 0)
     assert reasons(prepared)[2] == NOT_A_CALL[:3]  # a SPAN now fails only for what it lacks
+    assert prepared.skipped == {"Langfuse EVENT observation (not a model call)": 1}
+
+
+def test_langfuse_task_id_from_names_the_trace_or_a_metadata_key(prepare: Prepare) -> None:
+    """It takes the task id from the trace id, or from one metadata key, as `task_id_from` says."""
+    by_trace = prepare("usage", LANGFUSE / "observations.jsonl", task_id_from="trace_id")
+    assert {k: r["task_id"] for k, r in rows(by_trace).items()} == {
+        "gen-01": "tr-48213",
+        "gen-02": "tr-48214",
+        "gen-03": "tr-48215",
+    }
+    by_key = prepare("usage", LANGFUSE / "observations.jsonl", task_id_from="metadata.queue")
+    assert {k: r["task_id"] for k, r in rows(by_key).items()} == {
+        "gen-01": "password",
+        "gen-02": None,
+        "gen-03": None,
+    }
+    wrong = prepare("usage", LANGFUSE / "observations.jsonl", task_id_from="trace")
+    assert wrong.refused is not None and "sources.usage.task_id_from" in wrong.refused
 
 
 def test_langfuse_reads_an_observations_api_page(prepare: Prepare) -> None:
@@ -250,8 +271,8 @@ def test_langfuse_reads_an_observations_api_page(prepare: Prepare) -> None:
     prepared = prepare("usage", LANGFUSE / "observations_page.json")
     assert prepared.refused is None
     assert prepared.adapter == "langfuse_observations"
-    assert counts(prepared) == (2, 1, 1, 0)
-    assert reasons(prepared) == {2: NOT_A_CALL}
+    assert counts(prepared) == (2, 1, 0, 0)
+    assert prepared.skipped == {"Langfuse SPAN observation (not a model call)": 1}
     p1 = rows(prepared)["gen-p1"]
     assert (p1["task_id"], p1["input_tokens"], p1["latency_ms"]) == ("48250", 1834, 2000.0)
 

@@ -20,7 +20,7 @@ import polars_hash as plh
 from models.operating_model import SOURCES, OperatingModel, SourceSettings
 from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
-from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
+from pipelines.adapters import ADAPTERS, DETECTED, adapters_for, closest_format, custom_mapping
 from pipelines.adapters.base import (
     SKIPPED,
     SUPERSEDED,
@@ -187,7 +187,12 @@ def read_canonical(
             adapted = _with_derived_ids(target, adapted)
         else:
             adapted = raw
-        canonical = to_canonical(target, adapted, operating_model.timezone)
+        try:
+            canonical = to_canonical(target, adapted, operating_model.timezone)
+        except RefusedFile as exc:
+            if adapter is None and settings.format == DETECTED:
+                raise RefusedFile(_with_closest(str(exc), file.source, raw.columns)) from exc
+            raise
     except RefusedFile as exc:
         return PreparedFile(file, None, str(exc), adapter=adapter.name if adapter else None)
 
@@ -402,8 +407,19 @@ def _read_and_detect(
     if adapter is None:
         repeated = sorted({c.rsplit(REPEATED_MARK, 1)[0] for c in sniff.columns if _numbered(c)})
         if repeated:
-            raise RefusedFile(f"repeated column name(s) {repeated}")
+            reason = f"repeated column name(s) {repeated}"
+            if settings.format == DETECTED:
+                reason = _with_closest(reason, file.source, sniff.columns)
+            raise RefusedFile(reason)
     return fmt, raw, adapter, document
+
+
+def _with_closest(reason: str, source: str, columns: Iterable[str]) -> str:
+    """A refusal of a file no export format matched, with the closest format named."""
+    closest = closest_format(source, [c for c in columns if c not in (LINE, READ_ERRORS)])
+    if closest is None:
+        return reason
+    return f"no known export format; closest: {closest}; read as canonical columns: {reason}"
 
 
 def _numbered(column: str) -> bool:

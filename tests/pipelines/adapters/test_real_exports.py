@@ -152,3 +152,24 @@ def test_case_5_a_german_cp1252_jira_export_with_day_first_dates(prepare: Prepar
         (4, "KD-13", utc(2026, 2, 5, 7, 15), utc(2026, 2, 6, 15, 30), "closed", "Vorfall", "Jürgen Weiß"),
         (5, "KD-14", utc(2026, 2, 13, 10, 20), None, "open", "Serviceanfrage", None),
     ]  # fmt: skip
+
+
+def test_case_8_a_file_no_format_matches_names_the_closest_format(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It names the closest format and its missing columns instead of only the repeated
+    header, and leaves a canonical file that is merely incomplete as it was."""
+    odd = tmp_path / "jira-odd.csv"
+    odd.write_text(
+        "Clave,ID de la incidencia,Creada,Comentario,Comentario\nX-1,1,12/ene/26 9:05,a,b\n",
+        encoding="utf-8",
+    )
+    assert prepare("tickets", odd).refused == (
+        "no known export format; closest: jira_csv (missing: issue key); read as canonical "
+        "columns: repeated column name(s) ['comentario']"
+    )
+    plain = tmp_path / "tickets.csv"
+    plain.write_text("ticket_id,created,status\nX-1,2026-01-01,open\n", encoding="utf-8")
+    assert prepare("tickets", plain).refused == (
+        "missing required column(s): created_at, category, ai_draft_used"
+    )

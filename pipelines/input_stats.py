@@ -18,6 +18,7 @@ from models.warehouse import (
     QuarantinedRow,
     ReviewFinding,
     Ticket,
+    TicketLabel,
     TimesheetEntry,
     UsageSummary,
     WeekInputFile,
@@ -82,9 +83,31 @@ def week_input_stats(
             entry[key] += row[key]
         entry["files_detail"].append({"file": row["path"], **{k: row[k] for k in COUNT_KEYS}})
     if timezone is not None:
-        for source, count in rows_in_week(conn, pilot, Week.parse(week, timezone)).items():
+        parsed = Week.parse(week, timezone)
+        for source, count in rows_in_week(conn, pilot, parsed).items():
             stats[source]["rows_in_week"] = count
+        stats["tickets"]["solved_without_solve_time"] = solved_without_solve_time(
+            conn, pilot, parsed
+        )
     return stats
+
+
+def solved_without_solve_time(conn: Connection, pilot: str, week: Week) -> int:
+    """Tickets created in the week that are solved or closed but have no solve time, neither in
+    their row nor from a status change among their labels: no week can count them as a task."""
+    ticket, label = Ticket.__table__, TicketLabel.__table__
+    status_known = select(label.c.ticket_id).where(
+        label.c.pilot == pilot, func.lower(label.c.name) == "status"
+    )
+    query = select(func.count()).where(
+        ticket.c.pilot == pilot,
+        ticket.c.created_at >= week.start,
+        ticket.c.created_at < week.end,
+        ticket.c.status.in_(("solved", "closed")),
+        ticket.c.solved_at.is_(None),
+        ticket.c.ticket_id.not_in(status_known),
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def rows_in_week(conn: Connection, pilot: str, week: Week) -> dict[str, int]:

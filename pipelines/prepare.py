@@ -42,7 +42,7 @@ from pipelines.read import (
     read_raw,
 )
 from pipelines.usage_costs import price_usage
-from pipelines.weeks import week_expr
+from pipelines.weeks import rows_per_week, week_expr
 
 INPUT_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
 
@@ -88,6 +88,8 @@ class PreparedFile:
     valid: pl.DataFrame = field(default_factory=pl.DataFrame)
     quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)  # __line__, raw, reasons
     weeks: list[str] = field(default_factory=list)
+    # ISO week -> loaded rows in it (each row in one week: see `pipelines.weeks.rows_per_week`).
+    week_rows: dict[str, int] = field(default_factory=dict)
     adapter: str | None = None  # "canonical" or the vendor format it was read as
     target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
     # Output column -> where it comes from, as the adapter applied it (shown by `check`).
@@ -249,6 +251,7 @@ def finish_prepared(
         pl.col(REASONS).alias("reasons"),
     )
     weeks = _weeks(read.canonical, target, operating_model.timezone)
+    week_rows = rows_per_week(checked.valid, SPECS[target].week_columns, operating_model.timezone)
     raw_columns = set(raw.columns)
     # A large file's raw cells are the biggest frame held: let them go before pricing.
     del raw
@@ -269,6 +272,7 @@ def finish_prepared(
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,
+        week_rows=week_rows,
         adapter=read.format_name,
         target=target,
         mapping=dict(adapter.mapping)

@@ -113,6 +113,7 @@ def store_prepared_file(
                 "file_id": [file_id] * len(prepared.weeks),
                 "week": prepared.weeks,
                 "pilot": [pilot] * len(prepared.weeks),
+                "rows": [prepared.week_rows.get(w, 0) for w in prepared.weeks],
             }
         ),
     )

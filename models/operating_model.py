@@ -125,6 +125,22 @@ class Volumes(_Strict):
     busy_month_factor: float = Field(gt=0)
 
 
+class FailureLevel(_Strict):
+    """One review severity written down: an example of such a failure and what people do then."""
+
+    example: str = Field(min_length=1)
+    response: str = Field(min_length=1)
+
+
+class FailureLevels(_Strict):
+    """The failure levels of the review log (`severity`), each with an example and the response.
+    The stop rules act on the levels themselves; these words tell people what each one means."""
+
+    low: FailureLevel | None = None
+    medium: FailureLevel | None = None
+    stop_now: FailureLevel | None = None
+
+
 class ReportSettings(_Strict):
     """Who gets the report, and how ticket ids link to the help desk."""
 
@@ -152,6 +168,10 @@ class SourceSettings(BaseModel):
     encoding: str | None = Field(
         default=None, description="The files' text encoding (e.g. latin-1); default UTF-8."
     )
+    origin: str | None = Field(
+        default=None,
+        description="Where the files come from (the tool and the export), in plain words.",
+    )
     keep_extra_columns: bool = Field(
         default=False,
         description="Keep columns outside the canonical set (e.g. ticket subjects) in "
@@ -174,6 +194,7 @@ class OperatingModel(_Strict):
     limits: Limits
     expansion: Expansion
     volumes: Volumes
+    failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
     sources: dict[str, SourceSettings] = {}
 

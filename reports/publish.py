@@ -23,6 +23,7 @@ from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.reads import read_frame
 from reports.charts import cost_trend_png
 from reports.email import EmailDeliveryError, build_message, send, write_eml
+from reports.operating_model_page import write_operating_model_page
 from reports.readiness import stored_readiness, trend
 from reports.render import generated_at, render_html, write_atomic, write_report_files
 
@@ -101,6 +102,7 @@ def publish_week(
     )
     doc = readiness.as_json()
     paths = write_report_files(folder, html, quarantine)
+    write_operating_model_page(folder, operating_model)
     eml = write_eml(build_message(doc, html, operating_model, chart), folder / "email.eml")
     return PublishedWeek(folder, paths["html"], folder / "readiness.json", eml, doc["verdict"], doc)
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from checks.completeness import completeness
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from reports.readiness import WeekReadiness, owners
@@ -157,6 +158,7 @@ def render_html(
             matrix=findings_matrix(findings),
             ticket_link=lambda ticket_id: ticket_link(operating_model, ticket_id),
             owners=owners(operating_model),
+            completeness=completeness(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
         )
     )

@@ -177,3 +177,29 @@ def test_page_prints_on_at_most_two_pages(
     }[which]
     page = write_operating_model_page(tmp_path, model)
     assert 1 <= print_pages(page, paper, tmp_path) <= 2
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [390, 1280])
+def test_page_needs_no_sideways_scrolling(tmp_path: Path, example_model, width: int) -> None:
+    """It fits a phone's and a laptop's width: no part of the page is wider than the screen."""
+    from playwright.sync_api import sync_playwright
+
+    pages = [
+        write_operating_model_page(tmp_path / name, model)
+        for name, model in (
+            ("example", example_model),
+            ("weak", OperatingModel.model_validate(weak_raw())),
+        )
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": 800})
+            for page in pages:
+                tab.goto(page.as_uri())
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width
+        finally:
+            browser.close()

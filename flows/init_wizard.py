@@ -440,6 +440,27 @@ def _prune(answers: Answers) -> Answers:
     return answers
 
 
+def unasked(answers: Answers) -> Answers:
+    """The keys of `answers` that no question covers (a vendor format's options, price
+    overrides, ...), in their places."""
+    rest = copy.deepcopy(answers)
+    for question in QUESTIONS:
+        drop(rest, question.key)
+
+    def clean(node: Answers, original: Any) -> Answers:
+        kept = {}
+        for key, value in node.items():
+            was = original.get(key) if isinstance(original, dict) else None
+            if isinstance(value, dict):
+                value = clean(value, was)
+                if value == {} and was != {}:
+                    continue  # emptied by taking out the asked keys
+            kept[key] = value
+        return kept
+
+    return clean(rest, answers)
+
+
 # typed answers -------------------------------------------------------------------------------
 class AnswerError(ValueError):
     """A typed answer that cannot be read as its kind."""
@@ -556,10 +577,7 @@ def answer_all(
 ) -> Answers:
     """Every question answered: from `given` (file and flags), else asked (interactive), else
     its default. Each answer is validated by the operating model at its key as it is given."""
-    answers = copy.deepcopy(given)  # keys no question covers stay as given
-    for question in QUESTIONS:
-        drop(answers, question.key)
-    _prune(answers)
+    answers = unasked(given)  # keys no question covers stay as given
     problems: list[str] = []
     for section in SECTIONS:
         if interactive:

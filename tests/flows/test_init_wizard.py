@@ -3,6 +3,7 @@ terminal give it, validated by the run's own operating model (no Prefect involve
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import select
 import subprocess
@@ -22,6 +23,18 @@ runner = CliRunner()
 DEMO_ANSWERS = FIXTURES / "init" / "support-reply-drafts.answers.yaml"
 
 
+def demo_answers(tmp_path: Path) -> Path:
+    """The demo's answers with the example pilot's keys that init does not ask (its vendor
+    formats' options), as one answers file."""
+    from flows.init_wizard import deep_merge, unasked
+
+    example = yaml.safe_load(EXAMPLE_PILOT.read_text())
+    merged = deep_merge(yaml.safe_load(DEMO_ANSWERS.read_text()), unasked(example))
+    path = tmp_path / "demo-answers.yaml"
+    path.write_text(yaml.safe_dump(merged, sort_keys=False))
+    return path
+
+
 def init(tmp_path: Path, *args: str, input: str | None = None):
     out = tmp_path / "pilot.yaml"
     result = runner.invoke(
@@ -33,7 +46,7 @@ def init(tmp_path: Path, *args: str, input: str | None = None):
 def test_demo_answers_reproduce_the_example_pilot(tmp_path: Path) -> None:
     """It writes, from the demo's answers file, a file that loads to the same operating model as
     pilots/support-reply-drafts.yaml, with the page beside and the model found complete."""
-    result, out = init(tmp_path, "--non-interactive", "--from", str(DEMO_ANSWERS))
+    result, out = init(tmp_path, "--non-interactive", "--from", str(demo_answers(tmp_path)))
     assert result.exit_code == 0, result.output
     assert load_pilot(out) == load_pilot(EXAMPLE_PILOT)
     assert (tmp_path / "page" / "operating-model.html").is_file()
@@ -42,7 +55,7 @@ def test_demo_answers_reproduce_the_example_pilot(tmp_path: Path) -> None:
 
 def test_written_file_is_commented_yaml(tmp_path: Path) -> None:
     """It writes a YAML file with a comment heading each part and notes on the keys."""
-    _, out = init(tmp_path, "--non-interactive", "--from", str(DEMO_ANSWERS))
+    _, out = init(tmp_path, "--non-interactive", "--from", str(demo_answers(tmp_path)))
     text = out.read_text()
     for comment in (
         "# Workflow: the exact job the AI does",
@@ -131,10 +144,12 @@ def test_set_flags_answer_questions_over_the_file(tmp_path: Path) -> None:
 def test_existing_file_is_kept_without_force(tmp_path: Path) -> None:
     """It leaves an existing file alone unless --force is given."""
     (tmp_path / "pilot.yaml").write_text("keep me\n")
-    result, out = init(tmp_path, "--non-interactive", "--from", str(DEMO_ANSWERS))
+    result, out = init(tmp_path, "--non-interactive", "--from", str(demo_answers(tmp_path)))
     assert result.exit_code == 1 and "exists" in result.output
     assert out.read_text() == "keep me\n"
-    result, out = init(tmp_path, "--non-interactive", "--from", str(DEMO_ANSWERS), "--force")
+    result, out = init(
+        tmp_path, "--non-interactive", "--from", str(demo_answers(tmp_path)), "--force"
+    )
     assert result.exit_code == 0 and load_pilot(out) == load_pilot(EXAMPLE_PILOT)
 
 
@@ -207,14 +222,11 @@ DEMO_TYPED = [
 
 
 def vendor_options_only(tmp_path: Path) -> Path:
-    """The demo answers' keys that init does not ask (the vendor formats' options)."""
-    raw = yaml.safe_load(DEMO_ANSWERS.read_text())
-    sources = {
-        name: {k: v for k, v in settings.items() if k != "origin"}
-        for name, settings in raw["sources"].items()
-    }
+    """The example pilot's keys that init does not ask (its vendor formats' options)."""
+    from flows.init_wizard import unasked
+
     path = tmp_path / "vendor-options.yaml"
-    path.write_text(yaml.safe_dump({"sources": sources}))
+    path.write_text(yaml.safe_dump(unasked(yaml.safe_load(EXAMPLE_PILOT.read_text()))))
     return path
 
 
@@ -373,3 +385,53 @@ def test_empty_answer_to_a_question_without_default_is_asked_again(
     assert result.exit_code == 1
     assert result.output.count("Short id of the pilot") >= 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "value"),
+    [
+        ("costs.alert_ratio", "80%", 0.8),
+        ("costs.alert_ratio", "0.75", 0.75),
+        ("workflow.never", "a, b ,, c", ["a", "b", "c"]),
+        ("workflow.never", "none", []),
+        ("costs.hourly_rates", "default=40, Dana Levi=55.5", {"default": 40, "Dana Levi": 55.5}),
+        ("review.min_sample", "20.0", 20),
+        ("started_on", "2026-09-21", dt.date(2026, 9, 21)),
+    ],
+)
+def test_typed_answers_are_read_as_their_kind(key: str, text: str, value: object) -> None:
+    """It reads a typed answer as its question's kind: shares with %, lists, rates, dates."""
+    from flows.init_wizard import QUESTIONS, parse_answer
+
+    question = next(q for q in QUESTIONS if q.key == key)
+    assert parse_answer(question, text) == value
+
+
+@pytest.mark.parametrize(
+    ("key", "text"), [("costs.hourly_rates", "forty"), ("started_on", "21.09.2026")]
+)
+def test_unreadable_typed_answers_are_refused(key: str, text: str) -> None:
+    """It refuses a typed answer its kind cannot read, saying what was expected."""
+    from flows.init_wizard import QUESTIONS, AnswerError, parse_answer
+
+    question = next(q for q in QUESTIONS if q.key == key)
+    with pytest.raises(AnswerError):
+        parse_answer(question, text)
+
+
+def test_unasked_keys_are_what_no_question_covers() -> None:
+    """It keeps, of an operating model, only the keys init does not ask, in their places."""
+    from flows.init_wizard import unasked
+
+    raw = {
+        "pilot": "x",
+        "costs": {"monthly_cap": 3, "prices": {}},
+        "roles": {"reviewer": {"name": "R", "backup": {"name": "B"}}},
+        "sources": {"usage": {"origin": "o", "format": "auto", "task_id_tag_prefix": "t:"}},
+        "response_times": {"warn": "next review"},
+    }
+    assert unasked(raw) == {
+        "costs": {"prices": {}},
+        "sources": {"usage": {"task_id_tag_prefix": "t:"}},
+        "response_times": {"warn": "next review"},
+    }

@@ -173,3 +173,11 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
     assert "Provider bill reconciliation" in html
     assert '<td class="num">10.00</td><td class="num">8.00</td><td class="num">20.0%</td>' in html
     assert "Warning: gpt-4o&lt;img&gt;: 20.0% of the bill is not explained" in html
+
+
+def test_operating_model_page_is_written_beside_the_report(published, example_model):
+    """It writes operating-model.html beside readiness.html, and the report links to it."""
+    page = published.folder / "operating-model.html"
+    assert page.is_file()
+    assert example_model.workflow.trigger in page.read_text()
+    assert '<a href="operating-model.html">' in published.html.read_text()

@@ -590,7 +590,11 @@ def answer_all(
             try:
                 value = _resolve(question, answers, offered) if offered is not None else None
             except AnswerError as exc:
-                value, problems = None, [*problems, f"{question.key}: {exc}"]
+                value = None  # asked again when interactive
+                if interactive:
+                    echo(f"  {question.key}: the given answer is not accepted: {exc}")
+                else:
+                    problems.append(f"{question.key}: {exc}")
             if value is None and offered is None:
                 value = _default(question, answers)
             if interactive:

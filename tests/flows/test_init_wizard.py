@@ -435,3 +435,27 @@ def test_unasked_keys_are_what_no_question_covers() -> None:
         "sources": {"usage": {"task_id_tag_prefix": "t:"}},
         "response_times": {"warn": "next review"},
     }
+
+
+def test_a_bad_answer_in_the_file_is_asked_again_interactively(tmp_path: Path) -> None:
+    """It asks again, interactively, for an answer of the file it cannot read, and then
+    writes the file."""
+    answers = yaml.safe_load(demo_answers(tmp_path).read_text())
+    answers["costs"]["monthly_cap"] = "lots"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(answers))
+    # Enter takes every other answer from the file (or its default); the cap is typed.
+    from flows.init_wizard import QUESTIONS
+
+    before = [q.key for q in QUESTIONS].index("costs.monthly_cap")
+    page = str(tmp_path / "page")
+    result = runner.invoke(
+        app,
+        ["init", "--from", str(path), "--out", str(tmp_path / "p.yaml"), "--page-dir", page],
+        input="\n" * before + "3000\n" + "\n" * (len(QUESTIONS) - before - 1),
+    )
+    assert "costs.monthly_cap: the given answer is not accepted: 'lots' is not a number" in (
+        result.output
+    )
+    assert result.exit_code == 0, result.output
+    assert load_pilot(tmp_path / "p.yaml") == load_pilot(EXAMPLE_PILOT)

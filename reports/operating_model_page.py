@@ -46,7 +46,7 @@ def cost_limits(model: OperatingModel) -> list[LimitRow]:
     return [
         LimitRow(
             "Monthly cap (model + review + fees)",
-            _money(c.monthly_cap),
+            _money(c.monthly_cap) if c.monthly_cap > 0 else "no cap",
             "month to date over it pauses expansion",
         ),
         LimitRow(

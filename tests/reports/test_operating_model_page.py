@@ -89,7 +89,7 @@ def test_page_lists_the_gaps() -> None:
         "costs.monthly_cap",
     ):
         assert f"<code>{key}</code>" in html
-    assert "nothing listed" in html and "not written down" in html
+    assert "nothing listed" in html and "not written down" in html and "no cap" in html
 
 
 def test_page_escapes_model_text() -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import replace
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from checks.rules.base import RuleContext, WeekHistory, outcome
 from checks.rules.catalog import CATALOG, RULES, STREAK, streak
 from models.operating_model import OperatingModel
 from models.results import RuleOutcome, Week, WeeklyMetrics
-from models.warehouse import RuleResult, WeeklyMetric
+from models.warehouse import RuleResult, UsageSummary, WeeklyMetric
 from pipelines.facts import read_week_inputs, task_facts
 from pipelines.input_stats import week_input_stats
 from pipelines.metrics import WeekFacts, stored_metrics
@@ -47,14 +49,14 @@ def verdict(results: list[RuleOutcome]) -> Verdict:
 def read_history(conn: Connection, pilot: str, week: Week) -> WeekHistory:
     """Stored metrics and failed rules of the pilot's weeks before `week`."""
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
-    metrics = {
-        r.week: WeeklyMetrics.from_json(r.metrics_json)
-        for r in conn.execute(
-            select(metric.c.week, metric.c.metrics_json).where(
-                metric.c.pilot == pilot, metric.c.week < week.label
-            )
+    metrics, verdicts = {}, {}
+    for r in conn.execute(
+        select(metric.c.week, metric.c.metrics_json, metric.c.verdict).where(
+            metric.c.pilot == pilot, metric.c.week < week.label
         )
-    }
+    ):
+        metrics[r.week] = WeeklyMetrics.from_json(r.metrics_json)
+        verdicts[r.week] = r.verdict
     # Only weeks whose rules were evaluated appear here; a week with facts but no rule results
     # is not a green week.
     failed: dict[str, list[str]] = {}
@@ -66,7 +68,22 @@ def read_history(conn: Connection, pilot: str, week: Week) -> WeekHistory:
         failed.setdefault(r.week, [])
         if r.status == "fail":
             failed[r.week].append(r.rule_id)
-    return WeekHistory(metrics=metrics, failed_rules=failed)
+    summary = UsageSummary.__table__
+    first_usage = conn.execute(
+        select(func.min(summary.c.bucket_start)).where(summary.c.pilot == pilot)
+    ).scalar()
+    first_usage_week = None
+    if first_usage is not None:
+        if first_usage.tzinfo is None:
+            first_usage = first_usage.replace(tzinfo=dt.UTC)
+        local_day = first_usage.astimezone(ZoneInfo(week.timezone)).date()
+        first_usage_week = Week.of_day(local_day, week.timezone).label
+    return WeekHistory(
+        metrics=metrics,
+        failed_rules=failed,
+        verdicts=verdicts,
+        first_usage_week=first_usage_week,
+    )
 
 
 def stored_outcomes(conn: Connection, pilot: str, week: Week) -> list[RuleOutcome]:
@@ -154,3 +171,11 @@ def store_week_verdict(
             .values(verdict=outcome_verdict)
         )
     return outcome_verdict, results
+
+
+def forget_week_results(db_url: str, pilot: str, week: Week) -> None:
+    """Remove a week's stored metrics and rule results (a draft of a week not yet ended)."""
+    metric, rule = WeeklyMetric.__table__, RuleResult.__table__
+    with transaction(db_url) as conn:
+        for table in (rule, metric):
+            conn.execute(table.delete().where(table.c.pilot == pilot, table.c.week == week.label))

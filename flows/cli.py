@@ -80,6 +80,12 @@ def run(
     week: Annotated[
         str | None, typer.Option(help="ISO week like 2026-W47; default: last complete week.")
     ] = None,
+    weeks: Annotated[
+        str | None,
+        typer.Option(
+            help="A range of weeks run oldest first, e.g. 2026-W39..2026-W46 (backfill); stops at the first failure."
+        ),
+    ] = None,
     out: OutDir = None,
     db: DbUrl = None,
     email: Annotated[
@@ -88,16 +94,34 @@ def run(
     resend: Annotated[
         bool, typer.Option(help="Send the email again even if it was sent before.")
     ] = False,
+    allow_partial_week: Annotated[
+        bool,
+        typer.Option(
+            help="Allow a week that has not ended: a DRAFT report under <out>/drafts, no email, nothing stored."
+        ),
+    ] = False,
 ) -> None:
-    """Run one pilot's week: ingest, check, load, facts, rules and report. Exit 1 when it failed."""
+    """Run one pilot's week (or a range): ingest, check, load, facts, rules and report. Exit 1
+    when a run failed."""
     from models.results import Week
 
     operating_model = _model(pilot)
-    if week:
-        try:
-            Week.parse(week, operating_model.timezone)
-        except ValueError as exc:
-            _fail(str(exc))
+    if week and weeks:
+        _fail("give either --week or --weeks, not both")
+    try:
+        if weeks:
+            labels: list[str | None] = [
+                w.label for w in Week.parse_range(weeks, operating_model.timezone)
+            ]
+        else:
+            labels = [Week.parse(week, operating_model.timezone).label if week else None]
+    except ValueError as exc:
+        _fail(str(exc))
+    for label in labels:
+        if label is None or allow_partial_week:
+            continue
+        if not Week.parse(label, operating_model.timezone).has_ended():
+            _fail(Week.parse(label, operating_model.timezone).not_ended_message())
     from pipelines.remote_inbox import is_remote
 
     if not is_remote(inbox) and not Path(inbox).is_dir():
@@ -105,24 +129,33 @@ def run(
     _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
-    try:
-        result = weekly_readiness(
-            pilot=pilot,
-            inbox=inbox,
-            week=week,
-            out_dir=out,
-            db_url=db,
-            send_email=email,
-            resend=resend,
-        )
-    except Exception as exc:
-        from reports.rerun import rerun_command
+    for label in labels:
+        try:
+            result = weekly_readiness(
+                pilot=pilot,
+                inbox=inbox,
+                week=label,
+                out_dir=out,
+                db_url=db,
+                send_email=email,
+                resend=resend,
+                allow_partial_week=allow_partial_week,
+            )
+        except Exception as exc:
+            from reports.rerun import rerun_command
 
-        _fail(
-            f"run failed: {type(exc).__name__}: {exc}\nre-run with: {rerun_command(pilot, inbox, week)}"
+            rest = labels[labels.index(label) :]
+            again = (
+                rerun_command(pilot, inbox, label)
+                if len(rest) == 1
+                else f"{rerun_command(pilot, inbox, None)} --weeks {rest[0]}..{rest[-1]}"
+            )
+            _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: {again}")
+        draft = " DRAFT, not stored" if not result.week.has_ended() else ""
+        typer.echo(
+            f"{result.pilot} {result.week}: {result.verdict}{draft} (email {result.email_status})"
         )
-    typer.echo(f"{result.pilot} {result.week}: {result.verdict} (email {result.email_status})")
-    typer.echo(str(result.report_html))
+        typer.echo(str(result.report_html))
 
 
 @app.command()

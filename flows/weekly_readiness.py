@@ -20,7 +20,7 @@ from prefect.logging.loggers import flow_run_logger
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
-from checks.verdict import store_week_verdict
+from checks.verdict import forget_week_results, store_week_verdict
 from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
 from flows.pilot import load_pilot
@@ -54,6 +54,10 @@ class WeeklyRunResult:
     report_html: Path
     report_json: Path
     email_status: str
+
+
+class WeekNotEnded(ValueError):
+    """A run asked for a week that has not ended in the pilot's timezone."""
 
 
 def resolve_week(operating_model: OperatingModel, week: str | None) -> Week:
@@ -191,6 +195,10 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
     logger = flow_run_logger(run, flow)
     if isinstance(_exception(state), RunInProgress):
         return  # another run of the week is working: nothing failed, nothing to record
+    if isinstance(_exception(state), WeekNotEnded):
+        # Asked too early: nothing ran and nothing is wrong with the pilot's data.
+        flow_run_logger(run, flow).warning("%s", _error_text(state))
+        return
     params = run.parameters
     settings = Settings()
     error = _error_text(state)
@@ -241,9 +249,12 @@ def weekly_readiness(
     db_url: str | None = None,
     send_email: bool = True,
     resend: bool = False,
+    allow_partial_week: bool = False,
 ) -> WeeklyRunResult:
     """Ingest, check, load, compute facts, evaluate rules, publish and email one week.
 
+    A week that has not ended is refused (WeekNotEnded); with `allow_partial_week` it gives a
+    DRAFT report under `<out_dir>/drafts/`, sends no email and leaves no verdict in history.
     Only one run per pilot and week works at a time; a second one stops with RunInProgress
     (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS). A failed or crashed run is recorded and
     alerted by the flow's state hooks.
@@ -251,12 +262,46 @@ def weekly_readiness(
     settings = Settings()
     operating_model = load_pilot(pilot)
     run_week = resolve_week(operating_model, week)
+    draft = not run_week.has_ended()
+    if draft and not allow_partial_week:
+        raise WeekNotEnded(run_week.not_ended_message())
     db_url = db_url or settings.db_url
     out_dir = Path(out_dir or settings.out_dir)
     with week_lock(db_url, operating_model.pilot, run_week.label, settings.run_lock_wait_seconds):
+        if draft:
+            return _draft_week(operating_model, str(inbox), run_week, out_dir, db_url, settings)
         return _run_week(
             operating_model, str(inbox), run_week, out_dir, db_url, settings, send_email, resend
         )
+
+
+def _draft_week(
+    operating_model: OperatingModel,
+    inbox_location: str,
+    week: Week,
+    out_dir: Path,
+    db_url: str,
+    settings: Settings,
+) -> WeeklyRunResult:
+    """A week not yet ended, as far as its data goes: the report marked DRAFT under
+    `<out_dir>/drafts/`, no email, and the week's metrics and verdict removed again so history
+    and green streaks never see it."""
+    logger = get_run_logger()
+    inbox = Path(inbox_location)
+    if is_remote(inbox_location):
+        inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+    ingest_task(db_url, operating_model, inbox, week)
+    try:
+        week_facts = store_week_metrics(db_url, operating_model, week)
+        verdict, _ = store_week_verdict(db_url, operating_model, week, week_facts)
+        published = publish_week(db_url, operating_model, week, out_dir / "drafts", draft=True)
+        path = finish_week(published, {"status": "disabled", "error": None})
+    finally:
+        forget_week_results(db_url, operating_model.pilot, week)
+    logger.warning("DRAFT of %s (week not ended) written to %s; not stored", week, published.html)
+    return WeeklyRunResult(operating_model.pilot, week, verdict, published.html, path, "disabled")
 
 
 def _run_week(

@@ -7,8 +7,10 @@ from here, never from code.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -141,6 +143,94 @@ class FailureLevels(_Strict):
     stop_now: FailureLevel | None = None
 
 
+TimeUnit = Literal["hours", "days", "business_days", "next_review"]
+_RESPONSE_TIME = re.compile(
+    r"\s*(?:(?P<amount>\d+)\s*(?P<unit>h|hours?|d|days?|business\s+days?)|(?P<next>next\s+review))\s*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ResponseTime:
+    """How long the person owning an action has, counted from the end of the week the report is
+    about: a number of hours, of calendar days, of business days (Monday to Friday), or until
+    the next weekly review (the end of the following week)."""
+
+    amount: int
+    unit: TimeUnit
+
+    @classmethod
+    def parse(cls, text: str) -> ResponseTime:
+        """`4h`, `4 hours`, `3 days`, `2 business days` or `next review`; ValueError otherwise."""
+        match = _RESPONSE_TIME.fullmatch(str(text))
+        if not match:
+            raise ValueError(
+                f"{text!r} is not a response time: write e.g. '4 hours', '3 days', "
+                "'2 business days' or 'next review'"
+            )
+        if match["next"]:
+            return cls(1, "next_review")
+        unit = match["unit"].lower()
+        kind: TimeUnit = (
+            "business_days"
+            if unit.startswith("business")
+            else "hours"
+            if unit.startswith("h")
+            else "days"
+        )
+        return cls(int(match["amount"]), kind)
+
+    def due(self, week_end: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+        """The due date-time, in the pilot's timezone, of an action for the week ending at
+        `week_end` (Monday 00:00 local). Days and business days keep the local time of day
+        across a DST change."""
+        start = week_end.astimezone(zone)
+        if self.unit == "hours":
+            return (start.astimezone(dt.UTC) + dt.timedelta(hours=self.amount)).astimezone(zone)
+        if self.unit == "next_review":
+            return _local_days_later(start, 7, zone)
+        if self.unit == "days":
+            return _local_days_later(start, self.amount, zone)
+        day, left = start.date(), self.amount
+        # The first business day's end counts as day one: "2 business days" from a week that
+        # ended Monday 00:00 is due Tuesday 24:00, i.e. Wednesday 00:00.
+        while left:
+            if day.isoweekday() <= 5:
+                left -= 1
+            day += dt.timedelta(days=1)
+        return dt.datetime.combine(day, start.time(), zone)
+
+    def __str__(self) -> str:
+        if self.unit == "next_review":
+            return "next review"
+        word = {"hours": "hour", "days": "day", "business_days": "business day"}[self.unit]
+        return f"{self.amount} {word}{'' if self.amount == 1 else 's'}"
+
+
+def _local_days_later(start: dt.datetime, days: int, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(start.date() + dt.timedelta(days=days), start.time(), zone)
+
+
+def _response_time(value: Any) -> ResponseTime:
+    return value if isinstance(value, ResponseTime) else ResponseTime.parse(value)
+
+
+class ResponseTimes(_Strict):
+    """By when an action is due, per kind of outcome: a failed rule that pauses the pilot
+    (`stop_now`), any other failed or unknown-but-needed rule (`fail`), and a warning (`warn`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    stop_now: ResponseTime = ResponseTime(4, "hours")
+    fail: ResponseTime = ResponseTime(2, "business_days")
+    warn: ResponseTime = ResponseTime(1, "next_review")
+
+    @field_validator("stop_now", "fail", "warn", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> ResponseTime:
+        return _response_time(value)
+
+
 class ReportSettings(_Strict):
     """Who gets the report, and how ticket ids link to the help desk."""
 
@@ -196,6 +286,7 @@ class OperatingModel(_Strict):
     volumes: Volumes
     failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
+    response_times: ResponseTimes = ResponseTimes()
     sources: dict[str, SourceSettings] = {}
 
     @field_validator("timezone")

@@ -132,6 +132,33 @@ class Week:
         """The week `weeks` weeks later (earlier when negative), in the same timezone."""
         return Week.of_day(self.monday + dt.timedelta(weeks=weeks), self.timezone)
 
+    def has_ended(self, now: dt.datetime | None = None) -> bool:
+        """True once the week's last local day is over (its data can be complete)."""
+        return (now or dt.datetime.now(dt.UTC)) >= self.end
+
+    def not_ended_message(self) -> str:
+        """Why a run of this week is refused while it has not ended, and what to do instead."""
+        end = self.end.astimezone(ZoneInfo(self.timezone))
+        return (
+            f"week {self.label} has not ended in {self.timezone} (it ends {end:%Y-%m-%d %H:%M}); "
+            "its data is not complete, so its verdict would not be stored. Run it after it ends, "
+            "or add --allow-partial-week for a DRAFT report that is not stored in history."
+        )
+
+    @classmethod
+    def parse_range(cls, text: str, timezone: str) -> list[Week]:
+        """The weeks of `2026-W39..2026-W46`, oldest first, both ends included (a single label is
+        a range of one week); ValueError for a malformed or backwards range."""
+        first, sep, last = text.partition("..")
+        start = cls.parse(first.strip(), timezone)
+        end = cls.parse(last.strip(), timezone) if sep else start
+        if end.monday < start.monday:
+            raise ValueError(f"week range {text!r} runs backwards: write the older week first")
+        count = (end.monday - start.monday).days // 7 + 1
+        if count > 260:
+            raise ValueError(f"week range {text!r} spans {count} weeks; at most 260 at a time")
+        return [start.shift(n) for n in range(count)]
+
 
 # weekly metrics --------------------------------------------------------------------------------
 class _Metrics(BaseModel):
@@ -277,6 +304,10 @@ class RuleOutcome:
     on_fail: OnFail
     action: str
     evidence_kind: EvidenceKind
+    # When the action is due (pilot's timezone); None when the rule asks for nothing.
+    due: dt.datetime | None = None
+    # True for the rules that set the week's verdict (the most urgent group that is not empty).
+    decides_verdict: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The rule as `readiness.json` lists it (action and evidence kind are the catalog's,
@@ -291,4 +322,6 @@ class RuleOutcome:
             "owner_role": self.owner_role,
             "evidence_total": self.evidence_total,
             "on_fail": self.on_fail,
+            "due": self.due.isoformat() if self.due else None,
+            "decides_verdict": self.decides_verdict,
         }

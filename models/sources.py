@@ -38,7 +38,9 @@ FINDING_CATEGORIES = (
     "privacy",
     "other",
 )
-CHANGE_KINDS = ("prompt", "model", "tool", "data_source", "policy")
+# `restart`: the stop authority (or backup) lets a paused pilot run again; not a change of the
+# system, so it never explains a cost rise nor counts toward change frequency.
+CHANGE_KINDS = ("prompt", "model", "tool", "data_source", "policy", "restart")
 
 
 @dataclass(frozen=True)

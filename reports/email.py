@@ -28,25 +28,51 @@ class EmailDeliveryError(RuntimeError):
 
 
 def subject(doc: dict[str, Any]) -> str:
-    return f"[{VERDICT_WORDS[doc['verdict']][0]}] {doc['pilot']} {doc['week']}"
+    draft = "[DRAFT] " if doc.get("draft") else ""
+    return f"{draft}[{VERDICT_WORDS[doc['verdict']][0]}] {doc['pilot']} {doc['week']}"
 
 
-def plain_text(doc: dict[str, Any]) -> str:
+def plain_text(doc: dict[str, Any], actions: list[dict[str, Any]] | None = None) -> str:
+    """The email's plain-text part: the verdict, then every action most urgent first with who
+    does it and by when (the same lines as the report's "What to do next")."""
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     lines = [f"{title}: {doc['pilot']} {doc['week']}", "", sentence, ""]
-    failing = [r for r in doc["rules"] if r["status"] == "fail"]
-    if failing:
-        lines.append("Reasons:")
-        lines += [f"- {r['id']}: {r['message']}" for r in failing]
+    if actions:
+        lines.append("What to do, most urgent first:")
+        for a in actions:
+            mark = " [decides the verdict]" if a["decides_verdict"] else ""
+            who = a["person"] or "nobody named"
+            backup = f"; backup {a['backup']}" if a["backup"] else ""
+            lines.append(f"- {a['id']} ({a['status']}){mark}: {a['message']}")
+            lines.append(f"  Do: {a['action']}")
+            if a.get("detail"):
+                lines.append(f"  Row to add: {a['detail']}")
+            lines.append(
+                f"  Who: {who} ({a['role'].replace('_', ' ')}{backup}); due {a['due_text']}"
+            )
+    else:
+        lines.append("Nothing is blocking. Keep the weekly review going.")
     m = doc["metrics"]
     lines += [
         "",
-        f"Cost per AI task: {m['cost_per_task']} USD; AI tasks: {m['ai_tasks']}; "
-        f"error rate: {m['error_rate']}",
+        f"Cost per AI task: {_figure(m.get('cost_per_task'), ' USD')}; AI tasks: {m['ai_tasks']}; "
+        f"error rate: {_figure(m.get('error_rate'))}",
         "",
         "The full report is attached (readiness.html).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _figure(value: Any, unit: str = "") -> str:
+    return "unknown" if value is None else f"{value:g}{unit}"
+
+
+def recipients(operating_model: OperatingModel, actions: list[dict[str, Any]]) -> list[str]:
+    """The report's recipients, then each person who owns an action and their backup."""
+    found = list(operating_model.report.recipients)
+    for a in actions:
+        found += [e for e in (a.get("email"), a.get("backup_email")) if e]
+    return list(dict.fromkeys(str(e) for e in found))
 
 
 def email_html(html: str, chart_data_uri: str | None) -> str:
@@ -58,16 +84,21 @@ def email_html(html: str, chart_data_uri: str | None) -> str:
 
 
 def build_message(
-    doc: dict[str, Any], html: str, operating_model: OperatingModel, chart_png: bytes | None
+    doc: dict[str, Any],
+    html: str,
+    operating_model: OperatingModel,
+    chart_png: bytes | None,
+    actions: list[dict[str, Any]] | None = None,
 ) -> EmailMessage:
-    """The readiness email of one week."""
+    """The readiness email of one week, to the recipients and every action's owner and backup."""
     import base64
 
     data_uri = (
         f"data:image/png;base64,{base64.b64encode(chart_png).decode()}" if chart_png else None
     )
-    message = _envelope(operating_model, subject(doc), list(operating_model.report.recipients))
-    message.set_content(plain_text(doc))
+    actions = actions or []
+    message = _envelope(operating_model, subject(doc), recipients(operating_model, actions))
+    message.set_content(plain_text(doc, actions))
     message.add_alternative(email_html(html, data_uri), subtype="html")
     if chart_png:
         body = message.get_payload()[1]

@@ -13,10 +13,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import select
 
+from checks.rules.repeats import seen_before_mask, serious_repeat_mask
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.settings import Settings
-from models.warehouse import EmailDelivery, ReviewFinding
+from models.warehouse import ChangeEntry, EmailDelivery, ReviewFinding
 from pipelines.input_stats import week_quarantine
 from pipelines.metrics import stored_metrics
 from pipelines.warehouse.engine import transaction
@@ -25,7 +26,13 @@ from reports.charts import cost_trend_png
 from reports.email import EmailDeliveryError, build_message, send, write_eml
 from reports.operating_model_page import write_operating_model_page
 from reports.readiness import stored_readiness, trend
-from reports.render import generated_at, render_html, write_atomic, write_report_files
+from reports.render import (
+    actions,
+    generated_at,
+    render_html,
+    write_atomic,
+    write_report_files,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class PublishedWeek:
 
 
 def _findings(conn: Any, operating_model: OperatingModel, week: Week) -> list[dict[str, Any]]:
-    """This week's findings above severity none, repeats marked."""
+    """This week's findings above severity none; serious repeats (`repeat`, the definition of
+    `quality.serious_repeat`) and categories seen in earlier weeks (`seen_before`) marked."""
     start, end = week.start, week.end
     table = ReviewFinding.__table__
     rows = read_frame(
@@ -69,20 +77,28 @@ def _findings(conn: Any, operating_model: OperatingModel, week: Week) -> list[di
         if rows.schema["reviewed_at"].time_zone is None
         else pl.col("reviewed_at")
     )
-    earlier = set(
-        rows.filter(pl.col("reviewed_at") < start).get_column("category").drop_nulls().to_list()
+    change = ChangeEntry.__table__
+    changes = read_frame(
+        conn,
+        select(change.c.changed_at, change.c.kind).where(
+            change.c.pilot == operating_model.pilot, change.c.changed_at < end
+        ),
+        schema={"changed_at": pl.Datetime("us", "UTC"), "kind": pl.String},
     )
+    earlier = rows.filter(pl.col("reviewed_at") < start)
     week_rows = rows.filter(pl.col("reviewed_at") >= start)
-    return [
-        {**r, "repeat": r["category"] in earlier and r["severity"] in ("medium", "stop_now")}
-        for r in week_rows.sort(["severity", "ticket_id"], descending=[True, False]).to_dicts()
-    ]
+    week_rows = week_rows.with_columns(
+        serious_repeat_mask(week_rows, earlier, changes).alias("repeat"),
+        seen_before_mask(week_rows, earlier).alias("seen_before"),
+    )
+    return week_rows.sort(["severity", "ticket_id"], descending=[True, False]).to_dicts()
 
 
 def publish_week(
-    db_url: str, operating_model: OperatingModel, week: Week, out_dir: Path
+    db_url: str, operating_model: OperatingModel, week: Week, out_dir: Path, *, draft: bool = False
 ) -> PublishedWeek:
-    """Write readiness.html, the quarantine CSVs and email.eml from stored results."""
+    """Write readiness.html, the quarantine CSVs and email.eml from stored results (`draft`: a
+    week not yet ended, marked DRAFT everywhere)."""
     pilot = operating_model.pilot
     with transaction(db_url) as conn:
         readiness = stored_readiness(conn, operating_model, week)
@@ -99,11 +115,15 @@ def publish_week(
         previous_metrics=previous,
         findings=findings,
         quarantine=quarantine,
+        draft=draft,
     )
-    doc = readiness.as_json()
+    doc = {**readiness.as_json(), **({"draft": True} if draft else {})}
     paths = write_report_files(folder, html, quarantine)
     write_operating_model_page(folder, operating_model)
-    eml = write_eml(build_message(doc, html, operating_model, chart), folder / "email.eml")
+    message = build_message(
+        doc, html, operating_model, chart, actions(readiness.outcomes, operating_model)
+    )
+    eml = write_eml(message, folder / "email.eml")
     return PublishedWeek(folder, paths["html"], folder / "readiness.json", eml, doc["verdict"], doc)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from checks.actions import with_actions
 from checks.verdict import Verdict, stored_outcomes
 from models.operating_model import ROLE_NAMES, OperatingModel
 from models.results import RuleOutcome, Week, WeeklyMetrics
@@ -39,7 +40,26 @@ class WeekReadiness:
             "rules": [o.as_json() for o in self.outcomes],
             "metrics": self.metrics.as_json(),
             "inputs": self.inputs,
+            "paused_since": self.paused_since,
+            "history_gaps": self.history_gaps,
         }
+
+    @property
+    def paused_since(self) -> str | None:
+        """The first week of the pause in force, when `pilot.paused` failed (its value is the
+        number of weeks since then)."""
+        for o in self.outcomes:
+            if o.id == "pilot.paused" and o.status == "fail" and o.value is not None:
+                return self.week.shift(-int(o.value)).label
+        return None
+
+    @property
+    def history_gaps(self) -> list[str]:
+        """Earlier weeks the green streak needed that were never run."""
+        for o in self.outcomes:
+            if o.id == "expansion.streak" and o.status == "fail":
+                return list(o.evidence)
+        return []
 
 
 def stored_readiness(
@@ -59,7 +79,7 @@ def stored_readiness(
         pilot=pilot,
         week=week,
         verdict=row.verdict,
-        outcomes=stored_outcomes(conn, pilot, week),
+        outcomes=with_actions(stored_outcomes(conn, pilot, week), operating_model, week),
         metrics=WeeklyMetrics.from_json(row.metrics_json),
         inputs=week_input_stats(conn, pilot, week.label),
     )

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from checks.actions import action_order, urgency
 from checks.completeness import completeness
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
@@ -82,25 +83,48 @@ def _env() -> Environment:
     return env
 
 
+def due_text(due: dt.datetime | None) -> str | None:
+    """A due date-time as people read it, in the pilot's timezone: `Mon 2026-10-26 04:00 CET`."""
+    return None if due is None else f"{due:%a %Y-%m-%d %H:%M} {due.tzname()}"
+
+
+def action_text(rule: RuleOutcome) -> str:
+    """What to do about a rule: its catalog action; for a needed rule that cannot be measured,
+    what it lacks."""
+    if rule.status == "unknown":
+        return (
+            f"Provide what this rule needs to be measured ({rule.message}), then re-run the week."
+        )
+    return rule.action
+
+
 def actions(outcomes: list[RuleOutcome], operating_model: OperatingModel) -> list[dict[str, Any]]:
-    """One line per failing or warning rule: what to do and who does it."""
+    """One line per rule that asks for something, most urgent first (pause the pilot, block
+    expansion, warn): what to do, who does it, by when, and whether it decides the verdict."""
     who = owners(operating_model)
     lines = []
-    for rule in outcomes:
-        if rule.status not in ("fail", "warn"):
-            continue
+    for rule in action_order(outcomes):
         person = who.get(rule.owner_role, {})
         lines.append(
             {
                 "id": rule.id,
                 "status": rule.status,
-                "action": rule.action,
+                "urgency": urgency(rule),
+                "action": action_text(rule),
+                # The restart row to add is what a paused pilot's owner needs verbatim.
+                "detail": rule.evidence[0] if rule.id == "pilot.paused" and rule.evidence else None,
                 "role": rule.owner_role,
                 "person": person.get("name"),
+                "email": person.get("email"),
                 "backup": person.get("backup"),
+                "backup_email": person.get("backup_email"),
+                "due": rule.due.isoformat() if rule.due else None,
+                "due_text": due_text(rule.due),
+                "decides_verdict": rule.decides_verdict,
+                "message": rule.message,
             }
         )
-    return sorted(lines, key=lambda a: (a["status"] != "fail", a["id"]))
+    return lines
 
 
 KEY_FIGURES = (
@@ -136,8 +160,10 @@ def render_html(
     previous_metrics: WeeklyMetrics | None,
     findings: list[dict[str, Any]],
     quarantine: list[dict[str, Any]],
+    draft: bool = False,
 ) -> str:
-    """The one-page report a manager reads (self-contained: styles inline, chart embedded)."""
+    """The one-page report a manager reads (self-contained: styles inline, chart embedded);
+    `draft` marks a week that has not ended."""
     doc = readiness.as_json()
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     reasons = Counter(reason for row in quarantine for reason in row["reasons"])
@@ -150,7 +176,7 @@ def render_html(
             week_start=readiness.week.monday.isoformat(),
             week_end=readiness.week.sunday.isoformat(),
             rules=readiness.outcomes,
-            failing=[r for r in readiness.outcomes if r.status == "fail"],
+            failing=[r for r in action_order(readiness.outcomes) if urgency(r) != "warn"],
             actions=actions(readiness.outcomes, operating_model),
             key_figures=key_figures(readiness.metrics, previous_metrics),
             chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,
@@ -160,6 +186,7 @@ def render_html(
             owners=owners(operating_model),
             completeness=completeness(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+            draft=draft,
         )
     )
 

@@ -20,6 +20,10 @@ class WeekHistory:
     metrics: dict[str, WeeklyMetrics] = field(default_factory=dict)
     # Ids of the rules that failed each week whose rules were evaluated.
     failed_rules: dict[str, list[str]] = field(default_factory=dict)
+    # Each stored week's verdict (None: facts stored, rules not evaluated).
+    verdicts: dict[str, str | None] = field(default_factory=dict)
+    # The first week holding model usage of the pilot (None without any).
+    first_usage_week: str | None = None
 
 
 @dataclass(frozen=True)

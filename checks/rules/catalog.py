@@ -11,6 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 from checks.rules.base import Finding, Rule, RuleContext, above, ids
+from checks.rules.continuity import missing_weeks, paused, weeks_option
+from checks.rules.repeats import serious_repeat_mask
 from models.operating_model import ROLE_NAMES
 
 
@@ -177,36 +179,17 @@ def stop_now(ctx: RuleContext) -> Finding:
 
 
 def serious_repeat(ctx: RuleContext) -> Finding:
-    serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
-    earlier = ctx.inputs.earlier_findings
-    changes = ctx.inputs.changes
-    repeats: list[str] = []
-    categories: list[str] = []
-    for category in ids(serious["category"]):
-        before = earlier.filter(pl.col("category") == category)
-        if before.height == 0:
-            continue
-        first_seen = before["reviewed_at"].min()
-        fixed = (
-            before.filter(
-                pl.col("fix").is_not_null() & (pl.col("fix").str.strip_chars() != "")
-            ).height
-            > 0
-        )
-        # A logged change counts as the fix when it came between the two findings.
-        seen_again = serious.filter(pl.col("category") == category)["reviewed_at"].max()
-        between = (pl.col("changed_at") > first_seen) & (pl.col("changed_at") < seen_again)
-        fixed = fixed or changes.filter(between).height > 0
-        if fixed:
-            categories.append(category)
-            repeats += serious.filter(pl.col("category") == category)["ticket_id"].to_list()
-    if repeats:
+    reviews = ctx.inputs.reviews
+    mask = serious_repeat_mask(reviews, ctx.inputs.earlier_findings, ctx.inputs.changes)
+    repeats = reviews.filter(mask)
+    if repeats.height:
+        categories = ids(repeats["category"])
         return Finding(
             "fail",
             len(categories),
             0,
-            (f"serious finding(s) repeated after a fix in: {', '.join(categories)}"),
-            ids(repeats),
+            f"serious finding(s) repeated after a fix in: {', '.join(categories)}",
+            ids(repeats["ticket_id"]),
         )
     return Finding("pass", 0, 0, "no serious finding repeats one that was already fixed", [])
 
@@ -319,7 +302,10 @@ def concentration(ctx: RuleContext) -> Finding:
 # change -------------------------------------------------------------------------------------
 def _changes_in_week(ctx: RuleContext) -> list[str]:
     at = pl.col("changed_at")
-    in_week = ctx.inputs.changes.filter((at >= ctx.week.start) & (at < ctx.week.end))
+    # A restart is the stop authority's decision, not a change to the system.
+    in_week = ctx.inputs.changes.filter(
+        (at >= ctx.week.start) & (at < ctx.week.end) & (pl.col("kind") != "restart")
+    )
     return [f"{k} {v}" for k, v in in_week.select("kind", "version").iter_rows()]
 
 
@@ -424,18 +410,43 @@ def streak(ctx: RuleContext, failed_this_week: bool) -> Finding:
         count += 1
     if count >= need:
         return Finding("pass", count, need, f"{count} green week(s) in a row", [])
-    return Finding(
-        "fail",
-        count,
-        need,
-        f"{count} green week(s) in a row; {need} needed before expanding",
-        [],
+    message = f"{count} green week(s) in a row; {need} needed before expanding"
+    # Weeks never run inside the streak's window would have to be run before it can be trusted.
+    window = {ctx.week.shift(-n).label for n in range(1, need)}
+    gaps = [w for w in history_gaps(ctx) if w in window]
+    if gaps:
+        message += (
+            f"; {', '.join(gaps)} never run: run {'it' if len(gaps) == 1 else 'them'} first "
+            f"(pilot-readiness run {weeks_option(gaps)} with the same --pilot and --inbox)"
+        )
+    return Finding("fail", count, need, message, gaps)
+
+
+def history_gaps(ctx: RuleContext) -> list[str]:
+    """Weeks since the pilot started, before this one, whose rules were never evaluated."""
+    known = [w for w in (ctx.history.first_usage_week, *ctx.history.failed_rules) if w]
+    return missing_weeks(
+        ctx.week,
+        set(ctx.history.failed_rules),
+        ctx.operating_model.started_on,
+        min(known, default=None),
     )
 
 
 # the catalog: one entry per rule id, in report order ----------------------------------------
 # Evidence kind "tickets": the evidence items are ticket ids (linked to the help desk).
 RULES: list[Rule] = [
+    Rule(
+        id="pilot.paused",
+        evaluate=paused,
+        owner_role="stop_authority",
+        on_fail="pause_pilot",
+        evidence_kind="text",
+        action=(
+            "Keep the pilot paused until its causes are fixed; then the stop authority or the "
+            "backup restarts it by adding the restart row shown to the change log."
+        ),
+    ),
     Rule(
         id="data.inputs_present",
         evaluate=inputs_present,

@@ -886,6 +886,17 @@ def _make_changes(
         )
     if plan.bad is not None and plan.bad + 1 < len(weeks):
         after = weeks[plan.bad + 1].monday
+        # The stop authority lets the pilot run again once the fix below is in.
+        log.append(
+            (
+                _local_epoch(after, 11, 30),
+                "restart",
+                f"after-{weeks[plan.bad].label}",
+                BUSINESS_OWNER,
+                f"Restart after the {weeks[plan.bad].label} pause: privacy case reviewed, "
+                "excluded categories blocked, model pinned back",
+            )
+        )
         log.append(
             (
                 _local_epoch(after, 11, 0),

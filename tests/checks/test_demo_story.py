@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,10 @@ def test_demo_weeks_go_from_pause_to_stop_to_ready(demo: dict[str, Any]) -> None
 def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
     """It produces every week's readiness document (verdict, rules, metrics, inputs) exactly as
     the golden copy holds it, number types included."""
+    if os.environ.get("PILOT_REWRITE_GOLDEN") == "1":  # renew on purpose (see the README there)
+        for week in demo["weeks"]:
+            text = json.dumps(demo["documents"][week], sort_keys=True, indent=1) + "\n"
+            (GOLDEN / f"{week}.json").write_text(text, encoding="utf-8")
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == demo["weeks"]
     for week in demo["weeks"]:
         golden = json.loads((GOLDEN / f"{week}.json").read_text(encoding="utf-8"))
@@ -88,3 +93,25 @@ def test_demo_documents_equal_the_golden_copy(demo: dict[str, Any]) -> None:
         assert produced == golden, week
         # Equal as text too: no number changed between integer and float.
         assert json.dumps(produced, sort_keys=True) == json.dumps(golden, sort_keys=True), week
+
+
+def test_the_bad_week_orders_its_actions_by_what_stops_the_pilot(demo: dict[str, Any]) -> None:
+    """It marks the stop-now and excluded-category rules as deciding the bad week, due within
+    hours, while the other failures are due in business days."""
+    rules = demo["documents"][demo["bad_week"]]["rules"]
+    deciding = [r["id"] for r in rules if r["decides_verdict"]]
+    assert deciding == ["quality.stop_now", "scope.excluded_category"]
+    due = {r["id"]: r["due"] for r in rules}
+    assert due["quality.stop_now"] < due["cost.per_task"]
+    assert all(r["due"] is None for r in rules if r["status"] == "pass")
+
+
+def test_the_restart_after_the_bad_week_is_recorded(demo: dict[str, Any]) -> None:
+    """It lifts the bad week's pause by the restart the stop authority logged the next week,
+    and the green streak counts from that week."""
+    weeks = demo["weeks"]
+    after = {r["id"]: r for r in demo["documents"][weeks[5]]["rules"]}
+    assert after["pilot.paused"]["status"] == "pass"
+    assert "restarted" in after["pilot.paused"]["message"]
+    assert after["expansion.streak"]["value"] == 1
+    assert demo["documents"][weeks[5]]["paused_since"] is None

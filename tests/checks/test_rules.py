@@ -206,6 +206,7 @@ def with_roles(ctx: RuleContext, **roles: Role | None) -> RuleContext:
 def test_catalog_has_the_contract_rule_ids() -> None:
     """It keeps the stable rule ids of contract section 6, each once, streak last."""
     assert [r.id for r in RULES] + [STREAK.id] == [
+        "pilot.paused",
         "data.inputs_present",
         "data.quarantine_ratio",
         "data.unpriced_usage",
@@ -780,6 +781,15 @@ REPEAT_AFTER_FIX = {
 
 # The table the coverage test reads: adding a rule without its cases fails that test.
 CASES: list[Case] = [
+    Case("pilot.paused", "pass", _unchanged, "never-paused"),
+    Case(
+        "pilot.paused",
+        "fail",
+        lambda ctx: replace(
+            ctx, history=replace(ctx.history, verdicts={"2026-W46": "pause_pilot"})
+        ),
+        "paused-last-week-no-restart",
+    ),
     Case("data.inputs_present", "pass", _unchanged, "all-sources"),
     Case(
         "data.inputs_present",
@@ -898,6 +908,8 @@ CASES: list[Case] = [
 
 # Rules whose function has no `unknown` branch, with their status on an empty first week.
 NEVER_UNKNOWN: dict[str, Status] = {
+    # A pause is read from stored verdicts and the change log, both always known.
+    "pilot.paused": "pass",
     "data.inputs_present": "fail",
     "data.unpriced_usage": "pass",
     # The metrics always give a month-to-date cost: the fixed fees of the days elapsed.

@@ -13,7 +13,10 @@ from tests.conftest import EXAMPLE_PILOT
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-CONTRACT_KEYS = {"pilot", "week", "verdict", "rules", "metrics", "inputs", "email", "generated_at"}
+CONTRACT_KEYS = {
+    "pilot", "week", "verdict", "rules", "metrics", "inputs", "email", "generated_at",
+    "paused_since", "history_gaps",
+}  # fmt: skip
 METRIC_KEYS = {
     "ai_tasks", "manual_tasks", "model_cost", "human_cost", "fees", "total_cost", "cost_per_task",
     "reviewed", "error_rate", "correction_rate", "minutes_saved_per_employee_day",

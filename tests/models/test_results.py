@@ -254,4 +254,24 @@ def test_rule_outcome_json_has_the_reported_keys_only() -> None:
         "owner_role",
         "evidence_total",
         "on_fail",
+        "due",
+        "decides_verdict",
     ]
+
+
+def test_a_week_has_ended_only_after_its_last_local_day() -> None:
+    """It says a week has ended from its local Monday-after 00:00, not before."""
+    week = Week.parse("2026-W46", "Pacific/Auckland")
+    assert not week.has_ended(week.end - dt.timedelta(seconds=1))
+    assert week.has_ended(week.end)
+    assert "--allow-partial-week" in week.not_ended_message()
+
+
+def test_week_ranges_run_oldest_first() -> None:
+    """It expands A..B into every week in between, across a year end, and refuses a range
+    that runs backwards."""
+    weeks = Week.parse_range("2026-W52..2027-W02", "Europe/Berlin")
+    assert [w.label for w in weeks] == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"]
+    assert [w.label for w in Week.parse_range("2026-W40", "UTC")] == ["2026-W40"]
+    with pytest.raises(ValueError, match="backwards"):
+        Week.parse_range("2026-W46..2026-W39", "UTC")

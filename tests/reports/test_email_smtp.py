@@ -35,9 +35,11 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.envelopes: list[list[str]] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=default))
+        self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
@@ -177,10 +179,20 @@ def test_readiness_email_arrives_whole_and_is_sent_once(
     words = {"ready": "READY TO EXPAND", "pause_expansion": "PAUSE EXPANSION"}
     words["pause_pilot"] = "PAUSE PILOT"
     assert message["Subject"] == f"[{words[result.verdict]}] support-reply-drafts {result.week}"
-    assert message["To"] == "ana@example.com, sam@example.com"
+    # The recipients, then the owner and backup of each role with an action, each delivered.
+    doc = json.loads(result.report_json.read_text())
+    roles = {r["owner_role"] for r in doc["rules"] if r["due"]}
+    to = message["To"].split(", ")
+    assert to[:2] == ["ana@example.com", "sam@example.com"] and len(to) == len(set(to))
+    if "reviewer" in roles:
+        assert {"dana@example.com", "max@example.com"} <= set(to)
+    assert inbox.envelopes[0] == to
     assert message["From"] == "readiness@example.com"
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert words[result.verdict] in text
+    for rule in doc["rules"]:
+        if rule["due"]:
+            assert rule["id"] in text and "due " in text
     html = message.get_body(preferencelist=("html",)).get_content()
     assert 'src="cid:cost-trend@pilot-readiness"' in html
     assert 'style="' in html  # CSS inlined for mail clients

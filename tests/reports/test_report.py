@@ -113,7 +113,20 @@ def test_json_and_html_agree_on_the_verdict(published):
     assert words[doc["verdict"]] in published.html.read_text()
     message = message_from_bytes((published.folder / "email.eml").read_bytes(), policy=default)
     assert message["Subject"] == f"[{words[doc['verdict']]}] support-reply-drafts {doc['week']}"
-    assert message["To"] == "ana@example.com, sam@example.com"
+    # The report's recipients first, then the owner and backup of every rule asking for action.
+    owners = {
+        "business_owner": ["ana@example.com", "li@example.com"],
+        "technical_owner": ["sam@example.com", "jo@example.com"],
+        "reviewer": ["dana@example.com", "max@example.com"],
+        "stop_authority": ["ana@example.com", "sam@example.com"],
+    }
+    acting = [r["owner_role"] for r in doc["rules"] if r["due"]]
+    expected = ["ana@example.com", "sam@example.com"] + [e for role in acting for e in owners[role]]
+    assert message["To"] == ", ".join(dict.fromkeys(expected))
+    text = message.get_body(("plain",)).get_content()
+    for rule in doc["rules"]:
+        if rule["due"]:
+            assert rule["id"] in text
     kinds = [part.get_content_type() for part in message.walk()]
     assert "text/plain" in kinds and kinds.count("text/html") == 2  # body and attachment
     assert doc["email"] == {"status": "not_configured", "error": None}

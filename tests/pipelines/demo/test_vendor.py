@@ -94,7 +94,7 @@ def test_the_vendor_inbox_has_the_same_weeks_and_bad_week(runs: dict[str, Run]) 
         "tickets": 2378,
         "timesheets": 240,
         "reviews": 80,
-        "changes": 16,
+        "changes": 17,  # the restart the week after the bad week included
     }
 
 

@@ -238,6 +238,26 @@ SECTIONS: tuple[Section, ...] = (
         tuple(q for level in LEVEL_WORDS for q in _level_questions(level)),
     ),
     Section(
+        "Response times: by when an action is due, counted from the end of the week",
+        (
+            Question(
+                "response_times.stop_now",
+                "A failure that pauses the pilot: act within? (e.g. 4 hours, 1 day)",
+                default="4 hours",
+            ),
+            Question(
+                "response_times.fail",
+                "A failure that blocks expansion: act within? (e.g. 2 business days)",
+                default="2 business days",
+            ),
+            Question(
+                "response_times.warn",
+                "A warning: act within? (e.g. 3 days, next review)",
+                default="next review",
+            ),
+        ),
+    ),
+    Section(
         "Costs: the budget and what a person's time costs",
         (
             Question("costs.currency", "Currency (only USD is supported)", default="USD"),

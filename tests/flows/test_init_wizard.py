@@ -193,6 +193,10 @@ DEMO_TYPED = [
     "Another customer's data in the draft, or a refund promised",
     "The reviewer tells the stop authority at once; AI drafts stop until the stop authority "
     "restarts the pilot",
+    "",  # act within 4 hours on a failure that pauses the pilot
+    "2 workdays",  # refused: not a response time
+    "2 business days",
+    "",  # next review for a warning
     "",  # USD
     "lots",  # refused: not a number
     "3000",
@@ -243,6 +247,10 @@ def test_typed_answers_reproduce_the_example_pilot(tmp_path: Path) -> None:
     )
     assert "not accepted: roles.business_owner.email: value is not a valid email" in (result.output)
     assert "not accepted: 'lots' is not a number" in result.output
+    assert (
+        "not accepted: response_times.fail: Value error, '2 workdays' is not a response time"
+        in (result.output)
+    )
     assert (
         "Who approves prompt and model changes? Comma-separated names [Sam Okafor, Ana Ruiz]"
         in (result.output)
@@ -338,6 +346,9 @@ def test_a_real_terminal_conversation_writes_a_loadable_model(tmp_path: Path) ->
         term.answer("On how many different days", "")
         for level in ("low", "medium", "stop now"):
             term.answer(f"Failure level '{level}'", "none")
+        term.answer("A failure that pauses the pilot: act within?", "1 day")
+        term.answer("A failure that blocks expansion: act within?", "")
+        term.answer("A warning: act within?", "")
         term.answer("Currency", "")
         term.answer("Monthly cap for the whole pilot", "500")
         term.answer("Warn when the month's spend reaches", "")
@@ -372,6 +383,7 @@ def test_a_real_terminal_conversation_writes_a_loadable_model(tmp_path: Path) ->
     assert model.pilot == "invoice-triage" and model.timezone == "UTC"
     assert model.roles.stop_authority is None and model.change_approvers == ["Raj Patel", "Kim Lee"]
     assert model.review.min_sample == 10
+    assert str(model.response_times.stop_now) == "1 day"
     assert (tmp_path / "operating-model.html").is_file()
 
 
@@ -429,11 +441,12 @@ def test_unasked_keys_are_what_no_question_covers() -> None:
         "roles": {"reviewer": {"name": "R", "backup": {"name": "B"}}},
         "sources": {"usage": {"origin": "o", "format": "auto", "task_id_tag_prefix": "t:"}},
         "response_times": {"warn": "next review"},
+        "newer_key": {"a": 1},
     }
     assert unasked(raw) == {
         "costs": {"prices": {}},
         "sources": {"usage": {"task_id_tag_prefix": "t:"}},
-        "response_times": {"warn": "next review"},
+        "newer_key": {"a": 1},
     }
 
 

@@ -135,6 +135,7 @@ def test_weekly_report_of_a_complete_model_lists_no_gaps(example_model) -> None:
     html = weekly_html(example_model)
     assert '<a href="operating-model.html">' in html
     assert "Still undocumented" not in html
+    assert "every part of it is written down" in html
 
 
 def print_pages(html_path: Path, paper: str, out: Path) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import logging.handlers
 import os
 import signal
 import sys
@@ -136,7 +137,10 @@ def _route_tracebacks(log_file: Path | None) -> Path | None:
     if log_file is not None and _log_file != log_file:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(log_file, encoding="utf-8")
+            # Bounded: five files of 5 MB at most.
+            handler = logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=5 * 2**20, backupCount=4, encoding="utf-8"
+            )
         except OSError:
             handler = None
         if handler is not None:

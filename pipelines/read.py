@@ -102,12 +102,11 @@ def _read_csv(
     number_repeated: bool = False,
     unify: bool | None = None,
 ) -> pl.DataFrame:
-    # A lone `\r` ending a line: the text is read with its line ends unified (csv_lines).
+    # A lone `\r` ending a line: the text is read with its line ends unified (csv_lines). Seen
+    # in the sniffed head here; one further on makes polars fail, and the file is read again.
+    # (UTF-16 and declared encodings are decoded in Python, and unified there anyway.)
     if unify is None:
-        # (UTF-16 and declared encodings are decoded in Python, and unified there anyway.)
-        unify = (
-            b"\r" in head and b"\x00" not in head and csv_lines.file_has_lone_carriage_return(path)
-        )
+        unify = b"\x00" not in head and csv_lines.lone_carriage_returns(head.rstrip(b"\r")) > 0
     needs_python_decode = (
         unify
         or (encoding not in (None, "utf-8", "utf8"))

@@ -67,6 +67,22 @@ def start_run(inbox: Path, out: Path, db_url: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def wait_or_show_stacks(process: subprocess.Popen[str], timeout: float) -> None:
+    """Wait for the run's process; when it outlives `timeout`, fail with every thread's stack
+    (SIGUSR1 makes it print them) instead of a bare timeout."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        process.wait()
+        stderr = process.stderr.read() if process.stderr else ""
+        pytest.fail(
+            f"run still ran after {timeout:.0f} s; its threads were at:\n{stderr[-20_000:]}"
+        )
+
+
 def wait_for_stage(
     db_path: Path, stage: str, process: subprocess.Popen[str], files_loaded: int = 0
 ) -> bool:
@@ -111,7 +127,7 @@ def test_killed_run_reruns_to_the_undisturbed_result(
     reached = wait_for_stage(db_path, stage, process, files_loaded)
     if reached:
         process.send_signal(signal.SIGKILL)
-    process.wait(timeout=120)
+    wait_or_show_stacks(process, 120)
     assert reached and process.returncode == -signal.SIGKILL, f"run ended before {stage}"
 
     result = weekly_readiness(
@@ -149,7 +165,7 @@ def test_a_run_shows_its_stacks_on_sigusr1_and_stops_within_seconds_on_sigterm(
         assert process.poll() is None  # a stack dump does not stop the run
         process.send_signal(signal.SIGTERM)
         sent = time.monotonic()
-        process.wait(timeout=30)
+        wait_or_show_stacks(process, 30)
         stopped_after = time.monotonic() - sent
     finally:
         if process.poll() is None:

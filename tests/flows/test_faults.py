@@ -3,6 +3,7 @@ SMTP server that refuses. Each fails cleanly, says why, writes nothing half, and
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -315,3 +316,37 @@ def test_the_temporary_prefect_server_stops_when_the_process_that_started_it_is_
     assert all(_stopped(pid) for pid in children)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{api}/health", timeout=2)
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_extreme_costs_leave_readiness_json_valid_for_a_strict_parser(exports, tmp_path):
+    """It quarantines costs of 1e300, 1.7e308 and inf in a week's usage export, and the week's
+    readiness.json parses with a strict JSON parser (no Infinity or NaN anywhere)."""
+    from flows.weekly_readiness import weekly_readiness
+    from models.results import Week
+
+    week = exports.weeks[0]
+    inbox = tmp_path / "inbox"
+    deliver(exports, inbox, week)
+    monday = (Week.parse(week, "Europe/Berlin").start + dt.timedelta(hours=12)).date().isoformat()
+    (inbox / "usage" / "extreme.csv").write_text(
+        "request_id,timestamp,model,input_tokens,output_tokens,status,cost_usd\n"
+        + "".join(
+            f"x{i},{monday}T10:00:00Z,gpt-4o,100,20,ok,{cost}\n"
+            for i, cost in enumerate(["1e300", "1.7e308", "inf", "-inf", "nan"])
+        )
+    )
+    result = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=inbox, week=week, out_dir=tmp_path / "out",
+        db_url=f"sqlite:///{tmp_path / 'w.db'}", send_email=False,
+    )  # fmt: skip
+    doc = json.loads(result.report_json.read_text(), parse_constant=_refuse_constant)
+    [extreme] = [
+        f for f in doc["inputs"]["usage"]["files_detail"] if f["file"].endswith("extreme.csv")
+    ]
+    assert (extreme["rows_read"], extreme["rows_quarantined"]) == (5, 5)
+    assert doc["metrics"]["projected_month_cost"] < 1e12

@@ -186,3 +186,22 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
     assert "Provider bill reconciliation" in html
     assert '<td class="num">10.00</td><td class="num">8.00</td><td class="num">20.0%</td>' in html
     assert "Warning: gpt-4o&lt;img&gt;: 20.0% of the bill is not explained" in html
+
+
+def test_data_quality_counts_skipped_rows_and_rows_in_the_week(published):
+    """It shows skipped rows beside the other counts, and readiness.json holds each source's
+    rows in the week and the solved tickets without a solve time (issue 17)."""
+    doc = json.loads(published.json.read_text())
+    html = published.html.read_text()
+    assert "<th>Duplicate</th><th>Skipped</th>" in html
+    for source, stats in doc["inputs"].items():
+        assert stats["rows_read"] == (
+            stats["rows_loaded"]
+            + stats["rows_quarantined"]
+            + stats["rows_duplicate"]
+            + stats["rows_skipped"]
+        ), source
+        assert stats["rows_in_week"] >= 0, source
+    assert doc["inputs"]["tickets"]["rows_in_week"] > 0
+    assert doc["inputs"]["tickets"]["solved_without_solve_time"] == 0
+    assert "without a solve time" not in html

@@ -258,3 +258,19 @@ def test_check_exits_1_when_no_timesheet_row_has_an_activity(tmp_path: Path) -> 
     some = ROOT / "tests/fixtures/vendor/i17/clockify-dayfirst-2026.csv"
     partly = runner.invoke(app, ["check", "--source", "timesheets", str(some)])
     assert partly.exit_code == 0 and "have no activity" not in partly.stdout
+
+
+def test_the_example_pilot_s_zendesk_settings_no_longer_refuse_other_vendors() -> None:
+    """It reads a Freshdesk export with the example pilot (its Zendesk field ids apply to
+    Zendesk pages only) and a Zendesk page without a pilot (issue 17, case 2)."""
+    freshdesk = ROOT / "tests/fixtures/vendor/freshdesk/tickets-export.csv"
+    page = ROOT / "tests/fixtures/vendor/zendesk/incremental-tickets-page.json"
+    for args in (
+        [str(freshdesk), "--pilot", str(EXAMPLE_PILOT)],
+        [str(freshdesk)],
+        [str(page)],
+    ):
+        result = runner.invoke(app, ["check", "--source", "tickets", *args, "--json"])
+        doc = json.loads(result.stdout)
+        assert doc["refused"] is None, args
+        assert doc["rows_valid"] > 0, args

@@ -80,9 +80,8 @@ def test_a_new_file_changes_the_key(two_weeks, example_model):
 def test_a_changed_operating_model_or_code_changes_the_key(two_weeks, example_model):
     """It gives a new key when a limit of the operating model or the stages' code changes."""
     db_url, weeks, _ = two_weeks
-    stricter = OperatingModel.model_validate(
-        example_model.model_dump(mode="json")
-        | {"limits": example_model.limits.model_dump(mode="json") | {"max_error_rate": 0.01}}
+    stricter = example_model.model_copy(
+        update={"limits": example_model.limits.model_copy(update={"max_error_rate": 0.01})}
     )
     assert _key(db_url, example_model, weeks[-1]) != _key(db_url, stricter, weeks[-1])
     assert _key(db_url, example_model, weeks[-1]) != _key(

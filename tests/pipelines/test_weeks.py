@@ -62,3 +62,26 @@ def test_pilot_week_refuses_a_week_of_another_timezone(example_model) -> None:
     assert pilot_week(example_model, week) is week
     with pytest.raises(ValueError, match="parse the week in the pilot's timezone"):
         pilot_week(example_model, Week.parse("2026-W47", "America/New_York"))
+
+
+def test_rows_per_week_counts_each_row_once_in_its_local_week() -> None:
+    """It counts a row in the pilot's local ISO week (Sunday 23:59 and Monday 00:00 Berlin
+    apart), by the first column it has a value in, and dates as local days."""
+    from pipelines.weeks import rows_per_week
+
+    utc = dt.UTC
+    frame = pl.DataFrame(
+        {
+            "solved_at": [None, dt.datetime(2026, 10, 11, 22, 0, tzinfo=utc), None],
+            "created_at": [
+                dt.datetime(2026, 10, 11, 21, 59, tzinfo=utc),
+                dt.datetime(2026, 10, 1, 8, 0, tzinfo=utc),
+                dt.datetime(2026, 10, 11, 22, 14, tzinfo=utc),
+            ],
+        }
+    )
+    columns = ("solved_at", "created_at")
+    assert rows_per_week(frame, columns, "Europe/Berlin") == {"2026-W41": 1, "2026-W42": 2}
+    assert rows_per_week(frame, columns, "Asia/Kathmandu") == {"2026-W42": 3}
+    dates = pl.DataFrame({"work_date": [dt.date(2026, 10, 11), dt.date(2026, 10, 12)]})
+    assert rows_per_week(dates, ("work_date",), "UTC") == {"2026-W41": 1, "2026-W42": 1}

@@ -216,3 +216,22 @@ def test_operating_model_page_is_written_beside_the_report(published, example_mo
     assert page.is_file()
     assert example_model.workflow.trigger in page.read_text()
     assert '<a href="operating-model.html">' in published.html.read_text()
+
+
+def test_data_quality_counts_skipped_rows_and_rows_in_the_week(published):
+    """It shows skipped rows beside the other counts, and readiness.json holds each source's
+    rows in the week and the solved tickets without a solve time (issue 17)."""
+    doc = json.loads(published.json.read_text())
+    html = published.html.read_text()
+    assert 'Duplicate</th><th class="num">Skipped</th>' in html
+    for source, stats in doc["inputs"].items():
+        assert stats["rows_read"] == (
+            stats["rows_loaded"]
+            + stats["rows_quarantined"]
+            + stats["rows_duplicate"]
+            + stats["rows_skipped"]
+        ), source
+        assert stats["rows_in_week"] >= 0, source
+    assert doc["inputs"]["tickets"]["rows_in_week"] > 0
+    assert doc["inputs"]["tickets"]["solved_without_solve_time"] == 0
+    assert "without a solve time" not in html

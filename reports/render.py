@@ -21,6 +21,7 @@ from checks.rules.catalog import SAMPLE_TOO_SMALL
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from pipelines.intervals import rate_with_interval
+from reports.change_section import change_rows
 from reports.readiness import WeekReadiness, owners
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -248,6 +249,8 @@ def render_html(
             owners=owners(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
             draft=draft,
+            # issue 20: what each change did
+            changes=change_rows(doc.get("change_effects", [])),
         )
     )
 

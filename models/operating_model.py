@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
 ROLE_NAMES = ("business_owner", "technical_owner", "reviewer", "stop_authority")
@@ -206,7 +214,11 @@ def _local_days_later(start: dt.datetime, days: int, zone: ZoneInfo) -> dt.datet
 
 
 def _response_time(value: Any) -> ResponseTime:
-    return value if isinstance(value, ResponseTime) else ResponseTime.parse(value)
+    if isinstance(value, ResponseTime):
+        return value
+    if isinstance(value, dict) and set(value) == {"amount", "unit"}:  # a dump of one
+        return ResponseTime.parse(str(ResponseTime(int(value["amount"]), value["unit"])))
+    return ResponseTime.parse(value)
 
 
 # change effects (issue 20) ---------------------------------------------------------------------
@@ -232,6 +244,11 @@ class ResponseTimes(_Strict):
     @classmethod
     def _parse(cls, value: Any) -> ResponseTime:
         return _response_time(value)
+
+    @field_serializer("stop_now", "fail", "warn")
+    def _text(self, value: ResponseTime) -> str:
+        # Dumped as written in the operating model, so a dump validates again.
+        return str(value)
 
 
 class ReportSettings(_Strict):

@@ -454,3 +454,6 @@ class ChangeEffect(_Metrics):
     # The week the change fell in, when usage rows there carry two or more prompt versions.
     side_by_side_week: str | None = None
     side_by_side: list[VersionFigures] = []
+    # Other logged changes (restarts included) that fell in the before or after weeks, e.g.
+    # "restart after-2026-W43 (2026-W44)": they blur what this change alone did.
+    other_changes: list[str] = []

@@ -310,28 +310,35 @@ def change_effects(
     settings = operating_model.change_effects
     pilot, timezone = operating_model.pilot, operating_model.timezone
     c = ChangeEntry.__table__
-    rows = conn.execute(
+    logged = conn.execute(
         select(c.c.changed_at, c.c.kind, c.c.version, c.c.approved_by, c.c.description)
-        .where(
-            c.c.pilot == pilot,
-            c.c.changed_at < report_week.end,
-            c.c.kind.not_in(SKIPPED_KINDS),
-        )
+        .where(c.c.pilot == pilot, c.c.changed_at < report_week.end)
         .order_by(c.c.changed_at.desc(), c.c.kind, c.c.version)
     ).all()
+    # SQLite hands back naive UTC.
+    moments = [
+        r.changed_at if r.changed_at.tzinfo else r.changed_at.replace(tzinfo=dt.UTC) for r in logged
+    ]
+    weeks_of = [change_week(m, timezone).label for m in moments]
     planned = []
-    for row in rows:
-        changed_at = row.changed_at
-        if changed_at.tzinfo is None:  # SQLite hands back naive UTC
-            changed_at = changed_at.replace(tzinfo=dt.UTC)
+    for index, row in enumerate(logged):
+        if row.kind in SKIPPED_KINDS:
+            continue
+        changed_at = moments[index]
         week, before, after = windows(
             changed_at, timezone, settings.weeks_before, settings.weeks_after
         )
-        planned.append((row, changed_at, week, before, after))
-    labels = {w.label for _, _, week, b, a in planned for w in (*b, *a, week)}
+        window = {w.label for w in (*before, *after)}
+        others = [
+            f"{other.kind} {other.version} ({weeks_of[k]})"
+            for k, other in enumerate(logged)
+            if k != index and weeks_of[k] in window
+        ]
+        planned.append((row, changed_at, week, before, after, sorted(others)))
+    labels = {w.label for _, _, week, b, a, _ in planned for w in (*b, *a, week)}
     stored = _stored(conn, pilot, labels)
     effects = []
-    for row, changed_at, week, before, after in planned:
+    for row, changed_at, week, before, after, others in planned:
         ended = [w for w in after if w.start < report_week.end]
         versions: list[VersionFigures] = []
         if row.kind == "prompt" and week.start < report_week.end:
@@ -361,6 +368,7 @@ def change_effects(
                 after=window_figures(after, stored, report_week, operating_model.started_on),
                 side_by_side_week=week.label if versions else None,
                 side_by_side=versions,
+                other_changes=others,
             )
         )
     return effects

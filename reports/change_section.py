@@ -8,6 +8,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from pipelines.intervals import percent
+
 KIND_WORDS = {
     "prompt": "Prompt",
     "model": "Model",
@@ -30,7 +32,14 @@ def _minutes(value: float) -> str:
 
 
 def _pct(value: float) -> str:
-    return f"{value:.1%}"
+    return percent(value)
+
+
+def _ci_line(ci: list[float], n: int) -> Markup:
+    """The interval under a rate, as the rest of the report writes it."""
+    return Markup('<br><span class="muted">95 % CI {}-{} %, n={}</span>').format(
+        f"{ci[0] * 100:.1f}", f"{ci[1] * 100:.1f}", n
+    )
 
 
 # Figure key, label, how its value is written, and whether it is a share with an interval.
@@ -55,18 +64,15 @@ def _value(window: dict[str, Any], key: str, fmt: Callable[[float], str], share:
     value = window[key]
     if value is None:
         return _unknown(window["unknown_because"].get(key))
-    text = fmt(value)
+    text = Markup("{}").format(fmt(value))
     if share and window[f"{key}_ci"] is not None:
-        low, high = window[f"{key}_ci"]
-        text += f" (95 % CI {low:.1%}-{high:.1%}, n={window[SAMPLE[key]]})"
+        text += _ci_line(window[f"{key}_ci"], window[SAMPLE[key]])
     if key in window["partial"]:
-        return Markup('{} <span class="muted">(partial: {})</span>').format(
-            text, window["partial"][key]
-        )
+        text += Markup('<br><span class="muted">partial: {}</span>').format(window["partial"][key])
     return text
 
 
-def _change(before: dict[str, Any], after: dict[str, Any], key: str, share: bool) -> str:
+def _change(before: dict[str, Any], after: dict[str, Any], key: str, share: bool) -> Any:
     """After against before: percentage points for a share (saying whether the 95 % intervals
     are apart), else the relative change."""
     old, new = before[key], after[key]
@@ -77,7 +83,8 @@ def _change(before: dict[str, Any], after: dict[str, Any], key: str, share: bool
         low_old, high_old = before[f"{key}_ci"] or (old, old)
         low_new, high_new = after[f"{key}_ci"] or (new, new)
         apart = high_new < low_old or high_old < low_new
-        return f"{text} ({'intervals apart' if apart else 'within the intervals'})"
+        words = "intervals apart" if apart else "within the intervals"
+        return Markup('{}<br><span class="muted">{}</span>').format(text, words)
     if old == 0:
         return "" if new == 0 else "new"
     return f"{(new - old) / abs(old):+.1%}"
@@ -127,6 +134,7 @@ def change_rows(effects: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ],
                 "versions": [_version(v) for v in effect["side_by_side"]],
                 "side_by_side_week": effect["side_by_side_week"],
+                "other_changes": effect.get("other_changes", []),
             }
         )
     return out
@@ -145,8 +153,8 @@ def _version(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ci_text(value: float | None, ci: list[float] | None, n: int) -> str:
+def _ci_text(value: float | None, ci: list[float] | None, n: int) -> Any:
     if value is None:
-        return "n/a (none)"
-    bounds = f" (95 % CI {ci[0]:.1%}-{ci[1]:.1%})" if ci else ""
-    return f"{value:.1%}{bounds}, n={n}"
+        return _unknown("no sample")
+    text = Markup("{}").format(percent(value))
+    return text + _ci_line(ci, n) if ci else text

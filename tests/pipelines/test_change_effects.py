@@ -343,7 +343,7 @@ def test_each_change_is_measured_from_the_stored_weeks(
 ) -> None:
     """It lists every change but the restart, newest first, measured over the stored weeks
     around it, too early to tell while its after-weeks have not all ended, with the prompt
-    versions of the change week side by side."""
+    versions of the change week side by side and the other changes of its windows named."""
     _store(warehouse_url, example_model.pilot)
     with transaction(warehouse_url) as conn:
         effects = change_effects(conn, example_model, W44)
@@ -359,6 +359,9 @@ def test_each_change_is_measured_from_the_stored_weeks(
     assert prompt.side_by_side_week == "2026-W42"
     assert [(v.prompt_version, v.tasks) for v in prompt.side_by_side] == [("v1", 4), ("v2", 2)]
     assert model.side_by_side == []
+    # What else changed in the windows is named: the difference is not the change's alone.
+    assert prompt.other_changes == ["model gpt-4.1 (2026-W44)", "restart after-2026-W42 (2026-W43)"]
+    assert model.other_changes == ["prompt v2 (2026-W42)", "restart after-2026-W42 (2026-W43)"]
 
 
 def test_the_report_week_bounds_what_a_change_shows(

@@ -457,3 +457,5 @@ class ChangeEffect(_Metrics):
     # Other logged changes (restarts included) that fell in the before or after weeks, e.g.
     # "restart after-2026-W43 (2026-W44)": they blur what this change alone did.
     other_changes: list[str] = []
+    # Weeks of the windows whose verdict paused the pilot: their figures are the incident's.
+    paused_weeks: list[str] = []

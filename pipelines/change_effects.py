@@ -292,14 +292,18 @@ def _version_tasks(conn: Connection, pilot: str, week: Week) -> pl.DataFrame:
     )
 
 
-def _stored(conn: Connection, pilot: str, labels: set[str]) -> dict[str, WeeklyMetrics]:
+def _stored(
+    conn: Connection, pilot: str, labels: set[str]
+) -> tuple[dict[str, WeeklyMetrics], set[str]]:
+    """The weeks' stored metrics, and those of the weeks whose verdict paused the pilot."""
     table = WeeklyMetric.__table__
     rows = conn.execute(
-        select(table.c.week, table.c.metrics_json).where(
+        select(table.c.week, table.c.metrics_json, table.c.verdict).where(
             table.c.pilot == pilot, table.c.week.in_(sorted(labels))
         )
-    )
-    return {r.week: WeeklyMetrics.from_json(r.metrics_json) for r in rows}
+    ).all()
+    paused = {r.week for r in rows if r.verdict == "pause_pilot"}
+    return {r.week: WeeklyMetrics.from_json(r.metrics_json) for r in rows}, paused
 
 
 def change_effects(
@@ -336,10 +340,11 @@ def change_effects(
         ]
         planned.append((row, changed_at, week, before, after, sorted(others)))
     labels = {w.label for _, _, week, b, a, _ in planned for w in (*b, *a, week)}
-    stored = _stored(conn, pilot, labels)
+    stored, paused = _stored(conn, pilot, labels)
     effects = []
     for row, changed_at, week, before, after, others in planned:
         ended = [w for w in after if w.start < report_week.end]
+        read = {w for w in (*before, *ended)}
         versions: list[VersionFigures] = []
         if row.kind == "prompt" and week.start < report_week.end:
             versions = version_figures(
@@ -369,6 +374,9 @@ def change_effects(
                 side_by_side_week=week.label if versions else None,
                 side_by_side=versions,
                 other_changes=others,
+                paused_weeks=sorted(
+                    w.label for w in (*before, *after) if w.label in paused and w in read
+                ),
             )
         )
     return effects

@@ -135,6 +135,7 @@ def change_rows(effects: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "versions": [_version(v) for v in effect["side_by_side"]],
                 "side_by_side_week": effect["side_by_side_week"],
                 "other_changes": effect.get("other_changes", []),
+                "paused_weeks": effect.get("paused_weeks", []),
             }
         )
     return out

@@ -266,6 +266,7 @@ def _store(url: str, pilot: str) -> None:
                 WeeklyMetric.__table__.insert().values(
                     pilot=pilot,
                     week=label,
+                    verdict="pause_pilot" if label == "2026-W43" else "pause_expansion",
                     ai_tasks=stored.ai_tasks,
                     total_cost=stored.total_cost,
                     cost_per_task=stored.cost_per_task,
@@ -362,6 +363,7 @@ def test_each_change_is_measured_from_the_stored_weeks(
     # What else changed in the windows is named: the difference is not the change's alone.
     assert prompt.other_changes == ["model gpt-4.1 (2026-W44)", "restart after-2026-W42 (2026-W43)"]
     assert model.other_changes == ["prompt v2 (2026-W42)", "restart after-2026-W42 (2026-W43)"]
+    assert prompt.paused_weeks == ["2026-W43"] and model.paused_weeks == ["2026-W43"]
 
 
 def test_the_report_week_bounds_what_a_change_shows(

@@ -145,6 +145,22 @@ class Volumes(_Strict):
     busy_month_factor: Factor
 
 
+class FailureLevel(_Strict):
+    """One review severity written down: an example of such a failure and what people do then."""
+
+    example: str = Field(min_length=1)
+    response: str = Field(min_length=1)
+
+
+class FailureLevels(_Strict):
+    """The failure levels of the review log (`severity`), each with an example and the response.
+    The stop rules act on the levels themselves; these words tell people what each one means."""
+
+    low: FailureLevel | None = None
+    medium: FailureLevel | None = None
+    stop_now: FailureLevel | None = None
+
+
 TimeUnit = Literal["hours", "days", "business_days", "next_review"]
 _RESPONSE_TIME = re.compile(
     r"\s*(?:(?P<amount>\d+)\s*(?P<unit>h|hours?|d|days?|business\s+days?)|(?P<next>next\s+review))\s*",
@@ -278,6 +294,10 @@ class SourceSettings(BaseModel):
     encoding: str | None = Field(
         default=None, description="The files' text encoding (e.g. latin-1); default UTF-8."
     )
+    origin: str | None = Field(
+        default=None,
+        description="Where the files come from (the tool and the export), in plain words.",
+    )
     keep_extra_columns: bool = Field(
         default=False,
         description="Keep columns outside the canonical set (e.g. ticket subjects) in "
@@ -310,6 +330,7 @@ class OperatingModel(_Strict):
     limits: Limits
     expansion: Expansion
     volumes: Volumes
+    failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
     sources: dict[str, SourceSettings] = {}

@@ -237,6 +237,15 @@ def _response_time(value: Any) -> ResponseTime:
     return ResponseTime.parse(value)
 
 
+# change effects (issue 20) ---------------------------------------------------------------------
+class ChangeEffectsSettings(_Strict):
+    """How many weeks before and after a change-log entry its effect is measured over."""
+
+    weeks_before: int = Field(default=2, ge=1, le=26)
+    weeks_after: int = Field(default=2, ge=1, le=26)
+
+
+# -------------------------------------------------------------------------------------------------
 class ResponseTimes(_Strict):
     """By when an action is due, per kind of outcome: a failed rule that pauses the pilot
     (`stop_now`), any other failed or unknown-but-needed rule (`fail`), and a warning (`warn`)."""
@@ -325,6 +334,7 @@ class OperatingModel(_Strict):
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
     sources: dict[str, SourceSettings] = {}
+    change_effects: ChangeEffectsSettings = ChangeEffectsSettings()  # issue 20
 
     @field_validator("timezone")
     @classmethod

@@ -390,3 +390,72 @@ class RuleOutcome:
             "due": self.due.isoformat() if self.due else None,
             "decides_verdict": self.decides_verdict,
         }
+
+
+# change effects (issue 20) ---------------------------------------------------------------------
+ChangeEffectStatus = Literal["measured", "too_early", "no_weeks_before"]
+
+
+class WindowFigures(_Metrics):
+    """A change's before or after window: its figures pooled over the weeks whose stored metrics
+    exist. None means unknown, with the reason in `unknown_because`; rates carry their Wilson 95 %
+    interval and sample."""
+
+    weeks: list[str]  # the window's weeks whose stored metrics were read
+    missing_weeks: list[str]  # the window's weeks that were never run (or not yet come)
+    ai_tasks: int
+    cost_per_task: float | None  # USD per AI task: total cost / AI tasks of the known weeks
+    model_cost_per_call: float | None  # USD: model cost / model calls
+    review_minutes_per_task: float | None
+    rework_minutes_per_task: float | None
+    error_rate: float | None  # serious findings / reviews
+    error_rate_ci: list[float] | None
+    reviewed: int
+    correction_rate: float | None  # rewritten or discarded drafts / drafts with an outcome
+    correction_rate_ci: list[float] | None
+    draft_outcomes: int
+    minutes_saved_per_employee_day: float | None  # mean of the known weeks' values
+    unknown_because: dict[str, str] = {}  # figure -> why no week of the window gives it
+    partial: dict[str, str] = {}  # figure -> which read weeks it leaves out, and why
+
+
+class VersionFigures(_Metrics):
+    """One prompt version in the week two versions ran side by side: its calls and cost, and the
+    draft outcomes and reviews of the tasks whose calls all carry that version."""
+
+    prompt_version: str
+    calls: int
+    model_cost_per_call: float | None
+    tasks: int
+    correction_rate: float | None
+    correction_rate_ci: list[float] | None
+    draft_outcomes: int
+    error_rate: float | None  # reviewed tasks whose worst finding is medium or stop-now
+    error_rate_ci: list[float] | None
+    reviewed_tasks: int
+
+
+class ChangeEffect(_Metrics):
+    """What one change-log entry did: the weeks before its week against the weeks after it."""
+
+    kind: str
+    version: str
+    changed_at: str  # ISO 8601 in the pilot's timezone
+    approved_by: str | None
+    description: str | None
+    change_week: str  # the week the change fell in
+    # too_early: fewer after-weeks have ended than configured; no_weeks_before: no week before
+    # the change was run (e.g. set up before the pilot started), so nothing to compare against
+    status: ChangeEffectStatus
+    weeks_before: int
+    weeks_after: int
+    before: WindowFigures
+    after: WindowFigures
+    # The week the change fell in, when usage rows there carry two or more prompt versions.
+    side_by_side_week: str | None = None
+    side_by_side: list[VersionFigures] = []
+    # Other logged changes (restarts included) that fell in the before or after weeks, e.g.
+    # "restart after-2026-W43 (2026-W44)": they blur what this change alone did.
+    other_changes: list[str] = []
+    # Weeks of the windows whose verdict paused the pilot: their figures are the incident's.
+    paused_weeks: list[str] = []

@@ -3,7 +3,7 @@ read from what the facts and rules stages stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -13,8 +13,9 @@ from checks.rules.base import unknown_reason
 from checks.rules.catalog import CATALOG
 from checks.verdict import Verdict, stored_outcomes
 from models.operating_model import ROLE_NAMES, OperatingModel
-from models.results import RuleOutcome, Week, WeeklyMetrics
+from models.results import ChangeEffect, RuleOutcome, Week, WeeklyMetrics
 from models.warehouse import WeeklyMetric
+from pipelines.change_effects import change_effects
 from pipelines.input_stats import week_input_stats
 from pipelines.weeks import pilot_week
 
@@ -32,6 +33,8 @@ class WeekReadiness:
     outcomes: list[RuleOutcome]
     metrics: WeeklyMetrics
     inputs: dict[str, dict[str, Any]]
+    # What each change did, newest first (issue 20).
+    change_effects: list[ChangeEffect] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """readiness.json without `email` and `generated_at` (added when the run ends)."""
@@ -47,6 +50,7 @@ class WeekReadiness:
             "inputs": self.inputs,
             "paused_since": self.paused_since,
             "history_gaps": self.history_gaps,
+            "change_effects": [e.model_dump(mode="json") for e in self.change_effects],
         }
 
     @property
@@ -87,6 +91,7 @@ def stored_readiness(
         outcomes=with_actions(stored_outcomes(conn, pilot, week), operating_model, week),
         metrics=WeeklyMetrics.from_json(row.metrics_json),
         inputs=week_input_stats(conn, pilot, week.label, week.timezone),
+        change_effects=change_effects(conn, operating_model, week),
     )
 
 

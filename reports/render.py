@@ -22,6 +22,7 @@ from checks.rules.catalog import SAMPLE_TOO_SMALL
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from pipelines.intervals import rate_with_interval
+from reports.change_section import change_rows
 from reports.readiness import WeekReadiness, owners
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -250,6 +251,8 @@ def render_html(
             completeness=completeness(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
             draft=draft,
+            # issue 20: what each change did
+            changes=change_rows(doc.get("change_effects", [])),
         )
     )
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 
 CONTRACT_KEYS = {
     "pilot", "week", "verdict", "rules", "metrics", "inputs", "email", "generated_at",
-    "paused_since", "history_gaps",
+    "paused_since", "history_gaps", "change_effects",
 }  # fmt: skip
 METRIC_KEYS = {
     "ai_tasks", "manual_tasks", "model_cost", "human_cost", "fees", "total_cost", "cost_per_task",

@@ -293,6 +293,17 @@ def weekly_readiness(
         )
 
 
+def _local_inbox(inbox_location: str, operating_model: OperatingModel, settings: Settings) -> Path:
+    """The inbox as a local folder: a remote one (s3://...) mirrored first."""
+    inbox = Path(inbox_location)
+    if is_remote(inbox_location):
+        inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
+        get_run_logger().info("mirrored %s to %s", inbox_location, inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+    return inbox
+
+
 def _draft_week(
     operating_model: OperatingModel,
     inbox_location: str,
@@ -305,12 +316,9 @@ def _draft_week(
     `<out_dir>/drafts/`, no email, and the week's metrics and verdict removed again so history
     and green streaks never see it."""
     logger = get_run_logger()
-    inbox = Path(inbox_location)
-    if is_remote(inbox_location):
-        inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
-    if not inbox.is_dir():
-        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
-    ingest_task(db_url, operating_model, inbox, week)
+    ingest_task(
+        db_url, operating_model, _local_inbox(inbox_location, operating_model, settings), week
+    )
     try:
         week_facts = store_week_metrics(db_url, operating_model, week)
         verdict, _ = store_week_verdict(db_url, operating_model, week, week_facts)
@@ -349,12 +357,7 @@ def _run_week(
         _record_run(db_url, run)
 
     stage("ingest")
-    inbox = Path(inbox_location)
-    if is_remote(inbox_location):
-        inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
-        logger.info("mirrored %s to %s", inbox_location, inbox)
-    if not inbox.is_dir():
-        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+    inbox = _local_inbox(inbox_location, operating_model, settings)
     ingest_task(db_url, operating_model, inbox, week)
     stage("facts-and-rules")
     state = week_state_task(db_url, operating_model, week)

@@ -74,6 +74,16 @@ AI_TICKET_SHARE = 0.726  # natural mix: ~401 AI of ~552 tickets a week
 OUTCOMES = ["sent_as_is", "edited", "rewritten", "discarded"]
 OUTCOME_P = np.array([0.49, 0.38, 0.09, 0.04])  # correction rate ~13%
 OUTCOME_MINUTES = np.array([2.2, 3.0, 4.6, 5.6])  # mean AI handle minutes per outcome
+# Reopened 0, 1 or 2 times: AI-drafted tickets reopen a little less than manual ones (issue 22).
+REOPEN_P_MANUAL = np.array([0.95, 0.045, 0.005])
+REOPEN_P_AI = np.array([0.965, 0.031, 0.004])
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    """The cumulative probabilities as `Generator.choice` builds them from `p`."""
+    cdf = p.cumsum()
+    return cdf / cdf[-1]
+
 
 BASE_MODEL = "gpt-4o"
 # Priced by genai-prices (15 / 7.5 cached / 60 USD per M tokens) but never logged as a change.
@@ -359,9 +369,18 @@ def _tickets_for_week(
         np.where(excluded, rng.normal(12.0, 2.0, size=n), rng.normal(6.4, 0.8, size=n)),
     )
     handle = np.round(np.clip(handle, np.where(ai, 0.8, 4.5), 20.0), 1)
-    reopened = rng.choice(3, size=n, p=[0.95, 0.045, 0.005])
+    # Reopens: the same uniform draws `rng.choice(3, p=REOPEN_P_MANUAL)` takes (so every later
+    # draw is unchanged), read against a lower reopen chance for AI-drafted tickets (issue 22).
+    reopen_draw = rng.random(n)
+    reopened = np.where(
+        ai,
+        np.searchsorted(_cdf(REOPEN_P_AI), reopen_draw, side="right"),
+        np.searchsorted(_cdf(REOPEN_P_MANUAL), reopen_draw, side="right"),
+    )
     escalated = rng.random(n) < np.where(ai, 0.025, np.where(excluded, 0.25, 0.05))
     contacts = 1 + rng.poisson(0.4, size=n)
+    # A rewritten or discarded draft costs the customer one more message (issue 22).
+    contacts = contacts + (ai & np.isin(outcome, ["rewritten", "discarded"])).astype(np.int64)
 
     delay = np.clip(rng.lognormal(np.log(3 * 3600), 1.0, size=n), 8 * 60, 40 * 3600)
     solved = created + delay.astype(np.int64)

@@ -114,6 +114,48 @@ GREEN_METRICS = WeeklyMetrics.model_validate(
         "review_distinct_days": 4,
         "review_distinct_agents": 3,
         "baselines": [],
+        "reviewer_load": [
+            {
+                "person": "Dana Levi",
+                "capacity_hours_per_week": 5.0,
+                "current_hours_per_week": 2.0,
+                "next_team_hours_per_week": 3.0,
+                "busy_month_hours_per_week": 4.0,
+                "over_capacity_busy_month": False,
+            }
+        ],
+        "vs_manual": {
+            "categories": ["password"],
+            "ai_tickets": 40,
+            "manual_tickets": 40,
+            "reopen_rate": {
+                "ai": 0.05,
+                "manual": 0.05,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": 0.0,
+                "difference_ci": [-0.1, 0.1],
+                "interval": "newcombe_wilson",
+            },
+            "contacts_per_ticket": {
+                "ai": 1.5,
+                "manual": 1.6,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": -0.1,
+                "difference_ci": [-0.4, 0.2],
+                "interval": "bootstrap",
+            },
+            "median_resolution_minutes": {
+                "ai": 300.0,
+                "manual": 320.0,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": -20.0,
+                "difference_ci": [-90.0, 50.0],
+                "interval": "bootstrap",
+            },
+        },
     }
 )
 
@@ -228,6 +270,8 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         "savings.per_employee_day",
         "volume.busy_month",
         "reliability.model_failures",
+        "quality.vs_manual",
+        "volume.reviewer_load",
         "expansion.streak",
     ]
 
@@ -243,6 +287,8 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         ("change.frequency", "warn"),
         ("volume.busy_month", "warn"),
         ("reliability.model_failures", "warn"),
+        ("volume.reviewer_load", "warn"),
+        ("quality.vs_manual", "pause_expansion"),
         ("cost.per_task", "pause_expansion"),
         ("expansion.streak", "pause_expansion"),
     ],
@@ -785,6 +831,28 @@ def _history(**fields: Any) -> Build:
     return lambda ctx: replace(ctx, history=WeekHistory(**fields))
 
 
+def _vs_manual(
+    ctx: RuleContext,
+    reopen: tuple[float, list[float]] | None = None,
+    minutes: tuple[float, list[float]] | None = None,
+    manual_tickets: int | None = None,
+) -> RuleContext:
+    """The green week with a changed difference (AI minus manual) and interval."""
+    comparison = ctx.metrics.model_dump()["vs_manual"]
+    for key, change in (("reopen_rate", reopen), ("median_resolution_minutes", minutes)):
+        if change is not None:
+            comparison[key] |= {"difference": change[0], "difference_ci": change[1]}
+    if manual_tickets is not None:
+        comparison["manual_tickets"] = manual_tickets
+    return with_metrics(ctx, vs_manual=comparison)
+
+
+def _reviewer_busy(ctx: RuleContext, busy_hours: float) -> RuleContext:
+    loads = ctx.metrics.model_dump()["reviewer_load"]
+    loads[0] |= {"busy_month_hours_per_week": busy_hours, "over_capacity_busy_month": True}
+    return with_metrics(ctx, reviewer_load=loads)
+
+
 def _excluded_ai_task(ctx: RuleContext) -> RuleContext:
     legal = facts(("L1", "legal", "ag1", True, True, "edited", 1, 0.01))
     return replace(ctx, facts=pl.concat([ctx.facts, legal]))
@@ -946,6 +1014,37 @@ CASES: list[Case] = [
         _metrics(model_calls=0, failed_model_calls=0),
         "no-calls",
     ),
+    # issue 22
+    Case("quality.vs_manual", "pass", _unchanged, "equal"),
+    Case(
+        "quality.vs_manual",
+        "fail",
+        lambda ctx: _vs_manual(ctx, reopen=(0.2, [0.06, 0.3])),
+        "reopen",
+    ),
+    Case(
+        "quality.vs_manual",
+        "pass",
+        lambda ctx: _vs_manual(ctx, reopen=(0.2, [-0.01, 0.3])),
+        "reopen-interval-reaches-zero",
+    ),
+    Case(
+        "quality.vs_manual",
+        "pass",
+        lambda ctx: _vs_manual(ctx, reopen=(0.04, [0.01, 0.07])),
+        "reopen-within-margin",
+    ),
+    Case(
+        "quality.vs_manual",
+        "fail",
+        lambda ctx: _vs_manual(ctx, minutes=(300.0, [100.0, 500.0])),
+        "slower",
+    ),
+    Case("quality.vs_manual", "warn", lambda ctx: _vs_manual(ctx, manual_tickets=5), "few-manual"),
+    Case("quality.vs_manual", "unknown", _metrics(vs_manual=None), "no-tickets"),
+    Case("volume.reviewer_load", "pass", _unchanged, "within"),
+    Case("volume.reviewer_load", "warn", lambda ctx: _reviewer_busy(ctx, 6.0), "over"),
+    Case("volume.reviewer_load", "unknown", _metrics(reviewer_load=None), "no-timesheets"),
     Case("expansion.streak", "pass", _unchanged, "three-green"),
     Case(
         "expansion.streak",
@@ -1015,6 +1114,7 @@ EMPTY_SCHEMAS: dict[str, dict[str, Any]] = {
         "reopened": pl.Int64,
         "escalated": pl.Boolean,
         "handle_minutes": pl.Float64,
+        "contact_count": pl.Int64,
     },
     "timesheets": {
         "entry_id": pl.String,

@@ -111,7 +111,14 @@ def test_vendor_files_give_the_same_task_facts_every_week(runs: dict[str, Run]) 
 def test_vendor_files_give_the_same_weekly_metrics(runs: dict[str, Run]) -> None:
     """It computes the same weekly metrics, the bad week's retries and timeouts included."""
     for week in WEEKS:
-        assert runs["vendor"].metrics[week] == runs["canonical"].metrics[week]
+        vendor, canonical = runs["vendor"].metrics[week], runs["canonical"].metrics[week]
+        # Zendesk's export has no contact count: only the contacts per ticket of the comparison
+        # with the manual process (issue 22) differ, unmeasured there.
+        assert vendor.vs_manual is not None and canonical.vs_manual is not None
+        assert vendor.vs_manual.contacts_per_ticket.difference is None
+        same = {"contacts_per_ticket": canonical.vs_manual.contacts_per_ticket}
+        vendor = vendor.model_copy(update={"vs_manual": vendor.vs_manual.model_copy(update=same)})
+        assert vendor == canonical
     bad = runs["vendor"].metrics[BAD_WEEK]
     assert bad.failed_model_calls > 400
     # No timesheet export that week: its minutes are unknown, not zero.

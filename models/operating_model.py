@@ -138,6 +138,8 @@ class Limits(_Strict):
     max_changes_per_week: int = Field(ge=0)
     max_quarantine_ratio: Fraction
     max_model_failure_rate: Fraction
+    # issue 22: share of handed-off tickets a person may pick up later than handoff.response_time
+    max_late_handoff_share: Fraction = 0.1
 
 
 # issue 22: AI next to the manual process ------------------------------------------------------
@@ -230,7 +232,12 @@ def _local_days_later(start: dt.datetime, days: int, zone: ZoneInfo) -> dt.datet
 
 
 def _response_time(value: Any) -> ResponseTime:
-    return value if isinstance(value, ResponseTime) else ResponseTime.parse(value)
+    if isinstance(value, ResponseTime):
+        return value
+    if isinstance(value, dict) and set(value) == {"amount", "unit"}:
+        # A model dumped to JSON and read again (its response times dump as amount and unit).
+        return ResponseTime.parse(str(ResponseTime(int(value["amount"]), value["unit"])))
+    return ResponseTime.parse(value)
 
 
 class ResponseTimes(_Strict):
@@ -244,6 +251,23 @@ class ResponseTimes(_Strict):
     warn: ResponseTime = ResponseTime(1, "next_review")
 
     @field_validator("stop_now", "fail", "warn", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> ResponseTime:
+        return _response_time(value)
+
+
+# issue 22: the handoff from the AI to a person --------------------------------------------------
+class Handoff(_Strict):
+    """When the AI must stop and pass the work to a person, who receives it (a role name or a
+    person) and how fast they must respond, counted from the handoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    conditions: list[str] = Field(min_length=1)
+    receiver: str = Field(min_length=1)
+    response_time: ResponseTime
+
+    @field_validator("response_time", mode="before")
     @classmethod
     def _parse(cls, value: Any) -> ResponseTime:
         return _response_time(value)
@@ -311,6 +335,7 @@ class OperatingModel(_Strict):
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
     vs_manual: VsManual = VsManual()  # issue 22
+    handoff: Handoff | None = None  # issue 22; `handoff.response_time` warns without it
     sources: dict[str, SourceSettings] = {}
 
     @field_validator("timezone")

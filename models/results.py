@@ -259,6 +259,7 @@ METRIC_SOURCES: dict[str, tuple[CoveredSource, ...]] = {
     # issue 22
     "reviewer_load": ("timesheets",),
     "vs_manual": ("tickets",),
+    "handoff": ("tickets",),
 }
 
 
@@ -313,6 +314,22 @@ class ManualComparison(_Metrics):
     reopen_rate: GroupDifference  # share of tickets reopened at least once
     contacts_per_ticket: GroupDifference  # mean contacts
     median_resolution_minutes: GroupDifference  # created to solved
+
+
+class HandoffMetrics(_Metrics):
+    """Tickets the AI handed to a person (solved this week, escalated) and how fast a person
+    picked them up, against the operating model's `handoff.response_time`."""
+
+    handed_off: int  # escalated tickets solved this week
+    with_times: int  # of them, with both the handoff and the first human action time
+    late: int  # picked up later than the response time
+    late_share: float | None  # late / with_times; None without any times
+    late_share_ci: list[float] | None  # Wilson 95 %
+    median_response_minutes: float | None
+    response_limit: str | None  # the operating model's response time ("4 hours"); None: none set
+    late_tickets: list[str]  # ticket ids, at most 25
+    missed_handoffs: int  # reviews marked should_have_handed_off
+    missed_tickets: list[str]
 
 
 class WeeklyMetrics(_Metrics):
@@ -370,6 +387,7 @@ class WeeklyMetrics(_Metrics):
     # tickets next to the manual ones (None: no tickets). Defaults keep older weeks loading.
     reviewer_load: list[ReviewerLoad] | None = None
     vs_manual: ManualComparison | None = None
+    handoff: HandoffMetrics | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object, keys sorted at every level (as stored and as readiness.json shows)."""

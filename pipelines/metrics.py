@@ -44,7 +44,7 @@ from pipelines.facts import (
 )
 from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.intervals import wilson
-from pipelines.operating_load import manual_comparison, reviewer_load
+from pipelines.operating_load import handoff_metrics, manual_comparison, reviewer_load
 from pipelines.reconciliation import week_reconciliation
 from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
 from pipelines.warehouse.engine import transaction
@@ -264,6 +264,9 @@ def weekly_metrics(
         vs_manual=None
         if "vs_manual" in unknown
         else manual_comparison(inputs.tickets, operating_model),
+        handoff=None
+        if "handoff" in unknown
+        else handoff_metrics(inputs.tickets, inputs.reviews, operating_model),
         **values,
     )
 

@@ -2,6 +2,8 @@
 
 - Reviewer load: each reviewer's review hours per week (timesheet activity `review`) now and
   scaled to the next team's and the busy month's volume, against `review.capacity_hours_per_week`.
+- Handoff: escalated tickets, when a person first acted on them against `handoff.response_time`,
+  and the reviews marked `should_have_handed_off` (missed handoffs).
 - AI next to the manual process: the week's AI-assisted tickets beside its manual tickets of the
   same categories (reopen rate, contacts per ticket, median resolution time), each difference with
   a 95 % interval.
@@ -12,8 +14,10 @@ from __future__ import annotations
 import polars as pl
 
 from models.operating_model import OperatingModel
-from models.results import GroupDifference, ManualComparison, ReviewerLoad
-from pipelines.intervals import bootstrap_difference, newcombe_difference
+from models.results import GroupDifference, HandoffMetrics, ManualComparison, ReviewerLoad
+from pipelines.intervals import bootstrap_difference, newcombe_difference, wilson
+
+EVIDENCE_CAP = 25
 
 
 def reviewer_load(timesheets: pl.DataFrame, operating_model: OperatingModel) -> list[ReviewerLoad]:
@@ -135,4 +139,43 @@ def manual_comparison(tickets: pl.DataFrame, operating_model: OperatingModel) ->
             "bootstrap",
             1,
         ),
+    )
+
+
+def handoff_metrics(
+    tickets: pl.DataFrame, reviews: pl.DataFrame, operating_model: OperatingModel
+) -> HandoffMetrics:
+    """The week's handoffs: escalated tickets solved this week; those with a handoff and a first
+    human action time are late when the action came after the handoff plus the operating
+    model's response time (in the pilot's timezone: days keep the local time of day)."""
+    handoff = operating_model.handoff
+    zone = operating_model.zone
+    handed = tickets.filter(pl.col("escalated").fill_null(False)).sort("ticket_id")
+    timed = handed.filter(
+        pl.col("handed_off_at").is_not_null() & pl.col("first_human_action_at").is_not_null()
+    )
+    late_ids: list[str] = []
+    minutes: list[float] = []
+    for ticket_id, handed_at, acted_at in timed.select(
+        "ticket_id", "handed_off_at", "first_human_action_at"
+    ).iter_rows():
+        minutes.append((acted_at - handed_at).total_seconds() / 60)
+        if handoff is not None and acted_at > handoff.response_time.due(handed_at, zone):
+            late_ids.append(ticket_id)
+    missed = reviews.filter(pl.col("category") == "should_have_handed_off")
+    missed_ids = sorted(set(missed.get_column("ticket_id").drop_nulls().to_list()))
+    n = timed.height
+    share = len(late_ids) / n if n and handoff is not None else None
+    bounds = wilson(len(late_ids), n) if share is not None else None
+    return HandoffMetrics(
+        handed_off=handed.height,
+        with_times=n,
+        late=len(late_ids),
+        late_share=None if share is None else round(share, 4),
+        late_share_ci=None if bounds is None else [round(bounds[0], 4), round(bounds[1], 4)],
+        median_response_minutes=round(float(pl.Series(minutes).median()), 1) if minutes else None,  # type: ignore[arg-type]
+        response_limit=None if handoff is None else str(handoff.response_time),
+        late_tickets=late_ids[:EVIDENCE_CAP],
+        missed_handoffs=missed.height,
+        missed_tickets=missed_ids[:EVIDENCE_CAP],
     )

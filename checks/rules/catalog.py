@@ -20,7 +20,7 @@ from checks.rules.base import (
     unknown_because,
 )
 from checks.rules.continuity import missing_weeks, paused, weeks_option
-from checks.rules.people import reviewer_load, vs_manual
+from checks.rules.people import handoff_response, reviewer_load, vs_manual
 from checks.rules.repeats import serious_repeat_mask
 from models.operating_model import ROLE_NAMES
 from models.results import COVERED_SOURCES
@@ -767,6 +767,18 @@ RULES: list[Rule] = [
         action="Check the model provider's errors and timeouts and the retry settings.",
     ),
     # issue 22: the people around the pilot ----------------------------------------------------
+    Rule(
+        id="handoff.response_time",
+        evaluate=handoff_response,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="tickets",
+        action=(
+            "Make sure the handoff receiver picks up handed-off tickets within the response "
+            "time (staffing, alerts), and review the tickets the AI should have handed off."
+        ),
+        needs=("handoff",),
+    ),
     Rule(
         id="quality.vs_manual",
         evaluate=vs_manual,

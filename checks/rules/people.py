@@ -1,11 +1,12 @@
-"""Issue 22's rules: AI next to the manual process (`quality.vs_manual`) and reviewer load at the
-busy-month volume (`volume.reviewer_load`). Their catalog entries are in `checks.rules.catalog`."""
+"""Issue 22's rules: AI next to the manual process (`quality.vs_manual`), reviewer load at the
+busy-month volume (`volume.reviewer_load`) and handoffs picked up in time
+(`handoff.response_time`). Their catalog entries are in `checks.rules.catalog`."""
 
 from __future__ import annotations
 
 from checks.rules.base import Finding, RuleContext, partial_note, unknown_because
 from models.results import GroupDifference
-from pipelines.intervals import percent
+from pipelines.intervals import percent, rate_with_interval
 
 
 def _worse(diff: GroupDifference, margin: float) -> bool:
@@ -118,3 +119,61 @@ def reviewer_load(ctx: RuleContext) -> Finding:
         f"every reviewer stays within capacity in a busy month (at most {peak:.1f} h/week)" + note,
         [],
     )
+
+
+def handoff_response(ctx: RuleContext) -> Finding:
+    limit = ctx.operating_model.limits.max_late_handoff_share
+    handoff = ctx.operating_model.handoff
+    h = ctx.metrics.handoff
+    if h is None:
+        because = unknown_because(ctx, "handoff")
+        return Finding("unknown", None, limit, f"handoffs unknown ({because})", [])
+    missed = (
+        f"; {h.missed_handoffs} review(s) say the AI should have handed off "
+        f"({', '.join(h.missed_tickets)})"
+        if h.missed_handoffs
+        else ""
+    )
+    if handoff is None:
+        return Finding(
+            "warn",
+            None,
+            limit,
+            "the operating model names no handoff (conditions, receiver, response time): "
+            f"{h.handed_off} ticket(s) were handed off this week with no response time to "
+            "check" + missed,
+            h.missed_tickets,
+        )
+    if h.handed_off == 0:
+        status = "warn" if h.missed_handoffs else "pass"
+        return Finding(
+            status, 0, limit, "no ticket was handed off this week" + missed, h.missed_tickets
+        )
+    if h.late_share is None:
+        return Finding(
+            "unknown",
+            None,
+            limit,
+            f"{h.handed_off} ticket(s) handed off, but the ticket export has no handoff and "
+            "first-action times (handed_off_at, first_human_action_at)" + missed,
+            h.missed_tickets,
+        )
+    untimed = h.handed_off - h.with_times
+    shown = (
+        f"{h.late} of {h.with_times} handed-off ticket(s) picked up later than "
+        f"{h.response_limit} ({rate_with_interval(h.late_share, h.late_share_ci, h.with_times)}; "
+        f"median {h.median_response_minutes:g} min to the first human action)"
+        + (f"; {untimed} without times" if untimed else "")
+        + partial_note(ctx, "handoff")
+    )
+    if h.late_share > limit:
+        return Finding(
+            "fail",
+            h.late_share,
+            limit,
+            f"{shown}: above the limit {percent(limit)}{missed}",
+            [*h.late_tickets, *h.missed_tickets],
+        )
+    if h.missed_handoffs:
+        return Finding("warn", h.late_share, limit, f"{shown}{missed}", h.missed_tickets)
+    return Finding("pass", h.late_share, limit, f"{shown}: within the limit {percent(limit)}", [])

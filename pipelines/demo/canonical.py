@@ -544,6 +544,14 @@ def _write_tickets(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None
         .then(pl.col("solved"))
     )
     category = pl.concat_str(pl.lit(', "category": "'), pl.col("category"), pl.lit('"'))
+    # Issue 22: an escalated ticket was handed to a person a fifth of the way to its solve time;
+    # the person's first action follows 10 minutes to about 4 hours later (spread by ticket
+    # number, no random draw, so every other value stays as it was), before the solve time.
+    handed = solved & pl.col("escalated") & (flag != "solved_before_created")
+    span = pl.col("solved") - created
+    handed_at = created + span // 5
+    wait_s = (pl.col("ticket_id").str.slice(2).cast(pl.Int64) * 7919 % 236 + 10) * 60
+    acted_at = handed_at + pl.min_horizontal(wait_s, (pl.col("solved") - handed_at) * 9 // 10)
     line = pl.concat_str(
         pl.lit('{"ticket_id": "'),
         pl.col("ticket_id"),
@@ -569,6 +577,10 @@ def _write_tickets(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None
         pl.Series(handle, nan_to_null=True).cast(pl.String).fill_null("null"),
         pl.lit(', "contact_count": '),
         pl.when(solved).then("contacts").otherwise(1),
+        pl.lit(', "handed_off_at": '),
+        _json_text(_iso_local_expr(pl.when(handed).then(handed_at))),
+        pl.lit(', "first_human_action_at": '),
+        _json_text(_iso_local_expr(pl.when(handed).then(acted_at))),
         pl.lit("}"),
     )
     out.select(line).write_csv(path, include_header=False, quote_style="never")

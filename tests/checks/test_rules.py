@@ -124,6 +124,18 @@ GREEN_METRICS = WeeklyMetrics.model_validate(
                 "over_capacity_busy_month": False,
             }
         ],
+        "handoff": {
+            "handed_off": 10,
+            "with_times": 10,
+            "late": 0,
+            "late_share": 0.0,
+            "late_share_ci": [0.0, 0.2775],
+            "median_response_minutes": 45.0,
+            "response_limit": "4 hours",
+            "late_tickets": [],
+            "missed_handoffs": 0,
+            "missed_tickets": [],
+        },
         "vs_manual": {
             "categories": ["password"],
             "ai_tickets": 40,
@@ -270,6 +282,7 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         "savings.per_employee_day",
         "volume.busy_month",
         "reliability.model_failures",
+        "handoff.response_time",
         "quality.vs_manual",
         "volume.reviewer_load",
         "expansion.streak",
@@ -288,6 +301,7 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         ("volume.busy_month", "warn"),
         ("reliability.model_failures", "warn"),
         ("volume.reviewer_load", "warn"),
+        ("handoff.response_time", "pause_expansion"),
         ("quality.vs_manual", "pause_expansion"),
         ("cost.per_task", "pause_expansion"),
         ("expansion.streak", "pause_expansion"),
@@ -344,6 +358,7 @@ def test_outcomes_carry_the_rules_action_and_evidence_kind(green: RuleContext) -
         "quality.error_rate",
         "quality.correction_rate",
         "scope.excluded_category",
+        "handoff.response_time",
     }
     assert "evidence_kind" not in results["cost.per_task"].as_json()
 
@@ -847,6 +862,28 @@ def _vs_manual(
     return with_metrics(ctx, vs_manual=comparison)
 
 
+def _handoff(
+    ctx: RuleContext,
+    late: int = 0,
+    with_times: int = 10,
+    handed_off: int = 10,
+    missed: list[str] | None = None,
+) -> RuleContext:
+    """The green week's handoffs with `late` of `with_times` picked up late (Wilson interval)."""
+    from pipelines.intervals import wilson
+
+    handoff = ctx.metrics.model_dump()["handoff"]
+    handoff |= {"handed_off": handed_off, "with_times": min(with_times, handed_off), "late": late}
+    n = handoff["with_times"]
+    handoff["late_share"] = late / n if n else None
+    ci = wilson(late, n)
+    handoff["late_share_ci"] = None if ci is None else [round(ci[0], 4), round(ci[1], 4)]
+    handoff["late_tickets"] = [f"T{i}" for i in range(late)]
+    handoff["median_response_minutes"] = 45.0 if n else None
+    handoff["missed_handoffs"], handoff["missed_tickets"] = len(missed or []), missed or []
+    return with_metrics(ctx, handoff=handoff)
+
+
 def _reviewer_busy(ctx: RuleContext, busy_hours: float) -> RuleContext:
     loads = ctx.metrics.model_dump()["reviewer_load"]
     loads[0] |= {"busy_month_hours_per_week": busy_hours, "over_capacity_busy_month": True}
@@ -1015,6 +1052,23 @@ CASES: list[Case] = [
         "no-calls",
     ),
     # issue 22
+    Case("handoff.response_time", "pass", _unchanged, "in-time"),
+    Case("handoff.response_time", "fail", lambda ctx: _handoff(ctx, late=2), "2-of-10-late"),
+    Case("handoff.response_time", "pass", lambda ctx: _handoff(ctx, late=1), "1-of-10-late"),
+    Case(
+        "handoff.response_time",
+        "warn",
+        lambda ctx: _handoff(ctx, missed=["T3"]),
+        "should-have-handed-off",
+    ),
+    Case(
+        "handoff.response_time",
+        "unknown",
+        lambda ctx: _handoff(ctx, with_times=0),
+        "no-times-in-export",
+    ),
+    Case("handoff.response_time", "unknown", _metrics(handoff=None), "no-tickets"),
+    Case("handoff.response_time", "pass", lambda ctx: _handoff(ctx, handed_off=0), "none"),
     Case("quality.vs_manual", "pass", _unchanged, "equal"),
     Case(
         "quality.vs_manual",

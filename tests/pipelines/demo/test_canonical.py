@@ -158,8 +158,8 @@ def test_file_mtimes_are_the_export_time_and_increase_with_week(inbox: Generated
 # first computed with the generator as it was before the size options existed; renewed once,
 # when request ids became vendor-like (unique, in no order) instead of numbered in time order,
 # and again when AI tickets got their own reopen chance and one more contact after a rewritten
-# or discarded draft (issue 22).
-DEFAULT_2_WEEKS_SHA256 = "e2ad083650fe1eb6a1a41df81090c984f91a92ea37d8955ef3ccc5207cdaa235"
+# or discarded draft, and escalated tickets their handoff and first-action times (issue 22).
+DEFAULT_2_WEEKS_SHA256 = "add2ea24208b4f9656ff55e22859b3f5afb2fb03035b2050840416764fc6c70a"
 PEOPLE = {*AGENTS, REVIEWER, REVIEWER_BACKUP, TECH_OWNER, BUSINESS_OWNER}
 SCALED = {
     "usage_rows_per_week": 20_000,

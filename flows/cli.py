@@ -1,4 +1,4 @@
-"""The `pilot-readiness` command line: demo, run, check, generate, serve and history."""
+"""The `pilot-readiness` command line: init, model, demo, run, check, generate, serve and history."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from flows import init_wizard
 
 # Quiet, offline defaults for the embedded setup; an explicit environment still wins.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -581,6 +583,25 @@ def portfolio(
                 err=True,
             )
     typer.echo(str(result.index_html))
+
+
+app.command("init")(init_wizard.init)
+
+
+@app.command()
+def model(
+    pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
+    out: OutDir = None,
+) -> None:
+    """Write the operating model as one page (<out>/<pilot>/operating-model.html) and list
+    what is still undocumented or weak."""
+    from models.settings import Settings
+    from reports.operating_model_page import write_operating_model_page
+
+    operating_model = _model(pilot)
+    folder = (out or Settings().out_dir) / operating_model.pilot
+    typer.echo(str(write_operating_model_page(folder, operating_model)))
+    init_wizard.print_completeness(operating_model)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

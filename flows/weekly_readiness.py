@@ -270,10 +270,9 @@ def weekly_readiness(
 ) -> WeeklyRunResult:
     """Ingest, check, load, compute facts, evaluate rules, publish and email one week.
 
+    `db_url` is given without its password (PILOT_DB_PASSWORD supplies it inside the run).
     A week that has not ended is refused (WeekNotEnded); with `allow_partial_week` it gives a
     DRAFT report under `<out_dir>/drafts/`, sends no email and leaves no verdict in history.
-    `db_url` is given without its password (PILOT_DB_PASSWORD supplies it inside the run).
-
     Only one run per pilot and week works at a time; a second one stops with RunInProgress
     (or waits up to PILOT_RUN_LOCK_WAIT_SECONDS). A failed or crashed run is recorded and
     alerted by the flow's state hooks.

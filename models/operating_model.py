@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
 ROLE_NAMES = ("business_owner", "technical_owner", "reviewer", "stop_authority")
@@ -163,6 +171,22 @@ class Volumes(_Strict):
     busy_month_factor: Factor
 
 
+class FailureLevel(_Strict):
+    """One review severity written down: an example of such a failure and what people do then."""
+
+    example: str = Field(min_length=1)
+    response: str = Field(min_length=1)
+
+
+class FailureLevels(_Strict):
+    """The failure levels of the review log (`severity`), each with an example and the response.
+    The stop rules act on the levels themselves; these words tell people what each one means."""
+
+    low: FailureLevel | None = None
+    medium: FailureLevel | None = None
+    stop_now: FailureLevel | None = None
+
+
 TimeUnit = Literal["hours", "days", "business_days", "next_review"]
 _RESPONSE_TIME = re.compile(
     r"\s*(?:(?P<amount>\d+)\s*(?P<unit>h|hours?|d|days?|business\s+days?)|(?P<next>next\s+review))\s*",
@@ -234,8 +258,7 @@ def _local_days_later(start: dt.datetime, days: int, zone: ZoneInfo) -> dt.datet
 def _response_time(value: Any) -> ResponseTime:
     if isinstance(value, ResponseTime):
         return value
-    if isinstance(value, dict) and set(value) == {"amount", "unit"}:
-        # A model dumped to JSON and read again (its response times dump as amount and unit).
+    if isinstance(value, dict) and set(value) == {"amount", "unit"}:  # a dump of one
         return ResponseTime.parse(str(ResponseTime(int(value["amount"]), value["unit"])))
     return ResponseTime.parse(value)
 
@@ -255,6 +278,11 @@ class ResponseTimes(_Strict):
     def _parse(cls, value: Any) -> ResponseTime:
         return _response_time(value)
 
+    @field_serializer("stop_now", "fail", "warn")
+    def _text(self, value: ResponseTime) -> str:
+        # Dumped as written in the operating model, so a dump validates again.
+        return str(value)
+
 
 # issue 22: the handoff from the AI to a person --------------------------------------------------
 class Handoff(_Strict):
@@ -271,6 +299,10 @@ class Handoff(_Strict):
     @classmethod
     def _parse(cls, value: Any) -> ResponseTime:
         return _response_time(value)
+
+    @field_serializer("response_time")
+    def _text(self, value: ResponseTime) -> str:
+        return str(value)
 
 
 class ReportSettings(_Strict):
@@ -299,6 +331,10 @@ class SourceSettings(BaseModel):
     )
     encoding: str | None = Field(
         default=None, description="The files' text encoding (e.g. latin-1); default UTF-8."
+    )
+    origin: str | None = Field(
+        default=None,
+        description="Where the files come from (the tool and the export), in plain words.",
     )
     keep_extra_columns: bool = Field(
         default=False,
@@ -332,6 +368,7 @@ class OperatingModel(_Strict):
     limits: Limits
     expansion: Expansion
     volumes: Volumes
+    failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
     vs_manual: VsManual = VsManual()  # issue 22

@@ -57,6 +57,8 @@ class FileWeek(SQLModel, table=True):
     file_id: int = Field(primary_key=True)
     week: str = Field(primary_key=True)
     pilot: str = Field(index=True)
+    # The file's loaded rows in the week (a ticket by its solve time, else its creation time).
+    rows: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class WeekInputFile(SQLModel, table=True):

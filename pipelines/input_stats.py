@@ -13,14 +13,11 @@ from sqlalchemy import Connection, func, or_, select
 from models.operating_model import SOURCES
 from models.results import Week
 from models.warehouse import (
-    ChangeEntry,
     FileWeek,
     IngestedFile,
     QuarantinedRow,
-    ReviewFinding,
     Ticket,
-    TimesheetEntry,
-    UsageSummary,
+    TicketLabel,
     WeekInputFile,
 )
 from pipelines.prepare import CHANGED_REASON
@@ -92,48 +89,56 @@ def week_input_stats(
             if not (f["reason"] == CHANGED_REASON and f["file"] in loaded)
         ]
     if timezone is not None:
-        for source, count in rows_in_week(conn, pilot, Week.parse(week, timezone)).items():
+        for source, count in rows_in_week(conn, pilot, week).items():
             stats[source]["rows_in_week"] = count
+        stats["tickets"]["solved_without_solve_time"] = solved_without_solve_time(
+            conn, pilot, Week.parse(week, timezone)
+        )
     return stats
 
 
-def rows_in_week(conn: Connection, pilot: str, week: Week) -> dict[str, int]:
-    """Per source, the stored rows that fall in the week (pilot timezone): calls by time,
-    tickets by solve time else creation time, time entries by local date, findings and
-    changes by time. Counted per row, whatever file it came from."""
-    usage, ticket = UsageSummary.__table__, Ticket.__table__
-    entry, review, change = (
-        TimesheetEntry.__table__,
-        ReviewFinding.__table__,
-        ChangeEntry.__table__,
+def rows_in_week(conn: Connection, pilot: str, week: str) -> dict[str, int]:
+    """Per source, the loaded rows in the week of the files the week's report lists (as each
+    file counted them when it was stored), so a later export does not change a reported week.
+    Files whose rows went to another table (provider bills, ticket labels) count none."""
+    files, weeks, snap = IngestedFile.__table__, FileWeek.__table__, WeekInputFile.__table__
+    in_week = select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week)
+    query = (
+        select(files.c.source, func.coalesce(func.sum(weeks.c.rows), 0))
+        .join(weeks, weeks.c.file_id == files.c.id)
+        .where(
+            files.c.pilot == pilot,
+            files.c.id.in_(in_week),
+            weeks.c.week == week,
+            files.c.target == files.c.source,
+        )
+        .group_by(files.c.source)
     )
-    ticket_time = func.coalesce(ticket.c.solved_at, ticket.c.created_at)
-    queries = {
-        "usage": select(func.coalesce(func.sum(usage.c.calls), 0)).where(
-            usage.c.pilot == pilot,
-            usage.c.bucket_start >= week.start,
-            usage.c.bucket_start < week.end,
-        ),
-        "tickets": select(func.count()).where(
-            ticket.c.pilot == pilot, ticket_time >= week.start, ticket_time < week.end
-        ),
-        "timesheets": select(func.count()).where(
-            entry.c.pilot == pilot,
-            entry.c.work_date >= week.monday,
-            entry.c.work_date <= week.sunday,
-        ),
-        "reviews": select(func.count()).where(
-            review.c.pilot == pilot,
-            review.c.reviewed_at >= week.start,
-            review.c.reviewed_at < week.end,
-        ),
-        "changes": select(func.count()).where(
-            change.c.pilot == pilot,
-            change.c.changed_at >= week.start,
-            change.c.changed_at < week.end,
-        ),
-    }
-    return {source: int(conn.execute(query).scalar_one()) for source, query in queries.items()}
+    counts = dict.fromkeys(SOURCES, 0)
+    counts.update({source: int(n) for source, n in conn.execute(query)})
+    return counts
+
+
+def solved_without_solve_time(conn: Connection, pilot: str, week: Week) -> int:
+    """Tickets created in the week, stored from a file the week's report lists, that are solved
+    or closed but have no solve time, neither in their row nor from a status change among their
+    labels: no week can count them as a task."""
+    ticket, label = Ticket.__table__, TicketLabel.__table__
+    snap = WeekInputFile.__table__
+    listed = select(snap.c.file_id).where(snap.c.pilot == pilot, snap.c.week == week.label)
+    status_known = select(label.c.ticket_id).where(
+        label.c.pilot == pilot, func.lower(label.c.name) == "status"
+    )
+    query = select(func.count()).where(
+        ticket.c.pilot == pilot,
+        ticket.c.created_at >= week.start,
+        ticket.c.created_at < week.end,
+        ticket.c.status.in_(("solved", "closed")),
+        ticket.c.solved_at.is_(None),
+        ticket.c.ticket_id.not_in(status_known),
+        ticket.c.file_id.in_(listed),
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def week_quarantine(conn: Connection, pilot: str, week: str) -> list[dict[str, Any]]:

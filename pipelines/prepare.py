@@ -21,7 +21,7 @@ import polars_hash as plh
 from models.operating_model import SOURCES, OperatingModel, SourceSettings
 from models.results import REASONS, CheckedRows
 from models.sources import SPECS, TIMESHEET_ALTERNATIVES
-from pipelines.adapters import ADAPTERS, adapters_for, custom_mapping
+from pipelines.adapters import ADAPTERS, DETECTED, adapters_for, closest_format, custom_mapping
 from pipelines.adapters.base import (
     SKIPPED,
     SUPERSEDED,
@@ -43,7 +43,7 @@ from pipelines.read import (
     read_raw,
 )
 from pipelines.usage_costs import price_usage
-from pipelines.weeks import week_expr
+from pipelines.weeks import rows_per_week, week_expr
 
 INPUT_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
 
@@ -98,6 +98,8 @@ class PreparedFile:
     valid: pl.DataFrame = field(default_factory=pl.DataFrame)
     quarantined: pl.DataFrame = field(default_factory=pl.DataFrame)  # __line__, raw, reasons
     weeks: list[str] = field(default_factory=list)
+    # ISO week -> loaded rows in it (each row in one week: see `pipelines.weeks.rows_per_week`).
+    week_rows: dict[str, int] = field(default_factory=dict)
     adapter: str | None = None  # "canonical" or the vendor format it was read as
     target: str | None = None  # the table its rows go to (the source, or a vendor-only table)
     # Output column -> where it comes from, as the adapter applied it (shown by `check`).
@@ -212,7 +214,12 @@ def read_canonical(
             adapted = _with_derived_ids(target, adapted)
         else:
             adapted = raw
-        canonical = to_canonical(target, adapted, operating_model.timezone)
+        try:
+            canonical = to_canonical(target, adapted, operating_model.timezone)
+        except RefusedFile as exc:
+            if adapter is None and settings.format == DETECTED:
+                raise RefusedFile(_with_closest(str(exc), file.source, raw.columns)) from exc
+            raise
     except RefusedFile as exc:
         return PreparedFile(file, None, str(exc), adapter=adapter.name if adapter else None)
 
@@ -269,6 +276,7 @@ def finish_prepared(
         pl.col(REASONS).alias("reasons"),
     )
     weeks = _weeks(read.canonical, target, operating_model.timezone)
+    week_rows = rows_per_week(checked.valid, SPECS[target].week_columns, operating_model.timezone)
     raw_columns = set(raw.columns)
     # A large file's raw cells are the biggest frame held: let them go before pricing.
     del raw
@@ -289,6 +297,7 @@ def finish_prepared(
         valid=valid,
         quarantined=raw_bad,
         weeks=weeks,
+        week_rows=week_rows,
         adapter=read.format_name,
         target=target,
         mapping=dict(adapter.mapping)
@@ -427,8 +436,19 @@ def _read_and_detect(
     if adapter is None:
         repeated = sorted({c.rsplit(REPEATED_MARK, 1)[0] for c in sniff.columns if _numbered(c)})
         if repeated:
-            raise RefusedFile(f"repeated column name(s) {repeated}")
+            reason = f"repeated column name(s) {repeated}"
+            if settings.format == DETECTED:
+                reason = _with_closest(reason, file.source, sniff.columns)
+            raise RefusedFile(reason)
     return fmt, raw, adapter, document
+
+
+def _with_closest(reason: str, source: str, columns: Iterable[str]) -> str:
+    """A refusal of a file no export format matched, with the closest format named."""
+    closest = closest_format(source, [c for c in columns if c not in (LINE, READ_ERRORS)])
+    if closest is None:
+        return reason
+    return f"no known export format; closest: {closest}; read as canonical columns: {reason}"
 
 
 def _numbered(column: str) -> bool:

@@ -115,6 +115,7 @@ def store_prepared_file(
                 "file_id": [file_id] * len(weeks),
                 "week": weeks,
                 "pilot": [pilot] * len(weeks),
+                "rows": [prepared.week_rows.get(w, 0) for w in weeks],
             }
         ),
     )

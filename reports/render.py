@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from checks.actions import action_order, urgency
+from checks.completeness import completeness
 from checks.rules.catalog import SAMPLE_TOO_SMALL
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
@@ -249,6 +250,7 @@ def render_html(
             matrix=findings_matrix(findings),
             ticket_link=lambda ticket_id: ticket_link(operating_model, ticket_id),
             owners=owners(operating_model),
+            completeness=completeness(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
             draft=draft,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable
 from difflib import get_close_matches
 from types import ModuleType
 
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from models.operating_model import OperatingModel, SourceSettings
 from pipelines.adapters import custom_mapping
 from pipelines.adapters.base import Adapter, option_problems
+from pipelines.adapters.jira_locales import english_header
 
 
 def _format_modules() -> list[ModuleType]:
@@ -35,6 +37,25 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for m in _MODULES for a in m.ADAPTERS}
 def adapters_for(source: str) -> list[Adapter]:
     """The adapters that read files of one inbox folder."""
     return [a for a in ADAPTERS.values() if a.source == source]
+
+
+def closest_format(source: str, columns: Iterable[str]) -> str | None:
+    """For a file no format of `source` matched: the format whose detection columns it shares
+    most (at least half of them), and the columns it lacks (`jira_csv (missing: issue id)`);
+    None when no format comes that close."""
+    # Translated headers count as their English names (a Jira export in Spanish).
+    have = set(columns) | {english_header(c) for c in columns}
+    scored = []
+    for adapter in adapters_for(source):
+        wanted = getattr(adapter.detect, "columns", None)
+        # At least half of a format's columns: a canonical file sharing `status` is no Freshdesk.
+        if wanted and len(wanted & have) * 2 >= len(wanted):
+            missing = sorted(wanted - have)
+            scored.append((len(missing), -len(wanted & have), adapter.name, missing))
+    if not scored:
+        return None
+    _, _, name, missing = min(scored)
+    return f"{name} (missing: {', '.join(missing)})"
 
 
 # Formats that name no adapter: detection from the file, and the canonical columns as they are.

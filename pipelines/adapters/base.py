@@ -163,9 +163,15 @@ class Adapter:
 
 
 def has_columns(*names: str) -> Detect:
-    """Detection by header: every named column present (names lower-case)."""
+    """Detection by header: every named column present (names lower-case). The names are kept
+    on the function (`columns`) to name the closest format of a file no format matches."""
     wanted = frozenset(n.lower() for n in names)
-    return lambda sniff: wanted <= sniff.columns
+
+    def detect(sniff: Sniff) -> bool:
+        return wanted <= sniff.columns
+
+    detect.columns = wanted  # type: ignore[attr-defined]
+    return detect
 
 
 def has_paths(*paths: str) -> Detect:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from models.operating_model import SourceSettings, read_yaml
 from models.sources import SPECS
 from pipelines.adapters.base import TARGETS, Adapter, AdapterContext, AdapterOptions, Sniff, text
+from pipelines.adapters.locale_dates import english_months
 from pipelines.normalize import missing_required
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
 
@@ -76,6 +77,8 @@ class DateSpec(_Strict):
     format: list[str] = Field(min_length=1)
     # The timezone the vendor writes local times in; absent: the pilot's timezone.
     timezone: str | None = None
+    # The language of month names (%b, %B): es, de, fr or pt; absent: English and all four.
+    locale: Literal["en", "es", "de", "fr", "pt"] | None = None
 
     @field_validator("format", mode="before")
     @classmethod
@@ -361,8 +364,12 @@ def _mapped_words(value: pl.Expr, words: Mapping[str, str]) -> pl.Expr:
 
 
 def _dates(value: pl.Expr, spec: DateSpec, kind: str) -> pl.Expr:
-    """Vendor dates as ISO text; text no format reads passes through unchanged."""
+    """Vendor dates as ISO text; text no format reads passes through unchanged. Month names
+    of the spec's `locale` (else of every known language) are read as English first."""
     readings: list[pl.Expr] = []
+    original = value
+    if spec.locale != "en" and any(d in f for f in spec.format for d in ("%b", "%B")):
+        value = english_months(value, spec.locale)
     for fmt in spec.format:
         if kind == "date":
             parsed = value.str.to_date(fmt, strict=False)
@@ -380,7 +387,7 @@ def _dates(value: pl.Expr, spec: DateSpec, kind: str) -> pl.Expr:
         else:  # local time without offset: read in the pilot's timezone by the canonical typing
             parsed = value.str.to_datetime(fmt, strict=False, time_unit="us")
             readings.append(parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f"))
-    return pl.coalesce([*readings, value])
+    return pl.coalesce([*readings, original])
 
 
 def _numbers(value: pl.Expr, spec: NumberSpec) -> pl.Expr:

@@ -50,14 +50,16 @@ class ClockifyOptions(ClockOptions):
 
 
 def detect(sniff: Sniff) -> bool:
-    """Clockify's detailed CSV: Start/End Date and Time, and `Duration (h)` or
-    `Duration (decimal)` (Toggl's has a plain `Duration`)."""
+    """Clockify's detailed CSV: Start/End Date and Time, and `Duration (h)`, `Duration
+    (decimal)` or neither (an export of start and end only; Toggl's has a plain `Duration`)."""
     return (
         sniff.columns >= _CLOCKIFY
         and bool({"email", "user"} & sniff.columns)
-        and bool(set(_DURATIONS) & sniff.columns)
         and "duration" not in sniff.columns
     )
+
+
+detect.columns = _CLOCKIFY  # type: ignore[attr-defined]  # for the closest-format refusal
 
 
 def transform(raw: pl.DataFrame, ctx: AdapterContext) -> pl.DataFrame:
@@ -112,7 +114,8 @@ ADAPTERS: list[Adapter] = [
                 "Start Date + Start Time (24-hour or 12-hour), read in the person's zone "
                 "(`person_timezones` by email or user name, else `timezone`, else the pilot's)"
             ),
-            "minutes": "Duration (h) (H:MM:SS), else Duration (decimal) hours, else End - Start",
+            "minutes": "Duration (h) (H:MM:SS), else Duration (decimal) hours, else End - Start "
+            "(an export without duration columns)",
             "activity": (
                 "`activity_map`: a key equal to a tag, else to the Task, Project or Client, "
                 "else found in the Description (case-insensitive; first key written wins "

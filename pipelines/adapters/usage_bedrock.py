@@ -8,9 +8,17 @@ regional `us.`/`eu.` ids and inference-profile ARNs).
 Bedrock counts `inputTokenCount` without prompt-cache reads and writes (Converse reports
 `cacheReadInputTokenCount` / `cacheWriteInputTokenCount` apart), so canonical `input_tokens`
 (which includes cached input) is their sum.
+
+Read as JSON Lines of the log records (what CloudWatch Logs and S3 hold, and what a plain dump of
+the `@message` payloads is), one pretty-printed record, or a CloudWatch Logs Insights result
+dump (`aws logs get-query-results`: `results` as lists of `{field, value}` pairs, the log record
+as JSON text in `@message`); a result whose `@message` is not a JSON record is quarantined.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import polars as pl
 
@@ -21,14 +29,45 @@ from pipelines.adapters.usage_common import (
     json_field,
     keep_line,
     number_text,
+    records_frame,
     utc_text,
 )
+from pipelines.read import READ_ERRORS
 
 PROVIDER = "aws"
 
 
 def _detect(sniff: Sniff) -> bool:
-    return {"schematype", "requestid", "modelid"} <= sniff.columns
+    return (
+        {"schematype", "requestid", "modelid"} <= sniff.columns
+        or {"schemaType", "requestId", "modelId"} <= sniff.json_paths
+        or {"results[][].field", "results[][].value"} <= sniff.json_paths
+    )
+
+
+def _read_document(value: Any) -> pl.DataFrame:
+    """A Logs Insights dump's results (each `@message` parsed), or one log record."""
+    if not (isinstance(value, dict) and isinstance(value.get("results"), list)):
+        return records_frame([value])
+    records: list[dict[str, Any]] = []
+    errors: list[str | None] = []
+    for result in value["results"]:
+        fields = {
+            f.get("field"): f.get("value")
+            for f in (result if isinstance(result, list) else [])
+            if isinstance(f, dict)
+        }
+        try:
+            record = json.loads(fields.get("@message") or "")
+        except (TypeError, json.JSONDecodeError):
+            record = None
+        ok = isinstance(record, dict)
+        records.append(record if ok else {})
+        errors.append(None if ok else "@message is not a JSON log record")
+    frame = records_frame(records)
+    if any(errors):
+        frame = frame.with_columns(pl.Series(READ_ERRORS, errors, dtype=pl.String))
+    return frame
 
 
 def _tokens(raw: pl.DataFrame) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -110,11 +149,13 @@ ADAPTERS: list[Adapter] = [
     Adapter(
         name="bedrock_invocation_logs",
         source="usage",
-        title="AWS Bedrock model invocation logs (ModelInvocationLog JSON Lines)",
+        title="AWS Bedrock model invocation logs (ModelInvocationLog JSON Lines, or a "
+        "CloudWatch Logs Insights result dump)",
         target="usage",
         detect=_detect,
         transform=transform,
         mapping=MAPPING,
+        read_document=_read_document,
         options=TaskKeyOptions,
     ),
 ]

@@ -17,6 +17,7 @@ read as UTC here, not in the pilot's timezone. `spend` is LiteLLM's own cost in 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import polars as pl
 from pydantic import Field
@@ -30,6 +31,7 @@ from pipelines.adapters.usage_common import (
     keep_line,
     number_text,
     page_records,
+    records_frame,
     utc_datetime,
     utc_text,
 )
@@ -87,12 +89,20 @@ class SpendLogOptions(TaskKeyOptions):
 
 
 def _detect(sniff: Sniff) -> bool:
-    """Spend-log rows (CSV, JSON Lines, JSON array) or a `/spend/logs/v2` page."""
-    return {"request_id", "spend", "starttime"} <= sniff.columns or {
-        "data[].request_id",
-        "data[].spend",
-        "data[].startTime",
-    } <= sniff.json_paths
+    """Spend-log rows (CSV, JSON Lines, JSON array), a `/spend/logs/v2` page, or a file holding
+    one SpendLogs object (as LiteLLM's GCS and Pub/Sub loggers write each request)."""
+    return (
+        {"request_id", "spend", "starttime"} <= sniff.columns
+        or {"data[].request_id", "data[].spend", "data[].startTime"} <= sniff.json_paths
+        or {"request_id", "spend", "startTime"} <= sniff.json_paths
+    )
+
+
+def _read_document(value: Any) -> pl.DataFrame:
+    """The records of a `/spend/logs/v2` page, or the one SpendLogs object a file holds."""
+    if isinstance(value, dict) and "request_id" in value and "data" not in value:
+        return records_frame([value])
+    return page_records(value)
 
 
 def _task_id(raw: pl.DataFrame, options: SpendLogOptions) -> pl.Expr:
@@ -232,12 +242,13 @@ ADAPTERS: list[Adapter] = [
     Adapter(
         name="litellm_spendlogs",
         source="usage",
-        title="LiteLLM LiteLLM_SpendLogs rows (CSV, JSON Lines, JSON array or /spend/logs/v2 page)",
+        title="LiteLLM LiteLLM_SpendLogs rows (CSV, JSON Lines, JSON array, /spend/logs/v2 page "
+        "or one SpendLogs object)",
         target="usage",
         detect=_detect,
         transform=transform,
         mapping=MAPPING,
-        read_document=page_records,
+        read_document=_read_document,
         options=SpendLogOptions,
     ),
 ]

@@ -179,7 +179,14 @@ def make_engine(url: str) -> Engine:
                 cursor.close()
 
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            # A server that does not answer fails the run within a bound instead of hanging it.
+            connect_args = (
+                {"connect_timeout": int(os.environ.get("PILOT_DB_CONNECT_TIMEOUT_SECONDS", "30"))}
+                if parsed.get_driver_name() in ("psycopg", "psycopg2")
+                and "connect_timeout" not in parsed.query
+                else {}
+            )
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise WarehouseError(f"cannot open the warehouse {redacted(url)}: {reason(exc)}") from None

@@ -144,3 +144,15 @@ def test_hours_are_elapsed_hours_across_a_clock_change() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     start = dt.datetime(2026, 10, 25, 0, tzinfo=berlin)  # DST ends at 03:00 that night
     assert ResponseTime(4, "hours").due(start, berlin).hour == 3
+
+
+def test_response_times_survive_a_dump_and_a_validation(example_model: OperatingModel) -> None:
+    """It dumps response times as they are written ('4 hours'), so a dumped operating model
+    validates again to the same model."""
+    dumped = example_model.model_dump()
+    assert dumped["response_times"] == {
+        "stop_now": "4 hours",
+        "fail": "2 business days",
+        "warn": "next review",
+    }
+    assert OperatingModel.model_validate(dumped) == example_model

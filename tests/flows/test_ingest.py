@@ -443,3 +443,31 @@ def test_skipped_rows_are_stored_and_counted_in_the_week_inputs(
     }
     assert (usage["rows_skipped"], usage["rows_in_week"]) == (2, 3)
     dispose_engines()
+
+
+def test_solved_tickets_without_a_solve_time_are_counted_for_the_warning(
+    tmp_path: Path, example_model: OperatingModel
+) -> None:
+    """It counts the week's solved tickets that lack a solve time (never a task) and counts
+    every ticket of the week in rows_in_week, solved or not (issue 17, case 9)."""
+    from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+
+    inbox = tmp_path / "inbox"
+    (inbox / "tickets").mkdir(parents=True)
+    (inbox / "tickets" / "t.csv").write_text(
+        "ticket_id,created_at,solved_at,status,category,ai_draft_used\n"
+        "T1,2026-10-05T09:00:00Z,2026-10-05T10:00:00Z,solved,password,true\n"
+        "T2,2026-10-05T09:30:00Z,,solved,password,false\n"
+        "T3,2026-10-06T09:30:00Z,,open,shipping,false\n",
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (stored,) = ingest_inbox(url, example_model, inbox, W41, NOW)
+    assert (stored.rows_read, stored.rows_loaded, stored.rows_quarantined) == (3, 3, 0)
+    with transaction(url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, "2026-W41")
+        tickets = week_input_stats(conn, example_model.pilot, "2026-W41", example_model.timezone)[
+            "tickets"
+        ]
+    assert (tickets["rows_in_week"], tickets["solved_without_solve_time"]) == (3, 1)
+    dispose_engines()

@@ -252,7 +252,7 @@ def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model)
     import datetime as dt
 
     from flows.ingest import prepare_file
-    from models.operating_model import OperatingModel
+    from models.operating_model import SourceSettings
     from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 
@@ -268,8 +268,8 @@ def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model)
     raw = prepared.quarantined["raw"].item()
     assert "4111" not in raw and "subject" not in raw and '"ticket_id":"T-1"' in raw
 
-    keeping = OperatingModel.model_validate(
-        {**example_model.model_dump(), "sources": {"tickets": {"keep_extra_columns": True}}}
+    keeping = example_model.model_copy(
+        update={"sources": {"tickets": SourceSettings(keep_extra_columns=True)}}
     )
     assert "4111" in prepare_file(file, keeping).quarantined["raw"].item()
 

@@ -208,3 +208,11 @@ def test_action_text_names_what_is_missing_and_asks_for_more_reviews() -> None:
     )
     assert "Review more outputs" in action_text(rule("warn", f"{SAMPLE_TOO_SMALL}: 6.9 %"))
     assert action_text(rule("fail", "error rate 20 %")) == "Review the medium findings."
+
+
+def test_operating_model_page_is_written_beside_the_report(published, example_model):
+    """It writes operating-model.html beside readiness.html, and the report links to it."""
+    page = published.folder / "operating-model.html"
+    assert page.is_file()
+    assert example_model.workflow.trigger in page.read_text()
+    assert '<a href="operating-model.html">' in published.html.read_text()

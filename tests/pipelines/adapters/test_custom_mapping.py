@@ -338,3 +338,25 @@ def test_describe_refuses_an_invalid_mapping() -> None:
 
     with pytest.raises(RefusedFile, match=r"^custom mapping \(sources.usage.mapping\) is invalid"):
         describe(settings, "usage")
+
+
+def test_a_date_format_reads_month_names_of_the_mapping_s_locale(prepare: Prepare) -> None:
+    """It reads German month names with `locale: de` and quarantines a word that is no month
+    (issue 17, case 8)."""
+    mapping = {
+        "columns": {"ticket_id": "Ref", "created_at": "Erstellt am", "status": "Status"},
+        "constants": {"category": "billing"},
+        "dates": {"created_at": {"format": "%d. %b %Y %H:%M", "locale": "de"}},
+        "values": {"status": {"offen": "open"}},
+    }
+    path = ROOT / "tests" / "fixtures" / "vendor" / "i17" / "helpdesk-de-months.csv"
+    prepared = prepare("tickets", path, format="custom", mapping=mapping)
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (4, 3, 1)
+    assert prepared.valid.sort("__line__").select("ticket_id", "created_at").rows() == [
+        ("HD-1", utc(2026, 3, 5, 8, 15)),
+        ("HD-2", utc(2025, 12, 12, 13)),
+        ("HD-3", utc(2026, 5, 3, 6)),
+    ]
+    assert prepared.quarantined.select("__line__", "reasons").rows() == [
+        (5, ["created_at: 31. Foo 2026 08:00 is not a timestamp", "created_at is missing"])
+    ]

@@ -152,3 +152,82 @@ def test_case_5_a_german_cp1252_jira_export_with_day_first_dates(prepare: Prepar
         (4, "KD-13", utc(2026, 2, 5, 7, 15), utc(2026, 2, 6, 15, 30), "closed", "Vorfall", "Jürgen Weiß"),
         (5, "KD-14", utc(2026, 2, 13, 10, 20), None, "open", "Serviceanfrage", None),
     ]  # fmt: skip
+
+
+def test_case_8_a_file_no_format_matches_names_the_closest_format(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It names the closest format and its missing columns instead of only the repeated
+    header, and leaves a canonical file that is merely incomplete as it was."""
+    odd = tmp_path / "jira-odd.csv"
+    odd.write_text(
+        "Clave,ID de la incidencia,Creada,Comentario,Comentario\nX-1,1,12/ene/26 9:05,a,b\n",
+        encoding="utf-8",
+    )
+    assert prepare("tickets", odd).refused == (
+        "no known export format; closest: jira_csv (missing: issue key); read as canonical "
+        "columns: repeated column name(s) ['comentario']"
+    )
+    plain = tmp_path / "tickets.csv"
+    plain.write_text("ticket_id,created,status\nX-1,2026-01-01,open\n", encoding="utf-8")
+    assert prepare("tickets", plain).refused == (
+        "missing required column(s): created_at, category, ai_draft_used"
+    )
+
+
+def test_case_5_one_litellm_spendlogs_object_is_one_call(prepare: Prepare) -> None:
+    """It reads a file holding one pretty-printed SpendLogs object (GCS/Pub/Sub logger)."""
+    prepared = prepare("usage", I17 / "litellm-spendlog-object.json")
+    assert (prepared.refused, prepared.adapter) == (None, "litellm_spendlogs")
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (1, 1, 0)
+    row = prepared.valid.row(0, named=True)
+    assert (row["request_id"], row["timestamp"], row["model"]) == (
+        "chatcmpl-gcs-1",
+        dt.datetime(2026, 10, 5, 9, 14, 7, 120000, tzinfo=dt.UTC),
+        "gpt-4o-mini",
+    )
+    assert (row["input_tokens"], row["output_tokens"], row["cached_input_tokens"]) == (
+        1834,
+        212,
+        1024,
+    )
+    assert (row["cost_usd"], row["latency_ms"], row["status"]) == (0.00045, 2360.0, "ok")
+
+
+def test_case_5_a_cloudwatch_logs_insights_dump_of_bedrock_logs(prepare: Prepare) -> None:
+    """It reads each result's `@message` as a Bedrock invocation log and quarantines a result
+    whose message is no log record."""
+    prepared = prepare("usage", I17 / "bedrock-logs-insights.json")
+    assert (prepared.refused, prepared.adapter) == (None, "bedrock_invocation_logs")
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (4, 3, 1)
+    rows = prepared.valid.sort(LINE).select(
+        LINE, "request_id", "timestamp", "task_id", "model", "input_tokens", "output_tokens"
+    )
+    assert rows.rows() == [
+        (1, "5d1c0f7e-1a2b-4c3d-8e9f-000000000001", utc(2026, 10, 5, 9, 14, 7), "48213", "anthropic.claude-3-haiku-20240307-v1:0", 1834, 212),
+        (2, "5d1c0f7e-1a2b-4c3d-8e9f-000000000002", utc(2026, 10, 5, 10, 2, 11), "48214", "eu.anthropic.claude-3-5-sonnet-20240620-v1:0", 2100, 300),
+        (3, "5d1c0f7e-1a2b-4c3d-8e9f-000000000003", utc(2026, 10, 5, 11, 30), None, "amazon.nova-lite-v1:0", 640, 95),
+    ]  # fmt: skip
+    (reasons,) = prepared.quarantined.get_column("reasons").to_list()
+    assert reasons[0] == "@message is not a JSON log record"
+
+
+def test_case_5_a_clockify_export_without_duration_columns(prepare: Prepare) -> None:
+    """It detects a Clockify export of start and end only and takes end - start as the
+    duration; an entry without an end is quarantined."""
+    prepared = prepare(
+        "timesheets",
+        I17 / "clockify-no-duration.csv",
+        timezone="America/New_York",
+        activity_map=TYPICAL_ACTIVITY_MAP,
+    )
+    assert (prepared.refused, prepared.adapter) == (None, "clockify_detailed_csv")
+    assert prepared.choices["date_order"]["value"] == "month_first"
+    assert (prepared.rows_read, prepared.valid.height, prepared.quarantined.height) == (4, 3, 1)
+    rows = prepared.valid.sort(LINE).select(LINE, "work_date", "started_at", "minutes", "activity")
+    assert rows.rows() == [
+        (2, dt.date(2026, 10, 5), utc(2026, 10, 5, 13), 45.0, "review"),
+        (3, dt.date(2026, 10, 5), utc(2026, 10, 6, 3, 50), 30.0, "rework"),
+        (4, dt.date(2026, 10, 13), utc(2026, 10, 13, 18), 30.0, "review"),
+    ]
+    assert prepared.quarantined.select(LINE, "reasons").rows() == [(5, ["minutes is missing"])]

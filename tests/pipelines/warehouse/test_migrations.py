@@ -42,7 +42,7 @@ LATER_TABLES = {
 }
 EXPORTED = dt.datetime(2026, 7, 6, 9, 30, tzinfo=UTC)
 # Later columns that old rows get a value in: 0007 counts no skipped rows for older files.
-LATER_DEFAULTS = {"rows_skipped": 0}
+LATER_DEFAULTS = {"rows_skipped": 0, "rows": 0}
 
 ROWS: dict[Any, list[dict[str, Any]]] = {
     IngestedFile: [

@@ -330,6 +330,9 @@ class HandoffMetrics(_Metrics):
     late_tickets: list[str]  # ticket ids, at most 25
     missed_handoffs: int  # reviews marked should_have_handed_off
     missed_tickets: list[str]
+    # Solved tickets whose export does not say whether they were escalated (Zendesk has no
+    # standard field): with none known to be handed off, the handoffs are unknown.
+    unknown_escalation: int = 0
 
 
 class WeeklyMetrics(_Metrics):

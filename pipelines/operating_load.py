@@ -178,4 +178,5 @@ def handoff_metrics(
         late_tickets=late_ids[:EVIDENCE_CAP],
         missed_handoffs=missed.height,
         missed_tickets=missed_ids[:EVIDENCE_CAP],
+        unknown_escalation=tickets.filter(pl.col("escalated").is_null()).height,
     )

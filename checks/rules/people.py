@@ -144,6 +144,15 @@ def handoff_response(ctx: RuleContext) -> Finding:
             "check" + missed,
             h.missed_tickets,
         )
+    if h.handed_off == 0 and h.unknown_escalation:
+        return Finding(
+            "unknown",
+            None,
+            limit,
+            f"the ticket export does not say which of {h.unknown_escalation} ticket(s) were "
+            "handed off (no escalated flag)" + missed,
+            h.missed_tickets,
+        )
     if h.handed_off == 0:
         status = "warn" if h.missed_handoffs else "pass"
         return Finding(

@@ -1069,6 +1069,16 @@ CASES: list[Case] = [
     ),
     Case("handoff.response_time", "unknown", _metrics(handoff=None), "no-tickets"),
     Case("handoff.response_time", "pass", lambda ctx: _handoff(ctx, handed_off=0), "none"),
+    Case(
+        "handoff.response_time",
+        "unknown",
+        lambda ctx: with_metrics(
+            ctx,
+            handoff=_handoff(ctx, handed_off=0).metrics.model_dump()["handoff"]
+            | {"unknown_escalation": 12},
+        ),
+        "no-escalated-flag",
+    ),
     Case("quality.vs_manual", "pass", _unchanged, "equal"),
     Case(
         "quality.vs_manual",

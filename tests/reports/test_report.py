@@ -216,3 +216,20 @@ def test_operating_model_page_is_written_beside_the_report(published, example_mo
     assert page.is_file()
     assert example_model.workflow.trigger in page.read_text()
     assert '<a href="operating-model.html">' in published.html.read_text()
+
+
+def test_report_shows_handoffs_manual_comparison_and_reviewer_load(published) -> None:
+    """It puts the issue 22 figures in readiness.json and gives the report its sections "AI next
+    to the manual process" and "Reviewer load", with the three rules in the rule table."""
+    html = published.html.read_text(encoding="utf-8")
+    doc = json.loads(published.json.read_text(encoding="utf-8"))
+    metrics = doc["metrics"]
+    assert {"vs_manual", "reviewer_load", "handoff"} <= set(metrics)
+    assert metrics["vs_manual"]["reopen_rate"]["interval"] == "newcombe_wilson"
+    assert metrics["handoff"]["response_limit"] == "4 hours"
+    assert [r["person"] for r in metrics["reviewer_load"]][:1] == ["Dana Levi"]
+    ids = {r["id"] for r in doc["rules"]}
+    assert {"handoff.response_time", "quality.vs_manual", "volume.reviewer_load"} <= ids
+    for heading in ("<h2>AI next to the manual process</h2>", "<h2>Reviewer load</h2>"):
+        assert heading in html
+    assert "Median resolution time of AI tickets" in html and "Wilson (Newcombe)" in html

@@ -34,6 +34,8 @@ NonNegative = Annotated[float, Field(ge=0)]
 Money = Annotated[float, Field(ge=0, le=1e9)]  # USD: a cap, a fee, a price per task or per hour
 Factor = Annotated[float, Field(gt=0, le=1000)]
 DAY_MINUTES = 24 * 60
+WeekHours = Annotated[float, Field(ge=0, le=168)]
+DEFAULT_REVIEW_CAPACITY_HOURS = 5.0
 
 # The YAML reader's bounds: a document with more aliases, or more nodes once its aliases are
 # expanded, is refused before anything reads its values ("billion laughs").
@@ -82,6 +84,16 @@ class Review(_Strict):
 
     min_sample: int = Field(ge=1)
     min_distinct_days: int = Field(ge=1, le=7)
+    # issue 22, reviewer load: hours a reviewer can give to reviews per week, one number for
+    # everyone or per person ({default: 5, Dana Levi: 6}); past it reviewers rubber-stamp.
+    capacity_hours_per_week: WeekHours | dict[str, WeekHours] = 5.0
+
+    def capacity_of(self, person: str) -> float:
+        """Review hours per week a person can give: their own entry, else the default."""
+        capacity = self.capacity_hours_per_week
+        if isinstance(capacity, dict):
+            return capacity.get(person, capacity.get("default", DEFAULT_REVIEW_CAPACITY_HOURS))
+        return capacity
 
 
 class ModelPrice(_Strict):
@@ -134,6 +146,20 @@ class Limits(_Strict):
     max_changes_per_week: int = Field(ge=0)
     max_quarantine_ratio: Fraction
     max_model_failure_rate: Fraction
+    # issue 22: share of handed-off tickets a person may pick up later than handoff.response_time
+    max_late_handoff_share: Fraction = 0.1
+
+
+# issue 22: AI next to the manual process ------------------------------------------------------
+class VsManual(_Strict):
+    """How much worse than the manual process the AI group may be before `quality.vs_manual`
+    fails (the difference's 95 % interval must also be clear of zero), and the smallest group
+    worth comparing."""
+
+    reopen_rate_margin: Fraction = 0.05  # share of tickets reopened, AI minus manual
+    contacts_per_ticket_margin: Annotated[float, Field(ge=0, le=1000)] = 0.5
+    resolution_minutes_margin: Annotated[float, Field(ge=0, le=100 * DAY_MINUTES)] = 240.0
+    min_tickets_per_group: int = Field(default=20, ge=1)
 
 
 class Expansion(_Strict):
@@ -267,6 +293,27 @@ class ResponseTimes(_Strict):
         return str(value)
 
 
+# issue 22: the handoff from the AI to a person --------------------------------------------------
+class Handoff(_Strict):
+    """When the AI must stop and pass the work to a person, who receives it (a role name or a
+    person) and how fast they must respond, counted from the handoff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    conditions: list[str] = Field(min_length=1)
+    receiver: str = Field(min_length=1)
+    response_time: ResponseTime
+
+    @field_validator("response_time", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> ResponseTime:
+        return _response_time(value)
+
+    @field_serializer("response_time")
+    def _text(self, value: ResponseTime) -> str:
+        return str(value)
+
+
 class ReportSettings(_Strict):
     """Who gets the report, and how ticket ids link to the help desk."""
 
@@ -333,6 +380,8 @@ class OperatingModel(_Strict):
     failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
+    vs_manual: VsManual = VsManual()  # issue 22
+    handoff: Handoff | None = None  # issue 22; `handoff.response_time` warns without it
     sources: dict[str, SourceSettings] = {}
     change_effects: ChangeEffectsSettings = ChangeEffectsSettings()  # issue 20
 

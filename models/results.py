@@ -256,6 +256,10 @@ METRIC_SOURCES: dict[str, tuple[CoveredSource, ...]] = {
     "projected_month_cost": ("usage", "timesheets"),
     "volumes": ("usage", "timesheets"),
     "human_minutes_by_activity": ("timesheets",),
+    # issue 22
+    "reviewer_load": ("timesheets",),
+    "vs_manual": ("tickets",),
+    "handoff": ("tickets",),
 }
 
 
@@ -269,6 +273,66 @@ class SourceCoverage(_Metrics):
     usual_from: str  # "3 earlier week(s)" or "default"
     state: CoverageState
     reason: str | None  # e.g. "no timesheets this week", "timesheets cover 3 of the usual 5 days"
+
+
+# issue 22: reviewer load and AI next to the manual process --------------------------------------
+class ReviewerLoad(_Metrics):
+    """One reviewer's review hours per week (timesheet activity `review`) now and scaled to the
+    next team's and the busy month's volume, against the hours they can give."""
+
+    person: str
+    capacity_hours_per_week: float
+    current_hours_per_week: float
+    next_team_hours_per_week: float
+    busy_month_hours_per_week: float
+    over_capacity_busy_month: bool
+
+
+Interval = Literal["newcombe_wilson", "bootstrap"]
+
+
+class GroupDifference(_Metrics):
+    """One measure of AI tasks next to manual tasks of the same categories: each group's value
+    and size, the difference AI minus manual (positive: AI worse) and its 95 % interval (for a
+    rate Newcombe's from two Wilson intervals, for a mean or median a seeded bootstrap)."""
+
+    ai: float | None
+    manual: float | None
+    ai_n: int
+    manual_n: int
+    difference: float | None
+    difference_ci: list[float] | None
+    interval: Interval
+
+
+class ManualComparison(_Metrics):
+    """The week's AI-assisted tickets next to its manual tickets of the same categories."""
+
+    categories: list[str]  # the categories both groups have (excluded categories left out)
+    ai_tickets: int
+    manual_tickets: int
+    reopen_rate: GroupDifference  # share of tickets reopened at least once
+    contacts_per_ticket: GroupDifference  # mean contacts
+    median_resolution_minutes: GroupDifference  # created to solved
+
+
+class HandoffMetrics(_Metrics):
+    """Tickets the AI handed to a person (solved this week, escalated) and how fast a person
+    picked them up, against the operating model's `handoff.response_time`."""
+
+    handed_off: int  # escalated tickets solved this week
+    with_times: int  # of them, with both the handoff and the first human action time
+    late: int  # picked up later than the response time
+    late_share: float | None  # late / with_times; None without any times
+    late_share_ci: list[float] | None  # Wilson 95 %
+    median_response_minutes: float | None
+    response_limit: str | None  # the operating model's response time ("4 hours"); None: none set
+    late_tickets: list[str]  # ticket ids, at most 25
+    missed_handoffs: int  # reviews marked should_have_handed_off
+    missed_tickets: list[str]
+    # Solved tickets whose export does not say whether they were escalated (Zendesk has no
+    # standard field): with none known to be handed off, the handoffs are unknown.
+    unknown_escalation: int = 0
 
 
 class WeeklyMetrics(_Metrics):
@@ -322,6 +386,11 @@ class WeeklyMetrics(_Metrics):
     partial: dict[str, str] = {}
     # Source -> how completely it covers the week.
     sources: dict[str, SourceCoverage] = {}
+    # issue 22: review hours per reviewer at the three volumes (None: no timesheets), and the AI
+    # tickets next to the manual ones (None: no tickets). Defaults keep older weeks loading.
+    reviewer_load: list[ReviewerLoad] | None = None
+    vs_manual: ManualComparison | None = None
+    handoff: HandoffMetrics | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object, keys sorted at every level (as stored and as readiness.json shows)."""

@@ -116,12 +116,15 @@ TICKETS = SourceSpec(
         "escalated": "bool",
         "handle_minutes": "float",
         "contact_count": "int",
+        # issue 22: when the AI handed the ticket to a person, and that person's first action
+        "handed_off_at": "datetime",
+        "first_human_action_at": "datetime",
     },
     required=("ticket_id", "created_at", "status", "category", "ai_draft_used"),
     enums={"status": TICKET_STATUSES, "draft_outcome": DRAFT_OUTCOMES},
     non_negative=("reopened", "handle_minutes", "contact_count"),
-    ordered_pairs=(("solved_at", "created_at"),),
-    not_future=("created_at", "solved_at"),
+    ordered_pairs=(("solved_at", "created_at"), ("first_human_action_at", "handed_off_at")),
+    not_future=("created_at", "solved_at", "handed_off_at", "first_human_action_at"),
     week_columns=("solved_at", "created_at"),
 )
 

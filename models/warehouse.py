@@ -131,6 +131,9 @@ class Ticket(_SourceRow, table=True):
     escalated: bool | None = None
     handle_minutes: float | None = None
     contact_count: int | None = None
+    # issue 22: the handoff to a person and their first action (where the export has them)
+    handed_off_at: dt.datetime | None = None
+    first_human_action_at: dt.datetime | None = None
 
 
 class TimesheetEntry(_SourceRow, table=True):

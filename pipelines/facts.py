@@ -40,8 +40,8 @@ EVIDENCE_CAP = 25
 # The frames of WeekInputs: column names and types (timestamps in UTC), the types as the
 # sources declare them. Each names the columns it reads, in the order its frames hold them.
 UTC_TIME = POLARS_TYPES["datetime"]
-# Every ticket column but the contact count, which no fact uses.
-TICKET_SCHEMA = TICKETS.polars_schema(tuple(c for c in TICKETS.columns if c != "contact_count"))
+# Every ticket column (the contact count for the comparison with the manual process, issue 22).
+TICKET_SCHEMA = TICKETS.polars_schema(tuple(TICKETS.columns))
 # Usage grouped per task, model, prompt and status: price_source is set by pricing, calls counts
 # the group's calls and cost_usd sums the resolved model cost (usage_call.model_cost_usd), not
 # the cost_usd a usage file states; none of the three is a usage column.

@@ -7,6 +7,10 @@ A pure function is enough (the formula is ten lines); tests check it against pub
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
 
 Z95 = 1.959963984540054  # two-sided 95 %
 
@@ -51,3 +55,45 @@ def rate_with_interval(rate: float | None, ci: list[float] | None, n: int) -> st
     if ci is None:
         return f"{percent(rate)}, n={n}"
     return f"{percent(rate)}, 95 % CI {ci[0] * 100:.1f}-{ci[1] * 100:.1f} %, n={n}"
+
+
+# issue 22: differences between AI and manual tasks ------------------------------------------
+BOOTSTRAP_SEED = 22
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def newcombe_difference(
+    successes_a: int, n_a: int, successes_b: int, n_b: int
+) -> tuple[float, float] | None:
+    """Newcombe's hybrid score 95 % interval of the difference of two shares (a minus b), built
+    from each share's Wilson interval; None when either group is empty."""
+    first, second = wilson(successes_a, n_a), wilson(successes_b, n_b)
+    if first is None or second is None:
+        return None
+    p_a, p_b = successes_a / n_a, successes_b / n_b
+    diff = p_a - p_b
+    low = diff - math.sqrt((p_a - first[0]) ** 2 + (second[1] - p_b) ** 2)
+    high = diff + math.sqrt((first[1] - p_a) ** 2 + (p_b - second[0]) ** 2)
+    return max(-1.0, low), min(1.0, high)
+
+
+def bootstrap_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    statistic: Literal["mean", "median"],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float] | None:
+    """The percentile bootstrap 95 % interval of statistic(a) - statistic(b), each group
+    resampled with replacement, from a fixed seed so the same week gives the same interval;
+    None when either group is empty."""
+    if len(a) == 0 or len(b) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    first, second = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    draws_a = first[rng.integers(0, len(first), size=(resamples, len(first)))]
+    draws_b = second[rng.integers(0, len(second), size=(resamples, len(second)))]
+    stat = np.median if statistic == "median" else np.mean
+    diffs = stat(draws_a, axis=1) - stat(draws_b, axis=1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)

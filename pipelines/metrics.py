@@ -44,6 +44,7 @@ from pipelines.facts import (
 )
 from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.intervals import wilson
+from pipelines.operating_load import handoff_metrics, manual_comparison, reviewer_load
 from pipelines.reconciliation import week_reconciliation
 from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
 from pipelines.warehouse.engine import transaction
@@ -256,6 +257,16 @@ def weekly_metrics(
         unknown_because=dict(sorted(because.items())),
         partial=affected(coverage, "partial"),
         sources=coverage,
+        # issue 22: reviewer load and AI next to the manual process
+        reviewer_load=None
+        if "reviewer_load" in unknown
+        else reviewer_load(inputs.timesheets, operating_model),
+        vs_manual=None
+        if "vs_manual" in unknown
+        else manual_comparison(inputs.tickets, operating_model),
+        handoff=None
+        if "handoff" in unknown
+        else handoff_metrics(inputs.tickets, inputs.reviews, operating_model),
         **values,
     )
 

@@ -23,6 +23,7 @@ from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from pipelines.intervals import rate_with_interval
 from reports.change_section import change_rows
+from reports.people import comparison_rows, per_task_rows
 from reports.readiness import WeekReadiness, owners
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -117,6 +118,8 @@ def _env() -> Environment:
         volume_order=VOLUME_ORDER,
         volume_words=VOLUME_WORDS,
     )
+    # issue 22: AI next to the manual process, the per-task table
+    env.globals.update(comparison_rows=comparison_rows, per_task_rows=per_task_rows)
     return env
 
 

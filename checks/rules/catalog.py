@@ -20,6 +20,7 @@ from checks.rules.base import (
     unknown_because,
 )
 from checks.rules.continuity import missing_weeks, paused, weeks_option
+from checks.rules.people import handoff_response, reviewer_load, vs_manual
 from checks.rules.repeats import serious_repeat_mask
 from models.operating_model import ROLE_NAMES
 from models.results import COVERED_SOURCES
@@ -764,6 +765,43 @@ RULES: list[Rule] = [
         on_fail="warn",
         evidence_kind="text",
         action="Check the model provider's errors and timeouts and the retry settings.",
+    ),
+    # issue 22: the people around the pilot ----------------------------------------------------
+    Rule(
+        id="handoff.response_time",
+        evaluate=handoff_response,
+        owner_role="business_owner",
+        on_fail="pause_expansion",
+        evidence_kind="tickets",
+        action=(
+            "Make sure the handoff receiver picks up handed-off tickets within the response "
+            "time (staffing, alerts), and review the tickets the AI should have handed off."
+        ),
+        needs=("handoff",),
+    ),
+    Rule(
+        id="quality.vs_manual",
+        evaluate=vs_manual,
+        owner_role="technical_owner",
+        on_fail="pause_expansion",
+        evidence_kind="text",
+        action=(
+            "Find why AI-assisted tickets reopen, need more contacts or take longer than manual "
+            "ones of the same categories, and fix the prompt or narrow the task."
+        ),
+        needs=("vs_manual",),
+    ),
+    Rule(
+        id="volume.reviewer_load",
+        evaluate=reviewer_load,
+        owner_role="business_owner",
+        on_fail="warn",
+        evidence_kind="text",
+        action=(
+            "Plan more review capacity (another reviewer, a smaller sample) before a busy month "
+            "or another team: past capacity reviews become rubber stamps."
+        ),
+        needs=("reviewer_load",),
     ),
 ]
 # Evaluated after the others: this week counts as green only when no other rule failed

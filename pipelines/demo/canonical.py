@@ -78,6 +78,16 @@ OUTCOME_P_V2 = np.array([0.56, 0.37, 0.05, 0.02])
 # ... at a slightly higher model cost: the looked-up order is sent with every v2 call.
 V2_EXTRA_INPUT_TOKENS = 450
 OUTCOME_MINUTES = np.array([2.2, 3.0, 4.6, 5.6])  # mean AI handle minutes per outcome
+# Reopened 0, 1 or 2 times: AI-drafted tickets reopen a little less than manual ones (issue 22).
+REOPEN_P_MANUAL = np.array([0.95, 0.045, 0.005])
+REOPEN_P_AI = np.array([0.965, 0.031, 0.004])
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    """The cumulative probabilities as `Generator.choice` builds them from `p`."""
+    cdf = p.cumsum()
+    return cdf / cdf[-1]
+
 
 BASE_MODEL = "gpt-4o"
 # Priced by genai-prices (15 / 7.5 cached / 60 USD per M tokens) but never logged as a change.
@@ -374,9 +384,18 @@ def _tickets_for_week(
         np.where(excluded, rng.normal(12.0, 2.0, size=n), rng.normal(6.4, 0.8, size=n)),
     )
     handle = np.round(np.clip(handle, np.where(ai, 0.8, 4.5), 20.0), 1)
-    reopened = rng.choice(3, size=n, p=[0.95, 0.045, 0.005])
+    # Reopens: the same uniform draws `rng.choice(3, p=REOPEN_P_MANUAL)` takes (so every later
+    # draw is unchanged), read against a lower reopen chance for AI-drafted tickets (issue 22).
+    reopen_draw = rng.random(n)
+    reopened = np.where(
+        ai,
+        np.searchsorted(_cdf(REOPEN_P_AI), reopen_draw, side="right"),
+        np.searchsorted(_cdf(REOPEN_P_MANUAL), reopen_draw, side="right"),
+    )
     escalated = rng.random(n) < np.where(ai, 0.025, np.where(excluded, 0.25, 0.05))
     contacts = 1 + rng.poisson(0.4, size=n)
+    # A rewritten or discarded draft costs the customer one more message (issue 22).
+    contacts = contacts + (ai & np.isin(outcome, ["rewritten", "discarded"])).astype(np.int64)
 
     delay = np.clip(rng.lognormal(np.log(3 * 3600), 1.0, size=n), 8 * 60, 40 * 3600)
     solved = created + delay.astype(np.int64)
@@ -540,6 +559,14 @@ def _write_tickets(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None
         .then(pl.col("solved"))
     )
     category = pl.concat_str(pl.lit(', "category": "'), pl.col("category"), pl.lit('"'))
+    # Issue 22: an escalated ticket was handed to a person a fifth of the way to its solve time;
+    # the person's first action follows 10 minutes to about 4 hours later (spread by ticket
+    # number, no random draw, so every other value stays as it was), before the solve time.
+    handed = solved & pl.col("escalated") & (flag != "solved_before_created")
+    span = pl.col("solved") - created
+    handed_at = created + span // 5
+    wait_s = (pl.col("ticket_id").str.slice(2).cast(pl.Int64) * 7919 % 236 + 10) * 60
+    acted_at = handed_at + pl.min_horizontal(wait_s, (pl.col("solved") - handed_at) * 9 // 10)
     line = pl.concat_str(
         pl.lit('{"ticket_id": "'),
         pl.col("ticket_id"),
@@ -565,6 +592,10 @@ def _write_tickets(path: Path, frame: pl.DataFrame, w: _Week, prev: _Week | None
         pl.Series(handle, nan_to_null=True).cast(pl.String).fill_null("null"),
         pl.lit(', "contact_count": '),
         pl.when(solved).then("contacts").otherwise(1),
+        pl.lit(', "handed_off_at": '),
+        _json_text(_iso_local_expr(pl.when(handed).then(handed_at))),
+        pl.lit(', "first_human_action_at": '),
+        _json_text(_iso_local_expr(pl.when(handed).then(acted_at))),
         pl.lit("}"),
     )
     out.select(line).write_csv(path, include_header=False, quote_style="never")

@@ -114,6 +114,60 @@ GREEN_METRICS = WeeklyMetrics.model_validate(
         "review_distinct_days": 4,
         "review_distinct_agents": 3,
         "baselines": [],
+        "reviewer_load": [
+            {
+                "person": "Dana Levi",
+                "capacity_hours_per_week": 5.0,
+                "current_hours_per_week": 2.0,
+                "next_team_hours_per_week": 3.0,
+                "busy_month_hours_per_week": 4.0,
+                "over_capacity_busy_month": False,
+            }
+        ],
+        "handoff": {
+            "handed_off": 10,
+            "with_times": 10,
+            "late": 0,
+            "late_share": 0.0,
+            "late_share_ci": [0.0, 0.2775],
+            "median_response_minutes": 45.0,
+            "response_limit": "4 hours",
+            "late_tickets": [],
+            "missed_handoffs": 0,
+            "missed_tickets": [],
+        },
+        "vs_manual": {
+            "categories": ["password"],
+            "ai_tickets": 40,
+            "manual_tickets": 40,
+            "reopen_rate": {
+                "ai": 0.05,
+                "manual": 0.05,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": 0.0,
+                "difference_ci": [-0.1, 0.1],
+                "interval": "newcombe_wilson",
+            },
+            "contacts_per_ticket": {
+                "ai": 1.5,
+                "manual": 1.6,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": -0.1,
+                "difference_ci": [-0.4, 0.2],
+                "interval": "bootstrap",
+            },
+            "median_resolution_minutes": {
+                "ai": 300.0,
+                "manual": 320.0,
+                "ai_n": 40,
+                "manual_n": 40,
+                "difference": -20.0,
+                "difference_ci": [-90.0, 50.0],
+                "interval": "bootstrap",
+            },
+        },
     }
 )
 
@@ -228,6 +282,9 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         "savings.per_employee_day",
         "volume.busy_month",
         "reliability.model_failures",
+        "handoff.response_time",
+        "quality.vs_manual",
+        "volume.reviewer_load",
         "expansion.streak",
     ]
 
@@ -243,6 +300,9 @@ def test_catalog_has_the_contract_rule_ids() -> None:
         ("change.frequency", "warn"),
         ("volume.busy_month", "warn"),
         ("reliability.model_failures", "warn"),
+        ("volume.reviewer_load", "warn"),
+        ("handoff.response_time", "pause_expansion"),
+        ("quality.vs_manual", "pause_expansion"),
         ("cost.per_task", "pause_expansion"),
         ("expansion.streak", "pause_expansion"),
     ],
@@ -298,6 +358,7 @@ def test_outcomes_carry_the_rules_action_and_evidence_kind(green: RuleContext) -
         "quality.error_rate",
         "quality.correction_rate",
         "scope.excluded_category",
+        "handoff.response_time",
     }
     assert "evidence_kind" not in results["cost.per_task"].as_json()
 
@@ -785,6 +846,50 @@ def _history(**fields: Any) -> Build:
     return lambda ctx: replace(ctx, history=WeekHistory(**fields))
 
 
+def _vs_manual(
+    ctx: RuleContext,
+    reopen: tuple[float, list[float]] | None = None,
+    minutes: tuple[float, list[float]] | None = None,
+    manual_tickets: int | None = None,
+) -> RuleContext:
+    """The green week with a changed difference (AI minus manual) and interval."""
+    comparison = ctx.metrics.model_dump()["vs_manual"]
+    for key, change in (("reopen_rate", reopen), ("median_resolution_minutes", minutes)):
+        if change is not None:
+            comparison[key] |= {"difference": change[0], "difference_ci": change[1]}
+    if manual_tickets is not None:
+        comparison["manual_tickets"] = manual_tickets
+    return with_metrics(ctx, vs_manual=comparison)
+
+
+def _handoff(
+    ctx: RuleContext,
+    late: int = 0,
+    with_times: int = 10,
+    handed_off: int = 10,
+    missed: list[str] | None = None,
+) -> RuleContext:
+    """The green week's handoffs with `late` of `with_times` picked up late (Wilson interval)."""
+    from pipelines.intervals import wilson
+
+    handoff = ctx.metrics.model_dump()["handoff"]
+    handoff |= {"handed_off": handed_off, "with_times": min(with_times, handed_off), "late": late}
+    n = handoff["with_times"]
+    handoff["late_share"] = late / n if n else None
+    ci = wilson(late, n)
+    handoff["late_share_ci"] = None if ci is None else [round(ci[0], 4), round(ci[1], 4)]
+    handoff["late_tickets"] = [f"T{i}" for i in range(late)]
+    handoff["median_response_minutes"] = 45.0 if n else None
+    handoff["missed_handoffs"], handoff["missed_tickets"] = len(missed or []), missed or []
+    return with_metrics(ctx, handoff=handoff)
+
+
+def _reviewer_busy(ctx: RuleContext, busy_hours: float) -> RuleContext:
+    loads = ctx.metrics.model_dump()["reviewer_load"]
+    loads[0] |= {"busy_month_hours_per_week": busy_hours, "over_capacity_busy_month": True}
+    return with_metrics(ctx, reviewer_load=loads)
+
+
 def _excluded_ai_task(ctx: RuleContext) -> RuleContext:
     legal = facts(("L1", "legal", "ag1", True, True, "edited", 1, 0.01))
     return replace(ctx, facts=pl.concat([ctx.facts, legal]))
@@ -946,6 +1051,64 @@ CASES: list[Case] = [
         _metrics(model_calls=0, failed_model_calls=0),
         "no-calls",
     ),
+    # issue 22
+    Case("handoff.response_time", "pass", _unchanged, "in-time"),
+    Case("handoff.response_time", "fail", lambda ctx: _handoff(ctx, late=2), "2-of-10-late"),
+    Case("handoff.response_time", "pass", lambda ctx: _handoff(ctx, late=1), "1-of-10-late"),
+    Case(
+        "handoff.response_time",
+        "warn",
+        lambda ctx: _handoff(ctx, missed=["T3"]),
+        "should-have-handed-off",
+    ),
+    Case(
+        "handoff.response_time",
+        "unknown",
+        lambda ctx: _handoff(ctx, with_times=0),
+        "no-times-in-export",
+    ),
+    Case("handoff.response_time", "unknown", _metrics(handoff=None), "no-tickets"),
+    Case("handoff.response_time", "pass", lambda ctx: _handoff(ctx, handed_off=0), "none"),
+    Case(
+        "handoff.response_time",
+        "unknown",
+        lambda ctx: with_metrics(
+            ctx,
+            handoff=_handoff(ctx, handed_off=0).metrics.model_dump()["handoff"]
+            | {"unknown_escalation": 12},
+        ),
+        "no-escalated-flag",
+    ),
+    Case("quality.vs_manual", "pass", _unchanged, "equal"),
+    Case(
+        "quality.vs_manual",
+        "fail",
+        lambda ctx: _vs_manual(ctx, reopen=(0.2, [0.06, 0.3])),
+        "reopen",
+    ),
+    Case(
+        "quality.vs_manual",
+        "pass",
+        lambda ctx: _vs_manual(ctx, reopen=(0.2, [-0.01, 0.3])),
+        "reopen-interval-reaches-zero",
+    ),
+    Case(
+        "quality.vs_manual",
+        "pass",
+        lambda ctx: _vs_manual(ctx, reopen=(0.04, [0.01, 0.07])),
+        "reopen-within-margin",
+    ),
+    Case(
+        "quality.vs_manual",
+        "fail",
+        lambda ctx: _vs_manual(ctx, minutes=(300.0, [100.0, 500.0])),
+        "slower",
+    ),
+    Case("quality.vs_manual", "warn", lambda ctx: _vs_manual(ctx, manual_tickets=5), "few-manual"),
+    Case("quality.vs_manual", "unknown", _metrics(vs_manual=None), "no-tickets"),
+    Case("volume.reviewer_load", "pass", _unchanged, "within"),
+    Case("volume.reviewer_load", "warn", lambda ctx: _reviewer_busy(ctx, 6.0), "over"),
+    Case("volume.reviewer_load", "unknown", _metrics(reviewer_load=None), "no-timesheets"),
     Case("expansion.streak", "pass", _unchanged, "three-green"),
     Case(
         "expansion.streak",
@@ -1015,6 +1178,7 @@ EMPTY_SCHEMAS: dict[str, dict[str, Any]] = {
         "reopened": pl.Int64,
         "escalated": pl.Boolean,
         "handle_minutes": pl.Float64,
+        "contact_count": pl.Int64,
     },
     "timesheets": {
         "entry_id": pl.String,

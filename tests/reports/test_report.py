@@ -235,3 +235,20 @@ def test_data_quality_counts_skipped_rows_and_rows_in_the_week(published):
     assert doc["inputs"]["tickets"]["rows_in_week"] > 0
     assert doc["inputs"]["tickets"]["solved_without_solve_time"] == 0
     assert "without a solve time" not in html
+
+
+def test_report_shows_handoffs_manual_comparison_and_reviewer_load(published) -> None:
+    """It puts the issue 22 figures in readiness.json and gives the report its sections "AI next
+    to the manual process" and "Reviewer load", with the three rules in the rule table."""
+    html = published.html.read_text(encoding="utf-8")
+    doc = json.loads(published.json.read_text(encoding="utf-8"))
+    metrics = doc["metrics"]
+    assert {"vs_manual", "reviewer_load", "handoff"} <= set(metrics)
+    assert metrics["vs_manual"]["reopen_rate"]["interval"] == "newcombe_wilson"
+    assert metrics["handoff"]["response_limit"] == "4 hours"
+    assert [r["person"] for r in metrics["reviewer_load"]][:1] == ["Dana Levi"]
+    ids = {r["id"] for r in doc["rules"]}
+    assert {"handoff.response_time", "quality.vs_manual", "volume.reviewer_load"} <= ids
+    for heading in ("<h2>AI next to the manual process</h2>", "<h2>Reviewer load</h2>"):
+        assert heading in html
+    assert "Median resolution time of AI tickets" in html and "Wilson (Newcombe)" in html

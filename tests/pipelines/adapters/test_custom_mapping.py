@@ -205,7 +205,7 @@ def test_reads_nested_json_keys_and_offset_timestamps(prepare: Prepare) -> None:
             {"columns": {**TICKETS_BASE["columns"], "agnet": "Bearbeiter"}},
             "columns.agnet: not a tickets column (columns: ticket_id, created_at, solved_at, "
             "status, category, agent, ai_draft_used, draft_outcome, reopened, escalated, "
-            "handle_minutes, contact_count)",
+            "handle_minutes, contact_count, handed_off_at, first_human_action_at)",
         ),
         (
             {"dates": {"created_at": {"format": "%d.%m.%Y %H:%M", "timezone": "Europe/Berlinn"}}},

@@ -111,7 +111,22 @@ def test_vendor_files_give_the_same_task_facts_every_week(runs: dict[str, Run]) 
 def test_vendor_files_give_the_same_weekly_metrics(runs: dict[str, Run]) -> None:
     """It computes the same weekly metrics, the bad week's retries and timeouts included."""
     for week in WEEKS:
-        assert runs["vendor"].metrics[week] == runs["canonical"].metrics[week]
+        vendor, canonical = runs["vendor"].metrics[week], runs["canonical"].metrics[week]
+        # Zendesk's export has no contact count and no escalation or handoff times: only the
+        # contacts per ticket of the comparison with the manual process and the handoffs
+        # (issue 22) differ, unmeasured there.
+        assert vendor.vs_manual is not None and canonical.vs_manual is not None
+        assert vendor.vs_manual.contacts_per_ticket.difference is None
+        assert vendor.handoff is not None and canonical.handoff is not None
+        assert vendor.handoff.with_times == 0 and vendor.handoff.late_share is None
+        same = {"contacts_per_ticket": canonical.vs_manual.contacts_per_ticket}
+        vendor = vendor.model_copy(
+            update={
+                "vs_manual": vendor.vs_manual.model_copy(update=same),
+                "handoff": canonical.handoff,
+            }
+        )
+        assert vendor == canonical
     bad = runs["vendor"].metrics[BAD_WEEK]
     assert bad.failed_model_calls > 400
     # No timesheet export that week: its minutes are unknown, not zero.
@@ -163,8 +178,9 @@ def test_the_warehouse_rows_differ_only_where_the_vendor_records_otherwise(
 
     tickets_c = _table(canonical, "ticket", ["ticket_id"])
     tickets_v = _table(vendor, "ticket", ["ticket_id"])
-    unrecorded = ["escalated", "contact_count"]  # no standard Zendesk field holds them
-    assert tickets_v.select(unrecorded).null_count().row(0) == (2224, 2224)
+    # No standard Zendesk field holds them (the handoff times: issue 22).
+    unrecorded = ["escalated", "contact_count", "handed_off_at", "first_human_action_at"]
+    assert tickets_v.select(unrecorded).null_count().row(0) == (2224,) * 4
     assert_frame_equal(tickets_v.drop(unrecorded), tickets_c.drop(unrecorded))
 
     order = ["person", "work_date", "activity", "ticket_id", "minutes"]

@@ -269,6 +269,8 @@ def test_every_cell_type_round_trips(warehouse_url: str) -> None:
             "escalated": [None, True, False],
             "handle_minutes": [0.1 + 0.2, 1 / 3, 1e-17],
             "contact_count": [None, 2, None],
+            "handed_off_at": [None, dt.datetime(2026, 7, 1, 10, 30, tzinfo=UTC), None],
+            "first_human_action_at": [None, dt.datetime(2026, 7, 1, 11, 5, tzinfo=UTC), None],
             "file_id": [1] * 3,
             "exported_at": [NEW] * 3,
             "row_hash": ["h1", "h2", "h3"],
@@ -276,6 +278,8 @@ def test_every_cell_type_round_trips(warehouse_url: str) -> None:
         schema_overrides={
             "created_at": pl.Datetime("us", "UTC"),
             "solved_at": pl.Datetime("us", "UTC"),
+            "handed_off_at": pl.Datetime("us", "UTC"),
+            "first_human_action_at": pl.Datetime("us", "UTC"),
             "exported_at": pl.Datetime("us", "UTC"),
         },
     )

@@ -24,8 +24,8 @@ def urgency(outcome: RuleOutcome) -> Urgency | None:
         if outcome.on_fail == "pause_pilot":
             return "stop_now"
         return "warn" if outcome.on_fail == "warn" else "fail"
-    if outcome.status == "unknown" and outcome.on_fail != "warn":
-        return "fail"  # a rule needed for a pass that cannot be measured blocks expansion
+    if outcome.status == "unknown":
+        return "fail"  # an unknown is never a pass: it blocks expansion until it is measured
     if outcome.status == "warn":
         return "warn"
     return None

@@ -24,30 +24,34 @@ from pipelines.warehouse.engine import transaction
 from pipelines.weeks import pilot_week
 
 Verdict = Literal["ready", "pause_expansion", "pause_pilot"]
+# Rule statuses that keep a week from counting green: an unknown is never taken as a pass.
+NOT_GREEN = ("fail", "unknown")
 
 
 def evaluate_rules(ctx: RuleContext) -> list[RuleOutcome]:
-    """Every rule of the catalog; the streak counts this week green when no other rule failed."""
+    """Every rule of the catalog; the streak counts this week green when no other rule failed
+    or is unknown."""
     results = [outcome(rule, ctx) for rule in RULES]
-    failed = any(r.status == "fail" for r in results)
+    failed = any(r.status in NOT_GREEN for r in results)
     streak_rule = replace(STREAK, evaluate=lambda c: streak(c, failed))
     return [*results, outcome(streak_rule, ctx)]
 
 
 def verdict(results: list[RuleOutcome]) -> Verdict:
-    """pause_pilot if a pause_pilot rule fails; else pause_expansion if any rule fails or a rule
-    needed for a pass is unknown; else ready."""
+    """pause_pilot if a pause_pilot rule fails; else pause_expansion if any rule fails or is
+    unknown (whatever its consequence: an unknown never lets a week pass); else ready."""
     if any(r.status == "fail" and r.on_fail == "pause_pilot" for r in results):
         return "pause_pilot"
     if any(r.status == "fail" for r in results):
         return "pause_expansion"
-    if any(r.status == "unknown" and r.on_fail != "warn" for r in results):
+    if any(r.status == "unknown" for r in results):
         return "pause_expansion"
     return "ready"
 
 
 def read_history(conn: Connection, pilot: str, week: Week) -> WeekHistory:
-    """Stored metrics and failed rules of the pilot's weeks before `week`."""
+    """Stored metrics and the rules that failed or were unknown in the pilot's weeks before
+    `week` (`failed_rules`: what kept each week from being green)."""
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
     metrics, verdicts = {}, {}
     for r in conn.execute(
@@ -66,7 +70,7 @@ def read_history(conn: Connection, pilot: str, week: Week) -> WeekHistory:
         )
     ):
         failed.setdefault(r.week, [])
-        if r.status == "fail":
+        if r.status in NOT_GREEN:
             failed[r.week].append(r.rule_id)
     summary = UsageSummary.__table__
     first_usage = conn.execute(
@@ -154,7 +158,7 @@ def store_week_verdict(
                     "value": r.value,
                     "threshold": r.threshold,
                     "message": r.message,
-                    "evidence_json": json.dumps(r.evidence),
+                    "evidence_json": json.dumps(r.evidence, allow_nan=False),
                     "evidence_total": r.evidence_total,
                     "owner_role": r.owner_role,
                     "on_fail": r.on_fail,

@@ -1,4 +1,4 @@
-"""The `pilot-readiness` command line: demo, run, check, generate, serve and history."""
+"""The `pilot-readiness` command line: init, model, demo, run, check, generate, serve and history."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from flows import init_wizard
+
 # Quiet, offline defaults for the embedded setup; an explicit environment still wins.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -20,6 +22,17 @@ app = typer.Typer(
 )
 
 DEFAULT_PILOT = Path("pilots/support-reply-drafts.yaml")
+
+
+@app.callback()
+def _every_command() -> None:
+    # Stack dumps (SIGUSR1, crashes), SIGTERM within seconds, tracebacks to the log file.
+    from flows.process import install
+    from models.settings import Settings
+
+    install(Settings().log_file)
+
+
 SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
 
 
@@ -32,19 +45,47 @@ DbUrl = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
+def _flow_db_url(db: str | None) -> str | None:
+    """`--db` as a flow receives it: without its password, which goes to PILOT_DB_PASSWORD of
+    this process (the flow runs here and adds it back). Prefect stores flow parameters."""
+    if db is None:
+        return None
+    from pipelines.warehouse.engine import without_password
+
+    public, password = without_password(db)
+    if password is not None:
+        os.environ["PILOT_DB_PASSWORD"] = password
+    return public
+
+
+def _fail(message: str, exc: BaseException | None = None) -> None:
+    """Print the cause (and fix) on one line; the traceback of `exc` goes to the log file."""
+    if exc is not None:
+        from flows.process import log_exception
+
+        log_exception(message, exc)
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
 def _check_prefect_api() -> None:
-    """Stop early, with the fix, when a configured Prefect API does not answer."""
+    """Stop early, with the fix, when a configured Prefect API does not answer. (Before any
+    flow runs: Prefect's console handlers get the formatter without tracebacks here.)"""
     import httpx
     from prefect.settings import PREFECT_API_URL
 
+    from flows.process import install
+    from models.settings import Settings
+
+    install(Settings().log_file)
+
     url = PREFECT_API_URL.value()
     if not url:
-        return  # Prefect starts a temporary local server itself
+        # Prefect's temporary local server, started now so that it dies with this process.
+        from flows.prefect_server import start_temporary_server
+
+        start_temporary_server()
+        return
     try:
         response = httpx.get(f"{url.rstrip('/')}/health", timeout=5)
         response.raise_for_status()
@@ -134,7 +175,7 @@ def run(
                 inbox=inbox,
                 week=label,
                 out_dir=out,
-                db_url=db,
+                db_url=_flow_db_url(db),
                 send_email=email,
                 resend=resend,
                 allow_partial_week=allow_partial_week,
@@ -148,7 +189,7 @@ def run(
                 if len(rest) == 1
                 else f"{rerun_command(pilot, inbox, None)} --weeks {rest[0]}..{rest[-1]}"
             )
-            _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: {again}")
+            _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: {again}", exc)
         draft = " DRAFT, not stored" if not result.week.has_ended() else ""
         typer.echo(
             f"{result.pilot} {result.week}: {result.verdict}{draft} (email {result.email_status})"
@@ -172,7 +213,7 @@ def check(
     """Validate one file without loading it; list every quarantined row. Exit 1 if refused."""
     import datetime as dt
 
-    from flows.ingest import prepare_file
+    from flows.ingest import prepare_or_refuse
     from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 
@@ -186,8 +227,12 @@ def check(
         operating_model = _model(DEFAULT_PILOT).model_copy(update={"sources": neutral_sources()})
     else:
         operating_model = _model(pilot)
-    inbox_file = InboxFile(source, file, str(file), file_sha256(file), dt.datetime.now(dt.UTC))
-    prepared = prepare_file(inbox_file, operating_model)
+    try:
+        sha256 = file_sha256(file)
+    except OSError as exc:
+        _fail(f"{file}: cannot read: {exc.strerror or exc}")
+    inbox_file = InboxFile(source, file, str(file), sha256, dt.datetime.now(dt.UTC))
+    prepared = prepare_or_refuse(inbox_file, operating_model)
     quarantined = (
         [
             {"line": int(line), "reasons": list(reasons)}
@@ -217,7 +262,7 @@ def check(
         **shown,
     }
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
     else:
         if prepared.adapter:
             typer.echo(
@@ -393,7 +438,7 @@ def demo(
             generated, out / "vendor-exports", _model(DEFAULT_PILOT), prepare_file
         )
     inbox = out / "inbox"
-    db_url = db or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
+    db_url = _flow_db_url(db) or f"sqlite:///{(out / 'warehouse.db').as_posix()}"
     result = None
     for week in generated.weeks:
         for path in generated.files_by_week[week]:
@@ -410,7 +455,7 @@ def demo(
                 send_email=True,
             )
         except Exception as exc:
-            _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}")
+            _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}", exc)
         typer.echo(f"{week}: {result.verdict}", err=True)
     assert result is not None
     typer.echo(str(result.report_html))
@@ -523,11 +568,11 @@ def portfolio(
             inbox_root=inbox_root,
             week=week,
             out_dir=out,
-            db_url=db,
+            db_url=_flow_db_url(db),
             send_email=email,
         )
     except Exception as exc:
-        _fail(f"portfolio failed: {type(exc).__name__}: {exc}")
+        _fail(f"portfolio failed: {type(exc).__name__}: {exc}", exc)
     doc = json.loads(result.portfolio_json.read_text(encoding="utf-8"))
     for entry in doc["pilots"]:
         if entry["status"] == "failed":
@@ -538,6 +583,25 @@ def portfolio(
                 err=True,
             )
     typer.echo(str(result.index_html))
+
+
+app.command("init")(init_wizard.init)
+
+
+@app.command()
+def model(
+    pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
+    out: OutDir = None,
+) -> None:
+    """Write the operating model as one page (<out>/<pilot>/operating-model.html) and list
+    what is still undocumented or weak."""
+    from models.settings import Settings
+    from reports.operating_model_page import write_operating_model_page
+
+    operating_model = _model(pilot)
+    folder = (out or Settings().out_dir) / operating_model.pilot
+    typer.echo(str(write_operating_model_page(folder, operating_model)))
+    init_wizard.print_completeness(operating_model)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

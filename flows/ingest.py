@@ -21,6 +21,7 @@ from models.results import Week
 from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
 from pipelines import usage_summary
 from pipelines.prepare import (
+    CHANGED_REASON,
     InboxFile,
     PreparedFile,
     finish_prepared,
@@ -28,6 +29,7 @@ from pipelines.prepare import (
     read_canonical,
 )
 from pipelines.store import SUMMARY, known, store_prepared_file
+from pipelines.threads import join_or_warn
 from pipelines.warehouse.bulk import drop_stage, stage_rows
 from pipelines.warehouse.engine import WarehouseError, finish_checkpoints, transaction
 
@@ -76,7 +78,7 @@ def ingest_inbox(
             ingested.append(record)
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
     if files:  # no import is left running (all files may have been refused before any check)
-        warm_up.join()
+        join_or_warn(warm_up)
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
 
@@ -108,7 +110,7 @@ def prepared_in_order(
                     room.wait_for(may_go_on)
                     if stopping:
                         return
-                prepared = _prepare(file, operating_model, now_utc)
+                prepared = prepare_or_refuse(file, operating_model, now_utc)
                 with room:
                     ahead += prepared.rows_read
                 ready.put(prepared)
@@ -130,7 +132,7 @@ def prepared_in_order(
         with room:
             stopping = True
             room.notify()
-        worker.join()
+        join_or_warn(worker)
 
 
 def load_order(files: list[InboxFile]) -> list[InboxFile]:
@@ -160,9 +162,11 @@ def _skip_known(db_url: str, pilot: str, file: InboxFile) -> bool:
         return known(conn, pilot, file)
 
 
-def _prepare(
-    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime
+def prepare_or_refuse(
+    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
 ) -> PreparedFile:
+    """`prepare_file`, with any failure of it (a reader's RecursionError, a polars panic) turned
+    into a refused file with the reason: what `run` and `check` both use."""
     try:
         return prepare_file(file, operating_model, now_utc)
     except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run
@@ -177,9 +181,10 @@ def _load(
     file = prepared.file
     if not file.outside_inbox and not file.unchanged_since_listed():
         # Re-exported while we read it: what we read may be half a file. The next run
-        # ingests the finished file under its own checksum.
+        # ingests the finished file under its own checksum; this one lists it with the reason.
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
-        return None
+        prepared = PreparedFile(file.deferred(), None, CHANGED_REASON, deferred=True)
+        file = prepared.file
     staged, summary = None, None
     try:
         if not prepared.refused:

@@ -29,6 +29,14 @@ def summary_markdown(published: PublishedWeek, email: dict[str, Any]) -> str:
     doc = published.doc
     title, sentence = VERDICT_WORDS[doc["verdict"]]
     m = doc["metrics"]
+    because = m.get("unknown_because", {})
+
+    def shown(name: str) -> Any:
+        """The metric, or "unknown (why)" when the week cannot give it (never 0 or None)."""
+        if m[name] is not None:
+            return m[name]
+        return f"unknown ({because[name]})" if name in because else "unknown"
+
     failing = [r for r in doc["rules"] if r["status"] == "fail"]
     lines = [
         f"# {title}: {doc['pilot']} {doc['week']}",
@@ -43,11 +51,11 @@ def summary_markdown(published: PublishedWeek, email: dict[str, Any]) -> str:
         "| metric | value |",
         "|---|---|",
         f"| AI tasks | {m['ai_tasks']} |",
-        f"| cost per task (USD) | {m['cost_per_task']} |",
-        f"| total cost (USD) | {m['total_cost']} |",
-        f"| error rate | {m['error_rate']} |",
-        f"| correction rate | {m['correction_rate']} |",
-        f"| minutes saved per employee per day | {m['minutes_saved_per_employee_day']} |",
+        f"| cost per task (USD) | {shown('cost_per_task')} |",
+        f"| total cost (USD) | {shown('total_cost')} |",
+        f"| error rate | {shown('error_rate')} |",
+        f"| correction rate | {shown('correction_rate')} |",
+        f"| minutes saved per employee per day | {shown('minutes_saved_per_employee_day')} |",
         "",
         f"Email: {email['status']}. Report: `{published.html}`",
     ]

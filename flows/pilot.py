@@ -13,7 +13,9 @@ from models.operating_model import (
     OperatingModel,
     OperatingModelError,
     SourceSettings,
+    YamlTooLarge,
     load_operating_model,
+    read_yaml,
 )
 from pipelines.adapters import check_source_options, source_problems
 
@@ -38,8 +40,8 @@ def _option_problems_of_invalid_file(path: Path) -> list[str]:
     """The option problems of a file refused for other reasons, so one attempt lists them all:
     those of each source section that is itself readable."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raw = read_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlTooLarge, RecursionError):
         return []
     sources = raw.get("sources") if isinstance(raw, dict) else None
     if not isinstance(sources, dict):

@@ -17,7 +17,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.pilot import load_pilot
-from flows.weekly_readiness import WeeklyRunResult, resolve_week, weekly_readiness
+from flows.weekly_readiness import (
+    WeeklyRunResult,
+    resolve_week,
+    warehouse_url,
+    weekly_readiness,
+)
 from models.results import Week
 from models.settings import Settings
 from pipelines.warehouse.engine import make_engine
@@ -75,7 +80,7 @@ def _plan(path: Path, inbox_root: Path, week: str | None) -> dict[str, Any]:
 
 @task(name="pilot-week", cache_policy=NO_CACHE)
 def pilot_week_task(
-    pilot: Path, inbox: Path, week: str | None, out_dir: Path, db_url: str, send_email: bool
+    pilot: Path, inbox: Path, week: str | None, out_dir: Path, db_url: str | None, send_email: bool
 ) -> WeeklyRunResult:
     """One pilot's weekly run, as a subflow (its own flow run in the UI)."""
     return weekly_readiness(
@@ -108,9 +113,10 @@ def portfolio_readiness(
     settings = Settings()
     explicit_out, explicit_db = out_dir, db_url
     out_dir = Path(out_dir or settings.out_dir)
-    db_url = db_url or settings.db_url
     inbox_root = Path(inbox_root)
-    make_engine(db_url)  # create the warehouse schema once, before the threads race to do it
+    make_engine(
+        warehouse_url(db_url, settings)
+    )  # create the warehouse schema once, before the threads race to do it
 
     entries: list[dict[str, Any]] = []
     futures: dict[int, Any] = {}
@@ -147,7 +153,7 @@ def portfolio_readiness(
         seen[plan["pilot"]] = path
         futures[len(entries) - 1] = pilot_week_task.with_options(
             task_run_name=f"{plan['pilot']}-{plan['week'] or 'last-week'}"
-        ).submit(path, plan["inbox"], plan["week"], out_dir, db_url, send_email)
+        ).submit(path, plan["inbox"], plan["week"], out_dir, explicit_db, send_email)
 
     for index, future in futures.items():
         future.wait()

@@ -30,7 +30,7 @@ from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
-from pipelines.warehouse.engine import transaction
+from pipelines.warehouse.engine import checkpoint_and_truncate, transaction, with_password
 from pipelines.warehouse.locks import RunInProgress, week_lock
 from pipelines.week_state import WeekState, code_digest, week_state
 from reports.email import failure_alert, send, write_eml
@@ -197,6 +197,14 @@ def _record_run(db_url: str, run: dict) -> None:
             conn.execute(table.insert().values(run))
 
 
+def warehouse_url(db_url: str | None, settings: Settings) -> str:
+    """The warehouse URL a run opens: the `db_url` parameter (or PILOT_DB_URL) with the password
+    of PILOT_DB_PASSWORD added inside the run. A parameter never carries the password: Prefect
+    stores flow parameters and shows them in its UI and API."""
+    password = settings.db_password.get_secret_value() if settings.db_password else None
+    return with_password(db_url or settings.db_url, password)
+
+
 def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
     """Flow state hook (failed or crashed run): record the failure in the warehouse's run table
     with the stage it reached, log the command that re-runs the week, and alert the technical
@@ -218,7 +226,7 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
     except Exception as exc:  # the run failed on the pilot file itself: nobody to alert
         logger.error("run failed: %s; no alert sent (%s)", error, exc)
         return
-    db_url = params.get("db_url") or settings.db_url
+    db_url = warehouse_url(params.get("db_url"), settings)
     out_dir = Path(params.get("out_dir") or settings.out_dir)
     stage = "start"
     try:
@@ -262,6 +270,7 @@ def weekly_readiness(
 ) -> WeeklyRunResult:
     """Ingest, check, load, compute facts, evaluate rules, publish and email one week.
 
+    `db_url` is given without its password (PILOT_DB_PASSWORD supplies it inside the run).
     A week that has not ended is refused (WeekNotEnded); with `allow_partial_week` it gives a
     DRAFT report under `<out_dir>/drafts/`, sends no email and leaves no verdict in history.
     Only one run per pilot and week works at a time; a second one stops with RunInProgress
@@ -274,7 +283,7 @@ def weekly_readiness(
     draft = not run_week.has_ended()
     if draft and not allow_partial_week:
         raise WeekNotEnded(run_week.not_ended_message())
-    db_url = db_url or settings.db_url
+    db_url = warehouse_url(db_url, settings)
     out_dir = Path(out_dir or settings.out_dir)
     with week_lock(db_url, operating_model.pilot, run_week.label, settings.run_lock_wait_seconds):
         if draft:
@@ -376,6 +385,7 @@ def _run_week(
         db_url,
         {**run, "status": "completed", "stage": None, "finished_at": dt.datetime.now(dt.UTC)},
     )
+    checkpoint_and_truncate(db_url)  # the SQLite file alone now holds the completed week
     return WeeklyRunResult(
         operating_model.pilot, week, verdict, published.html, published.json, email["status"]
     )

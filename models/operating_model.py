@@ -14,17 +14,35 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
 ROLE_NAMES = ("business_owner", "technical_owner", "reviewer", "stop_authority")
 
+# Every number of the model is finite (no .inf, no .nan: a NaN threshold would switch its rule
+# off) and bounded, so that no sum, product or projection of them overflows to infinity.
 Fraction = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
+Money = Annotated[float, Field(ge=0, le=1e9)]  # USD: a cap, a fee, a price per task or per hour
+Factor = Annotated[float, Field(gt=0, le=1000)]
+DAY_MINUTES = 24 * 60
+
+# The YAML reader's bounds: a document with more aliases, or more nodes once its aliases are
+# expanded, is refused before anything reads its values ("billion laughs").
+MAX_YAML_ALIASES = 100
+MAX_YAML_NODES = 100_000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Person(_Strict):
@@ -69,21 +87,21 @@ class Review(_Strict):
 class ModelPrice(_Strict):
     """Override price of one model, USD per million tokens."""
 
-    input: NonNegative
-    output: NonNegative
-    cached_input: NonNegative | None = None
+    input: Money
+    output: Money
+    cached_input: Money | None = None
 
 
 class Costs(_Strict):
     """Budget, per-task limit and the rates that turn minutes into money."""
 
     currency: str = "USD"
-    monthly_cap: NonNegative
+    monthly_cap: Money
     alert_ratio: Fraction
-    max_cost_per_task: NonNegative
-    hourly_rates: dict[str, NonNegative]
-    fixed_monthly_fees: NonNegative = 0
-    baseline_manual_minutes: NonNegative
+    max_cost_per_task: Money
+    hourly_rates: dict[str, Money]
+    fixed_monthly_fees: Money = 0
+    baseline_manual_minutes: Annotated[float, Field(ge=0, le=DAY_MINUTES)]
     prices: dict[str, ModelPrice] = {}
 
     @field_validator("currency")
@@ -111,8 +129,8 @@ class Limits(_Strict):
 
     max_error_rate: Fraction
     max_correction_rate: Fraction
-    min_minutes_saved_per_employee_day: float
-    max_cost_per_task_rise: NonNegative
+    min_minutes_saved_per_employee_day: Annotated[float, Field(ge=-DAY_MINUTES, le=DAY_MINUTES)]
+    max_cost_per_task_rise: Annotated[float, Field(ge=0, le=1000)]
     max_changes_per_week: int = Field(ge=0)
     max_quarantine_ratio: Fraction
     max_model_failure_rate: Fraction
@@ -123,8 +141,24 @@ class Expansion(_Strict):
 
 
 class Volumes(_Strict):
-    next_team_factor: float = Field(gt=0)
-    busy_month_factor: float = Field(gt=0)
+    next_team_factor: Factor
+    busy_month_factor: Factor
+
+
+class FailureLevel(_Strict):
+    """One review severity written down: an example of such a failure and what people do then."""
+
+    example: str = Field(min_length=1)
+    response: str = Field(min_length=1)
+
+
+class FailureLevels(_Strict):
+    """The failure levels of the review log (`severity`), each with an example and the response.
+    The stop rules act on the levels themselves; these words tell people what each one means."""
+
+    low: FailureLevel | None = None
+    medium: FailureLevel | None = None
+    stop_now: FailureLevel | None = None
 
 
 TimeUnit = Literal["hours", "days", "business_days", "next_review"]
@@ -196,7 +230,11 @@ def _local_days_later(start: dt.datetime, days: int, zone: ZoneInfo) -> dt.datet
 
 
 def _response_time(value: Any) -> ResponseTime:
-    return value if isinstance(value, ResponseTime) else ResponseTime.parse(value)
+    if isinstance(value, ResponseTime):
+        return value
+    if isinstance(value, dict) and set(value) == {"amount", "unit"}:  # a dump of one
+        return ResponseTime.parse(str(ResponseTime(int(value["amount"]), value["unit"])))
+    return ResponseTime.parse(value)
 
 
 class ResponseTimes(_Strict):
@@ -213,6 +251,11 @@ class ResponseTimes(_Strict):
     @classmethod
     def _parse(cls, value: Any) -> ResponseTime:
         return _response_time(value)
+
+    @field_serializer("stop_now", "fail", "warn")
+    def _text(self, value: ResponseTime) -> str:
+        # Dumped as written in the operating model, so a dump validates again.
+        return str(value)
 
 
 class ReportSettings(_Strict):
@@ -232,7 +275,7 @@ class SourceSettings(BaseModel):
     is refused when the pilot is loaded for a run or a check (`flows.pilot.load_pilot`).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     format: str = Field(
         default="auto",
@@ -241,6 +284,10 @@ class SourceSettings(BaseModel):
     )
     encoding: str | None = Field(
         default=None, description="The files' text encoding (e.g. latin-1); default UTF-8."
+    )
+    origin: str | None = Field(
+        default=None,
+        description="Where the files come from (the tool and the export), in plain words.",
     )
     keep_extra_columns: bool = Field(
         default=False,
@@ -274,6 +321,7 @@ class OperatingModel(_Strict):
     limits: Limits
     expansion: Expansion
     volumes: Volumes
+    failure_levels: FailureLevels = FailureLevels()
     report: ReportSettings = ReportSettings()
     response_times: ResponseTimes = ResponseTimes()
     sources: dict[str, SourceSettings] = {}
@@ -323,9 +371,15 @@ def load_operating_model(path: Path | str) -> OperatingModel:
     """Read and validate an operating model file; raise OperatingModelError listing every problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise OperatingModelError(path, [f"cannot read file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise OperatingModelError(path, [f"not UTF-8 text: {exc.reason}"]) from exc
+    except YamlTooLarge as exc:
+        raise OperatingModelError(path, [str(exc)]) from exc
+    except RecursionError as exc:
+        raise OperatingModelError(path, ["refused before reading: YAML nested too deep"]) from exc
     except yaml.YAMLError as exc:
         raise OperatingModelError(path, [f"not valid YAML: {exc}"]) from exc
     if not isinstance(raw, dict):
@@ -336,6 +390,62 @@ def load_operating_model(path: Path | str) -> OperatingModel:
     except ValidationError as exc:
         problems = [f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise OperatingModelError(path, problems) from exc
+
+
+class YamlTooLarge(ValueError):
+    """A YAML document refused before it is built: too many aliases, or too large expanded."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a document whose aliases or expanded size pass the bounds
+    before any Python object of it is built."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _check_expanded_size(node)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the aliases (a node met again) and the nodes of the document once every alias is
+    expanded, memoised per node so a bomb is measured without being expanded."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+
+    def size(node: yaml.Node, depth: int) -> int:
+        nonlocal aliases
+        key = id(node)
+        if key in sizes:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise YamlTooLarge(
+                    f"refused before reading: more than {MAX_YAML_ALIASES} YAML aliases"
+                )
+            return sizes[key]
+        if depth > 100:
+            raise YamlTooLarge("refused before reading: YAML nested more than 100 levels deep")
+        sizes[key] = 0  # a node that holds itself counts once
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        if total > MAX_YAML_NODES:
+            raise YamlTooLarge(
+                f"refused before reading: more than {MAX_YAML_NODES} YAML nodes once its "
+                "aliases are expanded"
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def read_yaml(text: str) -> Any:
+    """The YAML document of `text` (safe types only); YamlTooLarge when its aliases or expanded
+    size pass the bounds, yaml.YAMLError when it is not YAML."""
+    return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass: safe types only
 
 
 def _resolve_mapping_paths(raw: dict[str, Any], folder: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -163,17 +164,19 @@ class Week:
 # weekly metrics --------------------------------------------------------------------------------
 class _Metrics(BaseModel):
     """Strict and closed: the stored JSON is the contract, so an unknown or mistyped key is an
-    error, and numbers keep their JSON type."""
+    error, and numbers keep their JSON type. Every float is finite: JSON has no infinity or NaN.
+    """
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Volume(_Metrics):
-    """The week's cost and oversight scaled to a month at one volume."""
+    """The week's cost and oversight scaled to a month at one volume (None: unknown, see the
+    metrics' `unknown_because["volumes"]`)."""
 
-    cost: float  # USD per month
-    review_hours: float  # review, rework and escalation hours per month
-    under_cap: bool  # cost within the monthly cap
+    cost: float | None  # USD per month
+    review_hours: float | None  # review, rework and escalation hours per month
+    under_cap: bool | None  # cost within the monthly cap
 
 
 class Volumes(_Metrics):
@@ -230,41 +233,95 @@ class BillReconciliation(_Metrics):
     warnings: list[str]
 
 
+# The sources whose rows a week's figures are computed from, and how each can be short.
+CoveredSource = Literal["usage", "tickets", "timesheets", "reviews"]
+COVERED_SOURCES: tuple[CoveredSource, ...] = ("usage", "tickets", "timesheets", "reviews")
+CoverageState = Literal["complete", "partial", "missing"]
+
+# Which sources each metric of WeeklyMetrics is computed from (contract section 5). A metric
+# whose source has no rows in the week is unknown (None, with the reason in `unknown_because`);
+# one whose source covers fewer days than usual is marked partial (`partial`). Declared once:
+# the metrics stage, the rules and the report read it from here.
+METRIC_SOURCES: dict[str, tuple[CoveredSource, ...]] = {
+    "model_cost": ("usage",),
+    "human_cost": ("timesheets",),
+    "total_cost": ("usage", "timesheets"),
+    "cost_per_task": ("usage", "timesheets", "tickets"),
+    "model_cost_per_task": ("usage", "tickets"),
+    "error_rate": ("reviews",),
+    "stop_now_share": ("reviews",),
+    "correction_rate": ("tickets",),
+    "minutes_saved_per_employee_day": ("tickets", "timesheets"),
+    "month_to_date_cost": ("usage", "timesheets"),
+    "projected_month_cost": ("usage", "timesheets"),
+    "volumes": ("usage", "timesheets"),
+    "human_minutes_by_activity": ("timesheets",),
+}
+
+
+class SourceCoverage(_Metrics):
+    """How completely one source covers the week: its rows, in all and per local weekday, the
+    weekdays (1 = Monday) it usually fills and where that pattern comes from."""
+
+    rows: int
+    day_rows: list[int] | None  # rows Monday..Sunday; None: the days were not read
+    usual_weekdays: list[int]
+    usual_from: str  # "3 earlier week(s)" or "default"
+    state: CoverageState
+    reason: str | None  # e.g. "no timesheets this week", "timesheets cover 3 of the usual 5 days"
+
+
 class WeeklyMetrics(_Metrics):
     """Every metric of one pilot's week (contract sections 5 and 7), as stored in
     `weekly_metrics.metrics_json` and shown in `readiness.json`.
 
-    Costs are USD, durations minutes unless named hours, rates shares of 1. `None` means "not
-    measurable this week" (for example no AI tasks), never zero.
+    Costs are USD, durations minutes unless named hours, rates shares of 1. `None` means
+    unknown this week (a source missing, or nothing to measure such as no AI tasks), never zero;
+    `unknown_because` names why for every metric that is None. `partial` marks figures computed
+    from a source that covers fewer days than usual. Rates from the review sample carry a Wilson
+    95 % interval (`*_ci`: [low, high]).
     """
 
     ai_tasks: int
     manual_tasks: int
     # Solved tickets whose export does not say whether a draft was used: in neither group.
     unknown_ai_tasks: int
-    model_cost: float
-    human_cost: float
+    model_cost: float | None
+    human_cost: float | None
     fees: float
-    total_cost: float
+    total_cost: float | None
     cost_per_task: float | None
     reviewed: int
     error_rate: float | None
     correction_rate: float | None
     minutes_saved_per_employee_day: float | None
-    month_to_date_cost: float
-    projected_month_cost: float
+    month_to_date_cost: float | None
+    projected_month_cost: float | None
     volumes: Volumes
     model_calls: int
     failed_model_calls: int
     unpriced_model_calls: int
     model_cost_per_task: float | None
-    human_minutes_by_activity: HumanMinutesByActivity
+    human_minutes_by_activity: HumanMinutesByActivity | None
     serious_findings: int
     review_distinct_days: int
     review_distinct_agents: int
     baselines: list[Baseline]
     # None when the week has no provider bill lines.
     bill_reconciliation: BillReconciliation | None = None
+    # Shares of the review sample and their Wilson 95 % intervals [low, high] (None: no sample).
+    stop_now_share: float | None = None
+    error_rate_ci: list[float] | None = None
+    correction_rate_ci: list[float] | None = None
+    stop_now_share_ci: list[float] | None = None
+    # AI tasks with a draft outcome: the sample the correction rate is a share of.
+    draft_outcomes: int = 0
+    # Metric name -> why it is None this week ("no timesheets this week").
+    unknown_because: dict[str, str] = {}
+    # Metric name -> why its value may be short ("timesheets cover 3 of the usual 5 days").
+    partial: dict[str, str] = {}
+    # Source -> how completely it covers the week.
+    sources: dict[str, SourceCoverage] = {}
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object, keys sorted at every level (as stored and as readiness.json shows)."""
@@ -272,7 +329,7 @@ class WeeklyMetrics(_Metrics):
 
     def to_json(self) -> str:
         """The stored text: JSON with keys sorted at every level."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> WeeklyMetrics:
@@ -309,9 +366,16 @@ class RuleOutcome:
     # True for the rules that set the week's verdict (the most urgent group that is not empty).
     decides_verdict: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        # JSON has no infinity or NaN, and a NaN threshold compares false with everything.
+        for name in ("value", "threshold"):
+            number = getattr(self, name)
+            if number is not None and not math.isfinite(number):
+                raise ValueError(f"rule {self.id}: {name} {number} is not a finite number")
+
+    def as_json(self, unknown_because: str | None = None) -> dict[str, Any]:
         """The rule as `readiness.json` lists it (action and evidence kind are the catalog's,
-        not part of the stored result)."""
+        not part of the stored result); `unknown_because` says why an unknown rule is."""
         return {
             "id": self.id,
             "status": self.status,
@@ -322,6 +386,7 @@ class RuleOutcome:
             "owner_role": self.owner_role,
             "evidence_total": self.evidence_total,
             "on_fail": self.on_fail,
+            "unknown_because": unknown_because,
             "due": self.due.isoformat() if self.due else None,
             "decides_verdict": self.decides_verdict,
         }

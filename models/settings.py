@@ -15,7 +15,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PILOT_", env_file=".env", extra="ignore")
 
     db_url: str = "sqlite:///var/warehouse.db"
+    # The warehouse password, kept apart from the URL: flows receive URLs without it (Prefect
+    # stores flow parameters) and add it inside the run (`pipelines.warehouse.engine.with_password`).
+    db_password: SecretStr | None = None
     out_dir: Path = Path("var/reports")
+    # Where the command line writes its log, tracebacks included (the console shows one line).
+    log_file: Path = Path("var/log/pilot-readiness.log")
     # Local mirror of inboxes given as URLs (s3://, file://, ...), one folder per pilot.
     inbox_cache_dir: Path = Path("var/inbox-cache")
     smtp_host: str | None = None

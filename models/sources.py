@@ -24,6 +24,11 @@ POLARS_TYPES: dict[ColumnType, pl.DataType | type[pl.DataType]] = {
     "date": pl.Date,
 }
 
+# The largest magnitude a number of an input row may have. Beyond it (or infinite, or NaN) the
+# cell is quarantined: sums and projections of such values overflow to infinity, which no JSON
+# document or report can hold. A trillion is far beyond any honest cost, duration or count.
+MAX_ABS_NUMBER = 1e12
+
 USAGE_STATUSES = ("ok", "error", "timeout")
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 DRAFT_OUTCOMES = ("sent_as_is", "edited", "rewritten", "discarded")

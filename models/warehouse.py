@@ -40,7 +40,7 @@ class IngestedFile(SQLModel, table=True):
     exported_at: dt.datetime
     ingested_at: dt.datetime
     first_seen_week: str
-    status: str  # loaded | refused
+    status: str  # loaded | refused | deferred (hidden, or changed while read: for a later run)
     reason: str | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -271,7 +271,7 @@ class WeeklyMetric(SQLModel, table=True):
     pilot: str = Field(primary_key=True)
     week: str = Field(primary_key=True)
     ai_tasks: int
-    total_cost: float
+    total_cost: float | None = None  # None: unknown this week (a source missing)
     cost_per_task: float | None = None
     verdict: str | None = None
     metrics_json: str

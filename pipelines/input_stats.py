@@ -1,6 +1,7 @@
 """The `inputs` block of a week's report: per source, the files holding rows of the week and the
-files refused when the week ran, with the counts recorded when each file was ingested, and the
-rows of the warehouse that fall in the week (`rows_in_week`)."""
+files refused (or left for a later run: hidden, or changed while read) when the week ran, with
+the counts recorded when each file was ingested, and the rows of the warehouse that fall in the
+week (`rows_in_week`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from models.warehouse import (
     TicketLabel,
     WeekInputFile,
 )
+from pipelines.prepare import CHANGED_REASON
 
 COUNT_KEYS = ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_skipped")
 
@@ -60,7 +62,7 @@ def week_input_stats(
             files.c.pilot == pilot,
             or_(
                 files.c.id.in_(in_week),
-                (files.c.status == "refused") & (files.c.first_seen_week == week),
+                files.c.status.in_(("refused", "deferred")) & (files.c.first_seen_week == week),
             ),
         )
         .order_by(files.c.source, files.c.path, files.c.id)
@@ -71,13 +73,21 @@ def week_input_stats(
     }
     for row in rows:
         entry = stats[row["source"]]
-        if row["status"] == "refused":
+        if row["status"] in ("refused", "deferred"):
             entry["refused_files"].append({"file": row["path"], "reason": row["reason"]})
             continue
         entry["files"] += 1
         for key in COUNT_KEYS:
             entry[key] += row[key]
         entry["files_detail"].append({"file": row["path"], **{k: row[k] for k in COUNT_KEYS}})
+    for entry in stats.values():
+        # A file left for a later run (changed while read) that a later run of the week loaded.
+        loaded = {f["file"] for f in entry["files_detail"]}
+        entry["refused_files"] = [
+            f
+            for f in entry["refused_files"]
+            if not (f["reason"] == CHANGED_REASON and f["file"] in loaded)
+        ]
     if timezone is not None:
         for source, count in rows_in_week(conn, pilot, week).items():
             stats[source]["rows_in_week"] = count

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -17,6 +18,7 @@ from models.results import (
     Baseline,
     BillReconciliation,
     HumanMinutesByActivity,
+    SourceCoverage,
     Volume,
     Volumes,
     Week,
@@ -24,6 +26,14 @@ from models.results import (
     days_in_month,
 )
 from models.warehouse import TaskFact, WeeklyMetric
+from pipelines.coverage import (
+    HISTORY_WEEKS,
+    affected,
+    month_gaps,
+    source_coverage,
+    usage_day_rows,
+    week_day_rows,
+)
 from pipelines.facts import (
     OVERSIGHT_ACTIVITIES,
     WeekInputs,
@@ -33,6 +43,7 @@ from pipelines.facts import (
     task_facts,
 )
 from pipelines.input_stats import snapshot_week_inputs, week_input_stats
+from pipelines.intervals import wilson
 from pipelines.reconciliation import week_reconciliation
 from pipelines.warehouse.bulk import drop_stage, replace_partition, stage_rows
 from pipelines.warehouse.engine import transaction
@@ -72,14 +83,40 @@ def baselines(facts: pl.DataFrame, operating_model: OperatingModel) -> pl.DataFr
     )
 
 
+def week_rows(inputs: WeekInputs) -> dict[str, int]:
+    """Rows of each covered source in the week (usage: model calls)."""
+    return {
+        "usage": int(inputs.usage_summary.get_column("calls").sum() or 0),
+        "tickets": inputs.tickets.height,
+        "timesheets": inputs.timesheets.height,
+        "reviews": inputs.reviews.height,
+    }
+
+
 def weekly_metrics(
     facts: pl.DataFrame,
     inputs: WeekInputs,
     operating_model: OperatingModel,
     bill_reconciliation: BillReconciliation | None = None,
+    coverage: dict[str, SourceCoverage] | None = None,
+    month_unknown: dict[str, str] | None = None,
 ) -> WeeklyMetrics:
     """All metrics of the week; `bill_reconciliation` is the week's provider bills beside the
-    request logs (None without bill lines)."""
+    request logs (None without bill lines). `coverage` is how completely each source covers the
+    week (by default from the inputs alone: missing or not, usage days unread, no history);
+    `month_unknown` makes the month-to-date figures unknown for a gap earlier in the month.
+
+    A metric needing a missing source (`METRIC_SOURCES`) is None with the reason in
+    `unknown_because`; one needing a partial source keeps its value and is listed in `partial`.
+    """
+    if coverage is None:
+        weekdays = week_day_rows(
+            inputs.tickets, inputs.timesheets, inputs.reviews, inputs.week, None
+        )
+        coverage = source_coverage(week_rows(inputs), weekdays)
+    unknown = affected(coverage, "missing")
+    for metric, reason in (month_unknown or {}).items():
+        unknown[metric] = "; ".join(r for r in (unknown.get(metric), reason) if r)
     ai = facts.filter(pl.col("ai_task"))
     manual = facts.filter(~pl.col("ai_task"))
     usage = inputs.usage_summary
@@ -102,6 +139,7 @@ def weekly_metrics(
 
     reviewed = inputs.reviews.height
     serious = inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now"))).height
+    stop_now = inputs.reviews.filter(pl.col("severity") == "stop_now").height
     with_outcome = ai.filter(pl.col("draft_outcome").is_not_null())
     corrected = with_outcome.filter(
         pl.col("draft_outcome").is_in(("rewritten", "discarded"))
@@ -132,15 +170,20 @@ def weekly_metrics(
     month_to_date = inputs.month_model_cost + month_human + month_fees
     projected = month_to_date / days_elapsed * month_days
 
+    def known(metric: str, value: float | None, digits: int = 4) -> float | None:
+        return None if metric in unknown else _round(value, digits)
+
+    cost_known = "total_cost" not in unknown
+    hours_known = "human_cost" not in unknown
     current_cost = total * 52 / 12
     current_review_hours = oversight_minutes / 60 * 52 / 12
 
     def volume(factor: float) -> Volume:
         cost = current_cost * factor
         return Volume(
-            cost=round(cost, 2),
-            review_hours=round(current_review_hours * factor, 1),
-            under_cap=cost <= operating_model.costs.monthly_cap,
+            cost=round(cost, 2) if cost_known else None,
+            review_hours=round(current_review_hours * factor, 1) if hours_known else None,
+            under_cap=cost <= operating_model.costs.monthly_cap if cost_known else None,
         )
 
     reviewed_agents = (
@@ -156,21 +199,31 @@ def weekly_metrics(
         if reviewed
         else 0
     )
+    values: dict[str, Any] = {
+        "model_cost": known("model_cost", model_cost),
+        "human_cost": known("human_cost", human_cost),
+        "total_cost": known("total_cost", total),
+        "cost_per_task": known("cost_per_task", _ratio(total, ai_tasks)),
+        "model_cost_per_task": known(
+            "model_cost_per_task", _ratio(float(ai["model_cost_usd"].sum() or 0.0), ai_tasks)
+        ),
+        "error_rate": known("error_rate", _ratio(serious, reviewed)),
+        "stop_now_share": known("stop_now_share", _ratio(stop_now, reviewed)),
+        "correction_rate": known("correction_rate", _ratio(corrected, with_outcome.height)),
+        "minutes_saved_per_employee_day": known("minutes_saved_per_employee_day", saved_per_day, 2),
+        "month_to_date_cost": known("month_to_date_cost", month_to_date, 2),
+        "projected_month_cost": known("projected_month_cost", projected, 2),
+    }
+    because = dict(unknown)
+    for metric, reason in NOT_MEASURABLE.items():
+        if values[metric] is None and metric not in because:
+            because[metric] = reason
     return WeeklyMetrics(
         ai_tasks=ai_tasks,
         manual_tasks=manual.height,
         unknown_ai_tasks=facts.filter(pl.col("ai_task").is_null()).height,
-        model_cost=round(model_cost, 4),
-        human_cost=round(human_cost, 4),
         fees=round(fees, 4),
-        total_cost=round(total, 4),
-        cost_per_task=_round(_ratio(total, ai_tasks)),
         reviewed=reviewed,
-        error_rate=_round(_ratio(serious, reviewed)),
-        correction_rate=_round(_ratio(corrected, with_outcome.height)),
-        minutes_saved_per_employee_day=_round(saved_per_day, 2),
-        month_to_date_cost=round(month_to_date, 2),
-        projected_month_cost=round(projected, 2),
         volumes=Volumes(
             current=volume(1.0),
             next_team=volume(operating_model.volumes.next_team_factor),
@@ -179,10 +232,9 @@ def weekly_metrics(
         model_calls=calls,
         failed_model_calls=failed_calls,
         unpriced_model_calls=inputs.unpriced_total,
-        model_cost_per_task=_round(_ratio(float(ai["model_cost_usd"].sum() or 0.0), ai_tasks)),
-        human_minutes_by_activity=HumanMinutesByActivity(
-            **{k: round(v, 1) for k, v in minutes_by_activity.items()}
-        ),
+        human_minutes_by_activity=None
+        if "human_minutes_by_activity" in unknown
+        else HumanMinutesByActivity(**{k: round(v, 1) for k, v in minutes_by_activity.items()}),
         serious_findings=serious,
         review_distinct_days=review_days,
         review_distinct_agents=reviewed_agents,
@@ -197,7 +249,32 @@ def weekly_metrics(
             for row in base.to_dicts()
         ],
         bill_reconciliation=bill_reconciliation,
+        error_rate_ci=_interval(values["error_rate"], serious, reviewed),
+        correction_rate_ci=_interval(values["correction_rate"], corrected, with_outcome.height),
+        stop_now_share_ci=_interval(values["stop_now_share"], stop_now, reviewed),
+        draft_outcomes=with_outcome.height,
+        unknown_because=dict(sorted(because.items())),
+        partial=affected(coverage, "partial"),
+        sources=coverage,
+        **values,
     )
+
+
+# Why a metric is None when no source is missing: nothing to measure this week.
+NOT_MEASURABLE = {
+    "cost_per_task": "no AI tasks this week",
+    "model_cost_per_task": "no AI tasks this week",
+    "error_rate": "no reviews this week",
+    "stop_now_share": "no reviews this week",
+    "correction_rate": "no AI task with a draft outcome this week",
+    "minutes_saved_per_employee_day": "no AI task with an agent this week",
+}
+
+
+def _interval(share: float | None, successes: int, n: int) -> list[float] | None:
+    """The Wilson 95 % interval of a known share, rounded like the share."""
+    bounds = None if share is None else wilson(successes, n)
+    return None if bounds is None else [round(bounds[0], 4), round(bounds[1], 4)]
 
 
 @dataclass(frozen=True)
@@ -219,14 +296,35 @@ def stored_metrics(conn: Connection, pilot: str, week: Week) -> WeeklyMetrics | 
     return None if stored is None else WeeklyMetrics.from_json(stored)
 
 
+def earlier_metrics(conn: Connection, pilot: str, week: Week) -> list[tuple[Week, WeeklyMetrics]]:
+    """The stored metrics of up to `HISTORY_WEEKS` weeks before this one (enough to cover the
+    week's month), newest first."""
+    found = []
+    for back in range(1, HISTORY_WEEKS + 1):
+        before = week.shift(-back)
+        stored = stored_metrics(conn, pilot, before)
+        if stored is not None:
+            found.append((before, stored))
+    return found
+
+
 def compute_week_facts(db_url: str, operating_model: OperatingModel, week: Week) -> WeekFacts:
     """Read the week's inputs and compute its task facts and metrics (nothing is stored)."""
     with transaction(db_url) as conn:
         inputs = read_week_inputs(conn, operating_model, week)
         reconciliation = week_reconciliation(conn, operating_model, week)
+        usage_days = usage_day_rows(conn, operating_model.pilot, inputs.week)
+        earlier = earlier_metrics(conn, operating_model.pilot, inputs.week)
     facts = task_facts(inputs, operating_model)
     bills = None if reconciliation is None else BillReconciliation.model_validate(reconciliation)
-    return WeekFacts(inputs, facts, weekly_metrics(facts, inputs, operating_model, bills))
+    weekdays = week_day_rows(
+        inputs.tickets, inputs.timesheets, inputs.reviews, inputs.week, usage_days
+    )
+    coverage = source_coverage(week_rows(inputs), weekdays, [m for _, m in earlier])
+    gaps = month_gaps(inputs.week, earlier)
+    return WeekFacts(
+        inputs, facts, weekly_metrics(facts, inputs, operating_model, bills, coverage, gaps)
+    )
 
 
 def store_week_metrics(db_url: str, operating_model: OperatingModel, week: Week) -> WeekFacts:

@@ -11,7 +11,7 @@ import hashlib
 
 import polars as pl
 
-from models.sources import SPECS, TIMESHEET_ALTERNATIVES, SourceSpec
+from models.sources import MAX_ABS_NUMBER, SPECS, TIMESHEET_ALTERNATIVES, SourceSpec
 from pipelines.read import LINE, READ_ERRORS, RefusedFile
 
 PARSE_ERRORS = "__parse_errors__"
@@ -98,8 +98,13 @@ def _parse(column: str, kind: str, timezone: str, dtype: pl.DataType) -> pl.Expr
             if dtype == pl.String
             else pl.col(column).cast(pl.Float64, strict=False)
         )
-        return pl.when(number.is_finite()).then(number).otherwise(None)
+        return pl.when(_in_range(number)).then(number).otherwise(None)
     return _text(column)
+
+
+def _in_range(number: pl.Expr) -> pl.Expr:
+    """Finite and at most MAX_ABS_NUMBER in size: sums of such values stay finite."""
+    return number.is_finite() & (number.abs() <= MAX_ABS_NUMBER)
 
 
 _KIND_WORDS = {
@@ -255,13 +260,28 @@ def _parse_errors(
         name = f"__cell{len(cells)}"
         cells[name], cells[f"{name}_typed"] = frame[c], typed[c]
         masks.append(typed[c].is_null() & frame[c].is_not_null())
-        messages.append(
-            pl.when(_has_text(pl.col(name)) & pl.col(f"{name}_typed").is_null())
-            .then(
-                pl.format(
-                    "{}: {} is not " + _KIND_WORDS[kind], pl.lit(labels.get(c, c)), _cell(name)
+        unread = _has_text(pl.col(name)) & pl.col(f"{name}_typed").is_null()
+        label = pl.lit(labels.get(c, c))
+        if kind == "float":
+            # A number that is infinite, NaN or too large is named as such, not as "not a number".
+            number = pl.col(name).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+            messages.append(
+                pl.when(unread & number.is_not_null())
+                .then(
+                    pl.format(
+                        "{}: {} is not a finite number of at most " + f"{MAX_ABS_NUMBER:g} in size",
+                        label,
+                        _cell(name),
+                    )
                 )
+                .when(unread)
+                .then(pl.format("{}: {} is not " + _KIND_WORDS[kind], label, _cell(name)))
+                .otherwise(None)
             )
+            continue
+        messages.append(
+            pl.when(unread)
+            .then(pl.format("{}: {} is not " + _KIND_WORDS[kind], label, _cell(name)))
             .otherwise(None)
         )
     # PostgreSQL cannot store NUL in text, and no honest export has one: the row is quarantined.
@@ -367,7 +387,7 @@ def _parse_fast(
         return pl.when(number.abs() < 2**62).then(number)
     if kind == "float" and dtype == pl.String:
         number = pl.col(column).cast(pl.Float64, strict=False)
-        return pl.when(number.is_finite()).then(number)
+        return pl.when(_in_range(number)).then(number)
     return _parse(column, kind, timezone, dtype)
 
 

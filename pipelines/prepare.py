@@ -8,6 +8,7 @@ rows_skipped (rows that are not records of the source, such as Langfuse spans).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
@@ -61,6 +62,15 @@ class InboxFile:
     # has both after it was read was not rewritten meanwhile (`unchanged_since_listed`).
     size_bytes: int | None = None
     mtime_ns: int | None = None
+    # A name starting with "." (a partial upload, an editor's lock file): listed, never read.
+    hidden: bool = False
+
+    def deferred(self) -> InboxFile:
+        """The file as recorded when it is left for a later run (hidden, or changed while it
+        was read): known by its path, size and time, never by content, so the same bytes
+        under a proper name, or once complete, are still read."""
+        key = f"deferred:{self.relative_path}:{self.size_bytes}:{self.mtime_ns}"
+        return dataclasses.replace(self, sha256=hashlib.sha256(key.encode()).hexdigest())
 
     def unchanged_since_listed(self) -> bool:
         """Whether the file still has the size and modification time it was listed with (no
@@ -96,6 +106,8 @@ class PreparedFile:
     mapping: dict[str, str] = field(default_factory=dict)
     # What was chosen from the file and why (`date_order`, `encoding`): {value, chosen_by}.
     choices: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # Left for a later run (hidden, or changed while read) rather than refused for its content.
+    deferred: bool = False
 
     @property
     def rows_skipped(self) -> int:
@@ -103,17 +115,25 @@ class PreparedFile:
         return sum(self.skipped.values())
 
 
+HIDDEN_REASON = (
+    "hidden file (its name starts with '.'), not read: rename it without the dot to load it"
+)
+CHANGED_REASON = "changed while being read; left for the next run, which reads it once complete"
+
+
 def list_inbox(inbox: Path) -> list[InboxFile]:
     """Input files under `<inbox>/<source>/`, oldest export first (path breaks ties)."""
     found: list[InboxFile] = []
     root = inbox.resolve()
+    # Hidden files are listed too (never read): a file is never skipped without a word.
     for source in SOURCES:
         folder = inbox / source
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
+            if not path.is_file():
                 continue
+            hidden = path.name.startswith(".")
             inside = path.resolve().is_relative_to(root)
             stat = path.stat() if inside else path.lstat()
             found.append(
@@ -122,7 +142,7 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
                     path=path,
                     relative_path=path.relative_to(inbox).as_posix(),
                     sha256=file_sha256(path)
-                    if inside
+                    if inside and not hidden
                     else hashlib.sha256(str(path.resolve()).encode()).hexdigest(),
                     exported_at=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).replace(
                         microsecond=0
@@ -130,8 +150,11 @@ def list_inbox(inbox: Path) -> list[InboxFile]:
                     outside_inbox=not inside,
                     size_bytes=stat.st_size if inside else None,
                     mtime_ns=stat.st_mtime_ns if inside else None,
+                    hidden=hidden,
                 )
             )
+            if hidden:
+                found[-1] = found[-1].deferred()
     return sorted(found, key=lambda f: (f.exported_at, f.relative_path))
 
 
@@ -174,6 +197,8 @@ def read_canonical(
     file refused with its reason."""
     if file.outside_inbox:
         return PreparedFile(file, None, "links to a file outside the inbox; not read")
+    if file.hidden:
+        return PreparedFile(file.deferred(), None, HIDDEN_REASON, deferred=True)
     settings = operating_model.source(file.source)
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
         return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")

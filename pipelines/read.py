@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines import csv_lines
+
 LINE = "__line__"
 REPEATED_MARK = "__"  # `labels__2`: the second column named "labels" of a CSV header
 # Optional text column: why a record could not be read whole (the row is quarantined for it).
 READ_ERRORS = "__read_errors__"
 FORMATS = ("csv", "jsonl", "json", "parquet")
 _SNIFF_BYTES = 64 * 1024
+TOO_DEEP = "JSON nested too deeply to read (more levels than any export has)"
 _DELIMITERS = ",;\t|"
 
 
@@ -93,13 +96,25 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def _read_csv(
-    path: Path, head: bytes, encoding: str | None, number_repeated: bool = False
+    path: Path,
+    head: bytes,
+    encoding: str | None,
+    number_repeated: bool = False,
+    unify: bool | None = None,
 ) -> pl.DataFrame:
-    needs_python_decode = (encoding not in (None, "utf-8", "utf8")) or head.startswith(
-        (b"\xff\xfe", b"\xfe\xff")
+    # A lone `\r` ending a line: the text is read with its line ends unified (csv_lines).
+    if unify is None:
+        # (UTF-16 and declared encodings are decoded in Python, and unified there anyway.)
+        unify = (
+            b"\r" in head and b"\x00" not in head and csv_lines.file_has_lone_carriage_return(path)
+        )
+    needs_python_decode = (
+        unify
+        or (encoding not in (None, "utf-8", "utf8"))
+        or head.startswith((b"\xff\xfe", b"\xfe\xff"))
     )
     if needs_python_decode:
-        text = _decode(path.read_bytes(), encoding)
+        text = csv_lines.unify_line_ends(_decode(path.read_bytes(), encoding))
         source: Path | io.BytesIO = io.BytesIO(text.encode("utf-8"))
         sample = text[:_SNIFF_BYTES]
     else:
@@ -136,15 +151,20 @@ def _read_csv(
                 f"cannot decode as UTF-8 ({first}); "
                 "declare the file's encoding in sources.<source>.encoding"
             ) from exc
+        if not unify and csv_lines.file_has_lone_carriage_return(path):
+            return _read_csv(path, head, encoding, number_repeated, unify=True)
         if "more fields" not in first:
-            raise RefusedFile(f"not a readable CSV file: {first}") from exc
+            return _read_by_record(source, delimiter, first)
         # Rows with more cells than the header: read the rest, and mark those rows bad.
         frame = pl.read_csv(
             source, separator=delimiter, infer_schema=False, encoding="utf8",
             truncate_ragged_lines=True,
         )  # fmt: skip
-        lines = _csv_lines(source, delimiter, frame.height)
-        ragged = _ragged_lines(source, delimiter)
+        try:
+            lines = _csv_lines(source, delimiter, frame.height)
+            ragged = _ragged_lines(source, delimiter)
+        except csv.Error:
+            return _read_by_record(source, delimiter, first)
         errors = pl.Series(READ_ERRORS, [ragged.get(n) for n in lines], dtype=pl.String)
         return frame.with_columns(lines, errors).select(LINE, *frame.columns, READ_ERRORS)
     # polars renames a repeated name (`x_duplicated_0`): a column would silently vanish.
@@ -172,6 +192,15 @@ def _read_csv(
     return frame.rechunk().insert_column(0, _csv_lines(source, delimiter, frame.height))
 
 
+def _read_by_record(source: Path | io.BytesIO, delimiter: str, first: str) -> pl.DataFrame:
+    """A CSV file polars cannot read, read one record at a time: a record that still cannot be
+    parsed is quarantined alone with its line (`csv_lines.read_by_record`)."""
+    try:
+        return csv_lines.read_by_record(csv_lines.unify_line_ends(_csv_text(source)), delimiter)
+    except ValueError as exc:
+        raise RefusedFile(f"not a readable CSV file: {first} ({exc})") from exc
+
+
 def _csv_text(source: Path | io.BytesIO) -> str:
     data = source.getvalue() if isinstance(source, io.BytesIO) else source.read_bytes()
     return data.decode("utf-8-sig", errors="replace")
@@ -194,12 +223,16 @@ def _csv_lines(source: Path | io.BytesIO, delimiter: str, records: int) -> pl.Se
     if newlines - blank == records + 1:
         return simple
     reader = csv.reader(io.StringIO(_csv_text(source)), delimiter=delimiter)
-    next(reader, None)
-    starts, line = [], reader.line_num + 1
-    for row in reader:
-        if row:
-            starts.append(line)
+    starts: list[int] = []
+    try:
+        next(reader, None)
         line = reader.line_num + 1
+        for row in reader:
+            if row:
+                starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error:  # a record the csv module cannot read: count the plain way
+        return simple
     if len(starts) != records:
         return simple
     return pl.Series(LINE, starts, dtype=pl.UInt32)
@@ -271,6 +304,8 @@ def _json_lines_as_text(data: bytes) -> pl.DataFrame:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RefusedFile(f"not valid JSON Lines: line {number}: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise RefusedFile(f"line {number}: {TOO_DEEP}") from exc
         if not isinstance(record, dict):
             raise RefusedFile(f"not valid JSON Lines: line {number} is not a record (object)")
         lines.append(number)
@@ -295,6 +330,8 @@ def _read_json_array(path: Path, encoding: str | None) -> pl.DataFrame:
         records = json.loads(_decode(path.read_bytes(), encoding))
     except json.JSONDecodeError as exc:
         raise RefusedFile(f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    except RecursionError as exc:
+        raise RefusedFile(TOO_DEEP) from exc
     if not isinstance(records, list):
         raise RefusedFile(f"JSON file holds {type(records).__name__}, expected an array of records")
     if not all(isinstance(item, dict) for item in records):
@@ -336,6 +373,8 @@ def _refuse_json_object(path: Path, encoding: str | None) -> None:
     try:
         text = _decode(path.read_bytes(), encoding)
         value = json.loads(text)
+    except RecursionError as exc:
+        raise RefusedFile(TOO_DEEP) from exc
     except (json.JSONDecodeError, RefusedFile):
         return
     wrapper = isinstance(value, dict) and any(isinstance(v, (list, dict)) for v in value.values())

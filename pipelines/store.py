@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -70,7 +71,7 @@ def store_prepared_file(
         "exported_at": file.exported_at,
         "ingested_at": now_utc.replace(microsecond=0),
         "first_seen_week": run_week.label,
-        "status": "refused" if prepared.refused else "loaded",
+        "status": "deferred" if prepared.deferred else "refused" if prepared.refused else "loaded",
         "reason": prepared.refused,
         "rows_read": prepared.rows_read,
     }
@@ -105,15 +106,16 @@ def store_prepared_file(
         pl.col("reasons").map_elements(lambda r: json.dumps(list(r)), return_dtype=pl.String),
     )
     insert_rows(conn, QuarantinedRow, quarantine)
+    weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,
         FileWeek,
         pl.DataFrame(
             {
-                "file_id": [file_id] * len(prepared.weeks),
-                "week": prepared.weeks,
-                "pilot": [pilot] * len(prepared.weeks),
-                "rows": [prepared.week_rows.get(w, 0) for w in prepared.weeks],
+                "file_id": [file_id] * len(weeks),
+                "week": weeks,
+                "pilot": [pilot] * len(weeks),
+                "rows": [prepared.week_rows.get(w, 0) for w in weeks],
             }
         ),
     )
@@ -125,6 +127,16 @@ def store_prepared_file(
     }
     conn.execute(table.update().where(table.c.id == file_id).values(counts))
     return IngestedFile(id=file_id, **record, **counts)
+
+
+def arrival_week(file: InboxFile, run_week: Week) -> str:
+    """The week a file none of whose rows has a usable date belongs to: the week of its export
+    time, or the run's week for a file exported after it (a Monday export of last week's rows).
+    So the file, its counts and its quarantined rows appear in a report, never in none."""
+    exported = Week.of_day(
+        file.exported_at.astimezone(ZoneInfo(run_week.timezone)).date(), run_week.timezone
+    ).label
+    return min(exported, run_week.label)
 
 
 def known(conn: Connection, pilot: str, file: InboxFile) -> bool:

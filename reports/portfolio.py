@@ -73,6 +73,6 @@ def render_portfolio_html(doc: dict[str, Any]) -> str:
 def write_portfolio(out_dir: Path, doc: dict[str, Any]) -> tuple[Path, Path]:
     """Write `<out>/portfolio.json` and `<out>/index.html`; returns (html, json) paths."""
     json_path, html_path = Path(out_dir) / "portfolio.json", Path(out_dir) / "index.html"
-    write_atomic(json_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(json_path, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     write_atomic(html_path, render_portfolio_html(doc))
     return html_path, json_path

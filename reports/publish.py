@@ -24,6 +24,7 @@ from pipelines.warehouse.engine import transaction
 from pipelines.warehouse.reads import read_frame
 from reports.charts import cost_trend_png
 from reports.email import EmailDeliveryError, build_message, send, write_eml
+from reports.operating_model_page import write_operating_model_page
 from reports.readiness import stored_readiness, trend
 from reports.render import (
     actions,
@@ -118,6 +119,7 @@ def publish_week(
     )
     doc = {**readiness.as_json(), **({"draft": True} if draft else {})}
     paths = write_report_files(folder, html, quarantine)
+    write_operating_model_page(folder, operating_model)
     message = build_message(
         doc, html, operating_model, chart, actions(readiness.outcomes, operating_model)
     )
@@ -180,7 +182,9 @@ def send_week_email(
 def finish_week(published: PublishedWeek, email: dict[str, Any]) -> Path:
     """Write readiness.json: the stored results plus the email outcome and the time."""
     doc = {**published.doc, "email": email, "generated_at": generated_at()}
-    write_atomic(published.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(
+        published.json, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )
     return published.json
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from checks.actions import with_actions
+from checks.rules.base import unknown_reason
+from checks.rules.catalog import CATALOG
 from checks.verdict import Verdict, stored_outcomes
 from models.operating_model import ROLE_NAMES, OperatingModel
 from models.results import RuleOutcome, Week, WeeklyMetrics
@@ -37,7 +39,10 @@ class WeekReadiness:
             "pilot": self.pilot,
             "week": self.week.label,
             "verdict": self.verdict,
-            "rules": [o.as_json() for o in self.outcomes],
+            "rules": [
+                o.as_json(unknown_reason(CATALOG.get(o.id), o.status, o.message, self.metrics))
+                for o in self.outcomes
+            ],
             "metrics": self.metrics.as_json(),
             "inputs": self.inputs,
             "paused_since": self.paused_since,
@@ -113,9 +118,11 @@ def trend(conn: Connection, pilot: str, week: Week) -> list[dict[str, Any]]:
                 "week": label,
                 "verdict": by_week[label].verdict,
                 "ai_tasks": tasks,
-                "model": m.model_cost / tasks if tasks else None,
-                "human": m.human_cost / tasks if tasks else None,
+                "model": m.model_cost / tasks if tasks and m.model_cost is not None else None,
+                "human": m.human_cost / tasks if tasks and m.human_cost is not None else None,
                 "fees": m.fees / tasks if tasks else None,
+                "unknown_because": m.unknown_because.get("cost_per_task"),
+                "partial": m.partial.get("cost_per_task"),
                 "cost_per_task": m.cost_per_task,
                 "error_rate": m.error_rate,
                 "correction_rate": m.correction_rate,

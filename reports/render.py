@@ -14,10 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from checks.actions import action_order, urgency
+from checks.completeness import completeness
+from checks.rules.catalog import SAMPLE_TOO_SMALL
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
+from pipelines.intervals import rate_with_interval
 from reports.readiness import WeekReadiness, owners
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -71,6 +75,30 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+# The volumes in the order a reader thinks about them: now, with the next team, a busy month.
+VOLUME_ORDER = ("current", "next_team", "busy_month")
+VOLUME_WORDS = {"current": "now", "next_team": "with the next team", "busy_month": "busy month"}
+# Metrics that are shares: their changes read in percentage points.
+SHARES = ("error_rate", "correction_rate", "stop_now_share")
+
+
+def shown(metrics: dict[str, Any], name: str, fmt: Any) -> str:
+    """A metric as the report shows it: "unknown (no timesheets this week)" in place of a
+    number the week cannot give, and "(partial)" after one computed from a partial source."""
+    return shown_part(metrics, name, metrics.get(name), fmt)
+
+
+def shown_part(metrics: dict[str, Any], name: str, value: Any, fmt: Any) -> str:
+    """A part of a metric (a volume's cost) shown like the metric `name` it belongs to."""
+    if value is None:
+        because = metrics.get("unknown_because", {}).get(name)
+        text = f"unknown ({because})" if because else "unknown"
+        # Marked so that a number column lets the words wrap on a phone.
+        return Markup('<span class="unknown">{}</span>').format(text)
+    text = fmt(value)
+    return f"{text} (partial)" if name in metrics.get("partial", {}) else text
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -78,7 +106,16 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=_num, money=_money, pct=_pct)
+    env.globals.update(
+        num=_num,
+        money=_money,
+        pct=_pct,
+        shown=shown,
+        shown_part=shown_part,
+        rate_ci=rate_with_interval,
+        volume_order=VOLUME_ORDER,
+        volume_words=VOLUME_WORDS,
+    )
     return env
 
 
@@ -88,12 +125,13 @@ def due_text(due: dt.datetime | None) -> str | None:
 
 
 def action_text(rule: RuleOutcome) -> str:
-    """What to do about a rule: its catalog action; for a needed rule that cannot be measured,
-    what it lacks."""
+    """What to do about a rule: its catalog action; for a rule that could not be measured, that
+    it needs its missing input; for a rate on too small a sample, more reviews."""
     if rule.status == "unknown":
-        return (
-            f"Provide what this rule needs to be measured ({rule.message}), then re-run the week."
-        )
+        why = rule.message[:1].upper() + rule.message[1:]
+        return f"{why}: deliver what is missing, then re-run the week."
+    if rule.status == "warn" and SAMPLE_TOO_SMALL in rule.message:
+        return "Review more outputs: the sample is too small to be sure of the rate."
     return rule.action
 
 
@@ -137,17 +175,37 @@ KEY_FIGURES = (
 )
 
 
+def change(key: str, now: Any, before: Any) -> str:
+    """The change from last week: shares in percentage points ("+3.4 pp"), other figures in
+    per cent of last week's value; "n/a" when either is unknown."""
+    if not isinstance(now, (int, float)) or not isinstance(before, (int, float)):
+        return "n/a"
+    diff = now - before
+    if key in SHARES:
+        return f"{diff * 100:+.1f} pp"
+    return f"{diff / before:+.0%}" if before else f"{diff:+g}"
+
+
 def key_figures(metrics: WeeklyMetrics, previous: WeeklyMetrics | None) -> list[dict[str, str]]:
-    """The key figures of the week beside the previous week's, with the change."""
+    """The key figures of the week beside the previous week's, with the change; a figure the
+    week cannot give reads "unknown (why)"."""
+    now_doc = metrics.as_json()
+    before_doc = previous.as_json() if previous else {}
     rows = []
     for key, label, fmt in KEY_FIGURES:
         now = getattr(metrics, key)
         before = getattr(previous, key) if previous else None
-        delta = "n/a"
-        if isinstance(now, (int, float)) and isinstance(before, (int, float)):
-            diff = now - before
-            delta = f"{diff / before:+.0%}" if before else f"{diff:+g}"
-        rows.append({"label": label, "value": fmt(now), "previous": fmt(before), "delta": delta})
+        rows.append(
+            {
+                "label": label,
+                "value": shown(now_doc, key, fmt),
+                # Last week's reasons speak of "this week": theirs, not this one.
+                "previous": Markup(shown(before_doc, key, fmt).replace("this week", "that week"))
+                if previous
+                else fmt(None),
+                "delta": change(key, now, before),
+            }
+        )
     return rows
 
 
@@ -175,7 +233,13 @@ def render_html(
             week_start=readiness.week.monday.isoformat(),
             week_end=readiness.week.sunday.isoformat(),
             rules=readiness.outcomes,
-            failing=[r for r in action_order(readiness.outcomes) if urgency(r) != "warn"],
+            failing=[
+                r
+                for r in action_order(readiness.outcomes)
+                if r.status == "fail" and urgency(r) != "warn"
+            ],
+            # Unknown rules hold the verdict back too (never a pass): they are reasons as well.
+            unknown=[r for r in readiness.outcomes if r.status == "unknown"],
             actions=actions(readiness.outcomes, operating_model),
             key_figures=key_figures(readiness.metrics, previous_metrics),
             chart=base64.b64encode(chart_png).decode("ascii") if chart_png else None,
@@ -183,6 +247,7 @@ def render_html(
             matrix=findings_matrix(findings),
             ticket_link=lambda ticket_id: ticket_link(operating_model, ticket_id),
             owners=owners(operating_model),
+            completeness=completeness(operating_model),
             quarantine_reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
             draft=draft,
         )

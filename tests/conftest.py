@@ -4,6 +4,7 @@ PILOT_TEST_POSTGRES_URL is set) and one Prefect test server for the whole sessio
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,30 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+def run_process(
+    args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a command of the product in its own process; when it outlives `timeout`, ask it for
+    every thread's stack (SIGUSR1, `flows/process.py`) before killing it, and fail the test
+    with those stacks, so a hang explains itself."""
+    import signal
+
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        try:
+            stdout, stderr = process.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        pytest.fail(
+            f"{' '.join(args[:4])}... still ran after {timeout:.0f} s; its threads were at:\n"
+            + stderr[-20_000:]
+        )
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)

@@ -18,7 +18,8 @@ class WeekHistory:
     """Earlier weeks of the same pilot, as stored by earlier runs, keyed by week label."""
 
     metrics: dict[str, WeeklyMetrics] = field(default_factory=dict)
-    # Ids of the rules that failed each week whose rules were evaluated.
+    # Ids of the rules that failed or were unknown (kept the week from being green), for each
+    # week whose rules were evaluated.
     failed_rules: dict[str, list[str]] = field(default_factory=dict)
     # Each stored week's verdict (None: facts stored, rules not evaluated).
     verdicts: dict[str, str | None] = field(default_factory=dict)
@@ -63,6 +64,9 @@ class Rule:
     on_fail: OnFail
     action: str
     evidence_kind: EvidenceKind
+    # The weekly metrics the rule decides on (names in WeeklyMetrics): when it is unknown, their
+    # `unknown_because` reasons are the rule's.
+    needs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.action.strip():
@@ -95,14 +99,39 @@ def outcome(rule: Rule, ctx: RuleContext) -> RuleOutcome:
     )
 
 
+def unknown_because(ctx: RuleContext, metric: str) -> str | None:
+    """Why a metric is unknown this week, as the metrics stage recorded it."""
+    return ctx.metrics.unknown_because.get(metric)
+
+
+def partial_note(ctx: RuleContext, *metrics: str) -> str:
+    """ " (partial: ...)" when one of the metrics is computed from a partial source, else ""."""
+    notes = list(dict.fromkeys(ctx.metrics.partial[m] for m in metrics if m in ctx.metrics.partial))
+    return f" (partial: {'; '.join(notes)})" if notes else ""
+
+
+def unknown_reason(
+    rule: Rule | None, status: str, message: str, metrics: WeeklyMetrics
+) -> str | None:
+    """Why a rule is unknown: the reasons its metrics are unknown, else its finding; None when
+    the rule is not unknown."""
+    if status != "unknown":
+        return None
+    needs = rule.needs if rule else ()
+    reasons = [metrics.unknown_because[m] for m in needs if m in metrics.unknown_because]
+    return "; ".join(dict.fromkeys(reasons)) if reasons else message
+
+
 def ids(values: Iterable[Any]) -> list[str]:
     return sorted({str(v) for v in values if v is not None})
 
 
-def above(value: float | None, limit: float, what: str, unit: str = "") -> tuple[Status, str]:
-    """fail when value > limit; unknown when the value cannot be measured."""
+def above(
+    value: float | None, limit: float, what: str, unit: str = "", because: str | None = None
+) -> tuple[Status, str]:
+    """fail when value > limit; unknown when the value cannot be measured (`because` says why)."""
     if value is None:
-        return "unknown", f"{what} cannot be measured this week"
+        return "unknown", f"{what} is unknown ({because or 'cannot be measured this week'})"
     if value > limit:
         return "fail", f"{what} {value:.4g}{unit} is above the limit {limit:.4g}{unit}"
     return "pass", f"{what} {value:.4g}{unit} is within the limit {limit:.4g}{unit}"

@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import polars as pl
 
-from checks.rules.base import Finding, Rule, RuleContext, above, ids
+from checks.rules.base import (
+    Finding,
+    Rule,
+    RuleContext,
+    above,
+    ids,
+    partial_note,
+    unknown_because,
+)
 from checks.rules.continuity import missing_weeks, paused, weeks_option
 from checks.rules.repeats import serious_repeat_mask
 from models.operating_model import ROLE_NAMES
+from models.results import COVERED_SOURCES
+from pipelines.intervals import more_samples_to_settle, percent, rate_with_interval
+
+# How many weeks back cost.per_task_rise looks for a known cost per task when the previous
+# week's is unknown (a source was missing that week).
+RISE_LOOKBACK_WEEKS = 4
 
 
 # data ---------------------------------------------------------------------------------------
@@ -29,6 +43,20 @@ def inputs_present(ctx: RuleContext) -> Finding:
     empty = [s for s, n in counts.items() if n == 0]
     if empty:
         return Finding("fail", len(empty), 0, f"no rows this week in: {', '.join(empty)}", empty)
+    coverage = ctx.metrics.sources
+    short = [
+        f"{s}: {coverage[s].reason}"
+        for s in COVERED_SOURCES
+        if s in coverage and coverage[s].state == "partial"
+    ]
+    if short:
+        return Finding(
+            "warn",
+            len(short),
+            0,
+            "partial this week, figures from these sources may be short: " + "; ".join(short),
+            short,
+        )
     return Finding("pass", 0, 0, "usage, tickets and timesheets all have rows this week", [])
 
 
@@ -89,7 +117,14 @@ def unpriced_usage(ctx: RuleContext) -> Finding:
 # cost ---------------------------------------------------------------------------------------
 def monthly_cap(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
-    status, message = above(ctx.metrics.month_to_date_cost, cap, "month-to-date cost", " USD")
+    status, message = above(
+        ctx.metrics.month_to_date_cost,
+        cap,
+        "month-to-date cost",
+        " USD",
+        unknown_because(ctx, "month_to_date_cost"),
+    )
+    message += partial_note(ctx, "month_to_date_cost")
     return Finding(status, ctx.metrics.month_to_date_cost, cap, message, [])
 
 
@@ -97,6 +132,9 @@ def spend_alert(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
     alert = ctx.operating_model.costs.alert_ratio * cap
     mtd, projected = ctx.metrics.month_to_date_cost, ctx.metrics.projected_month_cost
+    if mtd is None or projected is None:
+        because = unknown_because(ctx, "month_to_date_cost")
+        return Finding("unknown", None, cap, f"month-to-date cost is unknown ({because})", [])
     if mtd >= alert or projected > cap:
         return Finding(
             "warn",
@@ -116,10 +154,29 @@ def spend_alert(ctx: RuleContext) -> Finding:
     )
 
 
+def known_cost_floor(ctx: RuleContext) -> float | None:
+    """The least the cost per AI task can be when it is unknown only for want of timesheets:
+    model cost and fees per AI task (human cost cannot be negative); None otherwise."""
+    m = ctx.metrics
+    if m.cost_per_task is not None or m.model_cost is None or not m.ai_tasks:
+        return None
+    return (m.model_cost + m.fees) / m.ai_tasks
+
+
 def per_task(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.costs.max_cost_per_task
     value = ctx.metrics.cost_per_task
-    status, message = above(value, limit, "cost per AI task", " USD")
+    because = unknown_because(ctx, "cost_per_task")
+    status, message = above(value, limit, "cost per AI task", " USD", because)
+    floor = known_cost_floor(ctx)
+    if floor is not None and floor > limit:
+        # Model and fees alone are over the limit: the unknown human part cannot save it.
+        status = "fail"
+        message = (
+            f"cost per AI task is at least {floor:.4g} USD from model and fees alone, above "
+            f"the limit {limit:.4g} USD; the human part is unknown ({because})"
+        )
+    message += partial_note(ctx, "cost_per_task")
     evidence: list[str] = []
     if status == "fail":
         top = ctx.facts.filter(pl.col("ai_task")).sort("model_cost_usd", descending=True).head(10)
@@ -130,40 +187,52 @@ def per_task(ctx: RuleContext) -> Finding:
 def per_task_rise(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_cost_per_task_rise
     previous_week = ctx.week.shift(-1)
-    stored = ctx.history.metrics.get(previous_week.label)
-    previous = stored.cost_per_task if stored else None
+    # The previous week; when its cost per task is unknown (a source missing that week, or no
+    # AI tasks), the newest of the weeks before it, run without a gap, that has one.
+    compared, previous = previous_week, None
+    for back in range(1, RISE_LOOKBACK_WEEKS + 1):
+        week = ctx.week.shift(-back)
+        stored = ctx.history.metrics.get(week.label)
+        if stored is None:
+            break
+        if stored.cost_per_task is not None:
+            compared, previous = week, stored.cost_per_task
+            break
     current = ctx.metrics.cost_per_task
-    if previous is None or current is None or previous <= 0:
+    at_least = ""
+    if current is None and previous is not None and previous > 0:
+        floor = known_cost_floor(ctx)
+        if floor is not None and floor / previous - 1 > limit:
+            # Model and fees alone already rose above the limit.
+            current, at_least = floor, "at least "
+    if previous is None or previous <= 0:
         return Finding(
             "unknown", None, limit, f"no cost per task to compare with for {previous_week}", []
         )
-    rise = current / previous - 1
-    if rise <= limit:
+    if current is None:
+        because = unknown_because(ctx, "cost_per_task")
         return Finding(
-            "pass",
-            rise,
-            limit,
-            f"cost per task {previous:.3f} -> {current:.3f} USD ({rise:+.0%})",
-            [],
+            "unknown", None, limit, f"this week's cost per task is unknown ({because})", []
         )
+    rise = current / previous - 1
+    versus = "" if compared == previous_week else f" (vs {compared}; {previous_week} unknown)"
+    change = f"{previous:.3f} -> {at_least}{current:.3f} USD{versus}"
+    if rise <= limit:
+        return Finding("pass", rise, limit, f"cost per task {change} ({rise:+.0%})", [])
     changes = _changes_in_week(ctx)
     if changes:
         return Finding(
             "warn",
             rise,
             limit,
-            (
-                f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD); explained by a logged change"
-            ),
+            (f"cost per task rose {at_least}{rise:+.0%} ({change}); explained by a logged change"),
             changes,
         )
     return Finding(
         "fail",
         rise,
         limit,
-        (
-            f"cost per task rose {rise:+.0%} ({previous:.3f} -> {current:.3f} USD) with no change logged this week"
-        ),
+        (f"cost per task rose {at_least}{rise:+.0%} ({change}) with no change logged this week"),
         [],
     )
 
@@ -198,13 +267,61 @@ def serious_repeat(ctx: RuleContext) -> Finding:
     return Finding("pass", 0, 0, "no serious finding repeats one that was already fixed", [])
 
 
+SAMPLE_TOO_SMALL = "sample too small to be sure"
+
+
+def sample_rate(
+    ctx: RuleContext,
+    metric: str,
+    what: str,
+    limit: float,
+    ci: list[float] | None,
+    successes: int,
+    n: int,
+    sample: str,
+) -> tuple[str, str]:
+    """Status and message of a rate measured on a sample: fail above the limit; warn ("sample
+    too small to be sure") when the rate passes but its 95 % interval reaches above the limit,
+    with how many more samples at the same rate would settle it; unknown without a sample."""
+    value = getattr(ctx.metrics, metric)
+    status, message = above(value, limit, what, "", unknown_because(ctx, metric))
+    if value is None or ci is None:
+        return status, message
+    shown = f"{what} {rate_with_interval(value, ci, n)}"
+    if status == "fail":
+        return status, f"{shown}: above the limit {percent(limit)}"
+    if ci[1] > limit:
+        more = more_samples_to_settle(successes, n, limit)
+        settle = (
+            f"about {more} more {sample} at the same rate would settle it"
+            if more is not None
+            else "no realistic sample at this rate would settle it"
+        )
+        return (
+            "warn",
+            f"{SAMPLE_TOO_SMALL}: {shown} passes the limit {percent(limit)} but the "
+            f"interval reaches {percent(ci[1])}; {settle}",
+        )
+    return status, f"{shown}: within the limit {percent(limit)}"
+
+
 def error_rate(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_error_rate
-    status, message = above(ctx.metrics.error_rate, limit, "error rate")
+    m = ctx.metrics
+    status, message = sample_rate(
+        ctx,
+        "error_rate",
+        "error rate",
+        limit,
+        m.error_rate_ci,
+        m.serious_findings,
+        m.reviewed,
+        "reviews",
+    )
     serious = ctx.inputs.reviews.filter(pl.col("severity").is_in(("medium", "stop_now")))
     return Finding(
-        status,
-        ctx.metrics.error_rate,
+        status,  # type: ignore[arg-type]
+        m.error_rate,
         limit,
         message,
         ids(serious["ticket_id"]) if status == "fail" else [],
@@ -213,13 +330,23 @@ def error_rate(ctx: RuleContext) -> Finding:
 
 def correction_rate(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.max_correction_rate
-    status, message = above(ctx.metrics.correction_rate, limit, "correction rate")
+    m = ctx.metrics
     corrected = ctx.facts.filter(
         pl.col("ai_task") & pl.col("draft_outcome").is_in(("rewritten", "discarded"))
     )
+    status, message = sample_rate(
+        ctx,
+        "correction_rate",
+        "correction rate",
+        limit,
+        m.correction_rate_ci,
+        corrected.height,
+        m.draft_outcomes,
+        "drafts with a recorded outcome",
+    )
     return Finding(
-        status,
-        ctx.metrics.correction_rate,
+        status,  # type: ignore[arg-type]
+        m.correction_rate,
         limit,
         message,
         ids(corrected["ticket_id"]) if status == "fail" else [],
@@ -356,7 +483,14 @@ def per_employee_day(ctx: RuleContext) -> Finding:
     limit = ctx.operating_model.limits.min_minutes_saved_per_employee_day
     value = ctx.metrics.minutes_saved_per_employee_day
     if value is None:
-        return Finding("unknown", None, limit, "no AI tasks with agents this week", [])
+        because = unknown_because(ctx, "minutes_saved_per_employee_day")
+        return Finding(
+            "unknown",
+            None,
+            limit,
+            f"minutes saved per employee per day are unknown ({because})",
+            [],
+        )
     if value < limit:
         return Finding(
             "fail",
@@ -375,6 +509,9 @@ def per_employee_day(ctx: RuleContext) -> Finding:
 def busy_month(ctx: RuleContext) -> Finding:
     cap = ctx.operating_model.costs.monthly_cap
     cost = ctx.metrics.volumes.busy_month.cost
+    if cost is None:
+        because = unknown_because(ctx, "volumes")
+        return Finding("unknown", None, cap, f"busy-month cost is unknown ({because})", [])
     if cost > cap:
         return Finding(
             "warn",
@@ -408,6 +545,7 @@ def streak(ctx: RuleContext, failed_this_week: bool) -> Finding:
     week = ctx.week
     while count and count < need:
         week = week.shift(-1)
+        # A week with a failed or unknown rule (other than the streak) is not green.
         failed = ctx.history.failed_rules.get(week.label)
         if failed is None or [r for r in failed if r != "expansion.streak"]:
             break
@@ -482,6 +620,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Decide whether to raise the cap or cut volume; no expansion until then.",
+        needs=("month_to_date_cost",),
     ),
     Rule(
         id="cost.spend_alert",
@@ -490,6 +629,7 @@ RULES: list[Rule] = [
         on_fail="warn",
         evidence_kind="text",
         action="Watch spend: the month is heading for the cap.",
+        needs=("month_to_date_cost", "projected_month_cost"),
     ),
     Rule(
         id="cost.per_task",
@@ -498,6 +638,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Find what drives cost per task (model calls, review or rework time) and bring it under the limit.",
+        needs=("cost_per_task",),
     ),
     Rule(
         id="cost.per_task_rise",
@@ -506,6 +647,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Explain the rise in cost per task and log the change that caused it.",
+        needs=("cost_per_task",),
     ),
     Rule(
         id="quality.stop_now",
@@ -530,6 +672,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Review the medium findings and change the prompt or narrow the task.",
+        needs=("error_rate",),
     ),
     Rule(
         id="quality.correction_rate",
@@ -538,6 +681,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="tickets",
         action="Find why agents rewrite drafts and improve the prompt or sources.",
+        needs=("correction_rate",),
     ),
     Rule(
         id="scope.excluded_category",
@@ -602,6 +746,7 @@ RULES: list[Rule] = [
         on_fail="pause_expansion",
         evidence_kind="text",
         action="Keep the pilot to low-risk tasks: savings do not cover the oversight.",
+        needs=("minutes_saved_per_employee_day",),
     ),
     Rule(
         id="volume.busy_month",
@@ -610,6 +755,7 @@ RULES: list[Rule] = [
         on_fail="warn",
         evidence_kind="text",
         action="Plan budget for busy months before adding teams.",
+        needs=("volumes",),
     ),
     Rule(
         id="reliability.model_failures",

@@ -25,7 +25,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from models.operating_model import SourceSettings
+from models.operating_model import SourceSettings, read_yaml
 from models.sources import SPECS
 from pipelines.adapters.base import TARGETS, Adapter, AdapterContext, AdapterOptions, Sniff, text
 from pipelines.adapters.locale_dates import english_months
@@ -303,10 +303,10 @@ def load_mapping(settings: SourceSettings, source: str, base: Path | None = None
     if not path.is_absolute() and base is not None:
         path = base / path
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RefusedFile(f"custom mapping file {value} ({where}) not found") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         raise RefusedFile(f"cannot read custom mapping file {value}: {exc}") from None
     return parse_mapping(data, source, value)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,7 +39,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from pipelines.warehouse.engine import PAGE_BYTES, Stage, WarehouseError, reason, redacted
+from pipelines.warehouse.engine import (
+    PAGE_BYTES,
+    Stage,
+    WarehouseError,
+    reason,
+    redacted,
+    stage_file_name,
+)
 
 _BATCH_ROWS = 50_000
 # From this many rows, SQLite loads stage the rows through ADBC (see `stage_rows`).
@@ -250,7 +256,7 @@ def stage_rows(
     work[-1].update({name: (t, rows, None) for name, (t, rows) in (also or {}).items()})
     base = Path(parsed.database)
     stage = Stage(
-        files=tuple(base.with_name(f".{base.name}.stage-{uuid.uuid4().hex[:12]}") for _ in work),
+        files=tuple(base.with_name(stage_file_name(base, os.getpid())) for _ in work),
         tables=tuple(frozenset(w) for w in work),
     )
     try:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel
 
 from models.warehouse import MIGRATIONS_DIR
+from pipelines.threads import join_or_warn
 from pipelines.warehouse.usage_summary_sql import refresh_sql
 
 _ENGINES: dict[str, Engine] = {}
@@ -47,6 +50,33 @@ def redacted(url: str) -> str:
         return url.split(":", 1)[0] + "://..."
 
 
+def without_password(url: str) -> tuple[str, str | None]:
+    """The URL without its password, and the password (None when it has none). A flow receives
+    the first: Prefect stores and shows a flow's parameters."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url, None
+    if parsed.password is None:
+        return url, None
+    # (`URL.set(password=None)` leaves the password as it is.)
+    public = parsed._replace(password=None).render_as_string(hide_password=False)
+    return public, str(parsed.password)
+
+
+def with_password(url: str, password: str | None) -> str:
+    """The URL with the password added, unless it has one or there is none to add."""
+    if password is None:
+        return url
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    if parsed.password is not None or parsed.username is None:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
 def reason(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
@@ -66,6 +96,59 @@ def _wal_mode(cursor: Any, busy_seconds: float) -> None:
             time.sleep(0.05)
 
 
+def stage_file_name(database: Path, pid: int) -> str:
+    """The name of a staging file beside the warehouse: hidden, and carrying the process id of
+    the run that writes it, so a later run can tell a killed run's leftover from a live load."""
+    return f".{database.name}.stage-{pid}-{uuid.uuid4().hex[:12]}"
+
+
+def remove_stale_stages(database: Path) -> list[Path]:
+    """Delete the staging files a killed run left beside the warehouse (those of a process that
+    no longer runs, and unnamed ones older than an hour); return them."""
+    removed = []
+    for path in database.parent.glob(f".{database.name}.stage-*"):
+        match = re.fullmatch(rf"\.{re.escape(database.name)}\.stage-(\d+)-[0-9a-f]+", path.name)
+        try:
+            if match is not None:
+                if _process_runs(int(match.group(1))):
+                    continue
+            elif time.time() - path.stat().st_mtime < 3600:
+                continue  # a stage of an older version, perhaps still loading
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    if removed:
+        logging.getLogger(__name__).warning(
+            "removed %d staging file(s) a killed run left beside %s", len(removed), database
+        )
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def checkpoint_and_truncate(url: str) -> None:
+    """After a completed run: copy SQLite's write-ahead log into the database file and empty
+    it, so the `.db` file alone holds everything (a backup copying only it loses nothing).
+    Best effort: a reader of another run may keep part of the log until its own end."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return
+    finish_checkpoints()
+    try:
+        with make_engine(url).connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except SQLAlchemyError as exc:
+        logging.getLogger(__name__).warning("WAL checkpoint failed: %s", reason(exc))
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created.
 
@@ -81,6 +164,7 @@ def make_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                remove_stale_stages(Path(parsed.database))
             busy_seconds = float(os.environ.get("PILOT_DB_BUSY_TIMEOUT_SECONDS", "60"))
             engine = create_engine(url, connect_args={"timeout": busy_seconds})
 
@@ -95,7 +179,14 @@ def make_engine(url: str) -> Engine:
                 cursor.close()
 
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            # A server that does not answer fails the run within a bound instead of hanging it.
+            connect_args = (
+                {"connect_timeout": int(os.environ.get("PILOT_DB_CONNECT_TIMEOUT_SECONDS", "30"))}
+                if parsed.get_driver_name() in ("psycopg", "psycopg2")
+                and "connect_timeout" not in parsed.query
+                else {}
+            )
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise WarehouseError(f"cannot open the warehouse {redacted(url)}: {reason(exc)}") from None
@@ -210,7 +301,7 @@ def checkpoint_in_background(engine: Engine) -> None:
 def finish_checkpoints() -> None:
     """Wait for the background checkpoints started so far."""
     while _CHECKPOINTS:
-        _CHECKPOINTS.pop().join()
+        join_or_warn(_CHECKPOINTS.pop())
 
 
 @dataclass(frozen=True)

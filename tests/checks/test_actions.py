@@ -52,6 +52,7 @@ def test_actions_put_what_pauses_the_pilot_first() -> None:
         "data.inputs_present",
         "cost.per_task",
         "quality.error_rate",
+        "review.sample_spread",
         "cost.spend_alert",
     ]
 
@@ -75,8 +76,9 @@ def test_without_a_pause_the_blocking_rules_decide(example_model: OperatingModel
         "data.inputs_present",
         "cost.per_task",
         "quality.error_rate",
+        "review.sample_spread",
     }
-    warnings = [o for o in W43_OUTCOMES if o.on_fail == "warn"]
+    warnings = [o for o in W43_OUTCOMES if o.status == "warn"]
     assert not any(o.decides_verdict for o in with_actions(warnings, example_model, W43))
 
 
@@ -89,8 +91,11 @@ def test_due_times_follow_the_default_response_times(example_model: OperatingMod
     assert due["cost.per_task"] == dt.datetime(2026, 10, 28, 0, tzinfo=berlin)
     assert due["quality.error_rate"] == due["cost.per_task"]
     assert due["cost.spend_alert"] == dt.datetime(2026, 11, 2, 0, tzinfo=berlin)
-    assert due["volume.busy_month"] is None and due["review.sample_spread"] is None
-    assert urgency(W43_OUTCOMES[6]) is None  # unknown on a warn-only rule asks for nothing
+    assert due["volume.busy_month"] is None
+    # An unknown is never a pass, whatever the rule: it blocks expansion until measured.
+    assert (
+        urgency(W43_OUTCOMES[6]) == "fail" and due["review.sample_spread"] == due["cost.per_task"]
+    )
 
 
 def test_response_times_come_from_the_operating_model(example_model: OperatingModel) -> None:
@@ -139,3 +144,15 @@ def test_hours_are_elapsed_hours_across_a_clock_change() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     start = dt.datetime(2026, 10, 25, 0, tzinfo=berlin)  # DST ends at 03:00 that night
     assert ResponseTime(4, "hours").due(start, berlin).hour == 3
+
+
+def test_response_times_survive_a_dump_and_a_validation(example_model: OperatingModel) -> None:
+    """It dumps response times as they are written ('4 hours'), so a dumped operating model
+    validates again to the same model."""
+    dumped = example_model.model_dump()
+    assert dumped["response_times"] == {
+        "stop_now": "4 hours",
+        "fail": "2 business days",
+        "warn": "next review",
+    }
+    assert OperatingModel.model_validate(dumped) == example_model

@@ -840,8 +840,15 @@ CASES: list[Case] = [
     Case("data.unpriced_usage", "fail", _unpriced, "unpriced-model"),
     Case("cost.monthly_cap", "pass", _unchanged, "under-cap"),
     Case("cost.monthly_cap", "fail", _metrics(month_to_date_cost=3000.01), "over-cap"),
+    Case("cost.monthly_cap", "unknown", _metrics(month_to_date_cost=None), "no-timesheets"),
     Case("cost.spend_alert", "pass", _unchanged, "under-alert"),
     Case("cost.spend_alert", "warn", _metrics(month_to_date_cost=2400.0), "at-alert"),
+    Case(
+        "cost.spend_alert",
+        "unknown",
+        _metrics(month_to_date_cost=None, projected_month_cost=None),
+        "no-timesheets",
+    ),
     Case("cost.per_task", "pass", _unchanged, "under-limit"),
     Case("cost.per_task", "fail", _metrics(cost_per_task=1.51), "over-limit"),
     Case("cost.per_task", "unknown", _metrics(cost_per_task=None), "no-ai-tasks"),
@@ -865,6 +872,12 @@ CASES: list[Case] = [
     Case("quality.serious_repeat", "fail", _inputs(**REPEAT_AFTER_FIX), "repeat-after-fix"),
     Case("quality.error_rate", "pass", _unchanged, "under-limit"),
     Case("quality.error_rate", "fail", _metrics(error_rate=0.11), "over-limit"),
+    Case(
+        "quality.error_rate",
+        "warn",
+        _metrics(error_rate=0.04, error_rate_ci=[0.0071, 0.1954], serious_findings=1),
+        "small-sample",
+    ),
     Case("quality.error_rate", "unknown", _metrics(error_rate=None), "no-reviews"),
     Case("quality.correction_rate", "pass", _unchanged, "under-limit"),
     Case("quality.correction_rate", "fail", _metrics(correction_rate=0.31), "over-limit"),
@@ -914,6 +927,17 @@ CASES: list[Case] = [
     ),
     Case("volume.busy_month", "pass", _unchanged, "under-cap"),
     Case("volume.busy_month", "warn", _metrics(volumes=busy_month(3001.0)), "over"),
+    Case(
+        "volume.busy_month",
+        "unknown",
+        _metrics(
+            volumes={
+                v: {"cost": None, "review_hours": None, "under_cap": None}
+                for v in ("current", "next_team", "busy_month")
+            }
+        ),
+        "no-timesheets",
+    ),
     Case("reliability.model_failures", "pass", _unchanged, "1pct"),
     Case("reliability.model_failures", "warn", _metrics(failed_model_calls=6), "6pct"),
     Case(
@@ -937,9 +961,6 @@ NEVER_UNKNOWN: dict[str, Status] = {
     "pilot.paused": "pass",
     "data.inputs_present": "fail",
     "data.unpriced_usage": "pass",
-    # The metrics always give a month-to-date cost: the fixed fees of the days elapsed.
-    "cost.monthly_cap": "pass",
-    "cost.spend_alert": "pass",
     "quality.stop_now": "pass",
     "quality.serious_repeat": "pass",
     "scope.excluded_category": "pass",
@@ -948,7 +969,6 @@ NEVER_UNKNOWN: dict[str, Status] = {
     "ownership.concentration": "pass",
     "change.undocumented": "pass",
     "change.frequency": "pass",
-    "volume.busy_month": "pass",
     "expansion.streak": "fail",
 }
 
@@ -1053,10 +1073,10 @@ def test_empty_week_outcomes_and_verdict(empty_week: RuleContext) -> None:
     results = evaluate_rules(empty_week)
     by_id = {r.id: r for r in results}
     unknown = {r.id for r in results if r.status == "unknown"}
-    # The month-to-date cost of an empty week is the fixed fees of the days elapsed:
-    # 120 USD x 22 / 30 by Sunday 22 November.
+    # No usage and no timesheets: the month-to-date cost is unknown, not the fees alone.
     assert unknown == set(RULE) - set(NEVER_UNKNOWN)
-    assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("pass", 88.0)
+    assert (by_id["cost.monthly_cap"].status, by_id["cost.monthly_cap"].value) == ("unknown", None)
+    assert "no model usage this week" in by_id["cost.monthly_cap"].message
     assert {r.id: r.status for r in results if r.id in NEVER_UNKNOWN} == NEVER_UNKNOWN
     assert verdict(results) == "pause_expansion"
 
@@ -1171,3 +1191,152 @@ def test_serious_repeat_sees_a_repeat_after_a_fix_made_mid_week(green: RuleConte
     result = run("quality.serious_repeat", ctx)
     assert result.status == "fail"
     assert "T9" in result.evidence
+
+
+# unknown, partial and sample intervals ------------------------------------------------------------
+NO_TIMESHEETS = "no timesheets this week"
+
+
+def without_timesheets(ctx: RuleContext) -> RuleContext:
+    """The green week as the metrics give it when no timesheet export arrived."""
+    unknown = dict.fromkeys(
+        (
+            "human_cost",
+            "total_cost",
+            "cost_per_task",
+            "minutes_saved_per_employee_day",
+            "month_to_date_cost",
+            "projected_month_cost",
+            "volumes",
+        ),
+        NO_TIMESHEETS,
+    )
+    volume = {"cost": None, "review_hours": None, "under_cap": None}
+    return with_metrics(
+        ctx,
+        human_cost=None,
+        total_cost=None,
+        cost_per_task=None,
+        minutes_saved_per_employee_day=None,
+        month_to_date_cost=None,
+        projected_month_cost=None,
+        volumes=dict.fromkeys(("current", "next_team", "busy_month"), volume),
+        unknown_because=unknown,
+    )
+
+
+def test_rules_needing_timesheets_are_unknown_and_say_why(green: RuleContext) -> None:
+    """It gives every rule whose figure needs the missing timesheets an unknown that names them,
+    and the week pauses expansion."""
+    results = {r.id: r for r in evaluate_rules(without_timesheets(green))}
+    for rule_id in (
+        "cost.monthly_cap",
+        "cost.spend_alert",
+        "cost.per_task",
+        "cost.per_task_rise",
+        "savings.per_employee_day",
+        "volume.busy_month",
+    ):
+        assert results[rule_id].status == "unknown", rule_id
+        assert NO_TIMESHEETS in results[rule_id].message, rule_id
+    assert results["expansion.streak"].status == "fail"
+    assert verdict(list(results.values())) == "pause_expansion"
+
+
+def test_cost_per_task_fails_when_model_and_fees_alone_exceed_the_limit(
+    green: RuleContext,
+) -> None:
+    """It fails cost.per_task without a number when model cost and fees per AI task are
+    already above the limit, whatever the unknown human cost."""
+    ctx = with_metrics(without_timesheets(green), model_cost=4.0)  # (4 + 1) / 3 = 1.67 > 1.5
+    result = run("cost.per_task", ctx)
+    assert (result.status, result.value) == ("fail", None)
+    assert "at least 1.667 USD" in result.message and NO_TIMESHEETS in result.message
+
+
+def test_cost_per_task_rise_compares_with_the_newest_known_week(green: RuleContext) -> None:
+    """It compares with the week before last when last week's cost per task is unknown."""
+    unknown_week = metrics(cost_per_task=None, unknown_because={"cost_per_task": NO_TIMESHEETS})
+    history = WeekHistory(
+        metrics={"2026-W46": unknown_week, "2026-W45": metrics(cost_per_task=0.9)},
+        failed_rules=green.history.failed_rules,
+    )
+    result = run("cost.per_task_rise", replace(green, history=history))
+    assert result.status == "pass"
+    assert "vs 2026-W45; 2026-W46 unknown" in result.message
+
+
+def test_a_week_with_an_unknown_rule_is_not_green(green: RuleContext) -> None:
+    """It breaks the streak at an earlier week whose only non-pass was an unknown rule, as
+    read_history reports it."""
+    history = WeekHistory(failed_rules={"2026-W46": ["savings.per_employee_day"], "2026-W45": []})
+    found = streak(replace(green, history=history), False)
+    assert (found.status, found.value) == ("fail", 1)
+
+
+def test_a_partial_source_warns_in_inputs_present(green: RuleContext) -> None:
+    """It warns, naming the source and its missing days, when a source is partial."""
+    from pipelines.coverage import source_coverage
+
+    coverage = source_coverage(
+        {"usage": 100, "tickets": 50, "timesheets": 20, "reviews": 2},
+        {
+            "usage": [20, 20, 20, 20, 20, 0, 0],
+            "tickets": [10, 10, 10, 10, 10, 0, 0],
+            "timesheets": [5, 5, 5, 5, 0, 0, 0],
+            "reviews": [1, 1, 0, 0, 0, 0, 0],
+        },
+    )
+    result = run("data.inputs_present", with_metrics(green, sources=coverage))
+    assert result.status == "warn"
+    assert result.evidence == ["timesheets: timesheets cover 4 of the usual 5 days (none on Fri)"]
+
+
+@pytest.mark.parametrize(
+    ("serious", "reviewed", "status", "words"),
+    [
+        (2, 29, "warn", "sample too small to be sure"),
+        (0, 60, "pass", "within the limit"),
+        (4, 29, "fail", "above the limit"),
+    ],
+)
+def test_error_rate_weighs_its_interval(
+    green: RuleContext, serious: int, reviewed: int, status: str, words: str
+) -> None:
+    """It warns when the error rate passes but its 95 % interval reaches above the limit, and
+    says how many more reviews at that rate would settle it."""
+    from pipelines.intervals import wilson
+
+    low, high = wilson(serious, reviewed) or (0.0, 0.0)
+    ctx = with_metrics(
+        green,
+        reviewed=reviewed,
+        serious_findings=serious,
+        error_rate=round(serious / reviewed, 4),
+        error_rate_ci=[round(low, 4), round(high, 4)],
+    )
+    result = run("quality.error_rate", ctx)
+    assert result.status == status and words in result.message
+    if status == "warn":
+        assert "error rate 6.9 %, 95 % CI 1.9-22.0 %, n=29" in result.message
+        assert "about 330 more reviews at the same rate would settle it" in result.message
+
+
+def test_rules_need_declared_metrics() -> None:
+    """It declares every metric a rule needs as a weekly metric with declared sources."""
+    from models.results import METRIC_SOURCES
+
+    for rule in RULE.values():
+        for name in rule.needs:
+            assert name in WeeklyMetrics.model_fields and name in METRIC_SOURCES, (rule.id, name)
+
+
+def test_an_unknown_rule_says_why_in_its_json(green: RuleContext) -> None:
+    """It gives an unknown rule's JSON the reason its metrics are unknown, and others none."""
+    from checks.rules.base import unknown_reason
+
+    ctx = without_timesheets(green)
+    for rule_id, reason in (("savings.per_employee_day", NO_TIMESHEETS), ("ownership.roles", None)):
+        result = run(rule_id, ctx)
+        because = unknown_reason(RULE[rule_id], result.status, result.message, ctx.metrics)
+        assert result.as_json(because)["unknown_because"] == reason

@@ -70,7 +70,9 @@ PASSING = [
             id="unknown-on-pilot-rule-pauses-expansion-only",
         ),
         pytest.param(
-            [("review.sample_spread", "unknown", "warn")], "ready", id="unknown-on-warn-rule"
+            [("review.sample_spread", "unknown", "warn")],
+            "pause_expansion",
+            id="unknown-on-warn-rule-pauses-expansion-too",
         ),
         pytest.param([("volume.busy_month", "warn", "warn")], "ready", id="warn-on-warn-rule"),
         pytest.param(
@@ -79,8 +81,8 @@ PASSING = [
                 ("reliability.model_failures", "unknown", "warn"),
                 ("change.frequency", "warn", "warn"),
             ],
-            "ready",
-            id="several-warn-only-outcomes",
+            "pause_expansion",
+            id="several-warn-only-outcomes-one-unknown",
         ),
         pytest.param(
             [("cost.per_task_rise", "warn", "pause_expansion")],
@@ -99,7 +101,7 @@ PASSING = [
 )
 def test_verdict_table(outcomes: list[tuple[str, str, str]], expected: str) -> None:
     """It pauses the pilot on a failed pause_pilot rule, pauses expansion on any other failure
-    or a needed rule unknown, and is otherwise ready."""
+    or any rule unknown (never taken as a pass), and is otherwise ready."""
     results = PASSING + [_rule(*o) for o in outcomes]
     assert verdict(results) == expected
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import EXAMPLE_PILOT, ROOT
+from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
 runner = CliRunner()
 
@@ -30,14 +30,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_process([sys.executable, "-m", "flows.cli", *args], env=env, cwd=ROOT, timeout=300)
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -46,6 +39,8 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
     out = tmp_path / "demo"
     first = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
     assert first.returncode == 0, first.stderr
+    wal = out / "warehouse.db-wal"  # a completed run leaves everything in the .db file
+    assert not wal.exists() or wal.stat().st_size == 0
     newest = Path(first.stdout.strip().splitlines()[-1])
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
     assert len(weeks) == 2
@@ -162,6 +157,39 @@ def test_run_refuses_an_invalid_operating_model_listing_every_problem(tmp_path: 
     result = runner.invoke(app, ["run", "--pilot", str(broken), "--inbox", str(tmp_path / "inbox")])
     assert result.exit_code == 1
     assert "timezone" in result.stderr and "limits.max_error_rate" in result.stderr
+
+
+_UNUSUAL_FILES = {
+    "nested.json": "[" * 100_000 + "]" * 100_000,
+    "nested.jsonl": '{"request_id": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+    "cr_only.csv": BAD_USAGE.replace("\n", "\r"),
+    "mixed.csv": BAD_USAGE.replace("\n", "\r", 2),
+    "open_quote.csv": BAD_USAGE.replace("r2,", 'r2,"', 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_UNUSUAL_FILES))
+def test_check_reads_or_refuses_every_file_run_would_without_a_traceback(
+    tmp_path: Path, name: str
+) -> None:
+    """It answers for deeply nested JSON, CR-only and mixed line ends and an unclosed quote as
+    `run` would (read or refused with a reason), in its own process, with no traceback."""
+    path = tmp_path / name
+    path.write_text(_UNUSUAL_FILES[name], encoding="utf-8", newline="")
+    result = run_process(
+        [sys.executable, "-m", "flows.cli", "check", "--source", "usage", str(path), "--json"],
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    if name.startswith("nested"):
+        assert result.returncode == 1
+        assert "JSON nested too deeply" in report["refused"]
+    else:
+        assert result.returncode == 0, report
+        assert report["rows_read"] == 4
+        assert {q["line"] for q in report["quarantined"]} >= {3}
 
 
 REAL_SAMPLES = sorted((ROOT / "tests/fixtures/vendor/real").glob("*.csv"))

@@ -130,6 +130,41 @@ def test_killed_run_reruns_to_the_undisturbed_result(
     assert files[0] == files[1]  # no file was loaded twice
 
 
+@pytest.mark.parametrize("stage", ["ingest", "facts-and-rules"])
+def test_a_run_shows_its_stacks_on_sigusr1_and_stops_within_seconds_on_sigterm(
+    inbox, tmp_path, stage
+):
+    """It prints every thread's stack on SIGUSR1 and goes on; on SIGTERM it stops within
+    seconds whatever stage it is in, and a re-run completes."""
+    from flows.weekly_readiness import weekly_readiness
+    from pipelines.warehouse.engine import dispose_engines
+
+    db_path, out = tmp_path / "w.db", tmp_path / "out"
+    db_url = f"sqlite:///{db_path}"
+    process = start_run(inbox, out, db_url)
+    try:
+        assert wait_for_stage(db_path, stage, process), f"run ended before {stage}"
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        assert process.poll() is None  # a stack dump does not stop the run
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        process.wait(timeout=30)
+        stopped_after = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "most recent call first" in stderr  # faulthandler's stack dump
+    assert process.returncode != 0
+    assert stopped_after < 10, f"stopped {stopped_after:.1f} s after SIGTERM"
+    result = weekly_readiness(
+        pilot=EXAMPLE_PILOT, inbox=inbox, week=week_of(inbox), out_dir=out, db_url=db_url
+    )
+    assert result.report_json.is_file()
+    dispose_engines()
+
+
 def test_second_run_of_the_same_week_stops_while_the_first_works(warehouse_url, tmp_path):
     """It stops a concurrent run of the same pilot and week with a clear message, writes
     nothing, and runs once the first one is done."""

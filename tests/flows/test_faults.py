@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_PILOT, ROOT
+from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,8 @@ def deliver(exports, inbox: Path, week: str) -> None:
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        timeout=300,
+    return run_process(
+        [sys.executable, "-m", "flows.cli", *args], env={**os.environ, **env}, cwd=ROOT, timeout=300
     )
 
 
@@ -65,6 +60,7 @@ def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp
         "--week", exports.weeks[0], "--out", str(tmp_path / "out"),
         "--db", "postgresql+psycopg://pilot:Secr3t-db-pw@127.0.0.1:9/warehouse",
         PREFECT_API_URL=PREFECT_API_URL.value(),
+        PILOT_LOG_FILE=str(tmp_path / "log" / "pilot-readiness.log"),
     )  # fmt: skip
     assert result.returncode == 1
     assert "cannot open the warehouse postgresql+psycopg://pilot:***@127.0.0.1:9/warehouse" in (
@@ -72,6 +68,10 @@ def test_unreachable_warehouse_exits_1_without_showing_its_password(exports, tmp
     )
     assert "Secr3t-db-pw" not in result.stdout + result.stderr
     assert f"--week {exports.weeks[0]}" in result.stderr  # the re-run command
+    # An expected fault: its cause and fix on the console, its traceback in the log file only.
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    log = Path(tmp_path / "log" / "pilot-readiness.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "Secr3t-db-pw" not in log
 
 
 @pytest.mark.usefixtures("prefect_server")
@@ -212,3 +212,106 @@ def test_links_out_of_the_inbox_are_refused_unread(tmp_path, example_model, sqli
     assert [(f.path, f.status, f.reason) for f in files] == [
         ("usage/leak.csv", "refused", "links to a file outside the inbox; not read")
     ]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_warehouse_password_in_db_reaches_no_prefect_parameter_log_artifact_or_row(
+    exports, tmp_path, postgres_url
+):
+    """It runs a week with `--db` holding a password on the real PostgreSQL warehouse, and the
+    password is in no flow-run parameter, log line, artifact or row of Prefect's database."""
+    import asyncio
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from sqlalchemy.engine import make_url
+
+    password = "Db-pass-7f3kq9-not-in-prefect"
+    url = make_url(postgres_url).set(username="postgres", password=password)
+    deliver(exports, tmp_path / "inbox", exports.weeks[0])
+    result = cli(
+        "run", "--pilot", str(EXAMPLE_PILOT), "--inbox", str(tmp_path / "inbox"),
+        "--week", exports.weeks[0], "--out", str(tmp_path / "out"), "--no-email",
+        "--db", url.render_as_string(hide_password=False),
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert password not in result.stdout + result.stderr
+
+    async def read_back():
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    name=FlowRunFilterName(any_=[f"support-reply-drafts-{exports.weeks[0]}"])
+                )
+            )
+            newest = max(runs, key=lambda r: r.created)
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[newest.id])), limit=200
+            )
+            artifacts = await client.read_artifacts()
+            return newest, logs, artifacts
+
+    run, logs, artifacts = asyncio.run(read_back())
+    public = url._replace(password=None).render_as_string(hide_password=False)
+    assert run.parameters["db_url"] == public
+    assert logs and password not in " ".join(log.message for log in logs)
+    assert password not in " ".join(str(a.data) + str(a.description) for a in artifacts)
+    database = Path(make_url(PREFECT_SERVER_DATABASE_CONNECTION_URL.value()).database)
+    stored = [p for p in database.parent.glob(database.name + "*") if p.is_file()]
+    assert stored and not any(password.encode() in p.read_bytes() for p in stored)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether a process has ended (gone, or a zombie nobody has reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_the_temporary_prefect_server_stops_when_the_process_that_started_it_is_killed(tmp_path):
+    """It starts Prefect's temporary server as a child that stops within seconds of its parent
+    being killed outright (SIGKILL), instead of staying orphaned and listening."""
+    import signal
+    import time
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    script = (
+        "import time\n"
+        "from flows.prefect_server import start_temporary_server\n"
+        "print(start_temporary_server(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    try:
+        api = parent.stdout.readline().strip()
+        assert api.startswith("http://127.0.0.1:"), api
+        assert httpx.get(f"{api}/health", timeout=5).status_code == 200
+        children = [
+            int(pid)
+            for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        ]
+        assert children
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not all(_stopped(pid) for pid in children):
+        time.sleep(0.2)
+    assert all(_stopped(pid) for pid in children)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{api}/health", timeout=2)

@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -17,10 +18,12 @@ from sqlalchemy import Connection, inspect, select
 
 import flows.ingest
 import pipelines.warehouse.bulk as db
+from checks.rules.catalog import quarantine_ratio
 from flows.ingest import ingest_inbox, load_order, prepared_in_order
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import UsageCall, UsageSummary
+from pipelines.input_stats import snapshot_week_inputs, week_input_stats
 from pipelines.prepare import InboxFile, PreparedFile, list_inbox
 from pipelines.warehouse.engine import dispose_engines, make_engine, transaction
 
@@ -272,8 +275,9 @@ def test_new_warehouse_and_staging_files_use_large_pages_and_old_files_keep_thei
 def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
     tmp_path: Path, example_model: OperatingModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It stores nothing of a file that an export rewrote (same size, new bytes) after it was
-    listed, and ingests the finished file on the next run."""
+    """It stores no row of a file that an export rewrote (same size, new bytes) after it was
+    listed, lists it in the week's report with the reason, and ingests the finished file on the
+    next run (the report then lists it loaded only)."""
     inbox = tmp_path / "inbox"
     path = inbox / "usage" / "a.csv"
     _usage(path, range(0, 10), 0.5, 1_760_000_000)
@@ -286,14 +290,46 @@ def test_a_file_rewritten_while_it_was_read_is_left_for_the_next_run(
 
     monkeypatch.setattr(flows.ingest, "prepare_file", rewritten_after_reading)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    assert ingest_inbox(url, example_model, inbox, W41, NOW) == []
+    [deferred] = ingest_inbox(url, example_model, inbox, W41, NOW)
+    assert (deferred.status, deferred.rows_loaded) == ("deferred", 0)
+    assert "changed while being read" in (deferred.reason or "")
+    with transaction(url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
+        assert conn.execute(select(UsageCall.__table__)).first() is None
+    assert stats["refused_files"] == [{"file": "usage/a.csv", "reason": deferred.reason}]
     monkeypatch.setattr(flows.ingest, "prepare_file", real_prepare)
     [record] = ingest_inbox(url, example_model, inbox, W41, NOW)
     assert record.rows_loaded == 10
     with transaction(url) as conn:
         costs = {c for (c,) in conn.execute(select(UsageCall.__table__.c.cost_usd))}
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
     assert costs == {0.7}
+    assert stats["refused_files"] == []
+    assert [f["file"] for f in stats["files_detail"]] == ["usage/a.csv"]
     dispose_engines()
+
+
+def test_a_hidden_file_is_listed_with_its_reason_and_read_once_renamed(
+    tmp_path: Path, example_model: OperatingModel, sqlite_url: str
+) -> None:
+    """It never reads a file whose name starts with "." but lists it in the week's report with
+    the reason, once; the same bytes renamed without the dot are then loaded."""
+    inbox = tmp_path / "inbox"
+    hidden = inbox / "usage" / ".upload.csv"
+    _usage(hidden, range(0, 5), 0.5, 1_760_000_000)
+    [record] = ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    assert (record.status, record.rows_read) == ("deferred", 0)
+    assert ingest_inbox(sqlite_url, example_model, inbox, W41, NOW) == []  # listed once
+    with transaction(sqlite_url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)["usage"]
+    assert stats["refused_files"] == [{"file": "usage/.upload.csv", "reason": record.reason}]
+    assert "name starts with '.'" in (record.reason or "")
+    hidden.rename(inbox / "usage" / "upload.csv")
+    [loaded] = ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    assert (loaded.status, loaded.rows_loaded) == ("loaded", 5)
 
 
 def test_the_checks_library_is_loaded_in_a_thread_only_when_there_is_a_file_to_check(
@@ -328,6 +364,56 @@ def test_warming_up_makes_the_one_context_the_checks_use() -> None:
     validate.warm_up()
     assert validate._new_gx_context.cache_info().currsize == 1
     assert validate._gx_context() is validate._gx_context()
+
+
+def test_a_file_without_a_usable_date_counts_in_the_week_it_arrived_in(
+    tmp_path: Path, example_model: OperatingModel, sqlite_url: str
+) -> None:
+    """It lists files none of whose rows has a usable date (US dates, dotted dates, integer
+    timestamps) in the week of their export time, or the run's week when exported after it, and
+    counts their quarantined rows in that week's quarantine ratio."""
+    inbox = tmp_path / "inbox"
+    exported_in_w41 = dt.datetime(2026, 10, 7, 9, tzinfo=dt.UTC).timestamp()
+    exported_after = dt.datetime(2026, 10, 20, 9, tzinfo=dt.UTC).timestamp()
+    _usage(inbox / "usage" / "good.csv", range(0, 10), 0.5, int(exported_in_w41))
+    us_dates = inbox / "usage" / "us_dates.csv"
+    us_dates.write_text(
+        HEADER + "".join(f"u{i},11/10/2026 10:00:00,gpt-4o,100,20,0.1,ok\n" for i in range(500))
+    )
+    sheets = inbox / "timesheets" / "dotted.csv"
+    sheets.parent.mkdir(parents=True)
+    sheets.write_text("person,date,minutes,activity\nDana Levi,09.11.2026,30,review\n")
+    parquet = inbox / "usage" / "int_stamps.parquet"
+    pl.DataFrame(
+        {
+            "request_id": ["p1", "p2"],
+            "timestamp": [1_760_000_000, 1_760_000_001],
+            "model": ["gpt-4o"] * 2,
+            "input_tokens": [1, 2],
+            "output_tokens": [1, 2],
+            "status": ["ok"] * 2,
+        }
+    ).write_parquet(parquet)
+    for path, when in ((us_dates, exported_in_w41), (sheets, exported_in_w41)):
+        os.utime(path, (when, when))
+    os.utime(parquet, (exported_after, exported_after))  # after the run's week: the run's week
+
+    ingest_inbox(sqlite_url, example_model, inbox, W41, NOW)
+    with transaction(sqlite_url) as conn:
+        snapshot_week_inputs(conn, example_model.pilot, W41.label)
+        stats = week_input_stats(conn, example_model.pilot, W41.label)
+
+    usage = {d["file"]: d for d in stats["usage"]["files_detail"]}
+    assert set(usage) == {"usage/good.csv", "usage/us_dates.csv", "usage/int_stamps.parquet"}
+    assert usage["usage/us_dates.csv"]["rows_quarantined"] == 500
+    assert usage["usage/int_stamps.parquet"]["rows_quarantined"] == 2
+    assert stats["usage"]["rows_quarantined"] == 1 + 500 + 2
+    assert [d["file"] for d in stats["timesheets"]["files_detail"]] == ["timesheets/dotted.csv"]
+    assert stats["timesheets"]["rows_quarantined"] == 1
+    context = SimpleNamespace(operating_model=example_model, input_stats=stats)
+    finding = quarantine_ratio(context)  # type: ignore[arg-type]
+    assert finding.status == "fail"
+    assert finding.value == 1.0  # timesheets: every row quarantined
 
 
 def test_skipped_rows_are_stored_and_counted_in_the_week_inputs(

@@ -3,6 +3,7 @@ an export format of that source declares them."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,26 @@ def test_a_custom_format_keeps_its_mapping_option(tmp_path: Path) -> None:
     assert _problems(_write(tmp_path, raw)) == [
         "sources.reviews.mapping: an option of custom, not of auto"
     ]
+
+
+def test_an_alias_bomb_under_an_unknown_source_option_is_refused_within_a_second(
+    tmp_path: Path,
+) -> None:
+    """It refuses a nine-level "billion laughs" under an unknown key of `sources.usage` before
+    validating or listing the options, and says why."""
+    raw = _example()
+    raw.pop("sources", None)
+    bomb = ["      l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    bomb += [f"      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = tmp_path / "pilot.yaml"
+    path.write_text(
+        yaml.safe_dump(raw, sort_keys=False) + "sources:\n  usage:\n    lols:\n" + "\n".join(bomb),
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    problems = _problems(path)
+    assert time.monotonic() - started < 1.0
+    assert len(problems) == 1 and "aliases are expanded" in problems[0]
 
 
 def test_options_per_format_and_per_file_are_checked_under_their_key_paths(

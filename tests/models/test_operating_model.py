@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,85 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OperatingModelError) as caught:
         load_operating_model(tmp_path / "nope.yaml")
     assert caught.value.problems[0].startswith("cannot read file")
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "says"),
+    [
+        ("costs", "monthly_cap", ".inf", "finite"),
+        ("costs", "max_cost_per_task", "1e300", "less than or equal"),
+        ("costs", "fixed_monthly_fees", "1.7e308", "less than or equal"),
+        ("volumes", "busy_month_factor", ".inf", "finite"),
+        ("volumes", "next_team_factor", ".nan", "finite"),
+        ("limits", "min_minutes_saved_per_employee_day", ".nan", "finite"),
+        ("limits", "min_minutes_saved_per_employee_day", "-1e308", "greater than or equal"),
+        ("limits", "max_error_rate", ".nan", "finite"),
+    ],
+)
+def test_a_number_that_is_not_finite_or_out_of_range_is_refused_with_its_key_path(
+    tmp_path: Path, section: str, key: str, value: str, says: str
+) -> None:
+    """It refuses an infinite, NaN or absurdly large number (a NaN threshold would switch its
+    rule off, an infinite cost would make readiness.json invalid JSON), naming the key path."""
+    raw = _example_dict()
+    raw[section][key] = "__NUMBER__"
+    text = yaml.safe_dump(raw, sort_keys=False).replace("__NUMBER__", value)
+    with pytest.raises(OperatingModelError) as caught:
+        load_operating_model(_write(tmp_path, text))
+    assert [p.split(":", 1)[0] for p in caught.value.problems] == [f"{section}.{key}"]
+    assert says in caught.value.problems[0].lower()
+
+
+def test_an_infinite_hourly_rate_is_refused_with_its_key_path(tmp_path: Path) -> None:
+    """It refuses `.inf` as an hourly rate and names the person's rate."""
+    text = EXAMPLE_PILOT.read_text(encoding="utf-8").replace(
+        "hourly_rates: {default: 40.0", "hourly_rates: {default: .inf"
+    )
+    with pytest.raises(OperatingModelError) as caught:
+        load_operating_model(_write(tmp_path, text))
+    assert [p.split(":", 1)[0] for p in caught.value.problems] == ["costs.hourly_rates.default"]
+
+
+def _alias_bomb(levels: int) -> str:
+    """A "billion laughs": each level lists the level below nine times, through aliases."""
+    lines = ["      lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [
+        f"      lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels + 1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [7, 9])
+def test_a_yaml_alias_bomb_is_refused_before_it_is_expanded(tmp_path: Path, levels: int) -> None:
+    """It refuses a "billion laughs" under an unknown key of `sources.usage` within a second,
+    before validation, and says why."""
+    raw = _example_dict()
+    raw.pop("sources", None)
+    text = yaml.safe_dump(raw, sort_keys=False) + "sources:\n  usage:\n    bomb:\n"
+    path = _write(tmp_path, text + _alias_bomb(levels))
+    started = time.monotonic()
+    with pytest.raises(OperatingModelError) as caught:
+        load_operating_model(path)
+    assert time.monotonic() - started < 1.0
+    assert len(caught.value.problems) == 1
+    assert "refused before reading" in caught.value.problems[0]
+    assert "YAML" in caught.value.problems[0]
+
+
+def test_a_few_honest_aliases_still_load(tmp_path: Path) -> None:
+    """It keeps reading a file that shares a value through an anchor and an alias."""
+    raw = _example_dict()
+    text = yaml.safe_dump(raw, sort_keys=False)
+    text = text.replace("max_error_rate: 0.1", "max_error_rate: &rate 0.1").replace(
+        "max_correction_rate: 0.3", "max_correction_rate: *rate"
+    )
+    assert "*rate" in text
+    model = load_operating_model(_write(tmp_path, text))
+    assert model.limits.max_correction_rate == 0.1
+
+
+def test_deeply_nested_yaml_is_refused_not_crashed(tmp_path: Path) -> None:
+    """It refuses a document nested thousands of levels deep with a reason, not a RecursionError."""
+    with pytest.raises(OperatingModelError) as caught:
+        load_operating_model(_write(tmp_path, "pilot: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert "nested" in caught.value.problems[0]

@@ -219,7 +219,7 @@ def test_metrics_round_trip_with_a_bill_reconciliation() -> None:
         ({"surprise": 1}, "Extra inputs are not permitted"),
         ({"ai_tasks": "5"}, "valid integer"),
         ({"ai_tasks": 5.5}, "valid integer"),
-        ({"month_to_date_cost": None}, "valid number"),
+        ({"month_to_date_cost": "12.5"}, "valid number"),
     ],
 )
 def test_metrics_refuse_unknown_keys_and_wrong_types(change: dict, problem: str) -> None:
@@ -254,6 +254,7 @@ def test_rule_outcome_json_has_the_reported_keys_only() -> None:
         "owner_role",
         "evidence_total",
         "on_fail",
+        "unknown_because",
         "due",
         "decides_verdict",
     ]
@@ -275,3 +276,32 @@ def test_week_ranges_run_oldest_first() -> None:
     assert [w.label for w in Week.parse_range("2026-W40", "UTC")] == ["2026-W40"]
     with pytest.raises(ValueError, match="backwards"):
         Week.parse_range("2026-W46..2026-W39", "UTC")
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_metrics_refuse_a_number_json_cannot_hold(number: float) -> None:
+    """It refuses metrics holding an infinite or NaN cost, so no readiness.json says Infinity."""
+    stored = json.loads(_golden_metrics()[0])
+    values = {k: v for k, v in stored.items() if k != "projected_month_cost"}
+    with pytest.raises(ValidationError, match="finite"):
+        WeeklyMetrics.model_validate({**values, "projected_month_cost": number})
+
+
+@pytest.mark.parametrize("field", ["value", "threshold"])
+def test_a_rule_outcome_refuses_a_nan_value_or_threshold(field: str) -> None:
+    """It refuses a NaN threshold or value, which would silently pass the rule."""
+    fields = {
+        "id": "savings.minutes_per_day",
+        "status": "pass",
+        "value": 20.0,
+        "threshold": 15.0,
+        "message": "",
+        "evidence": [],
+        "evidence_total": 0,
+        "owner_role": "business_owner",
+        "on_fail": "pause_expansion",
+        "action": "",
+        "evidence_kind": "text",
+    }
+    with pytest.raises(ValueError, match="not a finite number"):
+        RuleOutcome(**{**fields, field: float("nan")})

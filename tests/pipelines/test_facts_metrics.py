@@ -340,7 +340,12 @@ def test_unmeasurable_metrics_are_none_not_zero(example_model: OperatingModel) -
     assert metrics.error_rate is None
     assert metrics.correction_rate is None
     assert metrics.minutes_saved_per_employee_day is None
-    assert metrics.model_cost == 0.0
+    # No usage and no timesheets this week: their costs are unknown, never zero.
+    assert metrics.model_cost is None and metrics.human_cost is None
+    assert metrics.unknown_because["model_cost"] == "no model usage this week"
+    assert metrics.unknown_because["cost_per_task"] == (
+        "no model usage this week; no timesheets this week"
+    )
     assert metrics.fees == pytest.approx(round(120 * 7 / 31, 4))
     assert metrics.review_distinct_days == 0
 

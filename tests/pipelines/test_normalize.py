@@ -120,12 +120,14 @@ def test_whole_numbers_accept_decimal_zero_and_reject_fractions() -> None:
 
 
 def test_non_finite_numbers_are_rejected() -> None:
-    """It refuses "inf" and "nan" as token counts or costs instead of letting them into sums."""
-    out = to_canonical("usage", _usage(cost_usd=["inf", "nan", "0.25"]), BERLIN)
-    assert out["cost_usd"].to_list() == [None, None, 0.25]
+    """It refuses "inf", "nan" and numbers beyond 1e12 as costs instead of letting them into
+    sums, naming them as numbers out of range."""
+    out = to_canonical("usage", _usage(cost_usd=["inf", "nan", "1e300", "0.25"]), BERLIN)
+    assert out["cost_usd"].to_list() == [None, None, None, 0.25]
     assert out[PARSE_ERRORS].to_list() == [
-        ["cost_usd: inf is not a number"],
-        ["cost_usd: nan is not a number"],
+        ["cost_usd: inf is not a finite number of at most 1e+12 in size"],
+        ["cost_usd: nan is not a finite number of at most 1e+12 in size"],
+        ["cost_usd: 1e300 is not a finite number of at most 1e+12 in size"],
         [],
     ]
 

@@ -226,17 +226,25 @@ def test_unknown_adapter_is_refused(tmp_path: Path, example_model: OperatingMode
 
 
 def test_list_inbox_finds_source_files_oldest_first(tmp_path: Path) -> None:
-    """It lists files per source folder, skipping hidden files, oldest export first."""
+    """It lists files per source folder, hidden files marked as such (never read, known by
+    their path and time rather than their bytes), oldest export first."""
     newer = _inbox_file(tmp_path, "new.csv", USAGE_HEADER)
     older = _inbox_file(tmp_path, "old.csv", USAGE_HEADER, source="tickets")
-    _inbox_file(tmp_path, ".hidden.csv", USAGE_HEADER)
+    hidden = _inbox_file(tmp_path, ".hidden.csv", USAGE_HEADER)
     _inbox_file(tmp_path, "x.csv", USAGE_HEADER, source="not_a_source")
     os.utime(older.path, (1_700_000_000, 1_700_000_000))
     os.utime(newer.path, (1_800_000_000, 1_800_000_000))
+    os.utime(hidden.path, (1_900_000_000, 1_900_000_000))
     found = list_inbox(tmp_path)
-    assert [f.relative_path for f in found] == ["tickets/old.csv", "usage/new.csv"]
+    assert [f.relative_path for f in found] == [
+        "tickets/old.csv",
+        "usage/new.csv",
+        "usage/.hidden.csv",
+    ]
+    assert [f.hidden for f in found] == [False, False, True]
     assert found[0].exported_at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)
     assert found[1].sha256 == file_sha256(newer.path)
+    assert found[2].sha256 != file_sha256(hidden.path)
 
 
 def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model):
@@ -244,6 +252,7 @@ def test_ticket_free_text_is_not_kept_in_the_quarantine(tmp_path, example_model)
     import datetime as dt
 
     from flows.ingest import prepare_file
+    from models.operating_model import SourceSettings
     from pipelines.prepare import InboxFile
     from pipelines.read import file_sha256
 

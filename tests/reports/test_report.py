@@ -188,6 +188,36 @@ def test_reconciliation_table_and_warning_are_rendered(published, example_model)
     assert "Warning: gpt-4o&lt;img&gt;: 20.0% of the bill is not explained" in html
 
 
+def test_action_text_names_what_is_missing_and_asks_for_more_reviews() -> None:
+    """It turns an unknown rule into 'deliver what is missing' with its reason, and a
+    small-sample warning into a request for more reviews; other rules keep their catalog action."""
+    from checks.rules.catalog import SAMPLE_TOO_SMALL
+    from models.results import RuleOutcome
+    from reports.render import action_text
+
+    def rule(status: str, message: str) -> RuleOutcome:
+        return RuleOutcome(
+            id="quality.error_rate", status=status, value=None, threshold=0.1,  # type: ignore[arg-type]
+            message=message, evidence=[], evidence_total=0, owner_role="technical_owner",
+            on_fail="pause_expansion", action="Review the medium findings.", evidence_kind="tickets",
+        )  # fmt: skip
+
+    unknown = action_text(rule("unknown", "error rate is unknown (no reviews this week)"))
+    assert unknown == (
+        "Error rate is unknown (no reviews this week): deliver what is missing, then re-run the week."
+    )
+    assert "Review more outputs" in action_text(rule("warn", f"{SAMPLE_TOO_SMALL}: 6.9 %"))
+    assert action_text(rule("fail", "error rate 20 %")) == "Review the medium findings."
+
+
+def test_operating_model_page_is_written_beside_the_report(published, example_model):
+    """It writes operating-model.html beside readiness.html, and the report links to it."""
+    page = published.folder / "operating-model.html"
+    assert page.is_file()
+    assert example_model.workflow.trigger in page.read_text()
+    assert '<a href="operating-model.html">' in published.html.read_text()
+
+
 def test_data_quality_counts_skipped_rows_and_rows_in_the_week(published):
     """It shows skipped rows beside the other counts, and readiness.json holds each source's
     rows in the week and the solved tickets without a solve time (issue 17)."""

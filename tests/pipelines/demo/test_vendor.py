@@ -114,7 +114,9 @@ def test_vendor_files_give_the_same_weekly_metrics(runs: dict[str, Run]) -> None
         assert runs["vendor"].metrics[week] == runs["canonical"].metrics[week]
     bad = runs["vendor"].metrics[BAD_WEEK]
     assert bad.failed_model_calls > 400
-    assert bad.human_minutes_by_activity.review == 0.0  # no timesheet export that week
+    # No timesheet export that week: its minutes are unknown, not zero.
+    assert bad.human_minutes_by_activity is None
+    assert bad.unknown_because["human_minutes_by_activity"] == "no timesheets this week"
 
 
 def test_vendor_files_are_read_by_the_vendor_adapters(runs: dict[str, Run]) -> None:

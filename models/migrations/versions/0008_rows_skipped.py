@@ -3,8 +3,8 @@ Langfuse spans and events, deleted tickets), so rows_read = rows_loaded + rows_q
 rows_duplicate + rows_skipped holds for every file; and each file's loaded rows per week
 (`file_week.rows`), which a week's report counts as the source's rows in the week.
 
-Revision ID: 0007_i17
-Revises: 0006
+Revision ID: 0008
+Revises: 0007_i16u
 Create Date: 2026-12-07
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_i17"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007_i16u"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -108,7 +108,7 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
     from pathlib import Path
 
     from flows.ingest import ingest_inbox
-    from models.operating_model import SourceSettings
+    from models.operating_model import OperatingModel
     from models.results import Week
     from pipelines.facts import read_week_inputs
     from pipelines.warehouse.engine import transaction
@@ -123,10 +123,9 @@ def test_real_zendesk_tables_give_a_solve_time_from_the_field_history(
     ):
         shutil.copyfile(real / name, inbox / name)
         os.utime(inbox / name, (1_700_000_000, 1_700_000_000))
-    operating_model = example_model.model_copy(
-        update={
-            "sources": {"tickets": SourceSettings.model_validate({"category_field": "via_channel"})}
-        }
+    operating_model = OperatingModel.model_validate(
+        example_model.model_dump(mode="json")
+        | {"sources": {"tickets": {"category_field": "via_channel"}}}
     )
     now = dt.datetime(2026, 11, 1, tzinfo=UTC)
     w46 = Week.parse("2020-W46", operating_model.timezone)

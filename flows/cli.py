@@ -1,4 +1,4 @@
-"""The `pilot-readiness` command line: init, model, demo, run, check, generate, serve and history."""
+"""The `pilot-readiness` command line: init, model, drill, demo, run, check, generate, serve and history."""
 
 from __future__ import annotations
 
@@ -602,6 +602,22 @@ def model(
     folder = (out or Settings().out_dir) / operating_model.pilot
     typer.echo(str(write_operating_model_page(folder, operating_model)))
     init_wizard.print_completeness(operating_model)
+
+
+@app.command()
+def drill(
+    pilot: Annotated[Path, typer.Option(help="Operating model file (pilots/<pilot>.yaml).")],
+    out: OutDir = None,
+) -> None:
+    """Walk the operating model through a normal week and a bad week (each bad-day event alone
+    and all together) on a scratch warehouse; write <out>/<pilot>/drill.html. Never touches the
+    real warehouse, never sends email."""
+    from flows.drill import run_drill
+    from models.settings import Settings
+
+    operating_model = _model(pilot)
+    folder = (out or Settings().out_dir) / operating_model.pilot
+    typer.echo(str(run_drill(operating_model, folder)))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

@@ -617,7 +617,10 @@ def drill(
 
     operating_model = _model(pilot)
     folder = (out or Settings().out_dir) / operating_model.pilot
-    typer.echo(str(run_drill(operating_model, folder)))
+    run = run_drill(operating_model, folder)
+    for gap in run.gaps:
+        typer.echo(f"not caught: {gap.event_id + ': ' if gap.event_id else ''}{gap.what}", err=True)
+    typer.echo(str(run.page))
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m flows.cli`

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from checks.actions import with_actions
@@ -69,9 +70,18 @@ def _scenario(
     return verdict, outcomes, not_staged
 
 
-def run_drill(model: OperatingModel, out_dir: Path, work_dir: Path | None = None) -> Path:
-    """Run the normal week, each event and all events on scratch warehouses; write drill.html
-    under `out_dir` and return its path."""
+@dataclass(frozen=True)
+class DrillRun:
+    """What a drill wrote and found: the page, each scenario's result, the gaps."""
+
+    page: Path
+    results: list[EventResult]
+    gaps: list[Gap]
+
+
+def run_drill(model: OperatingModel, out_dir: Path, work_dir: Path | None = None) -> DrillRun:
+    """Run the normal week, each event and all events on scratch warehouses (in a temporary
+    folder under `work_dir`, removed afterwards); write drill.html under `out_dir`."""
     with tempfile.TemporaryDirectory(prefix="pilot-drill-", dir=work_dir) as tmp:
         scratch = Path(tmp)
         exports = generate_inbox(scratch / "exports", weeks=HISTORY_WEEKS + 1, seed=DRILL_SEED)
@@ -124,7 +134,8 @@ def run_drill(model: OperatingModel, out_dir: Path, work_dir: Path | None = None
             )
         )
     found: list[Gap] = gaps(results, model)
-    return write_drill_page(Path(out_dir), model, label, results, found, dt.datetime.now(dt.UTC))
+    page = write_drill_page(Path(out_dir), model, label, results, found, dt.datetime.now(dt.UTC))
+    return DrillRun(page, results, found)
 
 
 def _result(

@@ -109,7 +109,7 @@ def run_drill(model: OperatingModel, out_dir: Path, work_dir: Path | None = None
                 "The week as the generator writes it.",
                 normal_verdict,
                 normal,
-                set(),
+                normal_fired,
                 model,
             )
         ]

@@ -52,6 +52,7 @@ def test_each_event_fires_its_own_rule(tmp_path: Path, example_model: OperatingM
     by_id = {r.event_id: r for r in run.results}
     assert list(by_id) == ["normal", *(e.id for e in EVENTS), "all"]
     assert by_id["normal"].verdict == "pause_expansion"
+    assert by_id["normal"].new_fired == [] and "expansion.streak" in by_id["normal"].fired
     expected = {
         "source_missing": "data.inputs_present",
         "stop_now_finding": "quality.stop_now",

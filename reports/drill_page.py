@@ -65,6 +65,18 @@ def gaps(results: list[EventResult], model: OperatingModel) -> list[Gap]:
                     "operating model does not catch this event.",
                 )
             )
+        elif (new := [a for a in r.actions if a["id"] in r.new_fired]) and all(
+            a["urgency"] == "warn" for a in new
+        ):
+            found.append(
+                Gap(
+                    r.event_id,
+                    "Caught only as a warning ("
+                    + ", ".join(r.new_fired)
+                    + "): nothing is due before the next review "
+                    "and the verdict does not change because of it.",
+                )
+            )
         for a in r.actions:
             if a["id"] not in r.new_fired:
                 continue

@@ -69,8 +69,10 @@ def test_each_event_fires_its_own_rule(tmp_path: Path, example_model: OperatingM
     stop = next(a for a in by_id["all"].actions if a["id"] == "quality.stop_now")
     assert (stop["person"], stop["backup"]) == ("Ana Ruiz", "Sam Okafor")
     assert stop["due_text"] == "Mon 2026-11-16 04:00 CET" and stop["decides_verdict"]
-    assert [g.event_id for g in run.gaps] == [None]
-    assert "handoff receiver" in run.gaps[0].what
+    # A quarter of the calls timing out only warns; the handoff receiver has no backup.
+    assert [g.event_id for g in run.gaps] == ["timeout_burst", None]
+    assert "only as a warning (reliability.model_failures)" in run.gaps[0].what
+    assert "handoff receiver" in run.gaps[1].what
     assert not list(tmp_path.glob("pilot-drill-*"))  # the scratch warehouses are gone
 
 

@@ -10,11 +10,13 @@ from pipelines.drill import EventResult
 from reports.drill_page import gaps, write_drill_page
 
 
-def _action(rule: str, person: str | None, backup: str | None, due: str | None) -> dict:
+def _action(
+    rule: str, person: str | None, backup: str | None, due: str | None, urgency: str = "fail"
+) -> dict:
     return {
         "id": rule,
-        "status": "fail",
-        "urgency": "fail",
+        "status": "warn" if urgency == "warn" else "fail",
+        "urgency": urgency,
         "action": "Do it.",
         "detail": None,
         "role": "technical_owner",
@@ -36,11 +38,12 @@ def _result(event_id: str, new: list[str], acts: list[dict]) -> EventResult:
 def test_gaps_name_uncaught_events_and_actions_without_backup_or_due_time(
     example_model: OperatingModel,
 ) -> None:
-    """It lists an event with no new rule, an action without backup and one without a due time,
-    and the example's handoff receiver who is no role."""
+    """It lists an event with no new rule, one caught only by a warning, an action without
+    backup and one without a due time, and the example's handoff receiver who is no role."""
     results = [
         _result("normal", [], []),
         _result("quiet", [], []),
+        _result("soft", ["w.rule"], [_action("w.rule", "Sam", "Jo", "next", urgency="warn")]),
         _result(
             "loud",
             ["a.rule", "b.rule"],
@@ -52,6 +55,7 @@ def test_gaps_name_uncaught_events_and_actions_without_backup_or_due_time(
     ]
     found = [(g.event_id, g.what) for g in gaps(results, example_model)]
     assert found[0] == ("quiet", found[0][1]) and "does not catch" in found[0][1]
+    assert ("soft", found[1][1]) == found[1] and "only as a warning (w.rule)" in found[1][1]
     assert ("loud", "a.rule: Sam (technical_owner) has no backup.") in found
     assert ("loud", "b.rule: no response time, so no due time.") in found
     assert found[-1][0] is None and "Tier 2 support lead (Li Wei)" in found[-1][1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -420,7 +421,8 @@ def demo(
     """Generate a demo inbox for the example pilot and run every week in order.
 
     Each week's exports are delivered to the inbox just before that week runs, as they would
-    arrive in real life. Prints the newest report's path. With --vendor the same data arrives
+    arrive in real life. Prints the newest report's path, then the `history` command that
+    reads the demo's warehouse. With --vendor the same data arrives
     in vendor export formats and gives the same facts.
     """
     from flows.weekly_readiness import weekly_readiness
@@ -459,6 +461,30 @@ def demo(
         typer.echo(f"{week}: {result.verdict}", err=True)
     assert result is not None
     typer.echo(str(result.report_html))
+    typer.echo(f"every week's verdict: {history_command(DEFAULT_PILOT, db_url)}")
+
+
+DEMO_WAREHOUSE = Path("var/demo/warehouse.db")
+
+
+def history_command(pilot: Path, db_url: str) -> str:
+    """The exact `history` command for a pilot and warehouse, ready to paste."""
+    return shlex.join(
+        ["uv", "run", "pilot-readiness", "history", "--pilot", str(pilot), "--db", db_url]
+    )
+
+
+def no_warehouse_message(missing: Path) -> str:
+    """Why `history` reads nothing at `missing`, and the command that reads a warehouse that
+    exists (the demo's, when it ran) or how to fill this one."""
+    message = f"no warehouse at {missing}"
+    if DEMO_WAREHOUSE.is_file() and missing.resolve() != DEMO_WAREHOUSE.resolve():
+        demo_url = f"sqlite:///{DEMO_WAREHOUSE.as_posix()}"
+        return f"{message}; the demo's is {DEMO_WAREHOUSE}: add --db {demo_url}"
+    return (
+        f"{message}: run a week first (pilot-readiness run or demo), or point --db (or "
+        "PILOT_DB_URL) at the warehouse the runs wrote"
+    )
 
 
 @app.command()
@@ -471,11 +497,16 @@ def history(
 
     from models.settings import Settings
     from models.warehouse import RuleResult, WeeklyMetric
-    from pipelines.warehouse.engine import transaction
+    from pipelines.warehouse.engine import missing_sqlite_file, transaction
 
     operating_model = _model(pilot)
+    url = db or Settings().db_url
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        # Reading must not create an empty warehouse: say where one is instead.
+        _fail(no_warehouse_message(missing))
     metric, rule = WeeklyMetric.__table__, RuleResult.__table__
-    with transaction(db or Settings().db_url) as conn:
+    with transaction(url) as conn:
         weeks = conn.execute(
             select(metric.c.week, metric.c.verdict)
             .where(metric.c.pilot == operating_model.pilot)

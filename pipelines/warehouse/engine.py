@@ -149,6 +149,19 @@ def checkpoint_and_truncate(url: str) -> None:
         logging.getLogger(__name__).warning("WAL checkpoint failed: %s", reason(exc))
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when that file does not exist (opening it would create an
+    empty warehouse); None for other databases, in-memory SQLite and files that exist."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None  # make_engine names the bad URL
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL; SQLite files get WAL and their folder created.
 

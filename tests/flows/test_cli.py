@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
     assert first.returncode == 0, first.stderr
     wal = out / "warehouse.db-wal"  # a completed run leaves everything in the .db file
     assert not wal.exists() or wal.stat().st_size == 0
-    newest = Path(first.stdout.strip().splitlines()[-1])
+    *_, report_line, history_line = first.stdout.strip().splitlines()
+    newest = Path(report_line)
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
     assert len(weeks) == 2
     assert newest == out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"
@@ -61,9 +63,13 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
         again.pop("generated_at")
         assert again == docs[week]
 
-    history = runner.invoke(
-        app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", f"sqlite:///{out}/warehouse.db"]
-    )
+    # The demo ends with the exact `history` command for its warehouse, which lists its weeks.
+    prefix, command = history_line.split(": ", 1)
+    assert prefix == "every week's verdict"
+    words = shlex.split(command)
+    assert words[:4] == ["uv", "run", "pilot-readiness", "history"]
+    assert words[words.index("--db") + 1] == f"sqlite:///{(out / 'warehouse.db').as_posix()}"
+    history = runner.invoke(app, words[3:])
     assert history.exit_code == 0
     assert [line.split()[0] for line in history.stdout.strip().splitlines()] == weeks
 
@@ -274,3 +280,42 @@ def test_the_example_pilot_s_zendesk_settings_no_longer_refuse_other_vendors() -
         doc = json.loads(result.stdout)
         assert doc["refused"] is None, args
         assert doc["rows_valid"] > 0, args
+
+
+def test_history_without_a_warehouse_names_the_demo_one_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """It exits 1 naming the missing warehouse and the demo's `--db`, and creates no file."""
+    from pipelines.warehouse.engine import transaction
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PILOT_DB_URL", raising=False)
+    with transaction("sqlite:///var/demo/warehouse.db") as conn:  # a real, empty demo warehouse
+        conn.exec_driver_sql("SELECT 1")
+    result = runner.invoke(app, ["history", "--pilot", str(EXAMPLE_PILOT)])
+    assert result.exit_code == 1
+    assert (
+        "no warehouse at var/warehouse.db; the demo's is var/demo/warehouse.db: "
+        "add --db sqlite:///var/demo/warehouse.db"
+    ) in result.stderr
+    assert not (tmp_path / "var" / "warehouse.db").exists()
+    # The suggested option reads the demo's warehouse.
+    fixed = runner.invoke(
+        app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", "sqlite:///var/demo/warehouse.db"]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert "no stored weeks for support-reply-drafts" in fixed.stdout
+
+
+def test_history_without_any_warehouse_says_how_to_fill_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """It exits 1 when the --db file does not exist and no demo ran, creating neither file nor folder."""
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "nowhere" / "w.db"
+    result = runner.invoke(
+        app, ["history", "--pilot", str(EXAMPLE_PILOT), "--db", f"sqlite:///{missing}"]
+    )
+    assert result.exit_code == 1
+    assert f"no warehouse at {missing}: run a week first" in result.stderr
+    assert not missing.parent.exists()

@@ -85,3 +85,24 @@ def test_links_stay_inside_the_repository() -> None:
             assert resolved.is_relative_to(ROOT), f"{doc.name} links outside: {target}"
             assert resolved.exists(), f"{doc.name} links a missing file: {target}"
     assert "docs/reference.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_rule_rows_give_the_catalog_owner_and_effect() -> None:
+    """Each rule's row states the owner role and what a failure does as the catalog declares."""
+    rows = {
+        cells[0].strip("` "): cells
+        for line in REFERENCE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+        and len(cells := [c.strip() for c in line.strip("|").split("|")]) == 5
+    }
+    for rule_id, rule in CATALOG.items():
+        assert rows[rule_id][3:] == [rule.on_fail, rule.owner_role], rule_id
+
+
+def test_every_environment_setting_is_documented() -> None:
+    """It names every PILOT_* setting the product reads."""
+    from models.settings import Settings
+
+    names = {f"PILOT_{name.upper()}" for name in Settings.model_fields}
+    missing = sorted(names - _quoted(REFERENCE.read_text(encoding="utf-8")))
+    assert not missing, f"settings missing from docs/reference.md: {missing}"

@@ -150,18 +150,16 @@ def run(
         _fail("give either --week or --weeks, not both")
     try:
         if weeks:
-            labels: list[str | None] = [
-                w.label for w in Week.parse_range(weeks, operating_model.timezone)
-            ]
+            asked = Week.parse_range(weeks, operating_model.timezone)
         else:
-            labels = [Week.parse(week, operating_model.timezone).label if week else None]
+            asked = [Week.parse(week, operating_model.timezone)] if week else []
     except ValueError as exc:
         _fail(str(exc))
-    for label in labels:
-        if label is None or allow_partial_week:
-            continue
-        if not Week.parse(label, operating_model.timezone).has_ended():
-            _fail(Week.parse(label, operating_model.timezone).not_ended_message())
+    if not allow_partial_week:
+        for not_ended in (w for w in asked if not w.has_ended()):
+            _fail(not_ended.not_ended_message())
+    # No week given: the flow takes the last complete one.
+    labels: list[str | None] = [w.label for w in asked] or [None]
     from pipelines.remote_inbox import is_remote
 
     if not is_remote(inbox) and not Path(inbox).is_dir():

@@ -40,9 +40,9 @@ def with_actions(
 ) -> list[RuleOutcome]:
     """The outcomes (same order) with each action's due time in the pilot's timezone and the
     verdict-deciding ones marked."""
-    groups = {o.id: urgency(o) for o in outcomes}
-    present = [g for g in URGENCY_ORDER if g in groups.values()]
-    deciding = present[0] if present and present[0] != "warn" else None
+    groups = [urgency(o) for o in outcomes]
+    # The most urgent group present sets the verdict; warnings never do.
+    deciding = min((g for g in groups if g and g != "warn"), key=URGENCY_ORDER.index, default=None)
     zone = operating_model.zone
     return [
         replace(
@@ -50,11 +50,11 @@ def with_actions(
             due=response_time(operating_model, group).due(week.end, zone) if group else None,
             decides_verdict=group is not None and group == deciding,
         )
-        for o, group in ((o, groups[o.id]) for o in outcomes)
+        for o, group in zip(outcomes, groups, strict=True)
     ]
 
 
 def action_order(outcomes: list[RuleOutcome]) -> list[RuleOutcome]:
     """The outcomes that ask for an action, most urgent group first, then in catalog order."""
     ranked = [(URGENCY_ORDER.index(g), i, o) for i, o in enumerate(outcomes) if (g := urgency(o))]
-    return [o for _, _, o in sorted(ranked, key=lambda t: (t[0], t[1]))]
+    return [o for _, _, o in sorted(ranked, key=lambda t: t[:2])]

@@ -98,6 +98,64 @@ def _check_prefect_api() -> None:
         )
 
 
+MASKED_PASSWORD = "***"
+
+
+def _run_db_url(db: str | None) -> str | None:
+    """`--db` as the flow receives it (`_flow_db_url`). A password masked as *** (as re-run
+    commands show it) is read from PILOT_DB_PASSWORD, so a printed re-run command runs as is."""
+    if db is None:
+        return None
+    from pipelines.warehouse.engine import without_password
+
+    public, password = without_password(db)
+    if password == MASKED_PASSWORD:
+        if not os.environ.get("PILOT_DB_PASSWORD"):
+            _fail(
+                "the --db password is masked (***); fix: set PILOT_DB_PASSWORD to the "
+                "warehouse password, or give the password in --db"
+            )
+        return public
+    return _flow_db_url(db)
+
+
+def _run_failed(
+    exc: Exception,
+    pilot: Path,
+    inbox: str,
+    rest: list[str | None],
+    out: Path | None,
+    db: str | None,
+    email: bool,
+    resend: bool,
+    allow_partial_week: bool,
+) -> None:
+    """Stop a failed run with one line for a person: the cause and the fix of an expected
+    failure (warehouse, report folder, inbox), the error and where its traceback is otherwise;
+    then the command that re-runs the failed week and those after it with every option given."""
+    from flows.process import install
+    from flows.weekly_readiness import EXPECTED_FAILURES, failure_text
+    from models.settings import Settings
+    from reports.rerun import rerun_command
+
+    line = f"run failed: {failure_text(exc)}"
+    log_file = install(Settings().log_file)
+    if not isinstance(exc, EXPECTED_FAILURES) and log_file is not None:
+        line += f" (traceback in {log_file})"
+    again = rerun_command(
+        pilot,
+        inbox,
+        rest[0],
+        weeks=f"{rest[0]}..{rest[-1]}" if len(rest) > 1 else None,
+        out_dir=out,
+        db_url=db,
+        send_email=email,
+        resend=resend,
+        allow_partial_week=allow_partial_week,
+    )
+    _fail(f"{line}\nre-run with: {again}", exc)
+
+
 def _model(path: Path):
     from flows.pilot import load_pilot
     from models.operating_model import OperatingModelError
@@ -163,32 +221,31 @@ def run(
     from pipelines.remote_inbox import is_remote
 
     if not is_remote(inbox) and not Path(inbox).is_dir():
-        _fail(f"inbox {inbox} is not a folder")
+        _fail(
+            f"inbox {inbox} does not exist or is not a folder; fix: create it (with the "
+            "subfolders usage/, tickets/, timesheets/, reviews/, changes/) or point --inbox at "
+            "the folder the exports are delivered to"
+        )
+    flow_db = _run_db_url(db)
     _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
-    for label in labels:
+    for position, label in enumerate(labels):
         try:
             result = weekly_readiness(
                 pilot=pilot,
                 inbox=inbox,
                 week=label,
                 out_dir=out,
-                db_url=_flow_db_url(db),
+                db_url=flow_db,
                 send_email=email,
                 resend=resend,
                 allow_partial_week=allow_partial_week,
             )
         except Exception as exc:
-            from reports.rerun import rerun_command
-
-            rest = labels[labels.index(label) :]
-            again = (
-                rerun_command(pilot, inbox, label)
-                if len(rest) == 1
-                else f"{rerun_command(pilot, inbox, None)} --weeks {rest[0]}..{rest[-1]}"
+            _run_failed(
+                exc, pilot, inbox, labels[position:], out, db, email, resend, allow_partial_week
             )
-            _fail(f"run failed: {type(exc).__name__}: {exc}\nre-run with: {again}", exc)
         draft = " DRAFT, not stored" if not result.week.has_ended() else ""
         typer.echo(
             f"{result.pilot} {result.week}: {result.verdict}{draft} (email {result.email_status})"

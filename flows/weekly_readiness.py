@@ -30,12 +30,20 @@ from models.settings import Settings
 from models.warehouse import Run
 from pipelines.metrics import store_week_metrics
 from pipelines.remote_inbox import is_remote, mirror_inbox
-from pipelines.warehouse.engine import checkpoint_and_truncate, transaction, with_password
+from pipelines.warehouse.engine import (
+    WarehouseError,
+    checkpoint_and_truncate,
+    make_engine,
+    transaction,
+    with_password,
+)
 from pipelines.warehouse.locks import RunInProgress, week_lock
 from pipelines.week_state import WeekState, code_digest, week_state
 from reports.email import failure_alert, send, write_eml
 from reports.publish import (
     PublishedWeek,
+    ReportFolderNotWritable,
+    check_report_folder,
     finish_week,
     publish_week,
     record_email_status,
@@ -58,6 +66,57 @@ class WeeklyRunResult:
 
 class WeekNotEnded(ValueError):
     """A run asked for a week that has not ended in the pilot's timezone."""
+
+
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse does not open before any work starts; the message says why and the fix."""
+
+    stage = "warehouse"
+
+
+class InboxMissing(FileNotFoundError):
+    """The pilot's inbox folder does not exist; the message says where and the fix."""
+
+    stage = "inbox"
+
+
+# Failures a run checks for before it ingests anything: the cause and the fix are in their
+# message, so a person reads one line (the traceback goes to the log file only).
+EXPECTED_FAILURES: tuple[type[BaseException], ...] = (
+    WarehouseUnavailable,
+    ReportFolderNotWritable,
+    InboxMissing,
+    WeekNotEnded,
+)
+
+INBOX_FOLDERS = "usage/, tickets/, timesheets/, reviews/, changes/"
+
+
+def inbox_missing_message(inbox: str | Path) -> str:
+    """Why a run cannot read `inbox`, and the fix."""
+    return (
+        f"inbox {inbox} does not exist or is not a folder; fix: create it (with the subfolders "
+        f"{INBOX_FOLDERS}) or point --inbox at the folder the exports are delivered to"
+    )
+
+
+def open_warehouse(db_url: str) -> None:
+    """Open (and create or migrate) the warehouse before any work, so an unreachable database
+    stops the run with the fix instead of after a long ingest. Raises WarehouseUnavailable."""
+    try:
+        make_engine(db_url)
+    except WarehouseError as exc:
+        if "locked" in str(exc):
+            fix = (
+                "another program holds the SQLite file: wait until it finishes, or raise "
+                "PILOT_DB_BUSY_TIMEOUT_SECONDS"
+            )
+        else:
+            fix = (
+                "start the database server, or point --db (or PILOT_DB_URL) at a warehouse "
+                "that answers"
+            )
+        raise WarehouseUnavailable(f"{exc}; fix: {fix}") from exc
 
 
 def resolve_week(operating_model: OperatingModel, week: str | None) -> Week:
@@ -205,50 +264,79 @@ def warehouse_url(db_url: str | None, settings: Settings) -> str:
     return with_password(db_url or settings.db_url, password)
 
 
+def failure_text(exc: BaseException) -> str:
+    """A failure as one line for a person: an expected failure's own message (it holds the
+    cause and the fix), any other exception with its type."""
+    if isinstance(exc, EXPECTED_FAILURES):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
-    """Flow state hook (failed or crashed run): record the failure in the warehouse's run table
-    with the stage it reached, log the command that re-runs the week, and alert the technical
-    owner and backup. Best effort: a hook never raises."""
+    """Flow state hook (failed or crashed run): tag the run with its pilot and week, record the
+    failure in the warehouse's run table with the stage it reached, log the command that
+    re-runs the week with the run's options, and alert the technical owner and backup whenever
+    the pilot file can be read. Best effort: a hook never raises."""
     logger = flow_run_logger(run, flow)
-    if isinstance(_exception(state), RunInProgress):
+    exc = _exception(state)
+    if isinstance(exc, RunInProgress):
         return  # another run of the week is working: nothing failed, nothing to record
-    if isinstance(_exception(state), WeekNotEnded):
+    if isinstance(exc, WeekNotEnded):
         # Asked too early: nothing ran and nothing is wrong with the pilot's data.
-        flow_run_logger(run, flow).warning("%s", _error_text(state))
+        logger.warning("%s", _error_text(state))
         return
     params = run.parameters
-    settings = Settings()
-    error = _error_text(state)
+    error = failure_text(exc) if exc is not None else _error_text(state)
     try:
+        settings = Settings()
         # Read leniently: an alert goes out whenever the pilot file can be read at all.
         operating_model = load_operating_model(Path(params["pilot"]))
-        week = resolve_week(operating_model, params.get("week"))
-    except Exception as exc:  # the run failed on the pilot file itself: nobody to alert
-        logger.error("run failed: %s; no alert sent (%s)", error, exc)
+    except Exception as problem:  # the run failed on the pilot file itself: nobody to alert
+        logger.error("run failed: %s; no alert sent (%s)", error, problem)
         return
+    try:
+        label = resolve_week(operating_model, params.get("week")).label
+    except ValueError:
+        label = str(params.get("week"))
+    try:
+        tag_flow_run(operating_model.pilot, label, run_id=run.id)
+    except Exception as problem:
+        logger.warning("could not tag the failed run: %s", problem)
     db_url = warehouse_url(params.get("db_url"), settings)
     out_dir = Path(params.get("out_dir") or settings.out_dir)
-    stage = "start"
-    try:
-        stage = _recorded_stage(db_url, str(run.id)) or stage
-        _record_run(
-            db_url,
-            {
-                "id": str(run.id),
-                "pilot": operating_model.pilot,
-                "week": week.label,
-                "started_at": dt.datetime.now(dt.UTC),
-                "status": "failed",
-                "stage": stage,
-                "error": error,
-                "finished_at": dt.datetime.now(dt.UTC),
-            },
-        )
-    except Exception as exc:
-        logger.error("could not record the failed run: %s", exc)
-    command = rerun_command(Path(params["pilot"]), str(params.get("inbox")), week.label)
+    # A failure found before any work names its stage; otherwise the run table knows it.
+    stage = getattr(exc, "stage", None) or "start"
+    if not isinstance(exc, WarehouseUnavailable):  # (nothing to record it in)
+        try:
+            stage = _recorded_stage(db_url, str(run.id)) or stage
+            _record_run(
+                db_url,
+                {
+                    "id": str(run.id),
+                    "pilot": operating_model.pilot,
+                    "week": label,
+                    "started_at": dt.datetime.now(dt.UTC),
+                    "status": "failed",
+                    "stage": stage,
+                    "error": error[:2000],
+                    "finished_at": dt.datetime.now(dt.UTC),
+                },
+            )
+        except Exception as problem:
+            logger.error("could not record the failed run: %s", problem)
+    command = rerun_command(
+        Path(params["pilot"]),
+        str(params.get("inbox")),
+        label,
+        out_dir=Path(params["out_dir"]) if params.get("out_dir") else None,
+        # With the password (masked in the command) when the run had one.
+        db_url=db_url if params.get("db_url") else None,
+        send_email=params.get("send_email", True),
+        resend=params.get("resend", False),
+        allow_partial_week=params.get("allow_partial_week", False),
+    )
     logger.error("run failed at stage %s: %s; re-run with: %s", stage, error, command)
-    _alert_failure(operating_model, week, stage, error, command, out_dir, settings, logger)
+    _alert_failure(operating_model, label, stage, error, command, out_dir, settings, logger)
 
 
 @flow(
@@ -280,11 +368,18 @@ def weekly_readiness(
     settings = Settings()
     operating_model = load_pilot(pilot)
     run_week = resolve_week(operating_model, week)
+    # Tagged now, not at the end: a run that fails or crashes must be found by its week too.
+    tag_flow_run(operating_model.pilot, run_week.label)
     draft = not run_week.has_ended()
     if draft and not allow_partial_week:
         raise WeekNotEnded(run_week.not_ended_message())
     db_url = warehouse_url(db_url, settings)
     out_dir = Path(out_dir or settings.out_dir)
+    # Before any work: the report folder can be written, the warehouse opens, the inbox exists.
+    check_report_folder(out_dir / "drafts" if draft else out_dir)
+    open_warehouse(db_url)
+    if not is_remote(str(inbox)) and not Path(inbox).is_dir():
+        raise InboxMissing(inbox_missing_message(inbox))
     with week_lock(db_url, operating_model.pilot, run_week.label, settings.run_lock_wait_seconds):
         if draft:
             return _draft_week(operating_model, str(inbox), run_week, out_dir, db_url, settings)
@@ -300,7 +395,7 @@ def _local_inbox(inbox_location: str, operating_model: OperatingModel, settings:
         inbox = mirror_inbox(inbox_location, settings.inbox_cache_dir / operating_model.pilot)
         get_run_logger().info("mirrored %s to %s", inbox_location, inbox)
     if not inbox.is_dir():
-        raise FileNotFoundError(f"inbox {inbox} does not exist or is not a folder")
+        raise InboxMissing(inbox_missing_message(inbox))
     return inbox
 
 
@@ -419,7 +514,7 @@ def _error_text(state: Any) -> str:
 
 def _alert_failure(
     operating_model: OperatingModel,
-    week: Week,
+    week: str,
     stage: str,
     error: str,
     command: str,
@@ -427,16 +522,20 @@ def _alert_failure(
     settings: Settings,
     logger: Any,
 ) -> None:
-    """Best effort: email the technical owner and backup (or write the alert beside the report)."""
-    message = failure_alert(operating_model, week.label, stage, error, command)
+    """Best effort: email the technical owner and backup, or without an SMTP host write the
+    alert beside the week's report (beside the log file when the report folder is the problem)."""
+    message = failure_alert(operating_model, week, stage, error, command)
     try:
         if settings.smtp_host:
             send(message, settings)
             logger.info("failure alert sent to %s", message["To"])
-        else:
-            path = write_eml(
-                message, out_dir / operating_model.pilot / week.label / "failure-alert.eml"
-            )
-            logger.info("no SMTP host configured: failure alert written to %s", path)
+            return
+        name = "failure-alert.eml"
+        try:
+            path = write_eml(message, out_dir / operating_model.pilot / week / name)
+        except OSError:
+            folder = settings.log_file.parent / "failure-alerts"
+            path = write_eml(message, folder / f"{operating_model.pilot}-{week}-{name}")
+        logger.info("no SMTP host configured: failure alert written to %s", path)
     except Exception as exc:
         logger.warning("failure alert not delivered: %s", exc)

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # stores flow parameters) and add it inside the run (`pipelines.warehouse.engine.with_password`).
     db_password: SecretStr | None = None
     out_dir: Path = Path("var/reports")
+    # Where the report folder is served on the web (e.g. https://reports.example.com/pilots):
+    # Prefect's report link artifacts point there instead of at a file path when it is set.
+    report_base_url: str | None = None
     # Where the command line writes its log, tracebacks included (the console shows one line).
     log_file: Path = Path("var/log/pilot-readiness.log")
     # Local mirror of inboxes given as URLs (s3://, file://, ...), one folder per pilot.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 from sqlalchemy import select
@@ -45,6 +47,48 @@ class PublishedWeek:
     eml: Path
     verdict: str
     doc: dict[str, Any]
+
+
+class ReportFolderNotWritable(RuntimeError):
+    """The report folder cannot be written; the message names the cause and the fix."""
+
+    stage = "output"  # what a run was checking when it found this
+
+
+_REPORT_FOLDER_FIX = "point --out (or PILOT_OUT_DIR) at a folder this user can write"
+
+
+def check_report_folder(out_dir: Path) -> None:
+    """Make sure reports can be written under `out_dir` before a run does any work: create the
+    folder and write and remove a probe file in it. Raises ReportFolderNotWritable."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "it is" if folder == out_dir else f"{folder} is"
+                raise ReportFolderNotWritable(
+                    f"cannot write reports to {out_dir}: {where} a file, not a folder; "
+                    f"fix: {_REPORT_FOLDER_FIX}, or move the file away"
+                )
+            break
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-probe-{uuid.uuid4().hex[:12]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ReportFolderNotWritable(
+            f"cannot write reports to {out_dir}: {exc.strerror or exc}; fix: {_REPORT_FOLDER_FIX}"
+        ) from exc
+
+
+def report_url(published: PublishedWeek, base_url: str | None) -> str:
+    """Where a reader opens the week's report: under `base_url` (PILOT_REPORT_BASE_URL, the
+    report folder as served on the web) as `<pilot>/<week>/readiness.html` when it is set,
+    else the file's own file:// address."""
+    if not base_url:
+        return published.html.resolve().as_uri()
+    relative = published.html.relative_to(published.folder.parent.parent)
+    return f"{base_url.rstrip('/')}/{quote(relative.as_posix())}"
 
 
 def _findings(conn: Any, operating_model: OperatingModel, week: Week) -> list[dict[str, Any]]:

@@ -23,8 +23,6 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
-
 PILOT = "support-reply-drafts"
 
 
@@ -87,6 +85,7 @@ def rerun_line(stderr: str) -> list[str]:
     return shlex.split(line.removeprefix("re-run with: "))
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_unreachable_postgres_says_cause_and_fix_in_one_line_and_alerts_the_owner(
     exports, tmp_path, smtp
 ):
@@ -127,6 +126,7 @@ def test_unreachable_postgres_says_cause_and_fix_in_one_line_and_alerts_the_owne
     assert f"--db '{masked}'" in body and "Pw-9xk-secret" not in body
 
 
+@pytest.mark.usefixtures("prefect_server")
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
 def test_a_file_as_out_stops_before_ingest_and_the_printed_rerun_command_completes(
     exports, tmp_path, smtp, warehouse, request
@@ -234,6 +234,7 @@ async def _newest_run(name: str):
     return max(runs, key=lambda r: r.created)
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_a_failed_run_carries_its_pilot_and_week_tags_and_alerts_for_a_missing_inbox(
     exports, tmp_path, sqlite_url
 ):
@@ -256,6 +257,7 @@ def test_a_failed_run_carries_its_pilot_and_week_tags_and_alerts_for_a_missing_i
     assert message["Subject"] == f"[RUN FAILED] {PILOT} {week} at stage inbox"
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_a_run_crashed_by_sigterm_carries_its_pilot_and_week_tags(tmp_path):
     """It leaves a run stopped by SIGTERM during ingest as a crashed flow run that still carries
     its `pilot:` and `week:` tags in Prefect."""
@@ -298,3 +300,40 @@ def test_a_run_crashed_by_sigterm_carries_its_pilot_and_week_tags(tmp_path):
     run = asyncio.run(_newest_run(f"{PILOT}-{week}"))
     assert run.state.type.value == "CRASHED", run.state
     assert {f"pilot:{PILOT}", f"week:{week}"} <= set(run.tags)
+
+
+def test_the_rerun_command_parses_back_to_every_option_of_the_failed_run():
+    """It prints a command that the `run` command parses back to the same pilot, inbox, week
+    range, report folder, masked warehouse URL and every flag."""
+    import typer.main
+
+    from flows.cli import app
+    from reports.rerun import rerun_command
+
+    command = rerun_command(
+        Path("pilots/a b.yaml"),
+        "s3://bucket/inbox",
+        "2026-W40",
+        weeks="2026-W40..2026-W42",
+        out_dir=Path("reports folder"),
+        db_url="postgresql+psycopg://pilot:S3cret@db.example.com:5432/warehouse",
+        send_email=False,
+        resend=True,
+        allow_partial_week=True,
+    )
+    words = shlex.split(command)
+    assert words[:2] == ["pilot-readiness", "run"] and "S3cret" not in command
+    group = typer.main.get_command(app)
+    run = group.get_command(group.make_context("pilot-readiness", ["run", "--help"]), "run")
+    params = run.make_context("run", words[2:]).params
+    assert params == {
+        "pilot": Path("pilots/a b.yaml"),
+        "inbox": "s3://bucket/inbox",
+        "week": None,
+        "weeks": "2026-W40..2026-W42",
+        "out": Path("reports folder"),
+        "db": "postgresql+psycopg://pilot:***@db.example.com:5432/warehouse",
+        "email": False,
+        "resend": True,
+        "allow_partial_week": True,
+    }

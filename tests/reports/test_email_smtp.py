@@ -353,8 +353,8 @@ def test_artifacts_and_tags_reach_the_prefect_api_without_secrets(
 def test_failed_run_alerts_the_technical_owner_with_the_rerun_command(
     exports, plain_server, tmp_path, sqlite_url, monkeypatch
 ):
-    """It emails the technical owner and backup the error, the failed stage and the command
-    that re-runs the week, and the run still fails."""
+    """It emails the technical owner and backup the error, the failed stage (the report folder,
+    checked before ingest) and the command that re-runs the week, and the run still fails."""
     controller, inbox = plain_server
     smtp_env(monkeypatch, controller.port)
     (tmp_path / "reports").write_text("a file where the report folder should be")
@@ -363,7 +363,7 @@ def test_failed_run_alerts_the_technical_owner_with_the_rerun_command(
     assert len(inbox.messages) == 1
     alert = inbox.messages[0]
     assert (
-        alert["Subject"] == f"[RUN FAILED] support-reply-drafts {exports.weeks[-1]} at stage report"
+        alert["Subject"] == f"[RUN FAILED] support-reply-drafts {exports.weeks[-1]} at stage output"
     )
     assert alert["To"] == "sam@example.com, jo@example.com"
     body = alert.get_content()

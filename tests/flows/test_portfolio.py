@@ -66,7 +66,7 @@ def test_portfolio_runs_pilots_in_parallel_and_lists_the_failed_one(tmp_path: Pa
     assert ok["report"] == f"support-reply-drafts/{WEEK}/readiness.html"
     assert (out / ok["report"]).is_file()
     assert bad["status"] == "failed" and bad["title"] == "Second pilot"
-    assert bad["error"].startswith("FileNotFoundError: inbox ")
+    assert bad["error"].startswith("InboxMissing: inbox ") and "fix: create it" in bad["error"]
     assert str(inbox_root / "second-pilot") in bad["error"]
     assert bad["rerun"].startswith(
         f"pilot-readiness run --pilot {broken} --inbox {inbox_root / 'second-pilot'} --week {WEEK}"

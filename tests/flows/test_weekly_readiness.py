@@ -124,7 +124,8 @@ def test_flow_run_is_named_after_pilot_and_week(demo_exports, tmp_path, sqlite_u
 
 
 def test_a_failing_stage_is_recorded_and_a_rerun_completes(demo_exports, tmp_path, sqlite_url):
-    """It records the failed stage of a run and completes when the week is re-run."""
+    """It records the stage where a run failed (here the report folder, checked before ingest)
+    and completes when the week is re-run."""
     from sqlalchemy import select
 
     from flows.weekly_readiness import weekly_readiness
@@ -138,8 +139,8 @@ def test_a_failing_stage_is_recorded_and_a_rerun_completes(demo_exports, tmp_pat
         _run_weeks(demo_exports, tmp_path / "inbox", blocker, sqlite_url, [week])
     with transaction(sqlite_url) as conn:
         runs = conn.execute(select(Run.__table__)).mappings().all()
-    assert [(r["status"], r["stage"]) for r in runs] == [("failed", "report")]
-    assert runs[0]["error"]
+    assert [(r["status"], r["stage"]) for r in runs] == [("failed", "output")]
+    assert "it is a file, not a folder" in runs[0]["error"]
 
     blocker.unlink()
     result = weekly_readiness(

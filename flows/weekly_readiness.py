@@ -369,7 +369,10 @@ def weekly_readiness(
     operating_model = load_pilot(pilot)
     run_week = resolve_week(operating_model, week)
     # Tagged now, not at the end: a run that fails or crashes must be found by its week too.
-    tag_flow_run(operating_model.pilot, run_week.label)
+    try:
+        tag_flow_run(operating_model.pilot, run_week.label)
+    except Exception as exc:  # the UI's filter, not the week's result, depends on it
+        get_run_logger().warning("could not tag the run with its pilot and week: %s", exc)
     draft = not run_week.has_ended()
     if draft and not allow_partial_week:
         raise WeekNotEnded(run_week.not_ended_message())

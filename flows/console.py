@@ -104,7 +104,7 @@ def route_logs(verbose: bool) -> None:
 SHOWN_STAGES = {"ingest": "ingest", "facts-and-rules": "facts+rules", "report": "report"}
 EMAIL_WORDS = {
     "sent": "email sent",
-    "not_configured": "email written, not sent (no PILOT_SMTP_HOST)",
+    "not_configured": "email not sent (no SMTP host)",
     "disabled": "no email",
     "failed": "email FAILED",
 }

@@ -106,6 +106,11 @@ def _check_prefect_api() -> None:
         )
 
 
+PREFECT_STARTING = (
+    "connecting to Prefect (without PREFECT_API_URL a temporary local server starts: 10-20 s)"
+)
+
+
 def _model(path: Path):
     from flows.pilot import load_pilot
     from models.operating_model import OperatingModelError
@@ -175,7 +180,8 @@ def run(
 
     if not is_remote(inbox) and not Path(inbox).is_dir():
         _fail(f"inbox {inbox} is not a folder")
-    _check_prefect_api()
+    with console.working(PREFECT_STARTING):
+        _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
     for label in labels:
@@ -448,8 +454,10 @@ def demo(
     console.route_logs(verbose)
     if not DEFAULT_PILOT.is_file():
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
-    _check_prefect_api()
-    generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
+    with console.working(PREFECT_STARTING):
+        _check_prefect_api()
+    with console.working(f"writing {weeks} weeks of demo exports to {out / 'exports'}"):
+        generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
     if vendor:
         from flows.ingest import prepare_file
         from pipelines.demo.vendor import write_vendor_inbox

@@ -222,6 +222,18 @@ def watch_week(label: str | None) -> Iterator[WeekWatch]:
             display.stop()
 
 
+@contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner saying what the command is doing, in a terminal only (nothing in a pipe)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f} s"
 

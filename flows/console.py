@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 import webbrowser
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -170,6 +170,14 @@ def _progress_display() -> Any | None:
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
+
+    return progress_display(Console(stderr=True))
+
+
+def progress_display(console: Any, get_time: Callable[[], float] | None = None) -> Any:
+    """The live display drawn on `console` (a rich Console): per line a spinner, what runs,
+    a bar, rows done of the rows, rows per second, time left and time taken. `get_time` is
+    the clock the speeds are measured with (rich's default: the monotonic clock)."""
     from rich.progress import (
         BarColumn,
         Progress,
@@ -177,7 +185,6 @@ def _progress_display() -> Any | None:
         SpinnerColumn,
         TextColumn,
         TimeElapsedColumn,
-        TimeRemainingColumn,
     )
     from rich.text import Text
 
@@ -187,11 +194,25 @@ def _progress_display() -> Any | None:
                 return Text("")
             return Text(f"{task.completed:,.0f}/{task.total:,.0f} rows")
 
+    def rows_per_second(task: Any) -> float | None:
+        # Over the whole step so far: a file's rows move on in large slices, too few for
+        # rich's own moving estimate.
+        if task.total is None or not task.completed or not task.elapsed:
+            return None
+        return task.completed / task.elapsed
+
     class RowsPerSecond(ProgressColumn):
         def render(self, task: Any) -> Text:
-            if task.total is None or not task.speed:
+            speed = rows_per_second(task)
+            return Text(f"{speed:,.0f} rows/s" if speed else "")
+
+    class TimeLeft(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = rows_per_second(task)
+            if not speed:
                 return Text("")
-            return Text(f"{task.speed:,.0f} rows/s")
+            left = int((task.total - task.completed) / speed)
+            return Text(f"{left // 3600}:{left % 3600 // 60:02d}:{left % 60:02d} left")
 
     return Progress(
         SpinnerColumn(),
@@ -199,10 +220,11 @@ def _progress_display() -> Any | None:
         BarColumn(),
         Rows(),
         RowsPerSecond(),
-        TimeRemainingColumn(),
+        TimeLeft(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        get_time=get_time,
     )
 
 

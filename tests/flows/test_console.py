@@ -229,3 +229,41 @@ def test_the_verdict_lines_give_the_reasons_as_the_report_does() -> None:
     assert len(unknown) == sum(r["status"] == "unknown" for r in doc["rules"])
     stop_now = next(r for r in doc["rules"] if r["id"] == "quality.stop_now")
     assert f"  why: quality.stop_now (decides the verdict): {stop_now['message']}" in lines
+
+
+def test_a_large_file_gets_a_bar_with_rows_per_second_and_time_left() -> None:
+    """In a terminal a large file's bar shows its rows checked, the rows per second and the
+    time left; a small file gets no bar, and a stored file's bar goes away."""
+    import io
+
+    from rich.console import Console
+
+    from flows.console import progress_display
+    from flows.progress import FileProgress
+
+    clock = [0.0]
+    screen = Console(file=io.StringIO(), force_terminal=True, width=160, color_system=None)
+    display = progress_display(screen, get_time=lambda: clock[0])
+    watch = WeekWatch("2026-W46", display)
+    watch.stage("ingest")
+    watch.file_progress(FileProgress("usage/big.csv", "checking", 0, 4_000_000))
+    watch.file_progress(FileProgress("tickets/small.csv", "checking", 0, 500))
+    clock[0] = 2.0
+    watch.file_progress(FileProgress("usage/big.csv", "checking", 1_000_000, 4_000_000))
+
+    def drawn() -> str:
+        screen.file = io.StringIO()
+        screen.print(display.get_renderable())
+        return screen.file.getvalue()
+
+    lines = drawn().splitlines()
+    assert "2026-W46 ingest" in lines[0]
+    assert len(lines) == 2, lines  # the week, then the large file only
+    assert "usage/big.csv checking" in lines[1]
+    assert "1,000,000/4,000,000 rows" in lines[1]
+    assert "500,000 rows/s" in lines[1]
+    assert "0:00:06 left" in lines[1]  # 3M rows left at 0.5M rows a second
+    watch.file_progress(FileProgress("usage/big.csv", "storing", 0, 4_000_000))
+    assert "usage/big.csv storing" in drawn().splitlines()[1]
+    watch.file_progress(FileProgress("usage/big.csv", "stored", 4_000_000, 4_000_000))
+    assert len(drawn().splitlines()) == 1

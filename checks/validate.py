@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -211,16 +212,22 @@ def suite_columns(source: str) -> frozenset[str]:
 
 
 def run_suite(
-    source: str, frame: pl.DataFrame, now_utc: dt.datetime
+    source: str,
+    frame: pl.DataFrame,
+    now_utc: dt.datetime,
+    on_rows_checked: Callable[[int], None] | None = None,
 ) -> tuple[dict[int, list[str]], list[str]]:
     """Run the source's suite on a canonical frame.
 
     Returns (reasons by line, table-level failures). Table-level failures (a missing column)
     refuse the whole file. A large frame is checked in slices (row checks) plus one pass over
-    its key columns (uniqueness), with the same outcome as one pass.
+    its key columns (uniqueness), with the same outcome as one pass. `on_rows_checked` hears
+    the rows checked so far after each slice.
     """
+    checked = on_rows_checked or (lambda _rows: None)
     if frame.height <= SLICE_ROWS:
         by_line, table_failures = _run_part(source, "all", frame, now_utc)
+        checked(frame.height)
         return _in_suite_order(source, by_line), table_failures
     keys = {
         c
@@ -247,6 +254,7 @@ def run_suite(
         for line, reasons in lines.items():
             by_line.setdefault(line, []).extend(reasons)
         table_failures += [f for f in failures if f not in table_failures]
+        checked(min(start + SLICE_ROWS, frame.height))
     return _in_suite_order(source, by_line), table_failures
 
 
@@ -317,14 +325,16 @@ def validate_batch(
     frame: pl.DataFrame,
     now_utc: dt.datetime | None = None,
     unknown_allowed: tuple[str, ...] = (),
+    on_rows_checked: Callable[[int], None] | None = None,
 ) -> CheckedRows:
     """Check a canonical frame; every failing row is quarantined with every reason it broke.
 
     `unknown_allowed` names required columns that may be null (unknown) in this file: vendor
-    exports do not record everything the canonical form requires.
+    exports do not record everything the canonical form requires. `on_rows_checked` hears the
+    rows checked so far as the checks move through a large frame.
     """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
-    by_line, table_failures = run_suite(source, frame, now_utc)
+    by_line, table_failures = run_suite(source, frame, now_utc, on_rows_checked)
     if unknown_allowed:
         allowed = {f"{column} is missing" for column in unknown_allowed}
         by_line = {

@@ -44,6 +44,14 @@ DbUrl = Annotated[
     str | None,
     typer.Option(help="Warehouse URL (default PILOT_DB_URL or sqlite:///var/warehouse.db)."),
 ]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        help="Also print Prefect's INFO lines (they always go to PILOT_LOG_FILE, default "
+        "var/log/pilot-readiness.log).",
+    ),
+]
 
 
 def _flow_db_url(db: str | None) -> str | None:
@@ -156,6 +164,11 @@ def _run_failed(
     _fail(f"{line}\nre-run with: {again}", exc)
 
 
+PREFECT_STARTING = (
+    "connecting to Prefect (without PREFECT_API_URL a temporary local server starts: 10-20 s)"
+)
+
+
 def _model(path: Path):
     from flows.pilot import load_pilot
     from models.operating_model import OperatingModelError
@@ -198,11 +211,14 @@ def run(
             help="Allow a week that has not ended: a DRAFT report under <out>/drafts, no email, nothing stored."
         ),
     ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Run one pilot's week (or a range): ingest, check, load, facts, rules and report. Exit 1
     when a run failed."""
+    from flows import console
     from models.results import Week
 
+    console.route_logs(verbose)
     operating_model = _model(pilot)
     if week and weeks:
         _fail("give either --week or --weeks, not both")
@@ -227,29 +243,32 @@ def run(
             "the folder the exports are delivered to"
         )
     flow_db = _run_db_url(db)
-    _check_prefect_api()
+    with console.working(PREFECT_STARTING):
+        _check_prefect_api()
     from flows.weekly_readiness import weekly_readiness
 
     for position, label in enumerate(labels):
         try:
-            result = weekly_readiness(
-                pilot=pilot,
-                inbox=inbox,
-                week=label,
-                out_dir=out,
-                db_url=flow_db,
-                send_email=email,
-                resend=resend,
-                allow_partial_week=allow_partial_week,
-            )
+            with console.watch_week(label) as watch:
+                result = weekly_readiness(
+                    pilot=pilot,
+                    inbox=inbox,
+                    week=label,
+                    out_dir=out,
+                    db_url=flow_db,
+                    send_email=email,
+                    resend=resend,
+                    allow_partial_week=allow_partial_week,
+                )
         except Exception as exc:
             _run_failed(
                 exc, pilot, inbox, labels[position:], out, db, email, resend, allow_partial_week
             )
-        draft = " DRAFT, not stored" if not result.week.has_ended() else ""
-        typer.echo(
-            f"{result.pilot} {result.week}: {result.verdict}{draft} (email {result.email_status})"
-        )
+        watch.label = str(result.week)
+        for line in console.week_lines(
+            watch, result.verdict, result.email_status, not result.week.has_ended(), result.pilot
+        ):
+            typer.echo(line)
         typer.echo(str(result.report_html))
 
 
@@ -472,21 +491,30 @@ def demo(
             "CSVs (reviews and changes stay canonical) instead of canonical files.",
         ),
     ] = False,
+    verbose: Verbose = False,
+    open_report: Annotated[
+        bool, typer.Option("--open", help="Open the newest report in the browser at the end.")
+    ] = False,
 ) -> None:
     """Generate a demo inbox for the example pilot and run every week in order.
 
     Each week's exports are delivered to the inbox just before that week runs, as they would
-    arrive in real life. Prints the newest report's path, then the `history` command that
+    arrive in real life. Prints one line per week (verdict, rows, time per stage), then the
+    newest week's verdict with its reasons, the report's path and the `history` command that
     reads the demo's warehouse. With --vendor the same data arrives
     in vendor export formats and gives the same facts.
     """
+    from flows import console
     from flows.weekly_readiness import weekly_readiness
     from pipelines.demo.canonical import generate_inbox
 
+    console.route_logs(verbose)
     if not DEFAULT_PILOT.is_file():
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
-    _check_prefect_api()
-    generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
+    with console.working(PREFECT_STARTING):
+        _check_prefect_api()
+    with console.working(f"writing {weeks} weeks of demo exports to {out / 'exports'}"):
+        generated = generate_inbox(out / "exports", weeks=weeks, seed=seed)
     if vendor:
         from flows.ingest import prepare_file
         from pipelines.demo.vendor import write_vendor_inbox
@@ -503,19 +531,26 @@ def demo(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)  # keeps the export time (mtime): newest export wins
         try:
-            result = weekly_readiness(
-                pilot=DEFAULT_PILOT,
-                inbox=inbox,
-                week=week,
-                out_dir=out / "reports",
-                db_url=db_url,
-                send_email=True,
-            )
+            with console.watch_week(week) as watch:
+                result = weekly_readiness(
+                    pilot=DEFAULT_PILOT,
+                    inbox=inbox,
+                    week=week,
+                    out_dir=out / "reports",
+                    db_url=db_url,
+                    send_email=True,
+                )
         except Exception as exc:
             _fail(f"demo week {week} failed: {type(exc).__name__}: {exc}", exc)
-        typer.echo(f"{week}: {result.verdict}", err=True)
+        for line in console.week_lines(watch, result.verdict, result.email_status, False):
+            typer.echo(line)
     assert result is not None
-    typer.echo(str(result.report_html))
+    typer.echo("")
+    for line in console.verdict_lines(result.report_json):
+        typer.echo(line)
+    typer.echo(f"report: {result.report_html}")
+    if open_report and not console.open_report(result.report_html):
+        typer.echo("no browser could be started: open the report above by hand", err=True)
     typer.echo(f"every week's verdict: {history_command(DEFAULT_PILOT, db_url)}")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from checks import validate
+from flows.progress import FileProgress, OnFileProgress
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
@@ -37,15 +38,31 @@ log = logging.getLogger(__name__)
 
 
 def prepare_file(
-    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
+    file: InboxFile,
+    operating_model: OperatingModel,
+    now_utc: dt.datetime | None = None,
+    progress: OnFileProgress | None = None,
 ) -> PreparedFile:
     """Read, adapt, type, de-duplicate, check and price one inbox file. Never raises for bad
-    input: the file comes back refused, or its bad rows quarantined, with every reason."""
+    input: the file comes back refused, or its bad rows quarantined, with every reason.
+    `progress` hears the rows checked so far, from 0 once the file is read."""
     read = read_canonical(file, operating_model)
     if isinstance(read, PreparedFile):
         return read  # refused before its rows could be checked
+    on_rows_checked = None
+    if progress is not None:
+        total = read.canonical.height
+
+        def on_rows_checked(rows: int) -> None:
+            progress(FileProgress(file.relative_path, "checking", rows, total))
+
+        on_rows_checked(0)
     checked = validate.validate_batch(
-        read.target, read.canonical, now_utc, unknown_allowed=read.unknown_allowed
+        read.target,
+        read.canonical,
+        now_utc,
+        unknown_allowed=read.unknown_allowed,
+        on_rows_checked=on_rows_checked,
     )
     return finish_prepared(read, checked, operating_model)
 
@@ -56,9 +73,11 @@ def ingest_inbox(
     inbox: Path,
     run_week: Week,
     now_utc: dt.datetime | None = None,
+    progress: OnFileProgress | None = None,
 ) -> list[IngestedFile]:
     """Ingest every new file of the inbox, each in its own transaction; skip known files.
     `run_week` is the week the run is for: a file first seen now is recorded as delivered for it.
+    `progress` hears each file's rows as they are checked (from the worker thread) and stored.
 
     The next files are read and checked in a worker thread while the current one loads (the
     database works without the GIL). Returns the records of the files ingested by this call,
@@ -72,10 +91,15 @@ def ingest_inbox(
     if files:
         warm_up.start()
     ingested: list[IngestedFile] = []
-    for prepared in prepared_in_order(files, operating_model, now_utc):
+    for prepared in prepared_in_order(files, operating_model, now_utc, progress):
+        rows = prepared.rows_read
+        if progress is not None:
+            progress(FileProgress(prepared.file.relative_path, "storing", 0, rows))
         record = _load(db_url, operating_model.pilot, prepared, run_week, now_utc)
         if record is not None:
             ingested.append(record)
+        if progress is not None:
+            progress(FileProgress(prepared.file.relative_path, "stored", rows, rows))
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
     if files:  # no import is left running (all files may have been refused before any check)
         join_or_warn(warm_up)
@@ -89,7 +113,10 @@ READ_AHEAD_ROWS = 1_000_000
 
 
 def prepared_in_order(
-    files: list[InboxFile], operating_model: OperatingModel, now_utc: dt.datetime
+    files: list[InboxFile],
+    operating_model: OperatingModel,
+    now_utc: dt.datetime,
+    progress: OnFileProgress | None = None,
 ) -> Iterator[PreparedFile]:
     """The files read, adapted and checked in order by a worker thread, which reads ahead of the
     caller while the rows prepared but not yet taken stay under READ_AHEAD_ROWS (the next file
@@ -110,7 +137,7 @@ def prepared_in_order(
                     room.wait_for(may_go_on)
                     if stopping:
                         return
-                prepared = prepare_or_refuse(file, operating_model, now_utc)
+                prepared = prepare_or_refuse(file, operating_model, now_utc, progress)
                 with room:
                     ahead += prepared.rows_read
                 ready.put(prepared)
@@ -163,12 +190,15 @@ def _skip_known(db_url: str, pilot: str, file: InboxFile) -> bool:
 
 
 def prepare_or_refuse(
-    file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
+    file: InboxFile,
+    operating_model: OperatingModel,
+    now_utc: dt.datetime | None = None,
+    progress: OnFileProgress | None = None,
 ) -> PreparedFile:
     """`prepare_file`, with any failure of it (a reader's RecursionError, a polars panic) turned
     into a refused file with the reason: what `run` and `check` both use."""
     try:
-        return prepare_file(file, operating_model, now_utc)
+        return prepare_file(file, operating_model, now_utc, progress)
     except (Exception, pl.exceptions.PanicException) as exc:  # a bad file never stops the run
         reason = f"could not be processed ({type(exc).__name__}: {str(exc)[:300]})"
         return PreparedFile(file, None, reason)

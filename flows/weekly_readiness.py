@@ -24,6 +24,7 @@ from checks.verdict import forget_week_results, store_week_verdict
 from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
 from flows.pilot import load_pilot
+from flows.progress import watcher
 from models.operating_model import OperatingModel, load_operating_model
 from models.results import Week
 from models.settings import Settings
@@ -141,7 +142,8 @@ def _run_name() -> str:
 def ingest_task(
     db_url: str, operating_model: OperatingModel, inbox: Path, week: Week
 ) -> dict[str, dict[str, int]]:
-    files = ingest_inbox(db_url, operating_model, inbox, week)
+    files = ingest_inbox(db_url, operating_model, inbox, week, progress=watcher().file_progress)
+    watcher().ingested(files)
     logger = get_run_logger()
     counts: dict[str, dict[str, int]] = {}
     for f in files:
@@ -453,6 +455,7 @@ def _run_week(
         # stopped, without the Prefect server (a temporary one is gone with its process).
         run["stage"] = name
         _record_run(db_url, run)
+        watcher().stage(name)
 
     stage("ingest")
     inbox = _local_inbox(inbox_location, operating_model, settings)

@@ -43,7 +43,7 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
     wal = out / "warehouse.db-wal"  # a completed run leaves everything in the .db file
     assert not wal.exists() or wal.stat().st_size == 0
     *_, report_line, history_line = first.stdout.strip().splitlines()
-    newest = Path(report_line)
+    newest = Path(report_line.removeprefix("report: "))
     weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
     assert len(weeks) == 2
     assert newest == out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"

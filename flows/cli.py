@@ -586,7 +586,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve every pilot's weekly schedule (Monday 07:00, pilot timezone) from this process.
+    """Serve every pilot's weekly schedule (report.run_at in the pilot's timezone) from this process.
 
     Needs a Prefect server (PREFECT_API_URL) unless --temporary; every local inbox must exist.
     """
@@ -666,6 +666,14 @@ def portfolio(
     email: Annotated[
         bool, typer.Option("--email/--no-email", help="Send (or write) each readiness email.")
     ] = True,
+    deployments: Annotated[
+        bool,
+        typer.Option(
+            "--deployments/--no-deployments",
+            help="Run each deployed pilot on its work pool when a worker polls it (default), or "
+            "every pilot in this process.",
+        ),
+    ] = True,
 ) -> None:
     """Run every pilot's week in parallel and write <out>/index.html; print its path.
 
@@ -696,6 +704,7 @@ def portfolio(
             out_dir=out,
             db_url=_flow_db_url(db),
             send_email=email,
+            use_deployments=deployments,
         )
     except Exception as exc:
         _fail(f"portfolio failed: {type(exc).__name__}: {exc}", exc)

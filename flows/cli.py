@@ -532,8 +532,9 @@ def _refuse_temporary_server(command: str, temporary: bool = False) -> None:
 
     if not PREFECT_API_URL.value() and not temporary:
         _fail(
-            f"{command}: PREFECT_API_URL is not set, so the schedules would live on a temporary "
-            "Prefect server that disappears when this command stops. Start a server "
+            f"{command}: PREFECT_API_URL is not set, so the deployments and their schedules "
+            "would live on a temporary Prefect server that disappears when this command stops. "
+            "Start a server "
             "(`uv run prefect server start --host 127.0.0.1`) and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api"
             + (", or add --temporary to try it out." if command == "serve" else ".")

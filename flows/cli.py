@@ -646,7 +646,7 @@ def deploy(
     register(pilots, inbox_root, work_pool)
     for d in deployments:
         typer.echo(
-            f"{d.full_name}: {d.cron!r} in {d.timezone}, pilot {d.parameters['pilot']}, "
+            f"{d.full_name}: {d.run_at} {d.timezone} (cron {d.cron}), pilot {d.parameters['pilot']}, "
             f"inbox {d.parameters['inbox']}, pool {work_pool}"
         )
     typer.echo(f"start a worker (from this folder): uv run prefect worker start --pool {work_pool}")

@@ -141,7 +141,10 @@ def test_deploy_registers_every_pilot_and_a_second_deploy_updates_them(tmp_path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "created work pool deploy-pool (type process)" in done.stdout
-    assert "weekly-readiness/deploy-chicago: '0 7 * * 1' in America/Chicago" in done.stdout
+    assert (
+        "weekly-readiness/deploy-chicago: Monday 07:00 America/Chicago (cron 0 7 * * 1)"
+        in done.stdout
+    )
     # The second pilot's inbox is missing: a warning, since a worker may see it later.
     assert "pilot deploy-chicago: inbox inbox/deploy-chicago does not exist" in done.stderr
     assert "deploy-berlin: inbox" not in done.stderr

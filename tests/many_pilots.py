@@ -83,14 +83,16 @@ class S3Server:
 
 
 @contextmanager
-def s3_server(bucket: str = "pilot-inboxes") -> Iterator[S3Server]:
-    """moto's S3 server on a free loopback port with one empty bucket; this process's
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port with one new, empty bucket; this process's
     environment points AWS clients at it (restored afterwards)."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto keeps its buckets per process, not per server: a bucket of its own for each use.
+    bucket = f"pilot-inboxes-{uuid.uuid4().hex[:8]}"
     env = {
         "AWS_ACCESS_KEY_ID": "moto-access-key",
         "AWS_SECRET_ACCESS_KEY": "moto-secret-key",

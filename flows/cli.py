@@ -525,33 +525,130 @@ def history(
         )
 
 
+def _refuse_temporary_server(command: str, temporary: bool = False) -> None:
+    """Refuse to schedule on Prefect's temporary server (it disappears with this process, and
+    the schedules with it) unless `temporary` is allowed."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value() and not temporary:
+        _fail(
+            f"{command}: PREFECT_API_URL is not set, so the schedules would live on a temporary "
+            "Prefect server that disappears when this command stops. Start a server "
+            "(`uv run prefect server start --host 127.0.0.1`) and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+            + (", or add --temporary to try it out." if command == "serve" else ".")
+        )
+
+
+def _pilot_deployments(pilots: Path, inbox_root: str, work_pool: str = "local"):
+    """The pilots' deployments, or the one-line cause of why they cannot be made."""
+    from flows.deployments import pilot_deployments
+
+    try:
+        return pilot_deployments(pilots, inbox_root, work_pool)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _missing_inboxes(deployments, inbox_root: str) -> list[str]:
+    """One line per pilot whose local inbox folder does not exist: the pilot, the path, the fix."""
+    from pipelines.remote_inbox import is_remote
+
+    lines = []
+    for deployment in deployments:
+        inbox = deployment.parameters["inbox"]
+        if not is_remote(inbox) and not Path(inbox).is_dir():
+            lines.append(
+                f"pilot {deployment.name}: inbox {inbox} does not exist; create it and deliver "
+                f"the exports there, or point --inbox-root (now {inbox_root}) at the folder "
+                f"that holds {deployment.name}/"
+            )
+    return lines
+
+
+PilotsDir = Annotated[Path, typer.Option(help="Folder of operating model files.")]
+InboxRoot = Annotated[
+    str,
+    typer.Option(help="Inboxes live in <inbox-root>/<pilot>/ (a folder or an s3://... URL)."),
+]
+
+
 @app.command()
 def serve(
-    pilots: Annotated[Path, typer.Option(help="Folder of operating model files.")] = Path("pilots"),
-    inbox_root: Annotated[Path, typer.Option(help="Inboxes live in <inbox-root>/<pilot>/.")] = Path(
-        "var/inbox"
-    ),
+    pilots: PilotsDir = Path("pilots"),
+    inbox_root: InboxRoot = "var/inbox",
+    temporary: Annotated[
+        bool,
+        typer.Option(
+            "--temporary",
+            help="Allow a temporary Prefect server when PREFECT_API_URL is unset (schedules "
+            "end with this process; for trying it out).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the weekly schedule (Monday 07:00, pilot timezone) of every pilot in one process."""
+    """Serve every pilot's weekly schedule (Monday 07:00, pilot timezone) from this process.
+
+    Needs a Prefect server (PREFECT_API_URL) unless --temporary; every local inbox must exist.
+    """
+    _refuse_temporary_server("serve", temporary)
+    deployments = _pilot_deployments(pilots, inbox_root)
+    missing = _missing_inboxes(deployments, inbox_root)
+    if missing:
+        for line in missing[:-1]:
+            typer.secho(line, fg=typer.colors.RED, err=True)
+        _fail(missing[-1])
+    _check_prefect_api()
     from prefect import serve as prefect_serve
-    from prefect.client.schemas.schedules import CronSchedule
 
-    from flows.weekly_readiness import weekly_readiness
+    from flows.deployments import serve_deployments
 
-    deployments = []
-    for path in sorted(pilots.glob("*.yaml")):
-        operating_model = _model(path)
-        deployments.append(
-            weekly_readiness.to_deployment(
-                name=operating_model.pilot,
-                schedules=[CronSchedule(cron="0 7 * * 1", timezone=operating_model.timezone)],
-                parameters={"pilot": str(path), "inbox": str(inbox_root / operating_model.pilot)},
-                tags=[f"pilot:{operating_model.pilot}"],
-            )
+    prefect_serve(*serve_deployments(deployments))
+
+
+@app.command()
+def deploy(
+    pilots: PilotsDir = Path("pilots"),
+    inbox_root: InboxRoot = "var/inbox",
+    work_pool: Annotated[
+        str,
+        typer.Option(
+            help="Work pool the deployments run on (a process pool is created if missing)."
+        ),
+    ] = "local",
+    write_yaml: Annotated[
+        bool,
+        typer.Option(
+            "--write-yaml",
+            help="Write ./prefect.yaml (for `prefect deploy --all`) instead of registering.",
+        ),
+    ] = False,
+) -> None:
+    """Register one deployment per pilot file (its schedule and timezone from the operating
+    model) on the Prefect server of PREFECT_API_URL, for a work pool's workers to run."""
+    deployments = _pilot_deployments(pilots, inbox_root, work_pool)
+    if write_yaml:
+        from flows.deployments import prefect_yaml
+
+        target = Path("prefect.yaml")
+        target.write_text(prefect_yaml(pilots, inbox_root, work_pool), encoding="utf-8")
+        typer.echo(f"wrote {target} with {len(deployments)} deployment(s)")
+        return
+    _refuse_temporary_server("deploy")
+    _check_prefect_api()
+    from flows.deployments import deploy as register
+    from flows.deployments import ensure_work_pool
+
+    if ensure_work_pool(work_pool):
+        typer.echo(f"created work pool {work_pool} (type process)")
+    for line in _missing_inboxes(deployments, inbox_root):
+        typer.secho(f"warning: {line} (before the first run)", fg=typer.colors.YELLOW, err=True)
+    register(pilots, inbox_root, work_pool)
+    for d in deployments:
+        typer.echo(
+            f"{d.full_name}: {d.cron!r} in {d.timezone}, pilot {d.parameters['pilot']}, "
+            f"inbox {d.parameters['inbox']}, pool {work_pool}"
         )
-    if not deployments:
-        _fail(f"no operating model files (*.yaml) in {pilots}")
-    prefect_serve(*deployments)
+    typer.echo(f"start a worker (from this folder): uv run prefect worker start --pool {work_pool}")
 
 
 @app.command()

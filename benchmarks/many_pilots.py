@@ -35,7 +35,6 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from tests.many_pilots import (
-    create_process_pool,
     deploy_pilots,
     postgres_databases,
     process_workers,
@@ -84,7 +83,6 @@ def main() -> None:
 
         def on_workers(name: str, count: int, limit: int, db_url: str) -> float:
             pool = name.replace(" ", "-").replace(",", "")
-            create_process_pool(pool)
             deployments = deploy_pilots(root / "pilots", inbox_root, pool)
             env = worker_env(
                 PREFECT_API_URL.value(),

@@ -9,6 +9,7 @@ never from the inbox URL, which Prefect stores as a flow parameter.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -109,3 +110,5 @@ def _mirror(fs: fsspec.AbstractFileSystem, root: str, local: Path) -> None:
                 os.replace(download, target)
             finally:
                 download.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # still in use by another run of the pilot
+        partial.rmdir()

@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PILOT = ROOT / "pilots" / "support-reply-drafts.yaml"
 EXAMPLE_ID = "support-reply-drafts"
-FLOW_NAME = "weekly-readiness"
 # Fields of readiness.json that say when and where a run happened, not what it found.
 RUN_SPECIFIC = ("generated_at", "email")
 
@@ -152,16 +151,6 @@ def postgres_databases(base_url: str, count: int) -> Iterator[list[str]]:
         admin.dispose()
 
 
-def create_process_pool(name: str) -> None:
-    """The process work pool `name` on the current Prefect API (kept when it exists)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
-
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_work_pool(WorkPoolCreate(name=name, type="process"))
-
-
 @dataclass
 class Worker:
     """A `prefect worker start` process and the folder its flow runs mirror inboxes into."""
@@ -227,30 +216,12 @@ def worker_env(api_url: str, prefect_home: Path, extra: dict[str, str]) -> dict[
 
 
 def deploy_pilots(pilots_dir: Path, inbox_root: str, pool: str) -> list[str]:
-    """One deployment per pilot of `pilots_dir` on `pool`; their `flow/deployment` names."""
-    try:
-        from flows.deployments import deploy, pilot_deployments
-    except ImportError:  # TEMPORARY until branch i19dep is merged
-        from prefect.deployments.runner import EntrypointType
-        from prefect.runner.storage import LocalStorage
+    """The process work pool `pool` (created when missing) and one deployment per pilot of
+    `pilots_dir` on it, started in the repository folder; their `flow/deployment` names."""
+    from flows.deployments import deploy, ensure_work_pool, pilot_deployments
 
-        from flows.pilot import load_pilot
-        from flows.weekly_readiness import weekly_readiness
-
-        names = []
-        for path in sorted(pilots_dir.glob("*.yaml")):
-            pilot = load_pilot(path).pilot
-            runner = weekly_readiness.to_deployment(
-                name=pilot,
-                parameters={"pilot": str(path), "inbox": f"{inbox_root}/{pilot}"},
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
-            runner.storage = LocalStorage(path=str(ROOT))
-            runner.apply(work_pool_name=pool)
-            names.append(f"{FLOW_NAME}/{pilot}")
-        return names
-
-    deploy(pilots_dir, inbox_root, pool)
+    ensure_work_pool(pool)
+    deploy(pilots_dir, inbox_root, pool, working_dir=ROOT)
     return [d.full_name for d in pilot_deployments(pilots_dir, inbox_root, pool)]
 
 
@@ -324,4 +295,4 @@ def mirrored_pilots(worker: Worker) -> set[str]:
     """The pilots whose inbox this worker's flow runs mirrored from object storage."""
     if not worker.inbox_cache.is_dir():
         return set()
-    return {p.name for p in worker.inbox_cache.iterdir() if p.is_dir()}
+    return {p.name for p in worker.inbox_cache.iterdir() if p.is_dir() and p.name[0] != "."}

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.many_pilots import (
-    create_process_pool,
     deploy_pilots,
     mirrored_pilots,
     postgres_databases,
@@ -49,15 +48,11 @@ def test_four_pilots_on_two_workers_equal_a_serial_run(
     readiness.json equals the one of the same weeks run one after another in-process."""
     from prefect.settings import PREFECT_API_URL
 
-    concurrent_db, serial_db = two_warehouses
-    pilots = write_pilots(tmp_path / "pilots", tmp_path / "inboxes", PILOTS)
+    from flows.deployments import ensure_work_pool
 
+    concurrent_db, serial_db = two_warehouses
+    pool = f"pool-{tmp_path.name}"[:60]
     with s3_server() as s3:
-        inbox_root = upload_inboxes(s3, tmp_path / "inboxes")
-        pool = f"pool-{tmp_path.name}"[:60]
-        create_process_pool(pool)
-        deployments = deploy_pilots(tmp_path / "pilots", inbox_root, pool)
-        assert deployments == [f"weekly-readiness/{p.pilot}" for p in pilots]
         env = worker_env(
             PREFECT_API_URL.value(),
             tmp_path / "prefect-home",
@@ -67,7 +62,13 @@ def test_four_pilots_on_two_workers_equal_a_serial_run(
                 "PILOT_OUT_DIR": str(tmp_path / "out-concurrent"),
             },
         )
+        ensure_work_pool(pool)
+        # The workers start up while the pilots, their inboxes and deployments are made.
         with process_workers(pool, WORKERS, env, tmp_path / "workers", limit=2) as workers:
+            pilots = write_pilots(tmp_path / "pilots", tmp_path / "inboxes", PILOTS)
+            inbox_root = upload_inboxes(s3, tmp_path / "inboxes")
+            deployments = deploy_pilots(tmp_path / "pilots", inbox_root, pool)
+            assert deployments == [f"weekly-readiness/{p.pilot}" for p in pilots]
             finished = run_concurrently(deployments, WEEK, timeout_seconds=240)
             logs = "\n".join(w.log.read_text(errors="replace")[-3000:] for w in workers)
         assert [run.state for run in finished] == ["COMPLETED"] * PILOTS, f"{finished}\n{logs}"

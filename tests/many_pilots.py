@@ -10,6 +10,7 @@ deployment would give them to its workers; nothing here writes them to a file.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -87,6 +88,7 @@ def s3_server() -> Iterator[S3Server]:
     environment points AWS clients at it (restored afterwards)."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

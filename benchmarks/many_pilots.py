@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -64,7 +65,8 @@ def main() -> None:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
-    figures: dict[str, float | int | None] = {
+    figures: dict[str, float | int | list[float] | None] = {
+        "load_average_at_start": list(os.getloadavg()),
         "pilots": args.pilots,
         "workers": args.workers,
         "usage_rows_per_pilot": args.usage_rows,
@@ -96,7 +98,17 @@ def main() -> None:
             failed = [run for run in finished if run.state != "COMPLETED"]
             if failed:
                 sys.exit(f"{name}: runs did not complete: {failed}")
-            print(f"{name}: {seconds:.1f} s", flush=True)
+            starts = [run.start_seconds for run in finished if run.start_seconds is not None]
+            runs = [run.run_seconds for run in finished if run.run_seconds is not None]
+            key = pool.replace("-", "_")
+            figures[f"{key}_median_start_s"] = statistics.median(starts) if starts else None
+            figures[f"{key}_median_run_s"] = statistics.median(runs) if runs else None
+            print(
+                f"{name}: {seconds:.1f} s (per run, median: "
+                f"{figures[f'{key}_median_start_s']} s from creation to running, "
+                f"{figures[f'{key}_median_run_s']} s running)",
+                flush=True,
+            )
             return seconds
 
         limit = math.ceil(args.pilots / args.workers)
@@ -110,6 +122,7 @@ def main() -> None:
         run_serially(pilots, WEEK, serial_db, root / "out-serial")
         figures["in_process_serial_s"] = time.perf_counter() - start
         print(f"in-process, one after another: {figures['in_process_serial_s']:.1f} s")
+    figures["load_average_at_end"] = list(os.getloadavg())
     print("BENCH " + json.dumps(figures))
 
 

@@ -229,12 +229,16 @@ def deploy_pilots(pilots_dir: Path, inbox_root: str, pool: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FinishedRun:
-    """A flow run as the API holds it once it ended: deployment, state and its message."""
+    """A flow run as the API holds it once it ended: deployment, state and its message, and its
+    seconds from creation to running (queue, process start, imports) and running to its end
+    (None when unknown)."""
 
     deployment: str
     flow_run_id: str
     state: str
     message: str | None
+    start_seconds: float | None = None
+    run_seconds: float | None = None
 
 
 def run_concurrently(
@@ -258,7 +262,12 @@ def run_concurrently(
                 run = client.read_flow_run(run_id)
                 if run.state is not None and run.state.is_final():
                     finished[name] = FinishedRun(
-                        name, str(run_id), run.state.type.value, run.state.message
+                        name,
+                        str(run_id),
+                        run.state.type.value,
+                        run.state.message,
+                        _seconds(run.created, run.start_time),
+                        _seconds(run.start_time, run.end_time),
                     )
             time.sleep(0.5)
         for name, run_id in started.items():
@@ -267,6 +276,10 @@ def run_concurrently(
                 state = run.state.type.value if run.state else "unknown"
                 finished[name] = FinishedRun(name, str(run_id), f"not ended ({state})", None)
     return [finished[name] for name in deployments]
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    return (end - start).total_seconds() if start and end else None
 
 
 def run_serially(pilots: list[PilotSetup], week: str, db_url: str, out_dir: Path) -> None:

@@ -142,6 +142,23 @@ def test_check_refuses_a_pilot_with_a_misspelt_option(tmp_path: Path) -> None:
     assert "export format" not in result.stdout
 
 
+def test_check_and_run_suggest_the_key_meant_for_a_misspelt_threshold(tmp_path: Path) -> None:
+    """They exit 1 naming a misspelt operating-model key and the key it resembles."""
+    text = EXAMPLE_PILOT.read_text().replace("max_cost_per_task:", "max_cost_per_taks:", 1)
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(text)
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "usage.csv"
+    path.write_text(BAD_USAGE)
+    checked = runner.invoke(app, ["check", "--source", "usage", str(path), "--pilot", str(pilot)])
+    ran = runner.invoke(app, ["run", "--pilot", str(pilot), "--inbox", str(tmp_path / "inbox")])
+    for result in (checked, ran):
+        assert result.exit_code == 1
+        assert (
+            "costs.max_cost_per_taks: unknown key; did you mean max_cost_per_task?" in result.stderr
+        )
+
+
 def test_check_exits_1_on_a_refused_file(tmp_path: Path):
     """It names the reason and exits 1 when the file lacks required columns."""
     path = tmp_path / "usage.csv"

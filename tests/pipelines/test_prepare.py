@@ -53,7 +53,7 @@ def test_exact_duplicate_lines_count_as_duplicates_and_the_first_is_kept(
     assert prepared.valid[LINE].to_list() == [2, 6]
     assert prepared.valid["request_id"].to_list() == ["r1", "r3"]
     assert prepared.quarantined[LINE].to_list() == [4]
-    assert prepared.quarantined["reasons"].to_list() == [["input_tokens is negative"]]
+    assert prepared.quarantined["reasons"].to_list() == [["input_tokens is negative: -1"]]
     assert (
         prepared.rows_read
         == prepared.valid.height + prepared.quarantined.height + prepared.rows_duplicate_in_file

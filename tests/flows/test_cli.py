@@ -75,15 +75,21 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
 
 
 def test_check_lists_each_bad_row_with_line_and_reasons(tmp_path: Path):
-    """It prints every quarantined line with its reasons and exits 0 when the file is usable."""
+    """It prints every quarantined line with its reasons and the values they reject, and exits
+    0 when the file is usable."""
     path = tmp_path / "usage.csv"
     path.write_text(BAD_USAGE)
     result = runner.invoke(app, ["check", "--source", "usage", str(path)])
     assert result.exit_code == 0, result.output
     assert "4 rows read, 1 valid, 2 quarantined, 1 duplicate" in result.stdout
-    assert "line 3: input_tokens is negative" in result.stdout
-    assert "line 4:" in result.stdout and "status is not one of ok, error, timeout" in result.stdout
-    assert "cached_input_tokens exceeds input_tokens" in result.stdout
+    assert (
+        "line 3: input_tokens is negative: -5; cached_input_tokens exceeds input_tokens: 0 > -5\n"
+    ) in result.stdout
+    # Each reason quotes the value it rejects.
+    assert (
+        "line 4: status is not one of ok, error, timeout: 'maybe'; "
+        "cached_input_tokens exceeds input_tokens: 500 > 100\n"
+    ) in result.stdout
 
 
 def test_check_json_output_has_the_contract_shape(tmp_path: Path):

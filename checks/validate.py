@@ -4,6 +4,11 @@ The checks are Great Expectations suites derived from each source's `SourceSpec`
 (`suite_expectations`); each expectation's `meta.reason` is the reason written on the rows it
 rejects. GX runs on a pandas copy of the batch (GX cannot read polars); failing rows come back by
 their `__line__` index.
+
+A quarantined row's reason quotes the value it rejects, after the reason's kind:
+`status is not one of ok, error, timeout: 'unknown_status'` (text shortened and escaped).
+Reports count reasons by kind (`reason_kind`), so rows with the same problem group together
+whatever their values.
 """
 
 from __future__ import annotations
@@ -42,6 +47,33 @@ class Expectation:
     kwargs: dict[str, Any]
     reason: str
 
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        """The columns whose values a rejected row's reason quotes (none for a missing value or
+        a missing column)."""
+        if self.type in ("expect_column_to_exist", "expect_column_values_to_not_be_null"):
+            return ()
+        kwargs = self.kwargs
+        if "column_list" in kwargs:
+            return tuple(kwargs["column_list"])
+        if "column_A" in kwargs:
+            return (kwargs["column_A"], kwargs["column_B"])
+        return (kwargs["column"],)
+
+    def reason_with(self, values: tuple[object, ...]) -> str:
+        """The reason of one rejected row, quoting its values: `a exceeds b: 5 > 3` for a pair
+        (in the order the reason names them), else `reason: value[, value]`."""
+        if not values:
+            return self.reason
+        if self.type == "expect_column_pair_values_a_to_be_greater_than_b":
+            a, b = (quote_value(v) for v in values)
+            return (
+                f"{self.reason}: {a} < {b}"
+                if " is before " in self.reason
+                else (f"{self.reason}: {b} > {a}")
+            )
+        return f"{self.reason}: {', '.join(quote_value(v) for v in values)}"
+
     def as_config(self) -> dict[str, Any]:
         """The expectation as Great Expectations configures it, the reason in `meta.reason`."""
         # A copy: the suite is shared by every check of the process, GX gets its own kwargs.
@@ -50,6 +82,47 @@ class Expectation:
 
 
 _TIME_TYPES = ("datetime", "date")
+# A text value is quoted up to this many characters, then "…".
+QUOTED_CHARS = 40
+
+
+def quote_value(value: object) -> str:
+    """A checked value as a reason quotes it: text shortened to `QUOTED_CHARS` characters and
+    escaped like a Python literal (quotes, control characters visible: `'a\\nb'`), numbers and
+    times as written (UTC times with a Z), a missing value as `empty`."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if len(text) <= QUOTED_CHARS:
+        return repr(text)
+    return repr(text[:QUOTED_CHARS]) + "…"
+
+
+@cache
+def _reason_kinds() -> tuple[str, ...]:
+    """Every reason of every source's suite, longest first (a reason that begins with another
+    is tried first)."""
+    kinds = {e.reason for spec in SPECS.values() for e in suite_expectations(spec)}
+    return tuple(sorted(kinds, key=len, reverse=True))
+
+
+@cache
+def reason_kind(reason: str) -> str:
+    """The kind of a quarantine reason: the reason without the values it quotes
+    (`status is not one of ok, error, timeout`), what reports count rows by. Any other reason
+    (a cell that could not be read, an adapter's own) is its own kind."""
+    for kind in _reason_kinds():
+        if reason.startswith(kind) and reason[len(kind) : len(kind) + 2] in ("", ": "):
+            return kind
+    return reason
 
 
 def suite_expectations(spec: SourceSpec) -> list[Expectation]:
@@ -345,6 +418,7 @@ def validate_batch(
     if table_failures:
         empty = frame.head(0)
         return CheckedRows(empty, _reasons_frame({}), refused="; ".join(table_failures))
+    by_line = _with_values(source, frame, by_line)
     parse_errors = frame.filter(pl.col(PARSE_ERRORS).list.len() > 0).select(LINE, PARSE_ERRORS)
     for line, errors in parse_errors.iter_rows():
         by_line[int(line)] = list(errors) + by_line.get(int(line), [])
@@ -352,6 +426,40 @@ def validate_batch(
     bad_rows = frame.get_column(LINE).is_in(reasons.get_column(LINE).implode())
     assert bad_rows.sum() == reasons.height  # every reason points at one row of this file
     return CheckedRows(valid=_without(frame, bad_rows).drop(PARSE_ERRORS), quarantined=reasons)
+
+
+def _with_values(
+    source: str, frame: pl.DataFrame, by_line: dict[int, list[str]]
+) -> dict[int, list[str]]:
+    """Each row's reasons quoting the values they reject (`Expectation.reason_with`)."""
+    quoting = {e.reason: e for e in source_suite(source) if e.value_columns}
+    lines = [line for line, reasons in by_line.items() if any(r in quoting for r in reasons)]
+    if not lines:
+        return by_line
+    found = {r for line in lines for r in by_line[line] if r in quoting}
+    columns = sorted({c for r in found for c in quoting[r].value_columns})
+    rows = frame.filter(pl.col(LINE).is_in(pl.Series(lines, dtype=frame.schema[LINE]).implode()))
+    values = {
+        int(row[0]): dict(zip(columns, row[1:], strict=True))
+        for row in rows.select(LINE, *columns).iter_rows()
+    }
+    # Many rows share a bad value (a status word): each text is made once.
+    texts: dict[tuple[str, tuple[object, ...]], str] = {}
+
+    def text(reason: str, cells: dict[str, object]) -> str:
+        key = (reason, tuple(cells[c] for c in quoting[reason].value_columns))
+        made = texts.get(key)
+        if made is None:
+            made = texts[key] = quoting[reason].reason_with(key[1])
+        return made
+
+    quoted: dict[int, list[str]] = {}
+    for line, reasons in by_line.items():
+        cells = values.get(line)
+        quoted[line] = [
+            text(r, cells) if cells is not None and r in quoting else r for r in reasons
+        ]
+    return quoted
 
 
 # Up to this many quarantined rows, the valid rows are the runs between them, as slices that
@@ -455,6 +563,35 @@ def sources_reference() -> str:
         "A cell that cannot be read as its column's type (`timestamp: someday is not a",
         "timestamp`) quarantines its row before these checks, its reason listed first. Bounds",
         "between two columns hold whenever both are present.",
+        "",
+        "A quarantined row's reason ends with the value it rejects: `status is not one of ok,",
+        "error, timeout: 'unknown_status'`. Text is quoted as a literal, cut after "
+        f"{QUOTED_CHARS} characters",
+        "(`…`), with control and invisible characters escaped (`'a\\tb'`); numbers and times",
+        "are written as they are (times in UTC with a `Z`), and a pair of columns gives both",
+        "values in the order the reason reads (`cached_input_tokens exceeds input_tokens: 150 >",
+        "100`). The report counts reasons without their values, so rows with the same problem",
+        "are one line there; the quarantine CSV files and `check` show each row's values.",
+        "",
+        "## File types",
+        "",
+        "Each file is read by its extension: `.csv`, `.tsv` or `.txt` (delimiter and encoding",
+        "sniffed), `.jsonl` or `.ndjson` (JSON Lines), `.json` (an array of records, or JSON",
+        "Lines), `.parquet` or `.pq`, and `.xlsx` (Excel workbooks, as help desks and time",
+        "trackers export them). What the first bytes say wins over the name:",
+        "",
+        "- An `.xlsx` workbook is read from its first sheet, whatever the file is called. The",
+        "  first row is the header; every cell is read as text as a CSV cell would be (numbers",
+        "  as `3` or `2.5`, dates and times as `YYYY-MM-DD HH:MM:SS` on the workbook's clock, the",
+        "  source's timezone applying as for a CSV, durations such as `[h]:mm:ss` as",
+        "  `HH:MM:SS`), then the same export formats, typing and checks apply. Line numbers are",
+        "  the sheet's row numbers (header = row 1) when the table starts in the first row;",
+        "  empty rows hold no record. Other sheets are not read; a formula cell gives the value",
+        "  the workbook saved with it, and an error cell (`#DIV/0!`) reads as empty.",
+        "- An archive (ZIP, gzip, 7z, bzip2, xz, Zstandard, RAR, tar) is refused and named as",
+        "  such, whatever its name (`a ZIP archive, not a text CSV file; unpack it and put the",
+        "  CSV in the inbox`); so are an old `.xls` workbook and a PDF, with what to do instead.",
+        "- Any other extension is refused, naming the ones that are read.",
     ]
     for spec in SPECS.values():
         lines += ["", *_source_section(spec)]

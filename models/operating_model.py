@@ -7,10 +7,12 @@ from here, never from code.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -415,7 +417,13 @@ class OperatingModel(_Strict):
     def _known_sources(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
         unknown = sorted(set(value) - set(SOURCES))
         if unknown:
-            raise ValueError(f"unknown source(s) {unknown}; expected some of {list(SOURCES)}")
+            hints = [
+                f"{close[0]} for {name!r}"
+                for name in unknown
+                if (close := difflib.get_close_matches(name, SOURCES, n=1))
+            ]
+            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            raise ValueError(f"unknown source(s) {unknown}; expected some of {list(SOURCES)}{hint}")
         return value
 
     @property
@@ -463,8 +471,55 @@ def load_operating_model(path: Path | str) -> OperatingModel:
     try:
         return OperatingModel.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        problems = [_problem(err["loc"], err["type"], err["msg"]) for err in exc.errors()]
         raise OperatingModelError(path, problems) from exc
+
+
+def _problem(loc: tuple[Any, ...], kind: str, message: str) -> str:
+    """One validation problem as `key.path: what is wrong`; a key the model does not know names
+    the closest known key at its level (`did you mean max_cost_per_task?`), else the known keys."""
+    if kind != "extra_forbidden":
+        return f"{_key_path(loc)}: {message}"
+    known = _keys_at(OperatingModel, loc[:-1])
+    if not known:
+        return f"{_key_path(loc)}: unknown key"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    if close:
+        return f"{_key_path(loc)}: unknown key; did you mean {close[0]}?"
+    return f"{_key_path(loc)}: unknown key (known: {', '.join(known)})"
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys the mapping at `loc` inside `model` accepts (empty when they are not fixed)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _container(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]  # past a mapping's key or a list's index
+        else:
+            return []
+    annotation = _container(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _container(annotation: Any) -> Any:
+    """The model, mapping or list type a (possibly optional or annotated) field holds."""
+    if get_origin(annotation) is Annotated:
+        return _container(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [_container(a) for a in get_args(annotation) if a is not type(None)]
+        for member in members:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                return member
+        return next((m for m in members if get_origin(m) in (dict, list)), annotation)
+    return annotation
 
 
 class YamlTooLarge(ValueError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from pipelines.read import RefusedFile
+from pipelines.read import RefusedFile, container_kind
 
 SAMPLE_BYTES = 1 << 20
 # Below this confidence (1 - charset-normalizer's chaos) a detected encoding is not used.
@@ -45,6 +45,8 @@ def detect_encoding(path: Path) -> DetectedEncoding | None:
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in sample:
+        return None
+    if container_kind(path, sample) is not None:  # an archive or workbook: the reader says so
         return None
     try:
         # Not final: the sample may end inside a character.

@@ -41,11 +41,14 @@ from pipelines.read import (
     RefusedFile,
     file_sha256,
     read_raw,
+    unsupported_reason,
 )
 from pipelines.usage_costs import price_usage
 from pipelines.weeks import rows_per_week, week_expr
 
-INPUT_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
+INPUT_SUFFIXES = {
+    ".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq", ".xlsx",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def read_canonical(
         return PreparedFile(file.deferred(), None, HIDDEN_REASON, deferred=True)
     settings = operating_model.source(file.source)
     if file.path.suffix.lower() not in INPUT_SUFFIXES:
-        return PreparedFile(file, None, f"unsupported file type {file.path.suffix or '(none)'!r}")
+        return PreparedFile(file, None, unsupported_reason(file.path))
     adapter: Adapter | None = None
     choices: dict[str, dict[str, str | None]] = {}
     try:

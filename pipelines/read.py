@@ -1,19 +1,24 @@
 """Raw input files read into polars frames, one row per input record, with its line number.
 
-Format is decided by extension (and content for `.json`); CSV delimiter and BOM are sniffed.
-Every cell stays as the file had it (text, or JSON/Parquet types); typing happens in
-`pipelines/normalize.py`. A file that cannot be read raises `RefusedFile` with the reason.
+Format is decided by extension (and content for `.json`), except that content known by its
+first bytes wins: an Excel workbook is read as one whatever its name, and an archive (ZIP, gzip,
+7z, ...) is refused as such. CSV delimiter and BOM are sniffed. Every cell stays as the file had
+it (text, or JSON/Parquet types); typing happens in `pipelines/normalize.py`. A file that cannot
+be read raises `RefusedFile` with the reason.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
+import fastexcel
 import numpy as np
 import polars as pl
 
@@ -23,7 +28,7 @@ LINE = "__line__"
 REPEATED_MARK = "__"  # `labels__2`: the second column named "labels" of a CSV header
 # Optional text column: why a record could not be read whole (the row is quarantined for it).
 READ_ERRORS = "__read_errors__"
-FORMATS = ("csv", "jsonl", "json", "parquet")
+FORMATS = ("csv", "jsonl", "json", "parquet", "xlsx")
 _SNIFF_BYTES = 64 * 1024
 TOO_DEEP = "JSON nested too deeply to read (more levels than any export has)"
 _DELIMITERS = ",;\t|"
@@ -50,9 +55,118 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Containers known by their first bytes (offset, magic, what the file is). A ZIP is looked into
+# for an Excel workbook before it is called an archive.
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"PK\x03\x04", "a ZIP archive"),
+    (0, b"PK\x05\x06", "a ZIP archive (empty)"),
+    (0, b"\x1f\x8b", "a gzip archive"),
+    (0, b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+    (0, b"\xfd7zXZ\x00", "an xz archive"),
+    (0, b"BZh", "a bzip2 archive"),
+    (0, b"\x28\xb5\x2f\xfd", "a Zstandard archive"),
+    (0, b"Rar!\x1a\x07", "a RAR archive"),
+    (257, b"ustar", "a tar archive"),
+    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel workbook (.xls) or other Office file"),
+    (0, b"%PDF-", "a PDF document"),
+)  # fmt: skip
+_WORKBOOK = "an Excel workbook (.xlsx)"
+_WHAT_WAS_EXPECTED = {
+    "csv": "a text CSV file",
+    "jsonl": "a text JSON Lines file",
+    "json": "a text JSON file",
+    "parquet": "a Parquet file",
+}
+
+
+def container_kind(path: Path, head: bytes) -> str | None:
+    """What a file is when its first bytes say it is a container, not text or Parquet: an
+    Excel workbook (`_WORKBOOK`), an archive or another document (e.g. "a ZIP archive");
+    None for anything else."""
+    for offset, magic, kind in _MAGIC:
+        if head[offset : offset + len(magic)] != magic:
+            continue
+        # "BZh" may begin a text header: a bzip2 stream has its block level and block magic.
+        if magic == b"BZh" and not (head[3:4].isdigit() and head[4:10] == b"1AY&SY"):
+            continue
+        if magic == b"PK\x03\x04" and _is_workbook(path):
+            return _WORKBOOK
+        return kind
+    return None
+
+
+def _is_workbook(path: Path) -> bool:
+    """Whether a ZIP file is an Office Open XML workbook (it holds `xl/workbook.xml`)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _refuse_container(kind: str, fmt: str | None) -> RefusedFile:
+    """The refusal of an archive or document found where an input file was expected."""
+    if fmt is None:
+        return RefusedFile(
+            f"{kind}, not an input file; unpack it and put its CSV, JSON or Parquet files in "
+            "the inbox"
+        )
+    if fmt == "xlsx":
+        return RefusedFile(
+            f"not a readable Excel workbook (.xlsx): {kind} without a workbook in it; save it "
+            "again as .xlsx or as CSV"
+        )
+    expected = _WHAT_WAS_EXPECTED[fmt]
+    if kind.startswith("an old-style Excel"):
+        return RefusedFile(
+            f"{kind}, not {expected}; save it as .xlsx or as CSV and put that in the inbox"
+        )
+    if kind == "a PDF document":
+        return RefusedFile(f"{kind}, not {expected}; export the data as CSV instead")
+    what = "the CSV" if fmt == "csv" else "the file"
+    return RefusedFile(f"{kind}, not {expected}; unpack it and put {what} in the inbox")
+
+
+def unsupported_reason(path: Path) -> str:
+    """Why a file whose extension no reader takes is not read: what its first bytes say it is
+    (an archive to unpack) when they say it, else its extension."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return f"cannot open: {exc.strerror or exc}"
+    kind = container_kind(path, head)
+    if kind is not None and kind != _WORKBOOK:
+        return str(_refuse_container(kind, None))
+    return f"unsupported file type {path.suffix or '(none)'!r}; expected {_EXPECTED_SUFFIXES}"
+
+
+_EXPECTED_SUFFIXES = ".csv, .jsonl, .json, .parquet or .xlsx"
+
+
 def detect_format(path: Path, head: bytes) -> str:
-    """File format from its extension, and from its first byte for `.json`."""
+    """File format from its first bytes when they name a container (an Excel workbook is read,
+    an archive is refused), else from its extension, and from its first byte for `.json`."""
     suffix = path.suffix.lower()
+    by_name = _format_by_name(suffix, head)
+    kind = container_kind(path, head)
+    if kind == _WORKBOOK:
+        return "xlsx"
+    if kind is not None:
+        raise _refuse_container(kind, by_name)
+    if by_name is None:
+        raise RefusedFile(
+            f"unsupported file type {suffix or '(none)'!r}; expected {_EXPECTED_SUFFIXES}"
+        )
+    if by_name == "xlsx":
+        raise RefusedFile(
+            "not a readable Excel workbook (.xlsx): not a ZIP file holding a workbook; save it "
+            "again as .xlsx or as CSV"
+        )
+    return by_name
+
+
+def _format_by_name(suffix: str, head: bytes) -> str | None:
     if suffix in {".csv", ".tsv", ".txt"}:
         return "csv"
     if suffix in {".jsonl", ".ndjson"}:
@@ -67,9 +181,9 @@ def detect_format(path: Path, head: bytes) -> str:
         return "json" if first == "[" else "jsonl"
     if suffix in {".parquet", ".pq"}:
         return "parquet"
-    raise RefusedFile(
-        f"unsupported file type {suffix or '(none)'!r}; expected .csv, .jsonl, .json or .parquet"
-    )
+    if suffix == ".xlsx":
+        return "xlsx"
+    return None
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
@@ -394,6 +508,72 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     return frame.with_row_index(LINE, offset=1)
 
 
+def _read_xlsx(path: Path, number_repeated: bool) -> pl.DataFrame:
+    """The first sheet of an Excel workbook, every cell as text, like a CSV file: the first row
+    is the header, `__line__` is the sheet's row number (the header being row 1), empty rows are
+    left out (their numbers are not reused).
+
+    Numbers read as their shortest text (`3`, `2.5`), dates and times as `YYYY-MM-DD HH:MM:SS`
+    (the workbook's clock, no zone: the source's timezone applies as for a CSV), booleans as
+    true/false, and a duration as `HH:MM:SS` (hours may exceed 24).
+    """
+    try:
+        workbook = fastexcel.read_excel(path)
+        if not workbook.sheet_names:
+            raise RefusedFile("the Excel workbook holds no sheet")
+        # No header row: the header cells are taken as written (fastexcel renames repeats).
+        sheet = workbook.load_sheet(0, header_row=None, dtypes="string").to_polars()
+    except fastexcel.FastExcelError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RefusedFile(f"not a readable Excel workbook: {first}") from exc
+    if sheet.height == 0:
+        raise RefusedFile(f"empty file (the first sheet, {workbook.sheet_names[0]!r}, is empty)")
+    header = ["" if cell is None else cell for cell in sheet.row(0)]
+    names = _unique_header(header, number_repeated)
+    body = sheet.slice(1).rename(dict(zip(sheet.columns, names, strict=True)))
+    body = body.with_columns(_durations_as_text(pl.col(c)) for c in body.columns)
+    body = body.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.UInt32))
+    # A row without any cell is an empty line of the sheet: no record, like a blank CSV line.
+    return body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in names))
+
+
+def _unique_header(header: list[str], number_repeated: bool) -> list[str]:
+    """The header's names; a repeated one refuses the file unless `number_repeated`, then the
+    repeats are named `<name>__2`, `<name>__3`, ... as in a CSV file."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}{REPEATED_MARK}{seen[name]}")
+    repeated = sorted(n for n, count in seen.items() if count > 1)
+    if repeated and not number_repeated:
+        raise RefusedFile(f"repeated column name(s) {repeated}")
+    return names
+
+
+# Excel keeps a duration ("[h]:mm:ss") as a number of days, which calamine shows as a moment
+# counted from its day zero (1899-12-31): a moment before 1900-03-01 is such a duration.
+_DAY_ZERO = dt.datetime(1899, 12, 31)
+_LAST_DURATION = dt.datetime(1900, 3, 1)
+
+
+def _durations_as_text(cell: pl.Expr) -> pl.Expr:
+    moment = cell.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+    seconds = (moment - pl.lit(_DAY_ZERO)).dt.total_seconds()
+    text = pl.format(
+        "{}:{}:{}",
+        (seconds // 3600).cast(pl.String).str.zfill(2),
+        (seconds % 3600 // 60).cast(pl.String).str.zfill(2),
+        (seconds % 60).cast(pl.String).str.zfill(2),
+    )
+    return (
+        pl.when(moment.is_not_null() & (moment < pl.lit(_LAST_DURATION)))
+        .then(text)
+        .otherwise(cell)
+        .name.keep()
+    )
+
+
 def _nested_as_json_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Lists and records inside a cell become JSON text (keys kept), one readable cell."""
     nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Struct, pl.Array))]
@@ -437,6 +617,8 @@ def read_raw(
         frame = _read_json_lines(path, head, encoding)
     elif fmt == "json":
         frame = _read_json_array(path, encoding)
+    elif fmt == "xlsx":
+        frame = _read_xlsx(path, number_repeated)
     else:
         frame = _read_parquet(path)
     frame = _nested_as_json_text(frame)

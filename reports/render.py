@@ -19,6 +19,7 @@ from markupsafe import Markup
 from checks.actions import action_order, urgency
 from checks.completeness import completeness
 from checks.rules.catalog import SAMPLE_TOO_SMALL
+from checks.validate import reason_kind
 from models.operating_model import SOURCES, OperatingModel
 from models.results import RuleOutcome, WeeklyMetrics
 from pipelines.intervals import rate_with_interval
@@ -227,7 +228,8 @@ def render_html(
     `draft` marks a week that has not ended."""
     doc = readiness.as_json()
     title, sentence = VERDICT_WORDS[doc["verdict"]]
-    reasons = Counter(reason for row in quarantine for reason in row["reasons"])
+    # Counted by kind: rows with the same problem are one line whatever values they hold.
+    reasons = Counter(reason_kind(reason) for row in quarantine for reason in row["reasons"])
     return (
         _env()
         .get_template("readiness.html.j2")

@@ -7,7 +7,14 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from checks.validate import REASONS, source_suite, suite_expectations, validate_batch
+from checks.validate import (
+    REASONS,
+    quote_value,
+    reason_kind,
+    source_suite,
+    suite_expectations,
+    validate_batch,
+)
 from models.sources import PROVIDER_COSTS, SPECS
 from pipelines.normalize import PARSE_ERRORS, to_canonical
 from pipelines.read import LINE
@@ -59,6 +66,13 @@ def _ticket_row(ticket_id: str, **overrides: str | None) -> dict[str, str | None
 
 def _reasons_by_line(batch) -> dict[int, list[str]]:
     return dict(batch.quarantined.select(LINE, REASONS).iter_rows())
+
+
+def _kinds_by_line(batch) -> dict[int, list[str]]:
+    """Each quarantined line's reasons without the values they quote."""
+    return {
+        line: [reason_kind(r) for r in reasons] for line, reasons in _reasons_by_line(batch).items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -115,24 +129,59 @@ def test_bad_usage_rows_are_quarantined_with_their_reason(
 ) -> None:
     """It quarantines negative tokens, cached > input, unknown status, key clashes and future rows."""
     _, batch = usage_batch
-    assert _reason("usage", expectation, **kwargs) in _reasons_by_line(batch)[line]
+    assert _reason("usage", expectation, **kwargs) in _kinds_by_line(batch)[line]
 
 
 def test_usage_reason_texts(usage_batch) -> None:
-    """It writes the suite's human-readable reasons on the quarantined rows."""
+    """It writes the suite's human-readable reasons on the quarantined rows, each quoting the
+    value it rejects (a pair's values in the order the reason reads)."""
     _, batch = usage_batch
     reasons = _reasons_by_line(batch)
-    assert reasons[4] == ["cached_input_tokens exceeds input_tokens"]
-    assert reasons[5] == ["status is not one of ok, error, timeout"]
-    assert reasons[6] == ["request_id is not unique in the file (different rows share it)"]
-    assert reasons[8] == ["timestamp is in the future"]
-    assert "input_tokens is negative" in reasons[3]
+    assert reasons[4] == ["cached_input_tokens exceeds input_tokens: 150 > 100"]
+    assert reasons[5] == ["status is not one of ok, error, timeout: 'exploded'"]
+    assert reasons[6] == ["request_id is not unique in the file (different rows share it): 'dup'"]
+    assert reasons[8] == ["timestamp is in the future: 2026-09-01T10:00:00Z"]
+    assert "input_tokens is negative: -1" in reasons[3]
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("unknown_status", "'unknown_status'"),
+        ("x" * 41, "'" + "x" * 40 + "'…"),
+        ("a\nb\x00\u200b", "'a\\nb\\x00\\u200b'"),
+        ("it's", '"it\'s"'),
+        (-5, "-5"),
+        (-0.5, "-0.5"),
+        (None, "empty"),
+        (dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC), "2030-01-02T03:04:05Z"),
+        (dt.date(2030, 1, 2), "2030-01-02"),
+    ],
+)
+def test_a_value_is_quoted_shortened_and_escaped(value: object, quoted: str) -> None:
+    """It quotes text as a literal (control and invisible characters escaped) cut at 40
+    characters, and numbers and times as written."""
+    assert quote_value(value) == quoted
+
+
+def test_reasons_with_different_values_are_one_kind(usage_batch) -> None:
+    """It groups reasons quoting different values under the reason without them, and leaves
+    other reasons (a cell that could not be read) as they are."""
+    _, batch = usage_batch
+    reasons = _reasons_by_line(batch)
+    assert reasons[10][0] == "status is not one of ok, error, timeout: 'nope'"
+    assert {reason_kind(reasons[5][0]), reason_kind(reasons[10][0])} == {
+        "status is not one of ok, error, timeout"
+    }
+    assert reason_kind("timestamp: someday is not a timestamp") == (
+        "timestamp: someday is not a timestamp"
+    )
 
 
 def test_row_with_several_problems_gets_every_reason(usage_batch) -> None:
     """It lists every broken check on a row that breaks several."""
     _, batch = usage_batch
-    assert sorted(_reasons_by_line(batch)[10]) == sorted(
+    assert sorted(_kinds_by_line(batch)[10]) == sorted(
         [
             "timestamp is in the future",
             "input_tokens is negative",
@@ -145,7 +194,7 @@ def test_row_with_several_problems_gets_every_reason(usage_batch) -> None:
 def test_a_rows_reasons_are_listed_in_suite_order(usage_batch) -> None:
     """It lists a row's reasons in the order of the suite, however GX ordered its results."""
     _, batch = usage_batch
-    reasons = _reasons_by_line(batch)[10]
+    reasons = _kinds_by_line(batch)[10]
     assert reasons == [
         "status is not one of ok, error, timeout",
         "input_tokens is negative",
@@ -207,7 +256,7 @@ def test_future_is_measured_against_now() -> None:
     assert validate_batch("usage", canonical, NOW).quarantined.height == 0
     earlier_now = dt.datetime(2026, 7, 31, tzinfo=dt.UTC)
     assert _reasons_by_line(validate_batch("usage", canonical, earlier_now)) == {
-        2: ["timestamp is in the future"]
+        2: ["timestamp is in the future: 2026-07-31T23:59:00Z"]
     }
 
 
@@ -228,12 +277,17 @@ def test_tickets_solved_before_created_are_quarantined() -> None:
     )
     batch = validate_batch("tickets", canonical, NOW)
     assert batch.valid["ticket_id"].to_list() == ["same", "open"]
-    assert _reasons_by_line(batch) == {
+    assert _kinds_by_line(batch) == {
         2: [_reason("tickets", "expect_column_pair_values_a_to_be_greater_than_b")],
         5: ["draft_outcome is not one of sent_as_is, edited, rewritten, discarded"],
         6: ["handle_minutes is negative"],
     }
-    assert _reasons_by_line(batch)[2] == ["solved_at is before created_at"]
+    assert _reasons_by_line(batch)[2] == [
+        "solved_at is before created_at: 2026-07-01T10:00:00Z < 2026-07-02T10:00:00Z"
+    ]
+    assert _reasons_by_line(batch)[5] == [
+        "draft_outcome is not one of sent_as_is, edited, rewritten, discarded: 'ignored'"
+    ]
 
 
 def test_reviews_key_is_compound() -> None:
@@ -249,11 +303,14 @@ def test_reviews_key_is_compound() -> None:
         ]
     ]
     batch = validate_batch("reviews", to_canonical("reviews", _raw(rows), "UTC"), NOW)
-    clash = "key ticket_id+reviewer+reviewed_at is not unique in the file (different rows share it)"
+    clash = (
+        "key ticket_id+reviewer+reviewed_at is not unique in the file (different rows share it):"
+        " 't1', 'Dana', 2026-07-01T10:00:00Z"
+    )
     assert _reasons_by_line(batch) == {
         2: [clash],
         3: [clash],
-        5: ["severity is not one of none, low, medium, stop_now"],
+        5: ["severity is not one of none, low, medium, stop_now: 'urgent'"],
     }
 
 

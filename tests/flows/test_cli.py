@@ -75,15 +75,21 @@ def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path
 
 
 def test_check_lists_each_bad_row_with_line_and_reasons(tmp_path: Path):
-    """It prints every quarantined line with its reasons and exits 0 when the file is usable."""
+    """It prints every quarantined line with its reasons and the values they reject, and exits
+    0 when the file is usable."""
     path = tmp_path / "usage.csv"
     path.write_text(BAD_USAGE)
     result = runner.invoke(app, ["check", "--source", "usage", str(path)])
     assert result.exit_code == 0, result.output
     assert "4 rows read, 1 valid, 2 quarantined, 1 duplicate" in result.stdout
-    assert "line 3: input_tokens is negative" in result.stdout
-    assert "line 4:" in result.stdout and "status is not one of ok, error, timeout" in result.stdout
-    assert "cached_input_tokens exceeds input_tokens" in result.stdout
+    assert (
+        "line 3: input_tokens is negative: -5; cached_input_tokens exceeds input_tokens: 0 > -5\n"
+    ) in result.stdout
+    # Each reason quotes the value it rejects.
+    assert (
+        "line 4: status is not one of ok, error, timeout: 'maybe'; "
+        "cached_input_tokens exceeds input_tokens: 500 > 100\n"
+    ) in result.stdout
 
 
 def test_check_json_output_has_the_contract_shape(tmp_path: Path):
@@ -140,6 +146,23 @@ def test_check_refuses_a_pilot_with_a_misspelt_option(tmp_path: Path) -> None:
         result.stderr
     )
     assert "export format" not in result.stdout
+
+
+def test_check_and_run_suggest_the_key_meant_for_a_misspelt_threshold(tmp_path: Path) -> None:
+    """They exit 1 naming a misspelt operating-model key and the key it resembles."""
+    text = EXAMPLE_PILOT.read_text().replace("max_cost_per_task:", "max_cost_per_taks:", 1)
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(text)
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "usage.csv"
+    path.write_text(BAD_USAGE)
+    checked = runner.invoke(app, ["check", "--source", "usage", str(path), "--pilot", str(pilot)])
+    ran = runner.invoke(app, ["run", "--pilot", str(pilot), "--inbox", str(tmp_path / "inbox")])
+    for result in (checked, ran):
+        assert result.exit_code == 1
+        assert (
+            "costs.max_cost_per_taks: unknown key; did you mean max_cost_per_task?" in result.stderr
+        )
 
 
 def test_check_exits_1_on_a_refused_file(tmp_path: Path):

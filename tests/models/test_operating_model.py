@@ -81,6 +81,25 @@ def test_unknown_key_is_refused(tmp_path: Path) -> None:
     assert any(p.startswith("limits.max_eror_rate:") for p in caught.value.problems)
 
 
+def test_a_misspelt_key_at_any_level_names_the_closest_known_key(tmp_path: Path) -> None:
+    """It suggests the nearest valid key for a misspelt key at the top level, in a section, in
+    a nested role, and for a misspelt source; a key like none lists the known ones."""
+    raw = _example_dict()
+    raw["costs"]["max_cost_per_taks"] = raw["costs"].pop("max_cost_per_task")
+    raw["limitz"] = {}
+    raw["roles"]["business_owner"]["backup"] = {"name": "Kim", "emial": "kim@example.com"}
+    raw["expansion"]["colour"] = "green"
+    raw["sources"]["usgae"] = {}
+    with pytest.raises(OperatingModelError) as caught:
+        load_operating_model(_write(tmp_path, raw))
+    problems = caught.value.problems
+    assert "costs.max_cost_per_taks: unknown key; did you mean max_cost_per_task?" in problems
+    assert "limitz: unknown key; did you mean limits?" in problems
+    assert "roles.business_owner.backup.emial: unknown key; did you mean email?" in problems
+    assert "expansion.colour: unknown key (known: green_weeks_required)" in problems
+    assert any(p.endswith("did you mean usage for 'usgae'?") for p in problems)
+
+
 def test_hourly_rates_need_a_default(tmp_path: Path) -> None:
     """It refuses hourly rates without a default rate for people not listed."""
     raw = _example_dict()

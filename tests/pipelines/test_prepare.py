@@ -53,7 +53,7 @@ def test_exact_duplicate_lines_count_as_duplicates_and_the_first_is_kept(
     assert prepared.valid[LINE].to_list() == [2, 6]
     assert prepared.valid["request_id"].to_list() == ["r1", "r3"]
     assert prepared.quarantined[LINE].to_list() == [4]
-    assert prepared.quarantined["reasons"].to_list() == [["input_tokens is negative"]]
+    assert prepared.quarantined["reasons"].to_list() == [["input_tokens is negative: -1"]]
     assert (
         prepared.rows_read
         == prepared.valid.height + prepared.quarantined.height + prepared.rows_duplicate_in_file
@@ -183,7 +183,8 @@ def test_weeks_are_iso_weeks_in_the_pilot_timezone(
         ("a.csv", "x,y\n1,2\n", "missing required column(s): request_id"),
         ("a.csv", "", "empty file"),
         ("a.csv", USAGE_HEADER, "no data rows"),
-        ("a.xlsx", USAGE_HEADER + _usage_line("a"), "unsupported file type '.xlsx'"),
+        ("a.xlsx", USAGE_HEADER + _usage_line("a"), "not a readable Excel workbook"),
+        ("a.xml", USAGE_HEADER + _usage_line("a"), "unsupported file type '.xml'"),
         ("a.json", '{"data": [1, 2]', "not valid JSON"),
         ("a.csv", b"\x00\x01\x02garbage\x00", "binary content"),
         ("a.csv", b"request_id,timestamp\nr1," + bytes(range(128, 256)) * 20, "cannot decode"),

@@ -215,11 +215,17 @@ def test_exactly_repeated_column_names_are_refused(tmp_path: Path) -> None:
         read_raw(_write(tmp_path, "a.csv", b"id,id,n\nr1,r2,3\n"))
 
 
-@pytest.mark.parametrize("name", ["a.xlsx", "a.xml", "noextension"])
+@pytest.mark.parametrize("name", ["a.xml", "noextension"])
 def test_unsupported_extension_is_refused(tmp_path: Path, name: str) -> None:
     """It refuses file types it has no reader for and names the expected ones."""
     with pytest.raises(RefusedFile, match=r"unsupported file type.*\.csv"):
         read_raw(_write(tmp_path, name, b"id,n\nr1,1\n"))
+
+
+def test_text_named_xlsx_is_refused_as_no_workbook(tmp_path: Path) -> None:
+    """It refuses a text file named .xlsx as not a readable workbook, saying how to fix it."""
+    with pytest.raises(RefusedFile, match=r"not a readable Excel workbook.*save it again"):
+        read_raw(_write(tmp_path, "a.xlsx", b"id,n\nr1,1\n"))
 
 
 def test_ragged_csv_marks_the_long_row(tmp_path: Path) -> None:

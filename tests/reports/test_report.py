@@ -252,3 +252,37 @@ def test_report_shows_handoffs_manual_comparison_and_reviewer_load(published) ->
     for heading in ("<h2>AI next to the manual process</h2>", "<h2>Reviewer load</h2>"):
         assert heading in html
     assert "Median resolution time of AI tickets" in html and "Wilson (Newcombe)" in html
+
+
+def test_quarantine_reasons_are_counted_by_kind_whatever_their_values(
+    published, example_model
+) -> None:
+    """It counts rows whose reasons differ only in the value they quote as one reason."""
+    from models.results import Week, WeeklyMetrics
+    from reports.readiness import WeekReadiness
+    from reports.render import render_html
+
+    doc = published.doc
+    readiness = WeekReadiness(
+        pilot=doc["pilot"],
+        week=Week.parse(doc["week"], example_model.timezone),
+        verdict=doc["verdict"],
+        outcomes=[],
+        metrics=WeeklyMetrics.model_validate(doc["metrics"]),
+        inputs=doc["inputs"],
+    )
+    quarantine = [
+        {"reasons": ["status is not one of ok, error, timeout: 'exploded'"]},
+        {"reasons": ["status is not one of ok, error, timeout: 'nope'", "timestamp is missing"]},
+    ]
+    html = render_html(
+        readiness,
+        example_model,
+        chart_png=None,
+        previous_metrics=None,
+        findings=[],
+        quarantine=quarantine,
+    )
+    assert "<li>status is not one of ok, error, timeout: 2 row(s)</li>" in html
+    assert "<li>timestamp is missing: 1 row(s)</li>" in html
+    assert "exploded" not in html

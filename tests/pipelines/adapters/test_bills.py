@@ -141,7 +141,7 @@ def test_openai_usage_api_page_flattens_buckets_and_results(prepare: Prepare) ->
         (2, utc(2024, 11, 2), utc(2024, 11, 3), "openai", "usage", "gpt-4o-mini-2024-07-18",
          "proj_support", "key_abc", 2400, 1200, 610, 12),
     ]  # fmt: skip
-    assert reasons(prepared) == {3: ["cached_input_tokens exceeds input_tokens"]}
+    assert reasons(prepared) == {3: ["cached_input_tokens exceeds input_tokens: 500 > 300"]}
 
 
 def test_openai_page_with_empty_first_bucket_is_still_detected(prepare: Prepare) -> None:
@@ -273,7 +273,7 @@ def test_anthropic_usage_api_page_sums_nested_cache_creation(prepare: Prepare) -
         (2, utc(2025, 1, 1), utc(2025, 1, 2), "claude-opus-4-5", "wrkspc_01", "apikey_01",
          500, 0, 50),
     ]  # fmt: skip
-    assert reasons(prepared) == {3: ["output_tokens is negative"]}
+    assert reasons(prepared) == {3: ["output_tokens is negative: -1"]}
 
 
 @pytest.mark.parametrize(

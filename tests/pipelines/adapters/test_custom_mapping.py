@@ -99,7 +99,7 @@ def test_bad_rows_are_quarantined_with_their_reasons(prepare: Prepare) -> None:
     assert bad["__line__"].to_list() == [6, 7, 8]
     assert bad["reasons"].to_list() == [
         ["created_at: 31.02.2026 09:00 is not a timestamp", "created_at is missing"],
-        ["status is not one of new, open, pending, hold, solved, closed"],
+        ["status is not one of new, open, pending, hold, solved, closed: 'Gelöscht'"],
         ["ticket_id is missing"],
     ]
     assert '"status":"Gelöscht"' in bad["raw"][1]
@@ -148,7 +148,7 @@ def test_inline_mapping_combines_columns_and_reads_decimal_commas(prepare: Prepa
     assert bad["__line__"].to_list() == [5, 6]
     assert bad["reasons"].to_list() == [
         ["duration: eine Stunde is not a number", "minutes is missing"],
-        ["activity is not one of review, rework, escalation, maintenance, other"],
+        ["activity is not one of review, rework, escalation, maintenance, other: 'Schulung'"],
     ]
 
 

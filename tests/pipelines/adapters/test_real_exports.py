@@ -131,7 +131,7 @@ def test_case_5_a_spanish_jira_export_is_read_as_jira(prepare: Prepare) -> None:
         (5, "SOP-204", utc(2026, 4, 15, 6, 30), None, "open", "Obtener ayuda de TI", "Lucía Gómez", False),
     ]  # fmt: skip
     assert prepared.quarantined.select(LINE, "reasons").rows() == [
-        (6, ["status is not one of new, open, pending, hold, solved, closed"])
+        (6, ["status is not one of new, open, pending, hold, solved, closed: 'Rechazada'"])
     ]
 
 

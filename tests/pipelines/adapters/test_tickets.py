@@ -231,7 +231,7 @@ def test_freshdesk_export_maps_labels_times_and_tags(prepare: Prepare) -> None:
     assert counts(prepared) == (6, 3, 3, 0)
     assert reasons(prepared) == {
         5: ["category is missing"],  # 1004: no Type
-        6: [BAD_STATUS],  # 1005: Spam
+        6: [f"{BAD_STATUS}: 'Spam'"],  # 1005
         7: ["handle_minutes: about 5 min is not a number"],  # 1006
     }
     valid = prepared.valid.sort("__line__")
@@ -281,7 +281,7 @@ def test_jira_export_combines_repeated_labels_and_reads_jira_dates(prepare: Prep
     assert prepared.adapter == "jira_csv"
     assert counts(prepared) == (5, 3, 2, 0)
     assert reasons(prepared) == {
-        5: [BAD_STATUS],  # SUP-1045: Declined
+        5: [f"{BAD_STATUS}: 'Declined'"],  # SUP-1045
         6: ["created_at: 15.10.2026 08:00 is not a timestamp", "created_at is missing"],
     }
     valid = prepared.valid.sort("__line__")
@@ -302,7 +302,7 @@ def test_jira_date_format_option_reads_other_locales(prepare: Prepare) -> None:
     prepared = prepare("tickets", JIRA, date_format="dd.MM.yyyy HH:mm")
 
     assert counts(prepared) == (5, 4, 1, 0)
-    assert reasons(prepared) == {5: [BAD_STATUS]}
+    assert reasons(prepared) == {5: [f"{BAD_STATUS}: 'Declined'"]}
     valid = prepared.valid.sort("__line__")
     assert valid["created_at"][3] == utc(2026, 10, 15, 6)
     assert valid["created_at"][0] == utc(2026, 10, 2, 7, 12)  # the default still applies

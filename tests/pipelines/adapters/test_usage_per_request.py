@@ -76,7 +76,7 @@ def test_litellm_jsonl_maps_full_rows_and_quarantines_minimal_and_bad_rows(
     assert reasons(prepared) == {
         4: ["status is missing"],
         5: ["input_tokens is missing", "output_tokens is missing", "status is missing"],
-        6: ["output_tokens is negative"],
+        6: ["output_tokens is negative: -5"],
         7: [TIMESTAMP_REASON.format("06/10/2026 11:00"), "timestamp is missing"],
     }
     got = rows(prepared)
@@ -103,7 +103,7 @@ def test_litellm_status_when_missing_option_loads_rows_of_older_installs(
     assert counts(prepared) == (7, 4, 3, 0)
     assert reasons(prepared) == {
         5: ["input_tokens is missing", "output_tokens is missing"],
-        6: ["output_tokens is negative"],
+        6: ["output_tokens is negative: -5"],
         7: [TIMESTAMP_REASON.format("06/10/2026 11:00"), "timestamp is missing"],
     }
     a4 = rows(prepared)["chatcmpl-a4"]
@@ -118,7 +118,7 @@ def test_litellm_csv_dump_reads_naive_times_as_utc(prepare: Prepare) -> None:
     prepared = prepare("usage", LITELLM / "spendlogs_dump.csv", status_when_missing="ok")
     assert prepared.adapter == "litellm_spendlogs"
     assert counts(prepared) == (3, 2, 1, 0)
-    assert reasons(prepared) == {4: ["cost_usd is negative"]}
+    assert reasons(prepared) == {4: ["cost_usd is negative: -0.5"]}
     c1, c2 = rows(prepared).values()
     assert c1["timestamp"] == dt.datetime(2026, 10, 7, 7, 30, 0, 250000, tzinfo=dt.UTC)
     assert [c1["task_id"], c2["task_id"]] == ["48240", "48241"]
@@ -176,7 +176,7 @@ def test_langfuse_jsonl_loads_generations_and_skips_spans_and_events(
         "Langfuse SPAN observation (not a model call)": 1,
     }
     assert reasons(prepared) == {
-        6: ["input_tokens is negative"],
+        6: ["input_tokens is negative: -20"],
         7: [TIMESTAMP_REASON.format("last tuesday"), "timestamp is missing"],
     }
     got = rows(prepared)
@@ -289,7 +289,7 @@ def test_bedrock_invocation_logs_map_request_metadata_and_price_from_tokens(
     assert prepared.adapter == "bedrock_invocation_logs"
     assert counts(prepared) == (7, 5, 2, 0)
     assert reasons(prepared) == {
-        6: ["input_tokens is negative"],
+        6: ["input_tokens is negative: -1"],
         7: [TIMESTAMP_REASON.format("2026-10-06 9:60"), "timestamp is missing"],
     }
     got = list(rows(prepared).values())

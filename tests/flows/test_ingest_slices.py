@@ -16,8 +16,8 @@ from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, UsageCall, UsageSummary
-from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
 from pipelines.prepare import list_inbox
+from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
 from pipelines.warehouse.engine import dispose_engines, transaction
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

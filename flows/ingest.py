@@ -137,7 +137,7 @@ def prepared_in_order(
                         return
                 prepared = _plan_or_prepare(file, operating_model, now_utc)
                 with room:
-                    ahead += prepared.rows_read
+                    ahead += _held_rows(prepared)
                 ready.put(prepared)
         except BaseException as exc:  # surfaces in the caller, never lost with the thread
             ready.put(exc)
@@ -149,15 +149,25 @@ def prepared_in_order(
             item = ready.get()
             if isinstance(item, BaseException):
                 raise item
+            if isinstance(item, SlicePlan):
+                # A file read in slices holds the whole budget while it loads: its two slices
+                # are what is held, not the next files too.
+                yield item
             with room:
-                ahead -= item.rows_read
+                ahead -= _held_rows(item)
                 room.notify()
-            yield item
+            if not isinstance(item, SlicePlan):
+                yield item
     finally:
         with room:
             stopping = True
             room.notify()
         join_or_warn(worker)
+
+
+def _held_rows(item: PreparedFile | SlicePlan) -> int:
+    """The rows an item counts against READ_AHEAD_ROWS: a sliced file counts them all."""
+    return READ_AHEAD_ROWS if isinstance(item, SlicePlan) else item.rows_read
 
 
 def _plan_or_prepare(

@@ -187,20 +187,33 @@ def _prepared_slices(
 ) -> Iterator[tuple[PreparedFile, pl.DataFrame | None]]:
     """Each slice of a large file read, checked and priced (`finish_prepared`), with its usage
     summary; a refused file comes as one refused part."""
-    for read in slices.canonical_slices(plan, operating_model):
-        if isinstance(read, PreparedFile):
-            yield read, None
-            return
-        checked = validate.validate_slice(
-            read.target, read.canonical, now_utc, plan.not_unique_lines
-        )
-        part = finish_prepared(read, checked, operating_model)
-        del read, checked
-        summary = None
-        if not part.refused and plan.target == "usage":
-            summary = usage_summary.summarize(part.valid)
+    reads = slices.canonical_slices(plan, operating_model)
+    while True:
+        try:
+            read = next(reads, None)
+            if read is None:
+                return
+            if isinstance(read, PreparedFile):
+                yield read, None
+                return
+            checked = validate.validate_slice(
+                read.target, read.canonical, now_utc, plan.not_unique_lines
+            )
+            part = finish_prepared(read, checked, operating_model)
+            del read, checked
+            summary = None
+            if not part.refused and plan.target == "usage":
+                summary = usage_summary.summarize(part.valid)
+        except slices.SlicesDisagree:
+            raise
+        except (Exception, pl.exceptions.PanicException) as exc:
+            raise _SliceFailed(f"{type(exc).__name__}: {str(exc)[:300]}") from exc
         yield part, summary
         del part, summary
+
+
+class _SliceFailed(Exception):
+    """A slice could not be read or checked: the file is read whole, which says why."""
 
 
 class _Abandon(Exception):
@@ -289,8 +302,10 @@ def _load_sliced(
         return _load_slices_directly(db_url, pilot, plan, parts, run_week, now_utc, progress)
     except _Abandon as stop:
         return _load(db_url, pilot, stop.prepared, run_week, now_utc)
-    except slices.SlicesDisagree as exc:
-        log.warning("%s; it is read whole", exc)
+    except WarehouseError:
+        raise
+    except (slices.SlicesDisagree, _SliceFailed) as exc:
+        log.warning("%s: %s; it is read whole", plan.file.relative_path, exc)
     finally:
         parts.close()
     return _load(
@@ -381,7 +396,7 @@ def _load_slices_directly(
                 conn, pilot, totals.prepared(plan), file_id, record, upserted, run_week,
                 summary=totals.summary(), quarantined_rows=totals.rows_quarantined,
             )  # fmt: skip
-    except (WarehouseError, _Abandon, slices.SlicesDisagree):
+    except (WarehouseError, _Abandon, slices.SlicesDisagree, _SliceFailed):
         raise
     except Exception as exc:  # the rows could not be stored: refuse the file, keep going
         reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"

@@ -298,7 +298,7 @@ def canonical_slices(
             return
         typed_key = canonical.get_column(key)
         if not raw.select(_key_text(key)).to_series().equals(typed_key, check_names=False):
-            raise SlicesDisagree(f"{file.relative_path}: a key typed otherwise than hashed")
+            raise SlicesDisagree("a key typed otherwise than hashed")
         suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
         kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
         repeated = raw.get_column(LINE).filter(
@@ -328,7 +328,7 @@ def _verify(plan: SlicePlan, kept: pl.DataFrame, data_columns: list[str]) -> Non
     if not _same(repeated, plan.repeated_lines) or not _same(
         shared.get_column(LINE), plan.not_unique_lines
     ):
-        raise SlicesDisagree(f"{plan.file.relative_path}: rows' hashes collided")
+        raise SlicesDisagree("rows' hashes collided")
 
 
 def _same(a: pl.Series, b: pl.Series) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, UsageCall, UsageSummary
+from pipelines import slices
 from pipelines.prepare import list_inbox
 from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
 from pipelines.warehouse.engine import dispose_engines, transaction
@@ -154,3 +156,36 @@ def test_slices_store_what_a_whole_read_stores(
     assert _ingest(warehouse_url, inbox, example_model, 4) == []
     assert _warehouse(warehouse_url) == stored
     dispose_engines()
+
+
+def test_exact_check_refutes_a_wrong_hash_decision(
+    tmp_path: Path, example_model: OperatingModel
+) -> None:
+    """It raises SlicesDisagree after the last slice when the first pass's decision (here a
+    shared key dropped, as a hash collision would) does not hold row by row."""
+    inbox = _inbox(tmp_path)
+    file = next(f for f in list_inbox(inbox) if f.relative_path == "usage/a.csv")
+    plan = plan_slices(file, example_model, rows=4)
+    assert plan is not None
+    parts = slices.canonical_slices(plan, example_model)
+    assert len(list(parts)) == 10  # the right decisions verify
+    plan.not_unique_lines = plan.not_unique_lines.head(1)
+    with pytest.raises(slices.SlicesDisagree):
+        list(slices.canonical_slices(plan, example_model))
+
+
+def test_read_ahead_holds_two_items_at_most() -> None:
+    """It never has more than two items made and not yet let go by the caller."""
+    made: list[int] = []
+
+    def items() -> Iterator[int]:
+        for n in range(8):
+            made.append(n)
+            yield n
+
+    taken = 0
+    for n in slices.read_ahead(items()):
+        assert n == taken
+        assert len(made) <= taken + 2  # the one in hand and the next
+        taken += 1
+    assert taken == 8

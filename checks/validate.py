@@ -408,6 +408,39 @@ def validate_batch(
     """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     by_line, table_failures = run_suite(source, frame, now_utc, on_rows_checked)
+    return _checked(source, frame, by_line, table_failures, unknown_allowed)
+
+
+def validate_slice(
+    source: str, frame: pl.DataFrame, now_utc: dt.datetime, not_unique_lines: pl.Series
+) -> CheckedRows:
+    """Check one slice of a large file as `validate_batch` checks the whole file: the row
+    checks run on the slice, and the key check, which compares rows across the whole file, is
+    given as the lines whose key another row of the file shares (`pipelines.slices` finds them
+    over the whole file before the first slice is checked)."""
+    by_line: dict[int, list[str]] = {}
+    table_failures: list[str] = []
+    for start in range(0, frame.height, SLICE_ROWS):
+        lines, failures = _run_part(source, "rows", frame.slice(start, SLICE_ROWS), now_utc)
+        for line, reasons in lines.items():
+            by_line.setdefault(line, []).extend(reasons)
+        table_failures += [f for f in failures if f not in table_failures]
+    (key_check,) = _expectations(source, "keys")
+    shared = frame.get_column(LINE).filter(frame.get_column(LINE).is_in(not_unique_lines.implode()))
+    for line in shared.to_list():
+        by_line.setdefault(int(line), []).append(key_check.reason)
+    return _checked(source, frame, _in_suite_order(source, by_line), table_failures, ())
+
+
+def _checked(
+    source: str,
+    frame: pl.DataFrame,
+    by_line: dict[int, list[str]],
+    table_failures: list[str],
+    unknown_allowed: tuple[str, ...],
+) -> CheckedRows:
+    """The frame split by the suite's outcome: valid rows, and each failing row's reasons
+    (its parse errors first); a table-level failure refuses the whole frame."""
     if unknown_allowed:
         allowed = {f"{column} is missing" for column in unknown_allowed}
         by_line = {

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -19,8 +20,9 @@ from checks import validate
 from flows.progress import FileProgress, OnFileProgress
 from models.operating_model import OperatingModel
 from models.results import Week
+from models.sources import SPECS
 from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
-from pipelines import usage_summary
+from pipelines import slices, usage_summary
 from pipelines.prepare import (
     CHANGED_REASON,
     InboxFile,
@@ -29,10 +31,20 @@ from pipelines.prepare import (
     list_inbox,
     read_canonical,
 )
-from pipelines.store import SUMMARY, known, store_prepared_file
+from pipelines.read import LINE
+from pipelines.slices import SlicePlan
+from pipelines.store import (
+    SUMMARY,
+    close_file,
+    known,
+    open_file,
+    store_prepared_file,
+    store_quarantine,
+    store_rows,
+)
 from pipelines.threads import join_or_warn
-from pipelines.warehouse.bulk import drop_stage, stage_rows
-from pipelines.warehouse.engine import WarehouseError, finish_checkpoints, transaction
+from pipelines.warehouse.bulk import Upserted, can_stage, drop_stage, stage_rows, stage_slice
+from pipelines.warehouse.engine import Stage, WarehouseError, finish_checkpoints, transaction
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +104,18 @@ def ingest_inbox(
         warm_up.start()
     ingested: list[IngestedFile] = []
     for prepared in prepared_in_order(files, operating_model, now_utc, progress):
-        rows = prepared.rows_read
-        if progress is not None:
-            progress(FileProgress(prepared.file.relative_path, "storing", 0, rows))
-        record = _load(db_url, operating_model.pilot, prepared, run_week, now_utc)
+        name, rows = prepared.file.relative_path, prepared.rows_read
+        if isinstance(prepared, SlicePlan):
+            record = _load_sliced(db_url, operating_model, prepared, run_week, now_utc, progress)
+        else:
+            if progress is not None:
+                progress(FileProgress(name, "storing", 0, rows))
+            record = _load(db_url, operating_model.pilot, prepared, run_week, now_utc)
+        del prepared  # a large file's rows are let go before the next file is taken
         if record is not None:
             ingested.append(record)
         if progress is not None:
-            progress(FileProgress(prepared.file.relative_path, "stored", rows, rows))
+            progress(FileProgress(name, "stored", rows, rows))
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
     if files:  # no import is left running (all files may have been refused before any check)
         join_or_warn(warm_up)
@@ -117,11 +133,12 @@ def prepared_in_order(
     operating_model: OperatingModel,
     now_utc: dt.datetime,
     progress: OnFileProgress | None = None,
-) -> Iterator[PreparedFile]:
+) -> Iterator[PreparedFile | SlicePlan]:
     """The files read, adapted and checked in order by a worker thread, which reads ahead of the
     caller while the rows prepared but not yet taken stay under READ_AHEAD_ROWS (the next file
-    is always prepared once the caller has taken the previous ones)."""
-    ready: queue.Queue[PreparedFile | BaseException] = queue.Queue()
+    is always prepared once the caller has taken the previous ones). A file larger than a
+    slice comes as its plan (`pipelines.slices`), its first pass done: the caller reads it."""
+    ready: queue.Queue[PreparedFile | SlicePlan | BaseException] = queue.Queue()
     room = threading.Condition()
     ahead = 0  # rows prepared and not yet taken
     stopping = False
@@ -137,9 +154,9 @@ def prepared_in_order(
                     room.wait_for(may_go_on)
                     if stopping:
                         return
-                prepared = prepare_or_refuse(file, operating_model, now_utc, progress)
+                prepared = _plan_or_prepare(file, operating_model, now_utc, progress)
                 with room:
-                    ahead += prepared.rows_read
+                    ahead += _held_rows(prepared)
                 ready.put(prepared)
         except BaseException as exc:  # surfaces in the caller, never lost with the thread
             ready.put(exc)
@@ -151,15 +168,265 @@ def prepared_in_order(
             item = ready.get()
             if isinstance(item, BaseException):
                 raise item
+            if isinstance(item, SlicePlan):
+                # A file read in slices holds the whole budget while it loads: its two slices
+                # are what is held, not the next files too.
+                yield item
             with room:
-                ahead -= item.rows_read
+                ahead -= _held_rows(item)
                 room.notify()
-            yield item
+            if not isinstance(item, SlicePlan):
+                yield item
     finally:
         with room:
             stopping = True
             room.notify()
         join_or_warn(worker)
+
+
+def _held_rows(item: PreparedFile | SlicePlan) -> int:
+    """The rows an item counts against READ_AHEAD_ROWS: a sliced file counts them all."""
+    return READ_AHEAD_ROWS if isinstance(item, SlicePlan) else item.rows_read
+
+
+def _plan_or_prepare(
+    file: InboxFile,
+    operating_model: OperatingModel,
+    now_utc: dt.datetime,
+    progress: OnFileProgress | None = None,
+) -> PreparedFile | SlicePlan:
+    """A large file's slice plan, else the file prepared whole."""
+    try:
+        plan = slices.plan_slices(file, operating_model)
+    except Exception as exc:  # reading it whole says what is wrong with it, if anything
+        log.warning("%s cannot be read in slices (%s); it is read whole", file.relative_path, exc)
+        plan = None
+    return plan if plan is not None else prepare_or_refuse(file, operating_model, now_utc, progress)
+
+
+def _prepared_slices(
+    plan: SlicePlan, operating_model: OperatingModel, now_utc: dt.datetime
+) -> Iterator[tuple[PreparedFile, pl.DataFrame | None]]:
+    """Each slice of a large file read, checked and priced (`finish_prepared`), with its usage
+    summary; a refused file comes as one refused part."""
+    reads = slices.canonical_slices(plan, operating_model)
+    while True:
+        try:
+            read = next(reads, None)
+            if read is None:
+                return
+            if isinstance(read, PreparedFile):
+                yield read, None
+                return
+            checked = validate.validate_slice(
+                read.target, read.canonical, now_utc, plan.not_unique_lines
+            )
+            part = finish_prepared(read, checked, operating_model)
+            del read, checked
+            summary = None
+            if not part.refused and plan.target == "usage":
+                summary = usage_summary.summarize(part.valid)
+        except slices.SlicesDisagree:
+            raise
+        except (Exception, pl.exceptions.PanicException) as exc:
+            raise _SliceFailed(f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+        yield part, summary
+        del part, summary
+
+
+class _SliceFailed(Exception):
+    """A slice could not be read or checked: the file is read whole, which says why."""
+
+
+class _Abandon(Exception):
+    """A sliced load stops before its commit: the file is refused (or deferred) instead."""
+
+    def __init__(self, prepared: PreparedFile) -> None:
+        super().__init__(prepared.refused)
+        self.prepared = prepared
+
+
+@dataclass
+class _SliceTotals:
+    """What a sliced file's parts add up to, for its record."""
+
+    rows_duplicate_in_file: int = 0
+    rows_quarantined: int = 0
+    rows_valid: int = 0
+    weeks: set[str] = field(default_factory=set)
+    week_rows: dict[str, int] = field(default_factory=dict)
+    summaries: list[pl.DataFrame] = field(default_factory=list)
+    quarantined: list[pl.DataFrame] = field(default_factory=list)
+    loaded: int = 0
+    duplicate: int = 0
+    shared_files: set[int] = field(default_factory=set)
+
+    def add(self, part: PreparedFile, summary: pl.DataFrame | None) -> None:
+        self.rows_duplicate_in_file += part.rows_duplicate_in_file
+        self.rows_quarantined += part.quarantined.height
+        self.rows_valid += part.valid.height
+        self.weeks.update(part.weeks)
+        for week, rows in part.week_rows.items():
+            self.week_rows[week] = self.week_rows.get(week, 0) + rows
+        if summary is not None:
+            self.summaries.append(summary)
+
+    def summary(self) -> pl.DataFrame | None:
+        """The file's usage summary: the slices' summaries summed per bucket and group."""
+        if not self.summaries:
+            return None
+        parts = pl.concat(self.summaries)
+        groups = [c for c in parts.columns if c not in ("calls", "cost_usd")]
+        return (
+            parts.group_by(groups)
+            .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
+            .sort(groups, nulls_last=False)
+            .select(parts.columns)
+        )
+
+    def prepared(self, plan: SlicePlan, refused: str | None = None) -> PreparedFile:
+        """The file as one prepared file, its rows held by the warehouse or the stage."""
+        return PreparedFile(
+            plan.file,
+            "csv",
+            refused,
+            rows_read=plan.rows_read,
+            rows_duplicate_in_file=self.rows_duplicate_in_file,
+            quarantined=pl.concat(self.quarantined) if self.quarantined else pl.DataFrame(),
+            weeks=sorted(self.weeks),
+            week_rows=self.week_rows,
+            adapter="canonical",
+            target=plan.target,
+            mapping={c: c for c in SPECS[plan.target].columns},
+            choices=plan.choices,
+        )
+
+
+def _load_sliced(
+    db_url: str,
+    operating_model: OperatingModel,
+    plan: SlicePlan,
+    run_week: Week,
+    now_utc: dt.datetime,
+    progress: OnFileProgress | None = None,
+) -> IngestedFile | None:
+    """Read, check and store a large file slice by slice in one transaction, the next slice
+    prepared by a worker while the current one loads (two slices held at most). On SQLite the
+    slices are staged into scratch files and loaded at the end; elsewhere each slice is
+    upserted as it comes. A file the slices cannot read as a whole-file read would (a hash
+    collision found by the exact check) is read whole instead."""
+    pilot = operating_model.pilot
+    log.info("%s: %d rows in %d slices", plan.file.relative_path, plan.rows_read, len(plan.slices))
+    parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc))
+    try:
+        if can_stage(db_url):
+            return _load_staged_slices(db_url, pilot, plan, parts, run_week, now_utc, progress)
+        return _load_slices_directly(db_url, pilot, plan, parts, run_week, now_utc, progress)
+    except _Abandon as stop:
+        return _load(db_url, pilot, stop.prepared, run_week, now_utc)
+    except WarehouseError:
+        raise
+    except (slices.SlicesDisagree, _SliceFailed) as exc:
+        log.warning("%s: %s; it is read whole", plan.file.relative_path, exc)
+    finally:
+        parts.close()
+    return _load(
+        db_url, pilot, prepare_or_refuse(plan.file, operating_model, now_utc), run_week, now_utc
+    )
+
+
+def _refused_part(plan: SlicePlan, part: PreparedFile) -> _Abandon:
+    return _Abandon(
+        PreparedFile(
+            plan.file, part.format, part.refused, rows_read=plan.rows_read, adapter=part.adapter
+        )
+    )
+
+
+def _load_staged_slices(
+    db_url: str,
+    pilot: str,
+    plan: SlicePlan,
+    parts: Iterator[tuple[PreparedFile, pl.DataFrame | None]],
+    run_week: Week,
+    now_utc: dt.datetime,
+    progress: OnFileProgress | None,
+) -> IngestedFile | None:
+    """SQLite: each slice's valid rows appended to scratch files beside the warehouse (written
+    while the next slice is prepared), then the file loaded from them in one transaction."""
+    table = SOURCE_TABLES[plan.target]
+    totals = _SliceTotals()
+    done = 0  # rows of the file read and stored so far
+    stage: Stage | None = None
+    empty = pl.DataFrame()
+    try:
+        for part, summary in parts:
+            if part.refused:
+                raise _refused_part(plan, part)
+            stage = stage_slice(db_url, stage, table, part.valid)
+            empty = part.valid.head(0)
+            totals.add(part, summary)
+            totals.quarantined.append(part.quarantined)
+            done += part.rows_read
+            if progress is not None:
+                progress(FileProgress(plan.file.relative_path, "storing", done, plan.rows_read))
+            del part, summary
+        summary = totals.summary()
+        if summary is not None or stage is None:
+            also = {SUMMARY: (UsageSummary, summary)} if summary is not None else None
+            stage = stage_slice(db_url, stage, table, empty, also)
+        prepared = totals.prepared(plan)
+        return _load(db_url, pilot, prepared, run_week, now_utc, stage, summary, totals.rows_valid)
+    finally:
+        if stage is not None:
+            drop_stage(stage)
+
+
+def _load_slices_directly(
+    db_url: str,
+    pilot: str,
+    plan: SlicePlan,
+    parts: Iterator[tuple[PreparedFile, pl.DataFrame | None]],
+    run_week: Week,
+    now_utc: dt.datetime,
+    progress: OnFileProgress | None,
+) -> IngestedFile | None:
+    """PostgreSQL (or SQLite in memory): one transaction, each slice's rows upserted and its
+    quarantined rows written as it comes, so its raw text is let go slice by slice."""
+    file = plan.file
+    totals = _SliceTotals()
+    done = 0  # rows of the file read and stored so far
+    try:
+        with transaction(db_url) as conn:
+            if known(conn, pilot, file):
+                return None
+            opened = totals.prepared(plan)
+            file_id, record = open_file(conn, pilot, opened, run_week, now_utc)
+            for part, summary in parts:
+                if part.refused:
+                    raise _refused_part(plan, part)
+                upserted = store_rows(conn, pilot, part, file_id, part.valid.drop(LINE))
+                store_quarantine(conn, pilot, file, file_id, part.quarantined)
+                totals.add(part, summary)
+                totals.loaded += upserted.loaded
+                totals.duplicate += upserted.duplicate
+                totals.shared_files.update(upserted.shared_files)
+                done += part.rows_read
+                if progress is not None:
+                    progress(FileProgress(file.relative_path, "storing", done, plan.rows_read))
+                del part, summary, upserted
+            if not file.unchanged_since_listed():
+                raise _Abandon(PreparedFile(file, None, CHANGED_REASON))
+            upserted = Upserted(totals.loaded, totals.duplicate, tuple(sorted(totals.shared_files)))
+            return close_file(
+                conn, pilot, totals.prepared(plan), file_id, record, upserted, run_week,
+                summary=totals.summary(), quarantined_rows=totals.rows_quarantined,
+            )  # fmt: skip
+    except (WarehouseError, _Abandon, slices.SlicesDisagree, _SliceFailed):
+        raise
+    except Exception as exc:  # the rows could not be stored: refuse the file, keep going
+        reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
+        raise _Abandon(PreparedFile(file, "csv", reason, rows_read=plan.rows_read)) from exc
 
 
 def load_order(files: list[InboxFile]) -> list[InboxFile]:
@@ -205,9 +472,18 @@ def prepare_or_refuse(
 
 
 def _load(
-    db_url: str, pilot: str, prepared: PreparedFile, run_week: Week, now_utc: dt.datetime
+    db_url: str,
+    pilot: str,
+    prepared: PreparedFile,
+    run_week: Week,
+    now_utc: dt.datetime,
+    staged: Stage | None = None,
+    summary: pl.DataFrame | None = None,
+    staged_rows: int | None = None,
 ) -> IngestedFile | None:
-    """Store one prepared file in its own transaction; None when it is not stored now."""
+    """Store one prepared file in its own transaction; None when it is not stored now.
+    `staged`, `summary`, `staged_rows`: a file read in slices, its rows and summary already
+    staged (the caller drops that stage)."""
     file = prepared.file
     if not file.outside_inbox and not file.unchanged_since_listed():
         # Re-exported while we read it: what we read may be half a file. The next run
@@ -215,9 +491,9 @@ def _load(
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
         prepared = PreparedFile(file.deferred(), None, CHANGED_REASON, deferred=True)
         file = prepared.file
-    staged, summary = None, None
+    own_stage = staged is None
     try:
-        if not prepared.refused:
+        if not prepared.refused and own_stage:
             target = prepared.target or file.source
             if target == "usage":
                 summary = usage_summary.summarize(prepared.valid)
@@ -226,7 +502,9 @@ def _load(
         with transaction(db_url, attach=staged) as conn:
             if known(conn, pilot, file):
                 return None  # the same bytes were stored meanwhile (by this run or another)
-            return store_prepared_file(conn, pilot, prepared, run_week, now_utc, staged, summary)
+            return store_prepared_file(
+                conn, pilot, prepared, run_week, now_utc, staged, summary, staged_rows
+            )
     except WarehouseError:
         raise  # the warehouse itself is down or locked: the run must stop
     except Exception as exc:  # the rows could not be stored: refuse the file, keep going
@@ -235,5 +513,5 @@ def _load(
             refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
             return store_prepared_file(conn, pilot, refused, run_week, now_utc)
     finally:
-        if staged is not None:
+        if staged is not None and own_stage:
             drop_stage(staged)

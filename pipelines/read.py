@@ -630,3 +630,19 @@ def read_raw(
     if frame.height == 0:
         raise RefusedFile("no data rows (header only)")
     return fmt, frame
+
+
+def read_csv_slice(data: bytes, delimiter: str, line_offset: int) -> pl.DataFrame:
+    """One slice of a large UTF-8 CSV file read like `read_raw` reads the whole file: `data` is
+    the header record followed by whole records of the slice; the slice's `__line__` numbers
+    are the physical lines in the file (`line_offset` added to the lines within `data`).
+
+    Raises polars' errors for text the fast reader cannot take: the caller then reads the file
+    whole (`pipelines.slices`), so every fallback of `read_raw` still applies."""
+    source = io.BytesIO(data)
+    frame = pl.read_csv(
+        source, separator=delimiter, infer_schema=False, encoding="utf8", raise_if_empty=True
+    )
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    lines = _csv_lines(source, delimiter, frame.height)
+    return frame.rechunk().insert_column(0, (lines + line_offset).cast(pl.UInt32).alias(LINE))

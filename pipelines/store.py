@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -14,7 +15,7 @@ from models.results import Week
 from models.warehouse import SOURCE_TABLES, FileWeek, IngestedFile, QuarantinedRow
 from pipelines import usage_summary
 from pipelines.prepare import InboxFile, PreparedFile
-from pipelines.warehouse.bulk import insert_rows, upsert_newest
+from pipelines.warehouse.bulk import Upserted, insert_rows, upsert_newest
 from pipelines.warehouse.engine import Stage
 
 SUMMARY = "usage_summary"  # the staged usage summary's table in a stage
@@ -53,12 +54,30 @@ def store_prepared_file(
     now_utc: dt.datetime,
     staged: Stage | None = None,
     summary: pl.DataFrame | None = None,
+    staged_rows: int | None = None,
 ) -> IngestedFile:
     """Write one prepared file and return its record with the counts.
 
     `staged`: the file's rows, staged and attached to this transaction (`bulk.stage_rows`).
     `summary`: a usage file's `usage_summary.summarize`, when the caller already has it.
+    `staged_rows`: how many rows are staged when `prepared.valid` does not hold them (a file
+    read in slices, staged slice by slice).
     """
+    file_id, record = open_file(conn, pilot, prepared, run_week, now_utc)
+    if prepared.refused:
+        return IngestedFile(id=file_id, **record)
+    rows = prepared.valid.drop("__line__") if staged_rows is None else prepared.valid.head(0)
+    upserted = store_rows(conn, pilot, prepared, file_id, rows, staged, staged_rows)
+    store_quarantine(conn, pilot, prepared.file, file_id, prepared.quarantined)
+    if (prepared.target or prepared.file.source) == "usage" and summary is None and not staged:
+        summary = usage_summary.summarize(prepared.valid)
+    return close_file(conn, pilot, prepared, file_id, record, upserted, run_week, staged, summary)
+
+
+def open_file(
+    conn: Connection, pilot: str, prepared: PreparedFile, run_week: Week, now_utc: dt.datetime
+) -> tuple[int, dict[str, Any]]:
+    """Insert a file's record (its counts follow in `close_file`); returns its id and record."""
     file = prepared.file
     record = {
         "pilot": pilot,
@@ -77,26 +96,39 @@ def store_prepared_file(
     }
     table = IngestedFile.__table__
     file_id = conn.execute(table.insert().values(record).returning(table.c.id)).scalar_one()
-    if prepared.refused:
-        return IngestedFile(id=file_id, **record)
+    return file_id, record
 
-    target = prepared.target or file.source
-    loaded, duplicate, shared_files = upsert_newest(
+
+def store_rows(
+    conn: Connection,
+    pilot: str,
+    prepared: PreparedFile,
+    file_id: int,
+    rows: pl.DataFrame,
+    staged: Stage | None = None,
+    staged_rows: int | None = None,
+) -> Upserted:
+    """Upsert valid rows of a file (all of them, or one slice; `rows` without `__line__`), or
+    its staged rows (`staged`, `staged_rows` of them)."""
+    file = prepared.file
+    return upsert_newest(
         conn,
-        SOURCE_TABLES[target],
-        prepared.valid.drop("__line__"),
+        SOURCE_TABLES[prepared.target or file.source],
+        rows,
         staged,
         # The same on every row of a file: written as constants, not staged row by row.
         {"file_id": file_id, "pilot": pilot, "exported_at": file.exported_at},
+        staged_rows,
     )
-    if target == "usage":
-        if staged:
-            usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
-        else:
-            if summary is None:
-                summary = usage_summary.summarize(prepared.valid)
-            usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
-    quarantine = prepared.quarantined.select(
+
+
+def store_quarantine(
+    conn: Connection, pilot: str, file: InboxFile, file_id: int, quarantined: pl.DataFrame
+) -> None:
+    """Write quarantined rows of a file (`__line__`, raw, reasons), all of them or one slice's."""
+    if quarantined.height == 0:
+        return
+    quarantine = quarantined.select(
         pl.lit(pilot).alias("pilot"),
         pl.lit(file.source).alias("source"),
         pl.lit(file_id).alias("file_id"),
@@ -106,6 +138,30 @@ def store_prepared_file(
         pl.col("reasons").map_elements(lambda r: json.dumps(list(r)), return_dtype=pl.String),
     )
     insert_rows(conn, QuarantinedRow, quarantine)
+
+
+def close_file(
+    conn: Connection,
+    pilot: str,
+    prepared: PreparedFile,
+    file_id: int,
+    record: dict[str, Any],
+    upserted: Upserted,
+    run_week: Week,
+    staged: Stage | None = None,
+    summary: pl.DataFrame | None = None,
+    quarantined_rows: int | None = None,
+) -> IngestedFile:
+    """Finish a file whose rows and quarantine are written: its usage summary (`summary`, or
+    the staged one), its weeks and its counts (`prepared` gives all but the upsert's, and the
+    quarantined rows unless `quarantined_rows` says how many were written slice by slice)."""
+    file = prepared.file
+    loaded, duplicate, shared_files = upserted
+    if (prepared.target or file.source) == "usage":
+        if staged:
+            usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
+        else:
+            usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,
@@ -121,10 +177,13 @@ def store_prepared_file(
     )
     counts = {
         "rows_loaded": loaded,
-        "rows_quarantined": prepared.quarantined.height,
+        "rows_quarantined": prepared.quarantined.height
+        if quarantined_rows is None
+        else quarantined_rows,
         "rows_duplicate": duplicate + prepared.rows_duplicate_in_file,
         "rows_skipped": prepared.rows_skipped,
     }
+    table = IngestedFile.__table__
     conn.execute(table.update().where(table.c.id == file_id).values(counts))
     return IngestedFile(id=file_id, **record, **counts)
 

@@ -271,11 +271,63 @@ def stage_rows(
     return stage
 
 
+def can_stage(url: str) -> bool:
+    """Whether loads into this warehouse can go through staging files (a SQLite file)."""
+    parsed = make_url(url)
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and bool(parsed.database)
+        and parsed.database != ":memory:"
+    )
+
+
+def stage_slice(
+    url: str,
+    stage: Stage | None,
+    table: TableOf,
+    frame: pl.DataFrame,
+    also: dict[str, tuple[TableOf, pl.DataFrame]] | None = None,
+) -> Stage:
+    """`stage_rows` for a file read in slices: the first slice creates the stage's files
+    (`STAGE_PARTS` of them), each later one appends its rows to them, each part in its own key
+    order. `also` appends more tables to the last file (a file's usage summary, once).
+    The caller deletes the files (`drop_stage`), also when this raises."""
+    if stage is None:
+        base = Path(make_url(url).database or "")
+        files = tuple(
+            base.with_name(stage_file_name(base, os.getpid())) for _ in range(STAGE_PARTS)
+        )
+        stage = Stage(files=files, tables=tuple(frozenset() for _ in files))
+    size = -(-frame.height // len(stage.files))
+    order = _key_order(_table(table), frame)
+    work: list[dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]]] = [
+        {
+            "rows": (table, frame, order.slice(i * size, size))
+            if order is not None
+            else (table, frame.slice(i * size, size), None)
+        }
+        for i in range(len(stage.files))
+    ]
+    work[-1].update({name: (t, rows, None) for name, (t, rows) in (also or {}).items()})
+    try:
+        with ThreadPoolExecutor(len(work), thread_name_prefix="stage") as pool:
+            list(pool.map(_write_stage_file, stage.files, work, [True] * len(work)))
+    except Exception as exc:
+        raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {reason(exc)}") from None
+    return Stage(
+        files=stage.files,
+        tables=tuple(held | frozenset(w) for held, w in zip(stage.tables, work, strict=True)),
+    )
+
+
 def _write_stage_file(
-    path: Path, tables: dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]]
+    path: Path,
+    tables: dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]],
+    append: bool = False,
 ) -> None:
     """Write staged tables into one file: name -> (table, frame, the positions of the
-    frame's rows to stage in that order, or None for all rows as they are)."""
+    frame's rows to stage in that order, or None for all rows as they are). `append` adds the
+    rows to tables the file may already hold."""
     with adbc.connect(str(path)) as conn:
         with conn.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
@@ -283,7 +335,7 @@ def _write_stage_file(
             for name, (table, rows, positions) in tables.items():
                 columns = [c.name for c in _table(table).columns if c.name in rows.columns]
                 batches = _arrow_batches(rows.select(columns), positions)
-                cursor.adbc_ingest(name, batches, mode="create")
+                cursor.adbc_ingest(name, batches, mode="create_append" if append else "create")
         conn.commit()
 
 
@@ -325,6 +377,7 @@ def upsert_newest(
     frame: pl.DataFrame,
     staged: Stage | None = None,
     constants: dict[str, Any] | None = None,
+    staged_rows: int | None = None,
 ) -> Upserted:
     """Upsert source rows by primary key, keeping the row of the newest export.
 
@@ -333,12 +386,14 @@ def upsert_newest(
     time forward, so an older export arriving later cannot win.
     `staged`: the frame's rows, already staged (`stage_rows`) and attached to this transaction;
     `constants` gives columns that are the same on every row (file id, pilot, export time) and
-    are then not in the staged rows.
+    are then not in the staged rows. `staged_rows`: how many rows are staged, when `frame`
+    does not hold them (a file staged slice by slice, `stage_slice`).
     """
     constants = constants or {}
     target = _table(table)
     keys = [c.name for c in target.primary_key.columns]
     columns = [c.name for c in target.columns]
+    height = frame.height if staged is None or staged_rows is None else staged_rows
     if staged is None and frame.height == 0:
         return Upserted(0, 0, ())
     if staged is None and conn.dialect.name == "postgresql":
@@ -368,7 +423,6 @@ def upsert_newest(
         source = stage.alias("s")
     else:
         source = _staged_source(staged, "rows", varying)
-    height = frame.height
     held = target.alias("h")
 
     def value(column: str) -> ColumnElement[Any]:

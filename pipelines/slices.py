@@ -1,0 +1,383 @@
+"""Large CSV files read in slices: memory that depends on the slice size, not on the file.
+
+A file of canonical columns larger than a slice (`slice_rows`, setting
+`PILOT_INGEST_SLICE_ROWS`) is cut at record boundaries into byte ranges of about that many
+records (`plan_slices`). A quoted cell may hold line ends: a line end only ends a record outside
+quotes, and each slice knows the physical line it starts on, so quarantine messages name the
+same lines as a whole-file read.
+
+Two checks compare rows across the whole file: an exact repeat of an earlier line is a duplicate,
+and a key that different rows share quarantines all of them. Both must be known before the first
+slice is checked, so a first pass reads every slice for a hash of each row's canonical key and of
+its raw cells only (20 bytes a row). Rows whose key hash occurs once can be neither; the few
+others ("suspects") are decided from the hashes and then verified exactly while the slices are
+read again (`canonical_slices`): their raw cells and canonical keys are kept and compared at the
+end, and the file is read whole instead (`SlicesDisagree`) in the unlikely case a hash collided.
+
+Anything the slice reader does not take the way `read_raw` would (another encoding, a lone `\\r`,
+a record polars cannot parse, a vendor format) leaves the file to the whole-file path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import polars as pl
+
+from models.operating_model import OperatingModel, SourceSettings
+from models.sources import SPECS
+from pipelines.adapters import custom_mapping
+from pipelines.adapters.base import Sniff
+from pipelines.encoding import detect_encoding
+from pipelines.file_settings import file_names, settings_for
+from pipelines.normalize import missing_required, to_canonical
+from pipelines.prepare import CanonicalFile, InboxFile, PreparedFile, choose_adapter
+from pipelines.read import LINE, RefusedFile, read_csv_slice, sniff_delimiter
+from pipelines.threads import join_or_warn
+
+log = logging.getLogger(__name__)
+
+SLICE_ROWS_VARIABLE = "PILOT_INGEST_SLICE_ROWS"
+# Rows of a large file read, checked and loaded at a time. Two slices are held at most (one
+# loading while the next is prepared).
+DEFAULT_SLICE_ROWS = 500_000
+# No record of any source is shorter: a file of fewer bytes than this many per slice row holds
+# at most one slice, and is not scanned for record boundaries.
+MIN_RECORD_BYTES = 16
+_CHUNK_BYTES = 16 << 20
+_SNIFF_BYTES = 64 * 1024
+_QUOTE, _NEWLINE = ord('"'), ord("\n")
+# Columns of the first pass: a row's line, its key's hash and whether it is null, its cells' hash.
+_KEY_HASH, _KEY_NULL, _ROW_HASH = "__key_hash", "__key_null", "__row_hash"
+
+
+def slice_rows() -> int:
+    """Rows per slice, from `PILOT_INGEST_SLICE_ROWS` (at least 1), else the default."""
+    value = os.environ.get(SLICE_ROWS_VARIABLE, "").strip()
+    return max(1, int(value)) if value else DEFAULT_SLICE_ROWS
+
+
+class SlicesDisagree(Exception):
+    """The slices' exact comparison found what the first pass's hashes missed (a collision),
+    or a slice read otherwise than the first pass read it: the file must be read whole."""
+
+
+@dataclass(frozen=True)
+class ByteSlice:
+    """Whole records of a file: bytes [start, end) and the physical line `start` is on."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+@dataclass
+class SlicePlan:
+    """How a large CSV file is read in slices, and what its first pass found."""
+
+    file: InboxFile
+    settings: SourceSettings  # the file's settings as read as canonical columns
+    choices: dict[str, dict[str, str | None]]
+    delimiter: str
+    header: bytes  # the header record, line end included, without a byte-order mark
+    slices: list[ByteSlice]
+    rows_read: int = 0
+    # Lines that exactly repeat an earlier line; lines whose key other rows share; the lines
+    # of every row whose key hash is not unique (those two are decided among them).
+    repeated_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
+    not_unique_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
+    suspect_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
+
+    @property
+    def target(self) -> str:
+        """The table the rows go to (canonical columns: the file's source)."""
+        return self.file.source
+
+    @property
+    def key(self) -> str:
+        """The source's key column (one text column: see `plan_slices`)."""
+        return SPECS[self.target].key[0]
+
+    def read(self, part: ByteSlice) -> pl.DataFrame:
+        """One slice's raw frame, numbered by its physical lines."""
+        with self.file.path.open("rb") as handle:
+            handle.seek(part.start)
+            body = handle.read(part.end - part.start)
+        offset = part.first_line - (self.header.count(b"\n") + 1)
+        return read_csv_slice(self.header + body, self.delimiter, offset)
+
+
+def plan_slices(
+    file: InboxFile, operating_model: OperatingModel, rows: int | None = None
+) -> SlicePlan | None:
+    """The slices of a large CSV file of canonical columns, with its first pass done; None
+    for a file read whole (small, not a plain UTF-8 CSV file, a vendor format, or anything the
+    slice reader would read otherwise than `read_raw`)."""
+    rows = rows or slice_rows()
+    if (
+        file.outside_inbox
+        or file.hidden
+        or file.path.suffix.lower() not in {".csv", ".tsv", ".txt"}
+    ):
+        return None
+    spec = SPECS.get(file.source)
+    if spec is None or file.source == "timesheets" or len(spec.key) != 1:
+        return None  # timesheet columns are derived; compound keys are compared whole
+    if spec.columns[spec.key[0]] != "str":
+        return None
+    try:
+        if file.path.stat().st_size < rows * MIN_RECORD_BYTES:
+            return None
+        folder = operating_model.source(file.source)
+        names = file_names(file.source, file.relative_path)
+        settings = settings_for(folder, names)
+        if settings.format == custom_mapping.NAME or not _utf8(settings.encoding):
+            return None
+        if settings.encoding is None and detect_encoding(file.path) is not None:
+            return None
+        cut = _cut(file, rows)
+        if cut is None:
+            return None
+        header, slices = cut
+        resolved = settings_for(folder, names, "canonical")
+        if not _utf8(resolved.encoding):
+            return None
+        with file.path.open("rb") as handle:
+            sample = handle.read(_SNIFF_BYTES).decode("utf-8-sig", errors="replace")
+        delimiter = sniff_delimiter(sample[: sample.rfind("\n") + 1] or sample)
+        choices: dict[str, dict[str, str | None]] = {
+            "encoding": {"value": resolved.encoding, "chosen_by": "configured"}
+            if resolved.encoding is not None
+            else {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
+        }
+        plan = SlicePlan(file, resolved, choices, delimiter, header, slices)
+        first = plan.read(slices[0])
+        columns = [c for c in first.columns if c != LINE]
+        if not _plain_columns(columns) or missing_required(spec, columns):
+            return None  # the whole-file path refuses it, with its reason
+        adapter = choose_adapter(file.source, settings.format, Sniff(file.path, frozenset(columns)))
+        if adapter is not None:
+            return None
+        _first_pass(plan, first)
+    except (RefusedFile, OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+        log.info("%s is read whole: %s", file.relative_path, exc)
+        return None
+    return plan
+
+
+def _utf8(encoding: str | None) -> bool:
+    return encoding is None or encoding.lower().replace("-", "").replace("_", "") == "utf8"
+
+
+def _plain_columns(columns: list[str]) -> bool:
+    """No column name repeated (polars numbers repeats; `read_raw` refuses or renames them)."""
+    return len(set(columns)) == len(columns) and not any(
+        re.search(r"_duplicated_\d+$", c) for c in columns
+    )
+
+
+def _cut(file: InboxFile, rows: int) -> tuple[bytes, list[ByteSlice]] | None:
+    """The header record and the byte ranges of about `rows` records each, or None for a file
+    to read whole (one slice, NUL bytes, a lone `\\r`, a quote left open at the end).
+
+    A line end ends a record when an even number of quotes came before it in the file (a
+    doubled quote inside a quoted cell counts twice)."""
+    quotes_odd = False
+    offset = 0
+    newlines = 0  # line ends before the chunk
+    boundaries = 0  # record ends before the chunk (the header's included)
+    header_end: int | None = None
+    cuts: list[tuple[int, int]] = []  # (byte offset, its physical line)
+    with file.path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+            if b"\x00" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
+                return None
+            data = np.frombuffer(chunk, np.uint8)
+            # A running count of quotes, kept modulo 256 in one byte: its parity is exact.
+            parity = np.cumsum(data == _QUOTE, dtype=np.uint8) & 1
+            ends = np.flatnonzero(data == _NEWLINE)
+            at_end = (parity[ends] ^ int(quotes_odd)) == 0
+            record_ends = ends[at_end]
+            line_of_end = np.flatnonzero(at_end) + 1 + newlines  # the line each record end ends
+            first = 0
+            if header_end is None and record_ends.size:
+                header_end = offset + int(record_ends[0]) + 1
+                boundaries, first = 0, 1
+            # Cut after every `rows`-th record end after the header.
+            wanted = np.arange(
+                (boundaries // rows + 1) * rows, boundaries + record_ends.size - first + 1, rows
+            )
+            for target in wanted:
+                index = int(target - boundaries) - 1 + first
+                cuts.append((offset + int(record_ends[index]) + 1, int(line_of_end[index]) + 1))
+            boundaries += record_ends.size - first
+            newlines += ends.size
+            if chunk:
+                quotes_odd = bool(int(parity[-1]) ^ int(quotes_odd))
+            offset += len(chunk)
+            del data, parity, ends
+    if quotes_odd or header_end is None:
+        return None
+    with file.path.open("rb") as handle:
+        header = handle.read(header_end)
+    header = header.removeprefix(b"\xef\xbb\xbf")
+    header_lines = header.count(b"\n")
+    starts = [(header_end, header_lines + 1), *cuts]
+    slices = [
+        ByteSlice(start, end, line)
+        for (start, line), (end, _) in zip(starts, [*cuts, (offset, 0)], strict=True)
+        if end > start
+    ]
+    return (header, slices) if len(slices) > 1 else None
+
+
+def _key_text(column: str) -> pl.Expr:
+    """The key as `pipelines.normalize` types a text column: trimmed, empty meaning missing
+    (checked against the typed key of every slice: `SlicesDisagree` if they ever differ)."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
+
+
+def _first_pass(plan: SlicePlan, first: pl.DataFrame) -> None:
+    """Hash every row's key and cells, slice by slice; decide the repeated lines and the lines
+    whose key other rows share (as the whole-file checks would) among the suspects."""
+    hashes: list[pl.DataFrame] = []
+    for n, part in enumerate(plan.slices):
+        raw = first if n == 0 else plan.read(part)
+        data_columns = [c for c in raw.columns if c != LINE]
+        key = _key_text(plan.key)
+        hashes.append(
+            raw.select(
+                LINE,
+                key.hash(seed=0).alias(_KEY_HASH),
+                key.is_null().alias(_KEY_NULL),
+                pl.struct(data_columns).hash(seed=0).alias(_ROW_HASH),
+            )
+        )
+        del raw
+    rows = pl.concat(hashes)
+    del hashes
+    plan.rows_read = rows.height
+    suspects = rows.filter(pl.col(_KEY_HASH).is_duplicated()).sort(LINE)
+    del rows
+    repeat = ~pl.struct(_KEY_HASH, _ROW_HASH).is_first_distinct()
+    suspects = suspects.with_columns(repeat.alias("__repeat"))
+    shared = suspects.filter(~pl.col("__repeat") & ~pl.col(_KEY_NULL)).filter(
+        pl.len().over(_KEY_HASH) > 1
+    )
+    plan.suspect_lines = suspects.get_column(LINE)
+    plan.repeated_lines = suspects.filter("__repeat").get_column(LINE)
+    plan.not_unique_lines = shared.get_column(LINE)
+
+
+def canonical_slices(
+    plan: SlicePlan, operating_model: OperatingModel
+) -> Iterator[CanonicalFile | PreparedFile]:
+    """The file's slices read and typed, each as the `CanonicalFile` of its rows (its repeats
+    set aside), ready for the row checks; a file refused while typed comes back as one refused
+    `PreparedFile`. After the last slice, the first pass's decisions are verified exactly
+    (raises `SlicesDisagree` if they do not hold)."""
+    file, target, key = plan.file, plan.target, plan.key
+    kept: list[pl.DataFrame] = []  # the suspects' raw cells and typed keys, for the check
+    data_columns: list[str] = []
+    for part in plan.slices:
+        raw = plan.read(part)
+        data_columns = [c for c in raw.columns if c != LINE]
+        try:
+            canonical = to_canonical(target, raw, operating_model.timezone)
+        except RefusedFile as exc:
+            yield PreparedFile(file, "csv", str(exc), rows_read=plan.rows_read, adapter="canonical")
+            return
+        typed_key = canonical.get_column(key)
+        if not raw.select(_key_text(key)).to_series().equals(typed_key, check_names=False):
+            raise SlicesDisagree("a key typed otherwise than hashed")
+        suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
+        kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
+        repeated = raw.get_column(LINE).filter(
+            raw.get_column(LINE).is_in(plan.repeated_lines.implode())
+        )
+        canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
+        yield CanonicalFile(
+            file, "csv", None, target, raw, canonical, raw.height, repeated, plan.settings,
+            dict(plan.choices), {},
+        )  # fmt: skip
+        del raw, canonical
+    _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
+
+
+def _verify(plan: SlicePlan, kept: pl.DataFrame, data_columns: list[str]) -> None:
+    """The suspects compared cell by cell and key by key: the same repeats and shared keys as
+    the first pass decided from hashes, or `SlicesDisagree`."""
+    if kept.height == 0:
+        return
+    kept = kept.sort(LINE)
+    repeat = ~pl.struct(data_columns).is_first_distinct()
+    kept = kept.with_columns(repeat.alias("__repeat"))
+    shared = kept.filter(~pl.col("__repeat") & pl.col("__key").is_not_null()).filter(
+        pl.len().over("__key") > 1
+    )
+    repeated = kept.filter("__repeat").get_column(LINE)
+    if not _same(repeated, plan.repeated_lines) or not _same(
+        shared.get_column(LINE), plan.not_unique_lines
+    ):
+        raise SlicesDisagree("rows' hashes collided")
+
+
+def _same(a: pl.Series, b: pl.Series) -> bool:
+    return a.sort().cast(pl.UInt32).equals(b.sort().cast(pl.UInt32), check_names=False)
+
+
+Item = TypeVar("Item")
+
+
+def read_ahead(items: Iterator[Item], held: int = 2) -> Iterator[Item]:
+    """The items made by a worker thread, ahead of the caller, with at most `held` of them
+    alive at once: the one the caller works on and the next (the caller drops each before
+    asking for the next). An error of the worker is raised in the caller."""
+    tokens = threading.Semaphore(held)
+    ready: queue.Queue[tuple[str, object]] = queue.Queue()
+    stopping = threading.Event()
+
+    def work() -> None:
+        try:
+            while True:
+                tokens.acquire()
+                if stopping.is_set():
+                    return
+                made = next(items, ready)  # the queue itself marks the end
+                if made is ready:
+                    ready.put(("end", None))
+                    return
+                ready.put(("item", made))
+                del made
+        except BaseException as exc:  # surfaces in the caller, never lost with the thread
+            ready.put(("error", exc))
+
+    worker = threading.Thread(target=work, name="slices", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+            del value
+            tokens.release()
+    finally:
+        stopping.set()
+        tokens.release()
+        join_or_warn(worker)
+        close = getattr(items, "close", None)
+        if close is not None and not worker.is_alive():
+            close()

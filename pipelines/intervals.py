@@ -113,9 +113,7 @@ def _resampled(
     from `rng` row after row."""
     n = len(values)
     distinct, codes = np.unique(values, return_inverse=True)
-    by_counts = (
-        statistic == "median" and len(distinct) <= _MAX_COUNTED and not np.isnan(values).any()
-    )
+    by_counts = statistic == "median" and not np.isnan(values).any()
     rows = max(1, _BLOCK_DRAWS // n)
     out = np.empty(resamples)
     for start in range(0, resamples, rows):
@@ -130,9 +128,9 @@ def _resampled(
     return out
 
 
-# Medians of resamples of few distinct values (minutes, counts) are read off each row's counts
-# of every value instead of partitioning the row: the same numbers, several times faster.
-_MAX_COUNTED = 4096
+# The median of a resample is read off the row's count of each distinct value (a block of rows
+# holds about as many counts as draws) instead of partitioning the drawn values: the same
+# numbers, several times faster.
 
 
 def _counted_medians(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:

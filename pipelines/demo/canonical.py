@@ -71,6 +71,8 @@ def _agents(count: int | None) -> tuple[list[str], np.ndarray]:
     names = AGENTS[:count] + [f"Agent {i:03d}" for i in range(len(AGENTS) + 1, count + 1)]
     weights = np.concatenate([AGENT_WEIGHTS, np.ones(max(count - len(AGENTS), 0))])[:count]
     return names, weights
+
+
 REVIEWER, REVIEWER_BACKUP = "Dana Levi", "Max Roth"
 TECH_OWNER, BUSINESS_OWNER = "Sam Okafor", "Ana Ruiz"
 
@@ -476,9 +478,7 @@ def _make_tickets(
                 window_start = _local_epoch(weeks[w.index - 1].monday + timedelta(days=5))
                 overlap = int(np.count_nonzero(parts[-1]["created"] >= window_start))
             n_total = per_week - overlap  # >= 0: the overlap is part of last week's per_week
-        parts.append(
-            _tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan, n_total, agents)
-        )
+        parts.append(_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan, n_total, agents))
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["created"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}

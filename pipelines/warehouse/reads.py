@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import adbc_driver_sqlite.dbapi as adbc
 import polars as pl
-from adbc_driver_sqlite import StatementOptions
 from sqlalchemy import Connection, func, select
 from sqlmodel import SQLModel
 
@@ -22,9 +19,8 @@ def read_frame(
 ) -> pl.DataFrame:
     """Run a select and return its rows as a polars frame (timestamps as UTC).
 
-    With a `schema` (the result's columns, in order) the rows come column-wise, without a
-    Python object per cell: from SQLite through ADBC as Arrow, from PostgreSQL as COPY text in
-    the connection's own transaction; typed in polars. Otherwise row by row."""
+    With a `schema` the rows are typed column-wise in polars: from PostgreSQL as `COPY` text in
+    the connection's own transaction (no Python object per cell), from SQLite as raw cells."""
     if schema is not None:
         columnar = _columnar_frame(conn, statement, schema)
         if columnar is not None:
@@ -52,10 +48,6 @@ def read_frame(
 
 
 _SQLITE_STAMP = "%Y-%m-%d %H:%M:%S%.f"
-# ADBC's SQLite driver infers each column's type from its first batch of rows and refuses a
-# later cell of another type (a text column whose first rows are NULL): one batch for the
-# whole result lets it see every cell.
-_ONE_BATCH = str(2**30)
 
 
 def _schema_types(schema: dict[str, Any]) -> dict[str, pl.DataType]:
@@ -96,31 +88,14 @@ def _driver_sql(conn: Connection, statement: Any) -> tuple[str, Any] | None:
 def _columnar_frame(
     conn: Connection, statement: Any, schema: dict[str, Any]
 ) -> pl.DataFrame | None:
-    """The select's rows read column-wise, or None when this connection cannot (an in-memory
-    or uncommitted SQLite database, another driver): then they are read row by row."""
+    """The select's rows read column-wise (PostgreSQL through psycopg), or None: then they are
+    read row by row."""
+    # SQLite stays row by row: a second SQLite library in the process (ADBC's driver links its
+    # own) must not open the warehouse file while sqlite3 holds it. Each library keeps its own
+    # POSIX locks, and closing one's file drops the other's: one may then checkpoint or delete
+    # the write-ahead log the other still reads.
     dialect = conn.dialect.name
     types = _schema_types(schema)
-    if dialect == "sqlite":
-        database = conn.engine.url.database
-        raw = conn.connection.driver_connection
-        # A second connection sees only what is committed: not this transaction's own writes.
-        if not database or not Path(database).is_file() or getattr(raw, "in_transaction", True):
-            return None
-        driver = _driver_sql(conn, statement)
-        if driver is None:
-            return None
-        sql, values = driver
-        with adbc.connect(database) as reader, reader.cursor() as cursor:
-            cursor.adbc_statement.set_options(**{StatementOptions.BATCH_ROWS.value: _ONE_BATCH})
-            cursor.execute(sql, values)
-            table = cursor.fetch_arrow_table()
-        names = list(table.column_names)
-        if not set(names) <= set(types):
-            raise ValueError(f"read_frame: columns {names} are not all in the schema {list(types)}")
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        stored = _stored_types(names, types)
-        return _typed(frame.cast(stored, strict=False), names, types)  # type: ignore[arg-type]
     if dialect == "postgresql" and conn.dialect.driver == "psycopg":
         return _postgres_frame(conn, statement, types)
     return None

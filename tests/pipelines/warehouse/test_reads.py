@@ -1,4 +1,4 @@
-"""Warehouse reads into polars frames (SQLite through ADBC, PostgreSQL through COPY)."""
+"""Warehouse reads into polars frames (SQLite row by row, PostgreSQL through COPY)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from pipelines.warehouse.reads import read_frame
 
 UTC = dt.UTC
 TABLE = Ticket.__table__
-# More rows than ADBC's SQLite driver reads in its first batch (1,024), the first ones with no
-# agent, solve time or draft flag: a column typed from its first rows alone would refuse the rest.
+# More rows than a reader that types each column from its first 1,024 rows sees there, the first
+# ones with no agent, solve time or draft flag: such a reader would mistype or refuse the rest.
 ROWS = 1_500
 FIRST_NULLS = 1_100
 

@@ -152,14 +152,29 @@ def fresh_db(url: str | None, folder: Path, run: int | str, copy_of: str | None 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"pilot_bench_{run}"
+    name = f"pilot_bench_{os.getpid()}_{run}"  # several benchmarks may share the server
     template = f' TEMPLATE "{make_url(copy_of).database}"' if copy_of else ""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
     admin.dispose()
+    _CREATED.append(name)
     return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+_CREATED: list[str] = []  # the server databases this benchmark made
+
+
+def drop_created(url: str) -> None:
+    """Drop the databases `fresh_db` made on the server at `url`."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in _CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -497,6 +512,8 @@ def main() -> None:
             runs.append(figures)
     floor = measure_floor(inbox, args.repeat, as_built=False)
     dispose_engines()
+    if args.db:
+        drop_created(args.db)
 
     print(
         f"\nweek {week}: {usage_rows:,} usage rows, {sizes['tickets']:,} tickets, "

@@ -62,6 +62,9 @@ AGENTS = [
 ]
 AGENT_WEIGHTS = np.array([1.2, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9, 0.9])
 
+REVIEWER, REVIEWER_BACKUP = "Dana Levi", "Max Roth"
+TECH_OWNER, BUSINESS_OWNER = "Sam Okafor", "Ana Ruiz"
+
 
 def _agents(count: int | None) -> tuple[list[str], np.ndarray]:
     """The support agents and their shares of the tickets: the eight named ones, or ``count``
@@ -72,9 +75,6 @@ def _agents(count: int | None) -> tuple[list[str], np.ndarray]:
     weights = np.concatenate([AGENT_WEIGHTS, np.ones(max(count - len(AGENTS), 0))])[:count]
     return names, weights
 
-
-REVIEWER, REVIEWER_BACKUP = "Dana Levi", "Max Roth"
-TECH_OWNER, BUSINESS_OWNER = "Sam Okafor", "Ana Ruiz"
 
 AI_CATEGORIES = ["password_reset", "shipping_update", "account_question", "order_status"]
 AI_CATEGORY_P = np.array([0.30, 0.25, 0.20, 0.25])

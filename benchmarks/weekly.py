@@ -1,7 +1,7 @@
 """Benchmark of one weekly run at scale: seconds, usage rows per second and peak memory per stage.
 
     uv run python benchmarks/weekly.py --usage-rows 1000000 [--tickets N] [--timesheet-entries N]
-        [--reviews N] [--changes N] [--db URL] [--repeat 3] [--keep DIR]
+        [--reviews N] [--changes N] [--db URL] [--repeat 3] [--keep DIR] [--shuffle] [--cli]
 
 Generates (or reuses, with --keep) a one-week inbox (issue 7's "large week" is --usage-rows
 5000000: 500,000 tickets, 100,000 timesheet entries, 1,000 reviews, 10 changes; the defaults
@@ -10,6 +10,16 @@ fresh warehouse, as `flows/weekly_readiness.py` runs them but without Prefect: i
 check, price, load), facts, rules, report (report files, email, readiness.json). Also times a
 bare read of every inbox file with polars (`read_csv`, `read_ndjson`, `read_json` for a JSON
 array) in the same run, and a re-run of the week with no new files.
+
+With --shuffle the inbox is the shape of several gateway pods' logs merged: each ticket's model
+calls at random times over the rest of the week, the usage rows in random order, 200 agents.
+With --cli each run also times the real `pilot-readiness run` command in a fresh process (its
+imports, Great Expectations' start and Prefect included) against a Prefect server this benchmark
+starts on a free port, on a fresh warehouse; its peak RSS is the child's.
+
+Every invocation also measures the floor of `benchmarks/floor.py` for the same inbox (bare read
+of the usage file + the GX suite on its typed rows + its rows written into a new SQLite file)
+and prints each whole run over it.
 
 The last line, `BENCH {...}`, holds every figure as JSON: compare two sizes (e.g. 1M and 5M
 usage rows) to see whether the run grows linearly. With --repeat N every time is the median of
@@ -22,12 +32,16 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +54,15 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import polars as pl
 import psutil
+from floor import measure_floor
 
 PILOT = Path(__file__).resolve().parents[1] / "pilots" / "support-reply-drafts.yaml"
 SOURCES = ("usage", "tickets", "timesheets", "reviews", "changes")
 BARE = "bare read (polars)"
 WHOLE = "whole run"
 RERUN = "re-run, no new files"
+CLI = "pilot-readiness run (CLI)"
+SHUFFLED_AGENTS = 200
 
 
 class PeakRss:
@@ -135,14 +152,29 @@ def fresh_db(url: str | None, folder: Path, run: int | str, copy_of: str | None 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"pilot_bench_{run}"
+    name = f"pilot_bench_{os.getpid()}_{run}"  # several benchmarks may share the server
     template = f' TEMPLATE "{make_url(copy_of).database}"' if copy_of else ""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
     admin.dispose()
+    _CREATED.append(name)
     return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+_CREATED: list[str] = []  # the server databases this benchmark made
+
+
+def drop_created(url: str) -> None:
+    """Drop the databases `fresh_db` made on the server at `url`."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in _CREATED:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -185,7 +217,11 @@ def _usage_weeks(inbox: Path) -> list[str]:
 
 
 def _generated(
-    inbox: Path, history: Path | None, sizes: dict[str, int], history_weeks: int
+    inbox: Path,
+    history: Path | None,
+    sizes: dict[str, int],
+    history_weeks: int,
+    shuffle: bool = False,
 ) -> dict[str, Any] | None:
     """Generate the timed week's inbox (and the weeks before it, in `history`) unless complete
     ones are there; the generation figures, if made. The weeks are generated together, as
@@ -210,6 +246,8 @@ def _generated(
             timesheet_entries_per_week=sizes["timesheet_entries"],
             reviews_per_week=sizes["reviews"],
             changes_total=sizes["changes"],
+            agents=SHUFFLED_AGENTS if shuffle else None,
+            spread_calls=shuffle,
         )
     )
     for week, paths in result.files_by_week.items():
@@ -227,6 +265,92 @@ def _generated(
         f" peak {peak / 2**20:,.0f} MiB"
     )
     return {"seconds": round(seconds, 3), "peak_rss_mib": round(peak / 2**20)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def prefect_server(folder: Path) -> Iterator[dict[str, str]]:
+    """A Prefect server on a free loopback port (its own PREFECT_HOME under `folder`), stopped
+    at the end; yields the environment a child process needs to use it."""
+    home = Path(tempfile.mkdtemp(prefix="prefect-home-", dir=folder))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+    }
+    server_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    prefect = Path(sys.executable).with_name("prefect")
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=5):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the Prefect server did not start; see {home / 'server.log'}"
+                    ) from None
+                time.sleep(0.5)
+        yield env
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def cli_run(
+    env: dict[str, str], inbox: Path, week: Week, db_url: str, out: Path
+) -> tuple[float, int]:
+    """`pilot-readiness run` of the week in a fresh process: wall seconds and the child's peak
+    RSS in bytes. Raises RuntimeError (with its output's end) when the command fails."""
+    command = [
+        str(Path(sys.executable).with_name("pilot-readiness")),
+        "run",
+        "--pilot",
+        str(PILOT),
+        "--inbox",
+        str(inbox),
+        "--week",
+        week.label,
+        "--db",
+        db_url,
+        "--out",
+        str(out),
+        "--no-email",
+    ]
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        command, env=env, cwd=out.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _pid, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        tail = output.decode(errors="replace")[-4000:]
+        raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{tail}")
+    return seconds, usage.ru_maxrss * 1024  # kilobytes on Linux
 
 
 def main() -> None:
@@ -253,6 +377,17 @@ def main() -> None:
     )
     parser.add_argument(
         "--keep", type=Path, help="folder to keep (and reuse) the generated inbox in"
+    )
+    parser.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="usage rows in random time order, each ticket's calls spread over the week, "
+        f"{SHUFFLED_AGENTS} agents (several gateway pods' logs merged)",
+    )
+    parser.add_argument(
+        "--cli",
+        action="store_true",
+        help="also time `pilot-readiness run` in a fresh process against a Prefect server",
     )
     args = parser.parse_args()
     sizes = {
@@ -283,11 +418,13 @@ def main() -> None:
     name = "inbox-u{usage_rows}-t{tickets}-ts{timesheet_entries}-r{reviews}-c{changes}".format(
         **sizes
     )
+    if args.shuffle:
+        name += f"-shuffled-a{SHUFFLED_AGENTS}"
     if args.history_weeks:
         name += f"-after{args.history_weeks}"
     inbox = work / name
     history = work / f"{name}-history" if args.history_weeks else None
-    generated = _generated(inbox, history, sizes, args.history_weeks)
+    generated = _generated(inbox, history, sizes, args.history_weeks, args.shuffle)
     operating_model = load_operating_model(PILOT)
     [week] = [Week.parse(w, operating_model.timezone) for w in _usage_weeks(inbox)]
     files = inbox_files(inbox)
@@ -311,53 +448,72 @@ def main() -> None:
     runs: list[dict[str, tuple[float, int]]] = []
     ratios: dict[str, list[float]] = {"whole_over_bare": [], "rerun_share": []}
     ingest_counts: dict[str, dict[str, int]] = {}
-    for run in range(args.repeat):
-        db_url = fresh_db(args.db, work, run, copy_of=history_url)
-        out = work / f"reports-{run}"
-        figures: dict[str, tuple[float, int]] = {}
-        seconds, peak, bare_rows = timed(partial(bare_read, files))
-        figures[BARE] = (seconds, peak)
-        week_results = WeekResults(db_url, operating_model, week)
-        stages = [
-            ("ingest", partial(ingest_inbox, db_url, operating_model, inbox, week)),
-            ("facts", week_results.facts),
-            ("rules", week_results.rules),
-            (
-                "report",
-                partial(
-                    publish_and_send, db_url, operating_model, week, out, Settings(smtp_host=None)
+    with ExitStack() as stack:
+        cli_env = stack.enter_context(prefect_server(work)) if args.cli else None
+        for run in range(args.repeat):
+            db_url = fresh_db(args.db, work, run, copy_of=history_url)
+            out = work / f"reports-{run}"
+            figures: dict[str, tuple[float, int]] = {}
+            seconds, peak, bare_rows = timed(partial(bare_read, files))
+            figures[BARE] = (seconds, peak)
+            week_results = WeekResults(db_url, operating_model, week)
+            stages = [
+                ("ingest", partial(ingest_inbox, db_url, operating_model, inbox, week)),
+                ("facts", week_results.facts),
+                ("rules", week_results.rules),
+                (
+                    "report",
+                    partial(
+                        publish_and_send,
+                        db_url,
+                        operating_model,
+                        week,
+                        out,
+                        Settings(smtp_host=None),
+                    ),
                 ),
-            ),
-        ]
-        for stage, fn in stages:
-            seconds, peak, result = timed(fn)
-            figures[stage] = (seconds, peak)
-            if stage == "ingest" and run == 0:
-                for f in result:
-                    entry = ingest_counts.setdefault(
-                        f.source, {"files": 0, "refused": 0, "read": 0, "loaded": 0}
-                    )
-                    entry["files"] += 1
-                    entry["refused"] += f.status == "refused"
-                    entry["read"] += f.rows_read
-                    entry["loaded"] += f.rows_loaded
-                    entry["quarantined"] = entry.get("quarantined", 0) + f.rows_quarantined
-                    entry["duplicate"] = entry.get("duplicate", 0) + f.rows_duplicate
-        figures[WHOLE] = (
-            sum(figures[s][0] for s, _ in stages),
-            max(figures[s][1] for s, _ in stages),
-        )
-        rerun_seconds, rerun_peak = 0.0, 0
-        for _stage, fn in stages:
-            seconds, peak, _ = timed(fn)
-            rerun_seconds += seconds
-            rerun_peak = max(rerun_peak, peak)
-        figures[RERUN] = (rerun_seconds, rerun_peak)
-        ratios["whole_over_bare"].append(figures[WHOLE][0] / figures[BARE][0])
-        ratios["rerun_share"].append(figures[RERUN][0] / figures[WHOLE][0])
-        runs.append(figures)
-        dispose_engines()
-        shutil.rmtree(out, ignore_errors=True)
+            ]
+            for stage, fn in stages:
+                seconds, peak, result = timed(fn)
+                figures[stage] = (seconds, peak)
+                if stage == "ingest" and run == 0:
+                    for f in result:
+                        entry = ingest_counts.setdefault(
+                            f.source, {"files": 0, "refused": 0, "read": 0, "loaded": 0}
+                        )
+                        entry["files"] += 1
+                        entry["refused"] += f.status == "refused"
+                        entry["read"] += f.rows_read
+                        entry["loaded"] += f.rows_loaded
+                        entry["quarantined"] = entry.get("quarantined", 0) + f.rows_quarantined
+                        entry["duplicate"] = entry.get("duplicate", 0) + f.rows_duplicate
+            figures[WHOLE] = (
+                sum(figures[s][0] for s, _ in stages),
+                max(figures[s][1] for s, _ in stages),
+            )
+            rerun_seconds, rerun_peak = 0.0, 0
+            for _stage, fn in stages:
+                seconds, peak, _ = timed(fn)
+                rerun_seconds += seconds
+                rerun_peak = max(rerun_peak, peak)
+            figures[RERUN] = (rerun_seconds, rerun_peak)
+            ratios["whole_over_bare"].append(figures[WHOLE][0] / figures[BARE][0])
+            ratios["rerun_share"].append(figures[RERUN][0] / figures[WHOLE][0])
+            dispose_engines()
+            shutil.rmtree(out, ignore_errors=True)
+            if cli_env is not None:
+                # A fresh warehouse, as for the stages above; the command runs the same week.
+                cli_db = fresh_db(args.db, work, f"cli{run}", copy_of=history_url)
+                figures[CLI] = cli_run(cli_env, inbox, week, cli_db, out)
+                print(
+                    f"run {run + 1}: CLI {figures[CLI][0]:.2f} s, peak {figures[CLI][1] / 2**20:,.0f} MiB"
+                )
+                shutil.rmtree(out, ignore_errors=True)
+            runs.append(figures)
+    floor = measure_floor(inbox, args.repeat, as_built=False)
+    dispose_engines()
+    if args.db:
+        drop_created(args.db)
 
     print(
         f"\nweek {week}: {usage_rows:,} usage rows, {sizes['tickets']:,} tickets, "
@@ -392,6 +548,15 @@ def main() -> None:
     whole_over_bare = statistics.median(ratios["whole_over_bare"])
     rerun_share = statistics.median(ratios["rerun_share"])
     print(f"\nwhole run / bare read: {whole_over_bare:.1f}x; re-run / first run: {rerun_share:.1%}")
+    whole_s = statistics.median(r[WHOLE][0] for r in runs)
+    cli_s = statistics.median(r[CLI][0] for r in runs) if CLI in runs[0] else 0.0
+    # The floor: what any design pays for the usage file (see benchmarks/floor.py).
+    print(
+        f"floor of {floor.file}: {floor.floor_s:.2f} s (bare read {floor.bare_read_s:.2f} + "
+        f"GX {floor.gx_s:.2f} + rows into SQLite {floor.rows_into_sqlite_s:.2f}); "
+        f"whole run / floor {whole_s / floor.floor_s:.2f}x"
+        + (f"; CLI run / floor {cli_s / floor.floor_s:.2f}x" if CLI in stages_out else "")
+    )
     # Every run's figure beside the median: this machine's speed varies from run to run.
     each = [round(r[WHOLE][0], 2) for r in runs]
     peaks = [round(r[WHOLE][1] / 2**20) for r in runs]
@@ -412,7 +577,20 @@ def main() -> None:
         "whole_over_bare": round(whole_over_bare, 3),
         "whole_over_bare_each": [round(x, 2) for x in ratios["whole_over_bare"]],
         "rerun_share": round(rerun_share, 4),
+        "shuffle": args.shuffle,
+        "floor": {
+            "file": floor.file,
+            "bare_read_s": round(floor.bare_read_s, 3),
+            "gx_s": round(floor.gx_s, 3),
+            "rows_into_sqlite_s": round(floor.rows_into_sqlite_s, 3),
+            "floor_s": round(floor.floor_s, 3),
+        },
+        "whole_over_floor": round(whole_s / floor.floor_s, 3),
     }
+    if CLI in stages_out:
+        bench["cli_each_s"] = [round(r[CLI][0], 2) for r in runs]
+        bench["cli_peak_rss_each_mib"] = [round(r[CLI][1] / 2**20) for r in runs]
+        bench["cli_over_floor"] = round(cli_s / floor.floor_s, 3)
     print("BENCH " + json.dumps(bench, sort_keys=False))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -446,12 +446,22 @@ def generate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
     last_week: Annotated[str, typer.Option(help="The newest generated week.")] = "2026-W46",
+    agents: Annotated[
+        int | None, typer.Option(min=1, help="Support agents sharing the tickets (default: 8).")
+    ] = None,
+    spread_calls: Annotated[
+        bool,
+        typer.Option(
+            help="Spread each ticket's model calls at random over the rest of the week and write "
+            "the usage rows in random order (several gateway pods' logs merged)."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic inbox for the example pilot at any scale.
 
     The large week of the performance targets: --weeks 1 --usage-rows-per-week 5000000
     --tickets-per-week 500000 --timesheet-entries-per-week 100000 --reviews-per-week 1000
-    --changes-total 10.
+    --changes-total 10; the same week as merged gateway logs adds --agents 200 --spread-calls.
     """
     from pipelines.demo.canonical import generate_inbox
 
@@ -465,6 +475,8 @@ def generate(
         changes_total=changes_total,
         seed=seed,
         last_week=last_week,
+        agents=agents,
+        spread_calls=spread_calls,
     )
     typer.echo(
         f"wrote {sum(generated.rows.values()):,} rows for weeks {generated.weeks[0]}..{generated.weeks[-1]} to {out}"

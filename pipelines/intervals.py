@@ -91,9 +91,57 @@ def bootstrap_difference(
         return None
     rng = np.random.default_rng(seed)
     first, second = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    draws_a = first[rng.integers(0, len(first), size=(resamples, len(first)))]
-    draws_b = second[rng.integers(0, len(second), size=(resamples, len(second)))]
-    stat = np.median if statistic == "median" else np.mean
-    diffs = stat(draws_a, axis=1) - stat(draws_b, axis=1)
+    diffs = _resampled(first, statistic, resamples, rng) - _resampled(
+        second, statistic, resamples, rng
+    )
     low, high = np.percentile(diffs, [2.5, 97.5])
     return float(low), float(high)
+
+
+# Draws resampled at once: the whole (resamples x n) matrix of a week with 100k tickets would
+# hold gigabytes; the generator gives the same numbers drawn a block of rows at a time.
+_BLOCK_DRAWS = 1 << 20
+
+
+def _resampled(
+    values: np.ndarray,
+    statistic: Literal["mean", "median"],
+    resamples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The statistic of each of `resamples` resamples of `values` (with replacement), drawn
+    from `rng` row after row."""
+    n = len(values)
+    distinct, codes = np.unique(values, return_inverse=True)
+    by_counts = statistic == "median" and not np.isnan(values).any()
+    rows = max(1, _BLOCK_DRAWS // n)
+    out = np.empty(resamples)
+    for start in range(0, resamples, rows):
+        count = min(rows, resamples - start)
+        drawn = rng.integers(0, n, size=(count, n))
+        if by_counts:
+            out[start : start + count] = _counted_medians(codes[drawn], distinct)
+        elif statistic == "median":
+            out[start : start + count] = np.median(values[drawn], axis=1)
+        else:
+            out[start : start + count] = np.mean(values[drawn], axis=1)
+    return out
+
+
+# The median of a resample is read off the row's count of each distinct value (a block of rows
+# holds about as many counts as draws) instead of partitioning the drawn values: the same
+# numbers, several times faster.
+
+
+def _counted_medians(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """The median of each row of `codes` (positions in the sorted `distinct` values), as
+    `np.median` gives it: the middle value, or the mean of the two middle values."""
+    rows, n = codes.shape
+    width = len(distinct)
+    counts = np.bincount(
+        (codes + (np.arange(rows) * width)[:, None]).ravel(), minlength=rows * width
+    ).reshape(rows, width)
+    below = counts.cumsum(axis=1)
+    low = (below <= (n - 1) // 2).sum(axis=1)
+    high = (below <= n // 2).sum(axis=1)
+    return (distinct[low] + distinct[high]) / 2

@@ -61,8 +61,20 @@ AGENTS = [
     "Elias Wolf",
 ]
 AGENT_WEIGHTS = np.array([1.2, 1.1, 1.0, 1.0, 1.0, 0.9, 0.9, 0.9])
+
 REVIEWER, REVIEWER_BACKUP = "Dana Levi", "Max Roth"
 TECH_OWNER, BUSINESS_OWNER = "Sam Okafor", "Ana Ruiz"
+
+
+def _agents(count: int | None) -> tuple[list[str], np.ndarray]:
+    """The support agents and their shares of the tickets: the eight named ones, or ``count``
+    agents (the named ones first, then "Agent 009", ... at the average share)."""
+    if count is None:
+        return AGENTS, AGENT_WEIGHTS
+    names = AGENTS[:count] + [f"Agent {i:03d}" for i in range(len(AGENTS) + 1, count + 1)]
+    weights = np.concatenate([AGENT_WEIGHTS, np.ones(max(count - len(AGENTS), 0))])[:count]
+    return names, weights
+
 
 AI_CATEGORIES = ["password_reset", "shipping_update", "account_question", "order_status"]
 AI_CATEGORY_P = np.array([0.30, 0.25, 0.20, 0.25])
@@ -322,7 +334,11 @@ class _Tickets:
 
 
 def _tickets_for_week(
-    w: _Week, rng: np.random.Generator, plan: _Plan, n_total: int | None = None
+    w: _Week,
+    rng: np.random.Generator,
+    plan: _Plan,
+    n_total: int | None = None,
+    agents: int | None = None,
 ) -> dict[str, np.ndarray]:
     if n_total is None:
         n_ai = int(rng.integers(388, 414))
@@ -359,9 +375,8 @@ def _tickets_for_week(
     noon = np.array([w.day_noon(d) for d in range(7)], dtype=np.int64)
     created = noon[day] + (secs - 12 * 3600).astype(np.int64)
 
-    agent = np.array(AGENTS, dtype=object)[
-        rng.choice(len(AGENTS), size=n, p=AGENT_WEIGHTS / AGENT_WEIGHTS.sum())
-    ]
+    names, weights = _agents(agents)
+    agent = np.array(names, dtype=object)[rng.choice(len(names), size=n, p=weights / weights.sum())]
     # One uniform draw per ticket, as rng.choice(4, p=OUTCOME_P) takes it, read against the
     # prompt version's outcome shares (tickets created after prompt v2 went live use v2's).
     cdf_v1, cdf_v2 = (
@@ -446,7 +461,11 @@ def _tickets_for_week(
 
 
 def _make_tickets(
-    weeks: list[_Week], seed: int, plan: _Plan, per_week: int | None = None
+    weeks: list[_Week],
+    seed: int,
+    plan: _Plan,
+    per_week: int | None = None,
+    agents: int | None = None,
 ) -> _Tickets:
     """All tickets; with ``per_week`` each week's export (its own tickets plus the re-exported
     weekend of the week before) holds exactly ``per_week`` tickets."""
@@ -459,7 +478,7 @@ def _make_tickets(
                 window_start = _local_epoch(weeks[w.index - 1].monday + timedelta(days=5))
                 overlap = int(np.count_nonzero(parts[-1]["created"] >= window_start))
             n_total = per_week - overlap  # >= 0: the overlap is part of last week's per_week
-        parts.append(_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan, n_total))
+        parts.append(_tickets_for_week(w, _rng(seed, _S_TICKETS, w.index), plan, n_total, agents))
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["created"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}
@@ -1022,7 +1041,12 @@ def _make_usage(
     rows_per_week: int | None,
     rng: np.random.Generator,
     v2_at: int | None,
+    spread_calls: bool = False,
 ) -> pl.DataFrame:
+    """One week's usage rows. By default each AI ticket's calls come in a burst right after it
+    arrives and the rows are in time order; with ``spread_calls`` each call falls at a random
+    time between its ticket's arrival and the week's end, and the rows are in random order (the
+    shape of several gateway pods' logs merged)."""
     tix = np.flatnonzero(t.ai & (t.created >= w.start) & (t.created < w.end))
     bad_from = (
         w.start + 9 * 3600 if plan.bad == w.index else None
@@ -1046,6 +1070,9 @@ def _make_usage(
     rank = np.arange(n_attr) - np.repeat(np.cumsum(counts) - counts, counts)
     step_ms = np.minimum(12_000.0, 6 * 3600 * 1000.0 / np.maximum(counts, 1))
     offset = 1500 + (rank + rng.random(n_attr)) * step_ms[owner]
+    if spread_calls:
+        arrived = t.created[tix][owner] * 1000
+        offset = rng.random(n_attr) * (w.end * 1000 - arrived)
     ts = np.concatenate(
         [
             t.created[tix][owner] * 1000 + offset.astype(np.int64),
@@ -1056,7 +1083,7 @@ def _make_usage(
     # The call's ticket as a position in tix; len(tix) for an unattributed call.
     ticket = np.concatenate([owner, np.full(n_unattr, len(tix))])
     rank = np.concatenate([rank, np.zeros(n_unattr, dtype=rank.dtype)])
-    order = np.argsort(ts, kind="stable")
+    order = rng.permutation(n) if spread_calls else np.argsort(ts, kind="stable")
     ts, ticket, rank = ts[order], ticket[order], rank[order]
 
     bad_model = (ts >= bad_from * 1000) if bad_from is not None else np.zeros(n, bool)
@@ -1159,6 +1186,8 @@ def generate_inbox(
     timesheet_entries_per_week: int | None = None,
     reviews_per_week: int | None = None,
     changes_total: int | None = None,
+    agents: int | None = None,
+    spread_calls: bool = False,
 ) -> GeneratedInbox:
     """Write a synthetic, messy inbox for the support-reply-drafts pilot under ``out_dir``.
 
@@ -1174,6 +1203,10 @@ def generate_inbox(
       (natural 14-30).
     - ``changes_total``: entries of the whole change log, i.e. of the last week's change file
       (natural 3-5); extra entries are setup work logged before the pilot starts.
+    - ``agents``: support agents the tickets are shared among (natural 8).
+    - ``spread_calls``: each AI ticket's model calls at random times between its arrival and the
+      week's end, and the usage rows in random order (several gateway pods' logs merged),
+      instead of a burst after the ticket arrives with the rows in time order.
 
     Same arguments, same bytes.
     """
@@ -1188,6 +1221,8 @@ def generate_inbox(
     for name, value in sizes.items():
         if value is not None and value < 0:
             raise ValueError(f"{name} must be >= 0")
+    if agents is not None and agents < 1:
+        raise ValueError("agents must be >= 1")
     if tickets_per_week is not None and tickets_per_week < 1:
         raise ValueError("tickets_per_week must be >= 1")
     root = Path(out_dir)
@@ -1197,7 +1232,7 @@ def generate_inbox(
 
     wks = _make_weeks(last_week, weeks)
     plan = _make_plan(weeks)
-    tickets = _make_tickets(wks, seed, plan, tickets_per_week)
+    tickets = _make_tickets(wks, seed, plan, tickets_per_week, agents)
     changes = _make_changes(wks, plan, changes_total)
     frame = _ticket_frame(tickets)
     v2_at = _v2_epoch(wks, plan)
@@ -1208,7 +1243,14 @@ def generate_inbox(
         files: list[Path] = []
 
         usage = _make_usage(
-            tickets, frame, w, plan, usage_rows_per_week, _rng(seed, _S_USAGE, w.index), v2_at
+            tickets,
+            frame,
+            w,
+            plan,
+            usage_rows_per_week,
+            _rng(seed, _S_USAGE, w.index),
+            v2_at,
+            spread_calls,
         )
         if plan.parquet == w.index:
             path = dirs["usage"] / f"usage-{w.label}.parquet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -383,3 +384,44 @@ def test_scaled_inbox_passes_the_ingest_checks_but_for_the_planned_mess(tmp_path
 def test_size_options_refuse_negative_numbers(tmp_path: Path, option: str) -> None:
     with pytest.raises(ValueError, match=option):
         generate_inbox(tmp_path, weeks=1, **{option: -1})
+
+
+def test_spread_calls_fall_after_their_ticket_over_the_week_in_random_order(
+    tmp_path: Path,
+) -> None:
+    """With spread_calls each AI ticket's calls come after it arrives, spread over the rest of
+    the week rather than in a burst, the rows out of time order; with agents=N the tickets
+    name N agents."""
+    result = generate_inbox(
+        tmp_path,
+        weeks=1,
+        usage_rows_per_week=20_000,
+        tickets_per_week=5_000,
+        agents=200,
+        spread_calls=True,
+    )
+    [week] = result.weeks
+    paths = {
+        p.parent.name: p
+        for p in result.files_by_week[week]
+        if p.suffix != ".csv" or p.parent.name == "usage"
+    }
+    calls = pl.read_csv(paths["usage"]).with_columns(
+        pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    )
+    tickets = pl.read_ndjson(paths["tickets"]).select(
+        "ticket_id", "agent", pl.col("created_at").str.to_datetime(time_zone="UTC")
+    )
+    assert not calls["timestamp"].is_sorted()
+    assert tickets["agent"].n_unique() == 200
+    per_task = (
+        calls.join(tickets, left_on="task_id", right_on="ticket_id")
+        .group_by("task_id")
+        .agg(
+            (pl.col("timestamp") >= pl.col("created_at")).all().alias("after"),
+            (pl.col("timestamp").max() - pl.col("timestamp").min()).alias("span"),
+        )
+    )
+    assert per_task["after"].all()
+    # A burst lasts minutes; spread calls of one ticket lie hours apart.
+    assert per_task["span"].median() > dt.timedelta(hours=6)

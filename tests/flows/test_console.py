@@ -74,7 +74,7 @@ def test_the_demo_prints_one_line_per_week_with_verdict_counts_and_times(demo) -
     assert f"{quarantined} quarantined" in weeks[1]["extra"]
     assert "1 file refused" in weeks[1]["extra"]
     refused = lines[lines.index(weeks[1].string) + 1]
-    assert refused.startswith("  refused tickets/") and "binary content" in refused
+    assert refused.startswith("  refused tickets/") and "a ZIP archive" in refused
 
 
 def test_the_console_in_a_pipe_has_no_prefect_info_lines_and_no_progress_frames(demo) -> None:

@@ -779,14 +779,18 @@ def portfolio(
             "every pilot in this process.",
         ),
     ] = True,
+    verbose: Verbose = False,
 ) -> None:
-    """Run every pilot's week in parallel and write <out>/index.html; print its path.
+    """Run every pilot's week in parallel and write <out>/index.html; print each completed
+    pilot's verdict, then the page's path.
 
     Exit 0 when the portfolio completed, also when some pilots failed (each failure and its
     re-run command goes to stderr); exit 1 when the portfolio itself could not run.
     """
+    from flows import console
     from models.results import Week
 
+    console.route_logs(verbose)
     if not pilots.is_dir():
         _fail(f"pilots folder {pilots} is not a folder")
     if not any(pilots.glob("*.yaml")) and not any(pilots.glob("*.yml")):
@@ -814,6 +818,9 @@ def portfolio(
     except Exception as exc:
         _fail(f"portfolio failed: {type(exc).__name__}: {exc}", exc)
     doc = json.loads(result.portfolio_json.read_text(encoding="utf-8"))
+    for entry in doc["pilots"]:
+        if entry["status"] == "completed":
+            typer.echo(f"{entry['pilot']} {entry['week']}: {entry['verdict']}")
     for entry in doc["pilots"]:
         if entry["status"] == "failed":
             typer.secho(

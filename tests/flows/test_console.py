@@ -267,3 +267,35 @@ def test_a_large_file_gets_a_bar_with_rows_per_second_and_time_left() -> None:
     assert "usage/big.csv storing" in drawn().splitlines()[1]
     watch.file_progress(FileProgress("usage/big.csv", "stored", 4_000_000, 4_000_000))
     assert len(drawn().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_portfolio_prints_each_completed_pilots_verdict_then_the_page(tmp_path: Path) -> None:
+    """`portfolio` prints one line per completed pilot with its week and verdict, then the
+    index page's path, and no Prefect INFO line."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from pipelines.demo.canonical import generate_inbox
+
+    pilots, inbox_root, out = tmp_path / "pilots", tmp_path / "inbox", tmp_path / "reports"
+    pilots.mkdir()
+    (pilots / "support-reply-drafts.yaml").write_text(EXAMPLE_PILOT.read_text())
+    generate_inbox(inbox_root / "support-reply-drafts", weeks=1, seed=3)
+    result = CliRunner().invoke(
+        app,
+        [
+            "portfolio", "--pilots", str(pilots), "--inbox-root", str(inbox_root),
+            "--week", "2026-W46", "--out", str(out),
+            "--db", f"sqlite:///{(tmp_path / 'w.db').as_posix()}", "--no-email",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(
+        (out / "support-reply-drafts" / "2026-W46" / "readiness.json").read_text()
+    )["verdict"]
+    assert result.stdout.splitlines() == [
+        f"support-reply-drafts 2026-W46: {verdict}",
+        str(out / "index.html"),
+    ]
+    assert "| INFO" not in result.output

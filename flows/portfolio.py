@@ -111,19 +111,38 @@ def polled_deployments(pilots: list[str]) -> dict[str, DeploymentResponse]:
     return {d.name: d for d in found if d.status == DeploymentStatus.READY}
 
 
-def _wait_for_runs(runs: dict[int, FlowRun], poll_seconds: float = 2.0) -> dict[int, FlowRun]:
+def _wait_for_runs(
+    runs: dict[int, FlowRun], start_wait_seconds: float, poll_seconds: float = 2.0
+) -> dict[int, FlowRun]:
     """The deployment runs once each has reached a final state (completed, failed, crashed or
-    cancelled), read back from the API."""
+    cancelled), read back from the API. A run that no worker has taken within
+    `start_wait_seconds` (its workers stopped after polling) is cancelled with that cause."""
     from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Cancelled
 
     done: dict[int, FlowRun] = {}
+    deadline = time.monotonic() + start_wait_seconds
     with get_client(sync_client=True) as client:
         while len(done) < len(runs):
             for index, run in runs.items():
-                if index not in done:
-                    current = client.read_flow_run(run.id)
-                    if current.state is not None and current.state.is_final():
-                        done[index] = current
+                if index in done:
+                    continue
+                current = client.read_flow_run(run.id)
+                if current.state is not None and current.state.is_final():
+                    done[index] = current
+                elif (
+                    current.state is not None
+                    and current.state.type == StateType.SCHEDULED
+                    and time.monotonic() > deadline
+                ):
+                    message = (
+                        f"no worker of work pool {current.work_pool_name} started the run within "
+                        f"{start_wait_seconds:.0f} s: start one (uv run prefect worker start "
+                        f"--pool {current.work_pool_name}) or run with --no-deployments"
+                    )
+                    client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
+                    done[index] = client.read_flow_run(run.id)
             if len(done) < len(runs):
                 time.sleep(poll_seconds)
     return done
@@ -175,6 +194,7 @@ def portfolio_readiness(
     db_url: str | None = None,
     send_email: bool = True,
     use_deployments: bool = True,
+    worker_start_seconds: float = 600,
 ) -> PortfolioResult:
     """Run every pilot's week in parallel and write the portfolio index (index.html).
 
@@ -182,8 +202,9 @@ def portfolio_readiness(
     `<inbox_root>/<pilot id>/`; `week` defaults to each pilot's last complete week. A pilot
     with a polled `weekly-readiness/<pilot>` deployment runs on its work pool (with the
     deployment's own operating-model file and inbox) unless `use_deployments` is false; the
-    others run in this process. Completes even when some pilots failed: their runs are failed
-    and the index lists their errors.
+    others run in this process; a deployment run no worker starts within
+    `worker_start_seconds` is cancelled and listed as failed with that cause. Completes even
+    when some pilots failed: their runs are failed and the index lists their errors.
     """
     logger = get_run_logger()
     if week is not None:
@@ -267,7 +288,7 @@ def portfolio_readiness(
                 if isinstance(outcome, BaseException)
                 else (state.message or f"run ended {state.name}")
             )
-    for index, finished in _wait_for_runs(runs).items():
+    for index, finished in _wait_for_runs(runs, worker_start_seconds).items():
         entries[index].update(_deployment_outcome(finished, entries[index], out_dir))
     for entry in entries:
         if entry["status"] == "failed":

@@ -150,7 +150,8 @@ def _comparable(out: Path, db_url: str) -> tuple[list[dict], str]:
 def test_portfolio_fans_out_to_deployment_runs_on_a_work_pool(tmp_path: Path):
     """With each pilot deployed on a work pool that a worker polls, it runs every pilot as a
     deployment run in the worker's own processes, and writes the same index and portfolio.json
-    as the in-process portfolio does."""
+    as the in-process portfolio does; once the worker is gone, a run nobody starts is cancelled
+    and listed with the cause and the fix instead of waiting for ever."""
     import os
     import signal
     import subprocess
@@ -226,3 +227,14 @@ def test_portfolio_fans_out_to_deployment_runs_on_a_work_pool(tmp_path: Path):
         f"fan-b-{WEEK}": "FAILED",
     }
     assert all(r.deployment_id is not None and r.work_pool_name == "fan-pool" for r in runs)
+
+    # The worker stopped moments ago: the server still counts the deployments as polled.
+    assert len(polled_deployments(["fan-a", "fan-b"])) == 2
+    stranded = portfolio_readiness(
+        pilots=pilots, inbox_root=inbox_root, week=WEEK, out_dir=tmp_path / "stranded",
+        db_url=pooled_db, send_email=False, worker_start_seconds=3,
+    )  # fmt: skip
+    assert stranded.completed == [] and set(stranded.failed) == {"fan-a", "fan-b"}
+    assert stranded.failed["fan-a"].startswith(
+        "no worker of work pool fan-pool started the run within 3 s: start one"
+    )

@@ -135,12 +135,15 @@ def test_deploy_run_with_week_and_retry_reuses_the_weeks_results(prefect_env, tm
         )
     )
 
-    blocker = tmp_path / "out"
-    blocker.write_text("a file where the report folder should be: the report stage fails")
+    # The report folder itself is checked before ingest; a file where the week's folder goes
+    # fails the report stage only, after ingest and facts.
+    blocker = tmp_path / "out" / "support-reply-drafts" / week
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the week's report folder should be: the report stage fails")
     params = [
         "--param", f'week="{week}"',
         "--param", f"inbox={exports.root}",
-        "--param", f"out_dir={blocker}",
+        "--param", f"out_dir={tmp_path / 'out'}",
         "--param", f"db_url=sqlite:///{tmp_path / 'w.db'}",
     ]  # fmt: skip
     failed = prefect(env, "deployment", "run", DEPLOYMENT, *params, "--watch")

@@ -81,7 +81,7 @@ def test_portfolio_runs_pilots_in_parallel_and_lists_the_failed_one(tmp_path: Pa
         "pause_pilot": "PAUSE PILOT",
     }
     assert re.search(rf'class="verdict {verdict}">{words[verdict]}<', html)
-    assert "Second pilot" in html and "FileNotFoundError: inbox " in html
+    assert "Second pilot" in html and "InboxMissing: inbox " in html
     assert bad["rerun"] in html  # plain paths: nothing to escape
     assert "<script" not in html.lower()
 

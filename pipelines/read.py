@@ -136,7 +136,11 @@ def unsupported_reason(path: Path) -> str:
     except OSError as exc:
         return f"cannot open: {exc.strerror or exc}"
     kind = container_kind(path, head)
-    if kind is not None and kind != _WORKBOOK:
+    if kind == _WORKBOOK:
+        return (
+            f"{kind} under a {path.suffix or '(none)'!r} name; rename it to .xlsx to have it read"
+        )
+    if kind is not None:
         return str(_refuse_container(kind, None))
     return f"unsupported file type {path.suffix or '(none)'!r}; expected {_EXPECTED_SUFFIXES}"
 

@@ -230,6 +230,18 @@ def test_an_xlsx_named_csv_is_read_as_the_workbook_it_is(tmp_path: Path) -> None
     assert frame.height == 6
 
 
+def test_an_xlsx_under_another_extension_is_named_with_the_fix(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It refuses a workbook saved as `.xls` naming it a workbook and asking for .xlsx."""
+    xls = tmp_path / "tickets.xls"
+    csv_as_workbook(FRESHDESK, xls)
+    prepared = prepare("tickets", xls)
+    assert prepared.refused == (
+        "an Excel workbook (.xlsx) under a '.xls' name; rename it to .xlsx to have it read"
+    )
+
+
 def test_xlsx_with_a_repeated_header_is_refused_and_an_empty_sheet_named(tmp_path: Path) -> None:
     """It refuses an .xlsx whose header repeats a name, and one whose first sheet is empty."""
     repeated = tmp_path / "repeated.xlsx"

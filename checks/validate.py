@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,8 @@ def _reason_kinds() -> tuple[str, ...]:
     return tuple(sorted(kinds, key=len, reverse=True))
 
 
-@cache
+# Bounded: a long-running process meets reasons quoting ever new values.
+@lru_cache(maxsize=1 << 16)
 def reason_kind(reason: str) -> str:
     """The kind of a quarantine reason: the reason without the values it quotes
     (`status is not one of ok, error, timeout`), what reports count rows by. Any other reason

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,8 @@ def _reason_kinds() -> tuple[str, ...]:
     return tuple(sorted(kinds, key=len, reverse=True))
 
 
-@cache
+# Bounded: a long-running process meets reasons quoting ever new values.
+@lru_cache(maxsize=1 << 16)
 def reason_kind(reason: str) -> str:
     """The kind of a quarantine reason: the reason without the values it quotes
     (`status is not one of ok, error, timeout`), what reports count rows by. Any other reason
@@ -615,9 +616,10 @@ def sources_reference() -> str:
         "",
         "- An `.xlsx` workbook is read from its first sheet, whatever the file is called. The",
         "  first row is the header; every cell is read as text as a CSV cell would be (numbers",
-        "  as `3` or `2.5`, dates and times as `YYYY-MM-DD HH:MM:SS` on the workbook's clock, the",
-        "  source's timezone applying as for a CSV, durations such as `[h]:mm:ss` as",
-        "  `HH:MM:SS`), then the same export formats, typing and checks apply. Line numbers are",
+        "  as `3` or `2.5`, date-times as `YYYY-MM-DD HH:MM:SS` on the workbook's clock, the",
+        "  source's timezone applying as for a CSV, a column of dates as `YYYY-MM-DD`, times",
+        "  of day and durations such as `[h]:mm:ss` as `HH:MM:SS`), then the same export",
+        "  formats, typing and checks apply. Line numbers are",
         "  the sheet's row numbers (header = row 1) when the table starts in the first row;",
         "  empty rows hold no record. Other sheets are not read; a formula cell gives the value",
         "  the workbook saved with it, and an error cell (`#DIV/0!`) reads as empty.",

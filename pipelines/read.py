@@ -136,7 +136,11 @@ def unsupported_reason(path: Path) -> str:
     except OSError as exc:
         return f"cannot open: {exc.strerror or exc}"
     kind = container_kind(path, head)
-    if kind is not None and kind != _WORKBOOK:
+    if kind == _WORKBOOK:
+        return (
+            f"{kind} under a {path.suffix or '(none)'!r} name; rename it to .xlsx to have it read"
+        )
+    if kind is not None:
         return str(_refuse_container(kind, None))
     return f"unsupported file type {path.suffix or '(none)'!r}; expected {_EXPECTED_SUFFIXES}"
 
@@ -514,8 +518,9 @@ def _read_xlsx(path: Path, number_repeated: bool) -> pl.DataFrame:
     left out (their numbers are not reused).
 
     Numbers read as their shortest text (`3`, `2.5`), dates and times as `YYYY-MM-DD HH:MM:SS`
-    (the workbook's clock, no zone: the source's timezone applies as for a CSV), booleans as
-    true/false, and a duration as `HH:MM:SS` (hours may exceed 24).
+    (the workbook's clock, no zone: the source's timezone applies as for a CSV), a column of
+    dates only as `YYYY-MM-DD`, booleans as true/false, and a duration or a time of day as
+    `HH:MM:SS` (hours may exceed 24).
     """
     try:
         workbook = fastexcel.read_excel(path)
@@ -532,6 +537,7 @@ def _read_xlsx(path: Path, number_repeated: bool) -> pl.DataFrame:
     names = _unique_header(header, number_repeated)
     body = sheet.slice(1).rename(dict(zip(sheet.columns, names, strict=True)))
     body = body.with_columns(_durations_as_text(pl.col(c)) for c in body.columns)
+    body = body.with_columns(_dates_as_text(body, c) for c in body.columns)
     body = body.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.UInt32))
     # A row without any cell is an empty line of the sheet: no record, like a blank CSV line.
     return body.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in names))
@@ -555,6 +561,26 @@ def _unique_header(header: list[str], number_repeated: bool) -> list[str]:
 # counted from its day zero (1899-12-31): a moment before 1900-03-01 is such a duration.
 _DAY_ZERO = dt.datetime(1899, 12, 31)
 _LAST_DURATION = dt.datetime(1900, 3, 1)
+
+
+_MOMENT_TEXT = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+_MIDNIGHT = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
+
+
+def _dates_as_text(sheet: pl.DataFrame, column: str) -> pl.Expr:
+    """A column of dates as `YYYY-MM-DD`: calamine gives a date cell a midnight time, which a
+    date column's reader (a timesheet's "Start date") would not take. Only a column whose every
+    date-time cell is a midnight is read so (its text cells are left as they are); a single
+    other time keeps the column as it is."""
+    cells = sheet.get_column(column).drop_nulls()
+    moments = cells.filter(cells.str.contains(_MOMENT_TEXT))
+    if moments.is_empty() or not moments.str.contains(_MIDNIGHT).all():
+        return pl.col(column)
+    return (
+        pl.when(pl.col(column).str.contains(_MIDNIGHT))
+        .then(pl.col(column).str.slice(0, 10))
+        .otherwise(pl.col(column))
+    )
 
 
 def _durations_as_text(cell: pl.Expr) -> pl.Expr:

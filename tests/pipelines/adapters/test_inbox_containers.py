@@ -30,6 +30,7 @@ USAGE = (
     "r1,2026-10-05T10:00:00Z,gpt-4o,100,20,0,ok\n"
 )
 FRESHDESK = VENDOR / "freshdesk" / "tickets-export.csv"
+TOGGL = VENDOR / "toggl" / "toggl_detailed_pilot.csv"
 
 
 def _zip(inner: str = "usage.csv") -> bytes:
@@ -116,18 +117,21 @@ def test_check_names_a_zip_archive_in_place_of_a_csv(tmp_path: Path) -> None:
 # --- .xlsx ------------------------------------------------------------------------------------
 
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DURATION = re.compile(r"(\d{2}):(\d{2}):(\d{2})")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def csv_as_workbook(csv_path: Path, xlsx_path: Path, *, blank_row_after: int | None = None) -> None:
-    """Write a CSV export as a help desk's .xlsx export: one sheet with typed cells (numbers,
-    date-times and [h]:mm:ss durations as Excel stores them, the rest as text), and a second
-    sheet that must not be read. `blank_row_after` leaves an empty sheet row after that line."""
+    """Write a CSV export as a help desk's or time tracker's .xlsx export: one sheet with typed
+    cells (numbers, dates, date-times and [h]:mm:ss durations or times as Excel stores them, the
+    rest as text), and a second sheet that must not be read. `blank_row_after` leaves an empty
+    sheet row after that line."""
     frame = pl.read_csv(csv_path, infer_schema=False)
     workbook = xlsxwriter.Workbook(xlsx_path)
     moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     duration = workbook.add_format({"num_format": "[h]:mm:ss"})
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
     sheet = workbook.add_worksheet("Tickets")
     sheet.write_row(0, 0, frame.columns)
     row = 1
@@ -137,6 +141,8 @@ def csv_as_workbook(csv_path: Path, xlsx_path: Path, *, blank_row_after: int | N
                 continue
             if _MOMENT.fullmatch(cell):
                 sheet.write_datetime(row, column, dt.datetime.fromisoformat(cell), moment)
+            elif _DAY.fullmatch(cell):
+                sheet.write_datetime(row, column, dt.datetime.fromisoformat(cell), day)
             elif match := _DURATION.fullmatch(cell):
                 hours, minutes, seconds = (int(part) for part in match.groups())
                 span = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds)
@@ -183,6 +189,24 @@ def test_an_xlsx_ticket_export_loads_the_same_rows_as_its_csv(
     assert from_xlsx.valid["handle_minutes"].to_list() == [18.5, None, 62.05]
 
 
+def test_an_xlsx_timesheet_export_with_date_and_time_cells_loads_like_its_csv(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It reads a Toggl export's date cells as dates and its time cells as times of day, so the
+    .xlsx loads the same rows and quarantines as the CSV."""
+    xlsx = tmp_path / "toggl_detailed_pilot.xlsx"
+    csv_as_workbook(TOGGL, xlsx)
+    options = {"default_activity": "other", "ticket_id_pattern": r"ZD#\d+"}
+    from_csv = prepare("timesheets", TOGGL, **options)
+    from_xlsx = prepare("timesheets", xlsx, **options)
+    assert from_xlsx.refused is None and from_xlsx.adapter == from_csv.adapter
+    assert (from_xlsx.valid.height, from_xlsx.quarantined.height) == (6, 2)
+    assert from_xlsx.valid.sort(LINE).equals(from_csv.valid.sort(LINE))
+    assert from_xlsx.quarantined.select(LINE, "reasons").sort(LINE).rows() == (
+        from_csv.quarantined.select(LINE, "reasons").sort(LINE).rows()
+    )
+
+
 def test_xlsx_lines_are_sheet_rows_and_empty_rows_hold_no_record(tmp_path: Path) -> None:
     """It numbers rows as the sheet does (header = row 1) and skips an empty row."""
     xlsx = tmp_path / "tickets.xlsx"
@@ -204,6 +228,18 @@ def test_an_xlsx_named_csv_is_read_as_the_workbook_it_is(tmp_path: Path) -> None
     fmt, frame = read_raw(named_csv)
     assert fmt == "xlsx"
     assert frame.height == 6
+
+
+def test_an_xlsx_under_another_extension_is_named_with_the_fix(
+    prepare: Prepare, tmp_path: Path
+) -> None:
+    """It refuses a workbook saved as `.xls` naming it a workbook and asking for .xlsx."""
+    xls = tmp_path / "tickets.xls"
+    csv_as_workbook(FRESHDESK, xls)
+    prepared = prepare("tickets", xls)
+    assert prepared.refused == (
+        "an Excel workbook (.xlsx) under a '.xls' name; rename it to .xlsx to have it read"
+    )
 
 
 def test_xlsx_with_a_repeated_header_is_refused_and_an_empty_sheet_named(tmp_path: Path) -> None:

@@ -532,8 +532,9 @@ def _refuse_temporary_server(command: str, temporary: bool = False) -> None:
 
     if not PREFECT_API_URL.value() and not temporary:
         _fail(
-            f"{command}: PREFECT_API_URL is not set, so the schedules would live on a temporary "
-            "Prefect server that disappears when this command stops. Start a server "
+            f"{command}: PREFECT_API_URL is not set, so the deployments and their schedules "
+            "would live on a temporary Prefect server that disappears when this command stops. "
+            "Start a server "
             "(`uv run prefect server start --host 127.0.0.1`) and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api"
             + (", or add --temporary to try it out." if command == "serve" else ".")
@@ -586,7 +587,7 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve every pilot's weekly schedule (Monday 07:00, pilot timezone) from this process.
+    """Serve every pilot's weekly schedule (report.run_at in the pilot's timezone) from this process.
 
     Needs a Prefect server (PREFECT_API_URL) unless --temporary; every local inbox must exist.
     """
@@ -645,7 +646,7 @@ def deploy(
     register(pilots, inbox_root, work_pool)
     for d in deployments:
         typer.echo(
-            f"{d.full_name}: {d.cron!r} in {d.timezone}, pilot {d.parameters['pilot']}, "
+            f"{d.full_name}: {d.run_at} {d.timezone} (cron {d.cron}), pilot {d.parameters['pilot']}, "
             f"inbox {d.parameters['inbox']}, pool {work_pool}"
         )
     typer.echo(f"start a worker (from this folder): uv run prefect worker start --pool {work_pool}")
@@ -665,6 +666,14 @@ def portfolio(
     db: DbUrl = None,
     email: Annotated[
         bool, typer.Option("--email/--no-email", help="Send (or write) each readiness email.")
+    ] = True,
+    deployments: Annotated[
+        bool,
+        typer.Option(
+            "--deployments/--no-deployments",
+            help="Run each deployed pilot on its work pool when a worker polls it (default), or "
+            "every pilot in this process.",
+        ),
     ] = True,
 ) -> None:
     """Run every pilot's week in parallel and write <out>/index.html; print its path.
@@ -696,6 +705,7 @@ def portfolio(
             out_dir=out,
             db_url=_flow_db_url(db),
             send_email=email,
+            use_deployments=deployments,
         )
     except Exception as exc:
         _fail(f"portfolio failed: {type(exc).__name__}: {exc}", exc)

@@ -29,10 +29,6 @@ FLOW_NAME = "weekly-readiness"
 MODULE_ENTRYPOINT = "flows.weekly_readiness.weekly_readiness"
 # The flow as `prefect deploy` reads it from prefect.yaml, run in the project folder.
 FILE_ENTRYPOINT = "flows/weekly_readiness.py:weekly_readiness"
-# Weeks end Monday 00:00 local; Monday 07:00 gives late nightly exports time to land before the
-# scheduled run takes the week that just ended.
-WEEKLY_CRON = "0 7 * * 1"
-WEEKLY_WHEN = "Monday 07:00"
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,7 @@ class PilotDeployment:
 
     name: str
     title: str
+    run_at: str
     cron: str
     timezone: str
     parameters: dict[str, str]
@@ -54,7 +51,7 @@ class PilotDeployment:
 
     @property
     def description(self) -> str:
-        return f"Weekly readiness verdict of the pilot {self.title!r} ({WEEKLY_WHEN}, {self.timezone})."
+        return f"Weekly readiness verdict of the pilot {self.title!r} ({self.run_at}, {self.timezone})."
 
 
 def pilot_files(pilots: Path | str | list[Path | str] | tuple[Path | str, ...]) -> list[Path]:
@@ -80,7 +77,8 @@ def pilot_deployment(path: Path, operating_model: OperatingModel, inbox_root: st
     return PilotDeployment(
         name=operating_model.pilot,
         title=operating_model.title,
-        cron=WEEKLY_CRON,
+        run_at=operating_model.report.run_at,
+        cron=operating_model.report.run_cron,
         timezone=operating_model.timezone,
         parameters={
             "pilot": path.as_posix(),

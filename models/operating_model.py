@@ -314,13 +314,29 @@ class Handoff(_Strict):
         return str(value)
 
 
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
 class ReportSettings(_Strict):
-    """Who gets the report, and how ticket ids link to the help desk."""
+    """Who gets the report, how ticket ids link to the help desk, and when the scheduled run
+    makes it."""
 
     recipients: list[EmailStr] = []
     sender: EmailStr | None = None
     # e.g. https://acme.zendesk.com/agent/tickets/{ticket_id}; evidence ticket ids link there.
     ticket_url: str | None = Field(default=None, pattern=r"^https?://.*\{ticket_id\}")
+    # Weekday and local time (pilot timezone) of the scheduled weekly run; it takes the week
+    # that ended last (Monday 00:00), so the default leaves the night's exports time to land.
+    run_at: str = Field(
+        default="Monday 07:00", pattern=rf"^({'|'.join(WEEKDAYS)}) ([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )
+
+    @property
+    def run_cron(self) -> str:
+        """`run_at` as a cron expression (minute hour * * weekday), read in the pilot's zone."""
+        day, clock = self.run_at.split()
+        hour, minute = clock.split(":")
+        return f"{int(minute)} {int(hour)} * * {WEEKDAYS.index(day)}"
 
 
 class SourceSettings(BaseModel):

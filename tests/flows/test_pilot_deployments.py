@@ -13,15 +13,19 @@ import pytest
 from tests.conftest import EXAMPLE_PILOT, ROOT, run_process
 
 
-def write_pilot(folder: Path, pilot: str, timezone: str) -> Path:
-    """A copy of the example operating model under another pilot id and timezone."""
+def write_pilot(folder: Path, pilot: str, timezone: str, run_at: str | None = None) -> Path:
+    """A copy of the example operating model under another pilot id and timezone (and weekly
+    run time, `report.run_at`, when given)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{pilot}.yaml"
-    path.write_text(
+    text = (
         EXAMPLE_PILOT.read_text()
         .replace("pilot: support-reply-drafts", f"pilot: {pilot}")
         .replace("timezone: Europe/Berlin", f"timezone: {timezone}")
     )
+    if run_at is not None:
+        text = text.replace("\nreport:\n", f"\nreport:\n  run_at: {run_at}\n")
+    path.write_text(text)
     return path
 
 
@@ -49,21 +53,22 @@ def test_prefect_yaml_is_generated_from_pilots(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_each_pilot_file_gives_a_deployment_in_its_own_timezone(tmp_path: Path) -> None:
-    """It makes one deployment per operating-model file, named after the pilot, on Monday 07:00
-    in that pilot's timezone, with its file, its inbox under the root and its pilot tag."""
+    """It makes one deployment per operating-model file, named after the pilot, at the pilot's
+    `report.run_at` (Monday 07:00 by default) in the pilot's timezone, with its file, its inbox
+    under the root and its pilot tag."""
     import yaml
 
     from flows.deployments import pilot_deployments, prefect_yaml
 
     pilots = tmp_path / "pilots"
     berlin = write_pilot(pilots, "alpha", "Europe/Berlin")
-    tokyo = write_pilot(pilots, "beta", "Asia/Tokyo")
+    tokyo = write_pilot(pilots, "beta", "Asia/Tokyo", run_at="Sunday 22:15")
     (pilots / "notes.txt").write_text("not an operating model")
 
     found = pilot_deployments(pilots, "s3://bucket/inboxes/", "pool-a")
     assert [(d.name, d.cron, d.timezone) for d in found] == [
         ("alpha", "0 7 * * 1", "Europe/Berlin"),
-        ("beta", "0 7 * * 1", "Asia/Tokyo"),
+        ("beta", "15 22 * * 0", "Asia/Tokyo"),
     ]
     assert found[1].parameters == {"pilot": tokyo.as_posix(), "inbox": "s3://bucket/inboxes/beta"}
     assert found[0].tags == ["pilot:alpha"] and found[0].full_name == "weekly-readiness/alpha"
@@ -74,9 +79,21 @@ def test_each_pilot_file_gives_a_deployment_in_its_own_timezone(tmp_path: Path) 
         "pilot": berlin.as_posix(),
         "inbox": "var/inbox/alpha",
     }
-    assert by_name["beta"]["schedules"] == [{"cron": "0 7 * * 1", "timezone": "Asia/Tokyo"}]
+    assert by_name["beta"]["schedules"] == [{"cron": "15 22 * * 0", "timezone": "Asia/Tokyo"}]
+    assert "(Sunday 22:15, Asia/Tokyo)" in by_name["beta"]["description"]
     assert by_name["beta"]["work_pool"] == {"name": "pool-a"}
     assert by_name["beta"]["entrypoint"] == "flows/weekly_readiness.py:weekly_readiness"
+
+
+def test_a_run_time_that_is_not_a_weekday_and_clock_time_is_refused(tmp_path: Path) -> None:
+    """It refuses `report.run_at: Mon 7am` naming the file and the key, before any deployment."""
+    from flows.deployments import pilot_deployments
+    from models.operating_model import OperatingModelError
+
+    path = write_pilot(tmp_path / "pilots", "alpha", "Europe/Berlin", run_at="Mon 7am")
+    with pytest.raises(OperatingModelError) as raised:
+        pilot_deployments(tmp_path / "pilots", "var/inbox")
+    assert str(path) in str(raised.value) and "report.run_at" in str(raised.value)
 
 
 def test_two_files_with_one_pilot_id_are_refused(tmp_path: Path) -> None:
@@ -124,7 +141,10 @@ def test_deploy_registers_every_pilot_and_a_second_deploy_updates_them(tmp_path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "created work pool deploy-pool (type process)" in done.stdout
-    assert "weekly-readiness/deploy-chicago: '0 7 * * 1' in America/Chicago" in done.stdout
+    assert (
+        "weekly-readiness/deploy-chicago: Monday 07:00 America/Chicago (cron 0 7 * * 1)"
+        in done.stdout
+    )
     # The second pilot's inbox is missing: a warning, since a worker may see it later.
     assert "pilot deploy-chicago: inbox inbox/deploy-chicago does not exist" in done.stderr
     assert "deploy-berlin: inbox" not in done.stderr

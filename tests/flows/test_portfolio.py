@@ -135,3 +135,106 @@ def test_index_escapes_hostile_titles_and_errors():
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert 'class="verdict pause_pilot">PAUSE PILOT<' in html
     assert "ValueError: &lt;script&gt;" in html
+
+
+def _comparable(out: Path, db_url: str) -> tuple[list[dict], str]:
+    """portfolio.json's entries and index.html with this run's folder and warehouse blanked."""
+    doc = json.loads((out / "portfolio.json").read_text())
+    text = json.dumps(doc["pilots"]).replace(db_url, "<db>").replace(str(out), "<out>")
+    html = (out / "index.html").read_text().replace(db_url, "<db>").replace(str(out), "<out>")
+    html = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)?", "<time>", html)
+    return json.loads(text), html
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_portfolio_fans_out_to_deployment_runs_on_a_work_pool(tmp_path: Path):
+    """With each pilot deployed on a work pool that a worker polls, it runs every pilot as a
+    deployment run in the worker's own processes, and writes the same index and portfolio.json
+    as the in-process portfolio does; once the worker is gone, a run nobody starts is cancelled
+    and listed with the cause and the fix instead of waiting for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.deployments import deploy, ensure_work_pool
+    from flows.portfolio import polled_deployments, portfolio_readiness
+    from pipelines.demo.canonical import generate_inbox
+    from tests.conftest import ROOT
+
+    pilots, inbox_root = tmp_path / "pilots", tmp_path / "inbox"
+    pilots.mkdir()
+    for pilot in ("fan-a", "fan-b"):
+        (pilots / f"{pilot}.yaml").write_text(
+            EXAMPLE_PILOT.read_text().replace("pilot: support-reply-drafts", f"pilot: {pilot}")
+        )
+    generate_inbox(inbox_root / "fan-a", weeks=2, seed=5)  # fan-b's inbox is missing: it fails
+
+    local_out, local_db = tmp_path / "local", f"sqlite:///{tmp_path / 'local.db'}"
+    local = portfolio_readiness(
+        pilots=pilots, inbox_root=inbox_root, week=WEEK, out_dir=local_out, db_url=local_db,
+        send_email=False, use_deployments=False,
+    )  # fmt: skip
+    assert (local.completed, set(local.failed)) == (["fan-a"], {"fan-b"})
+
+    ensure_work_pool("fan-pool")
+    deploy(pilots, str(inbox_root), "fan-pool", working_dir=tmp_path)
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "PREFECT_WORKER_QUERY_SECONDS": "1"}  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "fan-pool",
+         "--type", "process", "--limit", "2"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(polled_deployments(["fan-a", "fan-b"])) < 2:
+            assert time.monotonic() < deadline, "the worker never polled the pool"
+            time.sleep(1)
+        pooled_out, pooled_db = tmp_path / "pooled", f"sqlite:///{tmp_path / 'pooled.db'}"
+        state = portfolio_readiness(
+            pilots=pilots, inbox_root=inbox_root, week=WEEK, out_dir=pooled_out,
+            db_url=pooled_db, send_email=False, return_state=True,
+        )  # fmt: skip
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert state.is_completed()
+    pooled = state.result()
+    assert (pooled.completed, set(pooled.failed)) == (["fan-a"], {"fan-b"})
+    assert pooled.failed["fan-b"].startswith("FileNotFoundError: inbox ")
+    assert _comparable(pooled_out, pooled_db) == _comparable(local_out, local_db)
+
+    async def children():
+        async with get_client() as client:
+            tasks = await client.read_task_runs()
+            ids = [t.id for t in tasks if t.flow_run_id == state.state_details.flow_run_id]
+            return await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_task_run_id=FlowRunFilterParentTaskRunId(any_=ids)
+                )
+            )
+
+    runs = asyncio.run(children())
+    assert {r.name: r.state.type.value for r in runs} == {
+        f"fan-a-{WEEK}": "COMPLETED",
+        f"fan-b-{WEEK}": "FAILED",
+    }
+    assert all(r.deployment_id is not None and r.work_pool_name == "fan-pool" for r in runs)
+
+    # The worker stopped moments ago: the server still counts the deployments as polled.
+    assert len(polled_deployments(["fan-a", "fan-b"])) == 2
+    stranded = portfolio_readiness(
+        pilots=pilots, inbox_root=inbox_root, week=WEEK, out_dir=tmp_path / "stranded",
+        db_url=pooled_db, send_email=False, worker_start_seconds=3,
+    )  # fmt: skip
+    assert stranded.completed == [] and set(stranded.failed) == {"fan-a", "fan-b"}
+    assert stranded.failed["fan-a"].startswith(
+        "no worker of work pool fan-pool started the run within 3 s: start one"
+    )

@@ -5,6 +5,7 @@ pilot's readiness document must equal the one of a serial, in-process run of the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ WORKERS = 2
 
 
 @pytest.fixture
-def two_warehouses() -> list[str]:
+def two_warehouses() -> Iterator[list[str]]:
+    """Two fresh PostgreSQL databases: the shared warehouse of the workers, and the serial
+    run's (skips the test when PostgreSQL is not configured)."""
     base = os.environ.get("PILOT_TEST_POSTGRES_URL")
     if not base:
         pytest.skip(
@@ -41,7 +44,7 @@ def two_warehouses() -> list[str]:
 
 
 def test_four_pilots_on_two_workers_equal_a_serial_run(
-    prefect_server, two_warehouses: list[str], tmp_path: Path
+    two_warehouses: list[str], prefect_server, tmp_path: Path
 ) -> None:
     """It runs a week of four pilots at once on two workers of one pool, with inboxes on S3 and
     one PostgreSQL warehouse, spreads the pilots over both workers, and every pilot's

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from weekly import PILOT, PeakRss, _usage_weeks  # noqa: E402
+from weekly import PILOT, PeakRss, _usage_weeks
 
 
 def main() -> None:
@@ -35,11 +35,10 @@ def main() -> None:
 
     model = load_operating_model(PILOT)
     [week] = [Week.parse(w, model.timezone) for w in _usage_weeks(args.inbox)]
-    with tempfile.TemporaryDirectory(prefix="pilot-ingest-") as folder:
-        with PeakRss() as peak:
-            start = time.perf_counter()
-            files = ingest_inbox(f"sqlite:///{Path(folder) / 'w.db'}", model, args.inbox, week)
-            seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="pilot-ingest-") as folder, PeakRss() as peak:
+        start = time.perf_counter()
+        files = ingest_inbox(f"sqlite:///{Path(folder) / 'w.db'}", model, args.inbox, week)
+        seconds = time.perf_counter() - start
     for f in files:
         print(f"{f.path}: {f.rows_read:,} read, {f.rows_loaded:,} loaded, "
               f"{f.rows_quarantined:,} quarantined, {f.rows_duplicate:,} duplicate")  # fmt: skip

@@ -148,10 +148,10 @@ def test_slices_store_what_a_whole_read_stores(
     assert stored == _warehouse(whole_url)
     quarantine = {(line, reasons) for _, _, _, _, line, _, reasons in stored["quarantine"]}
     assert quarantine == {
-        (4, '["request_id is not unique in the file (different rows share it): \'r2\'"]'),
+        (4, "[\"request_id is not unique in the file (different rows share it): 'r2'\"]"),
         (9, '["input_tokens is negative: -5"]'),
         (11, '["timestamp: not-a-time is not a timestamp", "timestamp is missing"]'),
-        (28, '["request_id is not unique in the file (different rows share it): \'r2\'"]'),
+        (28, "[\"request_id is not unique in the file (different rows share it): 'r2'\"]"),
     }
     assert _ingest(warehouse_url, inbox, example_model, 4) == []
     assert _warehouse(warehouse_url) == stored

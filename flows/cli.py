@@ -31,7 +31,7 @@ def _every_command() -> None:
     from flows.process import install
     from models.settings import Settings
 
-    install(Settings().log_file)
+    install(Settings().log_file_for())
 
 
 SOURCE_NAMES = ("usage", "tickets", "timesheets", "reviews", "changes")
@@ -48,8 +48,8 @@ Verbose = Annotated[
     bool,
     typer.Option(
         "--verbose",
-        help="Also print Prefect's INFO lines (they always go to PILOT_LOG_FILE, default "
-        "var/log/pilot-readiness.log).",
+        help="Also print Prefect's INFO lines (they always go to the log file: PILOT_LOG_FILE, "
+        "default <output folder>/logs/pilot-readiness.log).",
     ),
 ]
 
@@ -84,9 +84,8 @@ def _check_prefect_api() -> None:
     from prefect.settings import PREFECT_API_URL
 
     from flows.process import install
-    from models.settings import Settings
 
-    install(Settings().log_file)
+    install(None)
 
     url = PREFECT_API_URL.value()
     if not url:
@@ -143,11 +142,10 @@ def _run_failed(
     then the command that re-runs the failed week and those after it with every option given."""
     from flows.process import install
     from flows.weekly_readiness import EXPECTED_FAILURES, failure_text
-    from models.settings import Settings
     from reports.rerun import rerun_command
 
     line = f"run failed: {failure_text(exc)}"
-    log_file = install(Settings().log_file)
+    log_file = install(None)
     if not isinstance(exc, EXPECTED_FAILURES) and log_file is not None:
         line += f" (traceback in {log_file})"
     again = rerun_command(
@@ -218,7 +216,7 @@ def run(
     from flows import console
     from models.results import Week
 
-    console.route_logs(verbose)
+    console.route_logs(verbose, out)
     operating_model = _model(pilot)
     if week and weeks:
         _fail("give either --week or --weeks, not both")
@@ -520,7 +518,7 @@ def demo(
     from flows.weekly_readiness import weekly_readiness
     from pipelines.demo.canonical import generate_inbox
 
-    console.route_logs(verbose)
+    console.route_logs(verbose, out)
     if not DEFAULT_PILOT.is_file():
         _fail(f"{DEFAULT_PILOT} not found: run the demo from the project folder")
     with console.working(PREFECT_STARTING):
@@ -790,7 +788,7 @@ def portfolio(
     from flows import console
     from models.results import Week
 
-    console.route_logs(verbose)
+    console.route_logs(verbose, out)
     if not pilots.is_dir():
         _fail(f"pilots folder {pilots} is not a folder")
     if not any(pilots.glob("*.yaml")) and not any(pilots.glob("*.yml")):

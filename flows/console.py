@@ -70,7 +70,7 @@ def _silent(_record: logging.LogRecord) -> bool:
 _handler: ConsoleLogHandler | None = None
 
 
-def route_logs(verbose: bool) -> None:
+def route_logs(verbose: bool, out_dir: Path | None = None) -> None:
     """Set where log lines go for this command: Prefect's logging configured first (so that it
     adds no console handler of its own later), its console handlers silenced, and one console
     handler of ours, quiet unless `verbose`. The log file (`flows.process.install`) keeps
@@ -97,7 +97,8 @@ def route_logs(verbose: bool) -> None:
     _handler = ConsoleLogHandler(verbose)
     _handler.setFormatter(PrefectFormatter(**_PREFECT_LINE))
     root.addHandler(_handler)
-    install(Settings().log_file)  # console lines without tracebacks; the file keeps them
+    # Console lines without tracebacks; the log file under the output folder keeps them.
+    install(Settings().log_file_for(out_dir))
 
 
 # Stages shown on a week's line, by the name the flow gives them.

@@ -93,6 +93,7 @@ def _watch_for_sigterm() -> None:
 
 
 _log_file: Path | None = None
+_file_handler: logging.Handler | None = None
 TRACE_LOGGER = "pilot_readiness.faults"
 
 
@@ -131,16 +132,27 @@ def _console_handlers() -> list[logging.Handler]:
     ]
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file, attached to the root and to Prefect's logger (which stops propagating once
+    Prefect sets up its logging): a record that reaches it through both is written once."""
+
+    _last: logging.LogRecord | None = None
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if record is self._last:
+            return False
+        self._last = record
+        return super().handle(record)
+
+
 def _route_tracebacks(log_file: Path | None) -> Path | None:
     """Console handlers print records without tracebacks; the log file gets every record whole."""
-    global _log_file
+    global _log_file, _file_handler
     if log_file is not None and _log_file != log_file:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
             # Bounded: five files of 5 MB at most.
-            handler = logging.handlers.RotatingFileHandler(
-                log_file, maxBytes=5 * 2**20, backupCount=4, encoding="utf-8"
-            )
+            handler = _LogFile(log_file, maxBytes=5 * 2**20, backupCount=4, encoding="utf-8")
         except OSError:
             handler = None
         if handler is not None:
@@ -148,13 +160,25 @@ def _route_tracebacks(log_file: Path | None) -> Path | None:
                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
             )
             handler.setLevel(logging.INFO)
-            for name in ("", "prefect", TRACE_LOGGER):
-                logging.getLogger(name).addHandler(handler)
+            if _file_handler is not None:  # one log file at a time: the command's own
+                for name in ("", "prefect", TRACE_LOGGER):
+                    logging.getLogger(name).removeHandler(_file_handler)
+                _file_handler.close()
+            _file_handler = handler
             logging.getLogger(TRACE_LOGGER).propagate = False  # the file only, not the console
             _log_file = log_file
+    if _file_handler is not None:
+        # Again each time: Prefect's logging set-up replaces its logger's handlers.
+        for name in ("", "prefect", TRACE_LOGGER):
+            logging.getLogger(name).addHandler(_file_handler)
     for handler in _console_handlers():
         if not isinstance(handler.formatter, _NoTraceback):
             handler.setFormatter(_NoTraceback(handler.formatter))
+    return _log_file
+
+
+def current_log_file() -> Path | None:
+    """The log file this process writes (None before one could be opened)."""
     return _log_file
 
 

@@ -24,6 +24,7 @@ from checks.verdict import forget_week_results, store_week_verdict
 from flows.ingest import ingest_inbox
 from flows.monitoring import publish_artifacts, tag_flow_run
 from flows.pilot import load_pilot
+from flows.process import current_log_file
 from flows.progress import watcher
 from models.operating_model import OperatingModel, load_operating_model
 from models.results import Week
@@ -540,7 +541,8 @@ def _alert_failure(
         try:
             path = write_eml(message, out_dir / operating_model.pilot / week / name)
         except OSError:
-            folder = settings.log_file.parent / "failure-alerts"
+            log_file = current_log_file() or settings.log_file_for()
+            folder = log_file.parent / "failure-alerts"
             path = write_eml(message, folder / f"{operating_model.pilot}-{week}-{name}")
         logger.info("no SMTP host configured: failure alert written to %s", path)
     except Exception as exc:

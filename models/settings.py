@@ -22,8 +22,9 @@ class Settings(BaseSettings):
     # Where the report folder is served on the web (e.g. https://reports.example.com/pilots):
     # Prefect's report link artifacts point there instead of at a file path when it is set.
     report_base_url: str | None = None
-    # Where the command line writes its log, tracebacks included (the console shows one line).
-    log_file: Path = Path("var/log/pilot-readiness.log")
+    # Where the command line writes its log, tracebacks included (the console shows one line);
+    # unset: logs/pilot-readiness.log under the command's output folder (`log_file_for`).
+    log_file: Path | None = None
     # Local mirror of inboxes given as URLs (s3://, file://, ...), one folder per pilot.
     inbox_cache_dir: Path = Path("var/inbox-cache")
     smtp_host: str | None = None
@@ -37,3 +38,8 @@ class Settings(BaseSettings):
     run_lock_wait_seconds: float = 0.0
     smtp_retries: int = 3
     smtp_retry_delay_seconds: float = 10.0
+
+    def log_file_for(self, out_dir: Path | None = None) -> Path:
+        """The log file of a command whose output folder is `out_dir` (default `out_dir` of
+        the settings): PILOT_LOG_FILE when set, else `<out_dir>/logs/pilot-readiness.log`."""
+        return self.log_file or (out_dir or self.out_dir) / "logs" / "pilot-readiness.log"

@@ -299,3 +299,45 @@ def test_portfolio_prints_each_completed_pilots_verdict_then_the_page(tmp_path: 
         str(out / "index.html"),
     ]
     assert "| INFO" not in result.output
+
+
+def test_the_log_file_follows_the_output_folder_unless_pilot_log_file_names_one(
+    tmp_path: Path,
+) -> None:
+    """Without PILOT_LOG_FILE, a command's log lines go to logs/pilot-readiness.log under its
+    output folder (and no longer to the default one); an output folder that is a file keeps
+    them in the default folder; PILOT_LOG_FILE wins over both."""
+    script = (
+        "import logging, sys\n"
+        "from pathlib import Path\n"
+        "from flows.cli import _every_command\n"
+        "from flows.console import route_logs\n"
+        "_every_command()\n"
+        "logging.getLogger('prefect.flow_runs').warning('before the out folder is known')\n"
+        "route_logs(False, Path(sys.argv[1]))\n"
+        "logging.getLogger('prefect.flow_runs').info('after the out folder is known')\n"
+    )
+    (tmp_path / "a-file").write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if k != "PILOT_LOG_FILE"}
+    env["PILOT_OUT_DIR"] = str(tmp_path / "default")
+    for out in ("out", "a-file"):
+        done = run_process(
+            [sys.executable, "-c", script, str(tmp_path / out)], env=env, cwd=ROOT, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+    default_log = (tmp_path / "default" / "logs" / "pilot-readiness.log").read_text()
+    out_log = (tmp_path / "out" / "logs" / "pilot-readiness.log").read_text()
+    assert "after the out folder is known" in out_log
+    assert "before the out folder is known" not in out_log
+    assert default_log.count("before the out folder is known") == 2
+    assert default_log.count("after the out folder is known") == 1  # the a-file run's
+    named = tmp_path / "named.log"
+    done = run_process(
+        [sys.executable, "-c", script, str(tmp_path / "out2")],
+        env={**env, "PILOT_LOG_FILE": str(named)},
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert named.read_text().count("out folder is known") == 2
+    assert not (tmp_path / "out2").exists()

@@ -136,6 +136,7 @@ def _run_failed(
     email: bool,
     resend: bool,
     allow_partial_week: bool,
+    verbose: bool,
 ) -> None:
     """Stop a failed run with one line for a person: the cause and the fix of an expected
     failure (warehouse, report folder, inbox), the error and where its traceback is otherwise;
@@ -158,6 +159,7 @@ def _run_failed(
         send_email=email,
         resend=resend,
         allow_partial_week=allow_partial_week,
+        verbose=verbose,
     )
     _fail(f"{line}\nre-run with: {again}", exc)
 
@@ -260,7 +262,16 @@ def run(
                 )
         except Exception as exc:
             _run_failed(
-                exc, pilot, inbox, labels[position:], out, db, email, resend, allow_partial_week
+                exc,
+                pilot,
+                inbox,
+                labels[position:],
+                out,
+                db,
+                email,
+                resend,
+                allow_partial_week,
+                verbose,
             )
         watch.label = str(result.week)
         for line in console.week_lines(

@@ -20,6 +20,7 @@ def rerun_command(
     send_email: bool = True,
     resend: bool = False,
     allow_partial_week: bool = False,
+    verbose: bool = False,
 ) -> str:
     """The `pilot-readiness run` command that re-runs a week (`week`) or a range (`weeks`, like
     2026-W39..2026-W46) with the same options.
@@ -43,4 +44,6 @@ def rerun_command(
         parts.append("--resend")
     if allow_partial_week:
         parts.append("--allow-partial-week")
+    if verbose:
+        parts.append("--verbose")
     return shlex.join(parts)

@@ -320,6 +320,7 @@ def test_the_rerun_command_parses_back_to_every_option_of_the_failed_run():
         send_email=False,
         resend=True,
         allow_partial_week=True,
+        verbose=True,
     )
     words = shlex.split(command)
     assert words[:2] == ["pilot-readiness", "run"] and "S3cret" not in command
@@ -336,4 +337,5 @@ def test_the_rerun_command_parses_back_to_every_option_of_the_failed_run():
         "email": False,
         "resend": True,
         "allow_partial_week": True,
+        "verbose": True,
     }

@@ -208,7 +208,7 @@ def test_portfolio_fans_out_to_deployment_runs_on_a_work_pool(tmp_path: Path):
     assert state.is_completed()
     pooled = state.result()
     assert (pooled.completed, set(pooled.failed)) == (["fan-a"], {"fan-b"})
-    assert pooled.failed["fan-b"].startswith("FileNotFoundError: inbox ")
+    assert pooled.failed["fan-b"].startswith("InboxMissing: inbox ")
     assert _comparable(pooled_out, pooled_db) == _comparable(local_out, local_db)
 
     async def children():

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 import flows.ingest
 from flows.ingest import ingest_inbox, prepare_file
+from flows.progress import OnFileProgress
 from models.operating_model import OperatingModel, SourceSettings, load_operating_model
 from models.results import Week
 from models.warehouse import IngestedFile, QuarantinedRow, UsageCall
@@ -318,10 +319,13 @@ def test_a_file_rewritten_while_it_is_read_is_read_again_once_complete(
     real_prepare = flows.ingest.prepare_file
 
     def exporter_rewrites_then_prepare(
-        file: InboxFile, operating_model: OperatingModel, now_utc: dt.datetime | None = None
+        file: InboxFile,
+        operating_model: OperatingModel,
+        now_utc: dt.datetime | None = None,
+        progress: OnFileProgress | None = None,
     ) -> PreparedFile:
         path.write_text(USAGE_HEADER + row.format("r1"), encoding="utf-8")  # caught mid-write
-        return real_prepare(file, operating_model, now_utc)
+        return real_prepare(file, operating_model, now_utc, progress)
 
     monkeypatch.setattr(flows.ingest, "prepare_file", exporter_rewrites_then_prepare)
     ingest_inbox(warehouse, operating_model, inbox, RUN_WEEK, NOW)

@@ -164,6 +164,31 @@ def _run_failed(
     _fail(f"{line}\nre-run with: {again}", exc)
 
 
+def _alert_before_run(
+    operating_model, week, stage: str, error: str, command: str, out: Path | None
+) -> None:
+    """The failure alert of a run the command line stops before it starts (a run that starts
+    alerts from the flow's own failure hooks): the operating model could be read, so its
+    technical owner hears of it, or the alert is written beside the week's report."""
+    import logging
+
+    from flows.weekly_readiness import alert_failure
+    from models.settings import Settings
+
+    settings = Settings()
+    logger = logging.getLogger("pilot_readiness.cli")
+    alert_failure(
+        operating_model,
+        week.label,
+        stage,
+        error,
+        command,
+        out or settings.out_dir,
+        settings,
+        logger,
+    )
+
+
 PREFECT_STARTING = (
     "connecting to Prefect (without PREFECT_API_URL a temporary local server starts: 10-20 s)"
 )
@@ -237,11 +262,28 @@ def run(
     from pipelines.remote_inbox import is_remote
 
     if not is_remote(inbox) and not Path(inbox).is_dir():
-        _fail(
+        missing = (
             f"inbox {inbox} does not exist or is not a folder; fix: create it (with the "
             "subfolders usage/, tickets/, timesheets/, reviews/, changes/) or point --inbox at "
             "the folder the exports are delivered to"
         )
+        from reports.rerun import rerun_command
+
+        week_missed = asked[0] if asked else Week.last_complete(operating_model.timezone)
+        again = rerun_command(
+            pilot,
+            inbox,
+            week_missed.label,
+            weeks=weeks,
+            out_dir=out,
+            db_url=db,
+            send_email=email,
+            resend=resend,
+            allow_partial_week=allow_partial_week,
+            verbose=verbose,
+        )
+        _alert_before_run(operating_model, week_missed, "inbox", missing, again, out)
+        _fail(missing)
     flow_db = _run_db_url(db)
     with console.working(PREFECT_STARTING):
         _check_prefect_api()

@@ -339,7 +339,7 @@ def _failed_run(flow: Any, run: FlowRun, state: State) -> None:
         allow_partial_week=params.get("allow_partial_week", False),
     )
     logger.error("run failed at stage %s: %s; re-run with: %s", stage, error, command)
-    _alert_failure(operating_model, label, stage, error, command, out_dir, settings, logger)
+    alert_failure(operating_model, label, stage, error, command, out_dir, settings, logger)
 
 
 @flow(
@@ -519,7 +519,7 @@ def _error_text(state: Any) -> str:
     return (state.message or "the run did not complete")[:2000]
 
 
-def _alert_failure(
+def alert_failure(
     operating_model: OperatingModel,
     week: str,
     stage: str,

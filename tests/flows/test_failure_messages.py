@@ -185,15 +185,25 @@ def test_a_file_as_out_stops_before_ingest_and_the_printed_rerun_command_complet
 
 def test_a_missing_inbox_names_the_fix_without_starting_anything(tmp_path, monkeypatch):
     """It exits 1 before any run with the missing inbox, the folders it must hold and the
-    option to point elsewhere, and creates no warehouse."""
+    option to point elsewhere, creates no warehouse, and writes the failure alert (no SMTP
+    host) with the re-run command beside the week's report."""
+    import email.policy
+    from email import message_from_bytes
+
     from typer.testing import CliRunner
 
     from flows.cli import app
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PILOT_SMTP_HOST", raising=False)
+    out = tmp_path / "out"
     result = CliRunner().invoke(
-        app, ["run", "--pilot", str(EXAMPLE_PILOT), "--inbox", "nowhere", "--week", "2026-W40"]
-    )
+        app,
+        [
+            "run", "--pilot", str(EXAMPLE_PILOT), "--inbox", "nowhere", "--week", "2026-W40",
+            "--out", str(out), "--no-email",
+        ],
+    )  # fmt: skip
     assert result.exit_code == 1
     assert (
         "inbox nowhere does not exist or is not a folder; fix: create it (with the subfolders "
@@ -201,6 +211,12 @@ def test_a_missing_inbox_names_the_fix_without_starting_anything(tmp_path, monke
         "exports are delivered to"
     ) in result.stderr
     assert not (tmp_path / "var" / "warehouse.db").exists()
+    raw = (out / PILOT / "2026-W40" / "failure-alert.eml").read_bytes()
+    alert = message_from_bytes(raw, policy=email.policy.default)
+    assert alert["Subject"] == f"[RUN FAILED] {PILOT} 2026-W40 at stage inbox"
+    text = alert.get_body(("plain",)).get_content()
+    assert "inbox nowhere does not exist" in text
+    assert "--inbox nowhere --week 2026-W40" in text
 
 
 def test_a_masked_db_password_without_pilot_db_password_says_how_to_give_it(tmp_path, monkeypatch):

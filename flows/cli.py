@@ -262,13 +262,10 @@ def run(
     from pipelines.remote_inbox import is_remote
 
     if not is_remote(inbox) and not Path(inbox).is_dir():
-        missing = (
-            f"inbox {inbox} does not exist or is not a folder; fix: create it (with the "
-            "subfolders usage/, tickets/, timesheets/, reviews/, changes/) or point --inbox at "
-            "the folder the exports are delivered to"
-        )
+        from flows.weekly_readiness import inbox_missing_message
         from reports.rerun import rerun_command
 
+        missing = inbox_missing_message(inbox)
         week_missed = asked[0] if asked else Week.last_complete(operating_model.timezone)
         again = rerun_command(
             pilot,

@@ -79,6 +79,16 @@ class ByteSlice:
     first_line: int
 
 
+@dataclass(frozen=True)
+class SliceSums:
+    """What the first pass's scan saw of one slice: its rows, and the sums (modulo 2**64) of
+    their key hashes and of their cells' hashes."""
+
+    rows: int
+    key_hashes: int
+    row_hashes: int
+
+
 @dataclass
 class SlicePlan:
     """How a large CSV file is read in slices, and what its first pass found."""
@@ -95,6 +105,9 @@ class SlicePlan:
     repeated_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
     not_unique_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
     suspect_lines: pl.Series = field(default_factory=lambda: pl.Series(LINE, [], pl.UInt32))
+    # Per slice, what a single scan of the file saw (None when the slices themselves were read
+    # for the first pass): a slice read otherwise is `SlicesDisagree`.
+    slice_sums: list[SliceSums] | None = None
 
     @property
     def target(self) -> str:
@@ -146,7 +159,6 @@ def plan_slices(
         cut = _cut(file, rows)
         if cut is None:
             return None
-        header, slices = cut
         resolved = settings_for(folder, names, "canonical")
         if not _utf8(resolved.encoding):
             return None
@@ -158,15 +170,16 @@ def plan_slices(
             if resolved.encoding is not None
             else {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
         }
-        plan = SlicePlan(file, resolved, choices, delimiter, header, slices)
-        first = plan.read(slices[0])
-        columns = [c for c in first.columns if c != LINE]
+        plan = SlicePlan(file, resolved, choices, delimiter, cut.header, cut.slices)
+        heading = read_csv_slice(cut.header, delimiter, 0)
+        columns = [c for c in heading.columns if c != LINE]
         if not _plain_columns(columns) or missing_required(spec, columns):
             return None  # the whole-file path refuses it, with its reason
         adapter = choose_adapter(file.source, settings.format, Sniff(file.path, frozenset(columns)))
         if adapter is not None:
             return None
-        _first_pass(plan, first)
+        if cut.quoted_line_ends or not _first_pass_scan(plan, cut, columns):
+            _first_pass(plan)
     except (RefusedFile, OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
         log.info("%s is read whole: %s", file.relative_path, exc)
         return None
@@ -184,29 +197,54 @@ def _plain_columns(columns: list[str]) -> bool:
     )
 
 
-def _cut(file: InboxFile, rows: int) -> tuple[bytes, list[ByteSlice]] | None:
+@dataclass(frozen=True)
+class _Cut:
+    """Where a file is cut: its header record, its slices, its physical lines, and whether a
+    line end falls inside a quoted cell (a record spanning lines)."""
+
+    header: bytes
+    slices: list[ByteSlice]
+    lines: int
+    quoted_line_ends: bool
+
+
+def _cut(file: InboxFile, rows: int) -> _Cut | None:
     """The header record and the byte ranges of about `rows` records each, or None for a file
     to read whole (one slice, NUL bytes, a lone `\\r`, a quote left open at the end).
 
     A line end ends a record when an even number of quotes came before it in the file (a
     doubled quote inside a quoted cell counts twice)."""
     quotes_odd = False
+    quoted_line_ends = False
     offset = 0
     newlines = 0  # line ends before the chunk
     boundaries = 0  # record ends before the chunk (the header's included)
     header_end: int | None = None
     cuts: list[tuple[int, int]] = []  # (byte offset, its physical line)
+    last = b""
     with file.path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
             if b"\x00" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
                 return None
             data = np.frombuffer(chunk, np.uint8)
-            # A running count of quotes, kept modulo 256 in one byte: its parity is exact.
-            parity = np.cumsum(data == _QUOTE, dtype=np.uint8) & 1
             ends = np.flatnonzero(data == _NEWLINE)
-            at_end = (parity[ends] ^ int(quotes_odd)) == 0
-            record_ends = ends[at_end]
-            line_of_end = np.flatnonzero(at_end) + 1 + newlines  # the line each record end ends
+            if b'"' in chunk:
+                # The quotes before each line end, found by position: cheaper than a running
+                # count over every byte, as quotes are few.
+                quotes = np.flatnonzero(data == _QUOTE)
+                at_end = ((np.searchsorted(quotes, ends) & 1) ^ int(quotes_odd)) == 0
+                chunk_quotes_odd = bool(quotes.size & 1)
+                del quotes
+            else:
+                at_end = np.full(ends.size, not quotes_odd)
+                chunk_quotes_odd = False
+            if at_end.all():
+                record_ends = ends
+                line_of_end = np.arange(1, ends.size + 1) + newlines
+            else:
+                quoted_line_ends = True
+                record_ends = ends[at_end]
+                line_of_end = np.flatnonzero(at_end) + 1 + newlines  # the line each ends
             first = 0
             if header_end is None and record_ends.size:
                 header_end = offset + int(record_ends[0]) + 1
@@ -220,10 +258,10 @@ def _cut(file: InboxFile, rows: int) -> tuple[bytes, list[ByteSlice]] | None:
                 cuts.append((offset + int(record_ends[index]) + 1, int(line_of_end[index]) + 1))
             boundaries += record_ends.size - first
             newlines += ends.size
-            if chunk:
-                quotes_odd = bool(int(parity[-1]) ^ int(quotes_odd))
+            quotes_odd ^= chunk_quotes_odd
             offset += len(chunk)
-            del data, parity, ends
+            last = chunk[-1:]
+            del data, ends, at_end, record_ends, line_of_end
     if quotes_odd or header_end is None:
         return None
     with file.path.open("rb") as handle:
@@ -236,7 +274,10 @@ def _cut(file: InboxFile, rows: int) -> tuple[bytes, list[ByteSlice]] | None:
         for (start, line), (end, _) in zip(starts, [*cuts, (offset, 0)], strict=True)
         if end > start
     ]
-    return (header, slices) if len(slices) > 1 else None
+    if len(slices) <= 1:
+        return None
+    lines = newlines + (0 if last == b"\n" else 1)
+    return _Cut(header, slices, lines, quoted_line_ends)
 
 
 def _key_text(column: str) -> pl.Expr:
@@ -246,12 +287,57 @@ def _key_text(column: str) -> pl.Expr:
     return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
 
 
-def _first_pass(plan: SlicePlan, first: pl.DataFrame) -> None:
-    """Hash every row's key and cells, slice by slice; decide the repeated lines and the lines
-    whose key other rows share (as the whole-file checks would) among the suspects."""
+def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
+    """Hash every row's key and cells in one streaming scan of the file, for a file whose
+    every line is one record (so a row's line is its position); decide as `_decide` does.
+    False, deciding nothing, when the scan finds another number of records than lines (blank
+    lines): the slices are then read for it (`_first_pass`).
+
+    The scan's row counts and hash sums per slice are kept: each slice read again must match
+    them (`canonical_slices`), else the file is read whole."""
+    scan = pl.scan_csv(
+        plan.file.path,
+        separator=plan.delimiter,
+        infer_schema=False,
+        encoding="utf8",
+        raise_if_empty=True,
+    )
+    names = scan.collect_schema().names()
+    if [n.strip().lower() for n in names] != columns:
+        return False
+    key = _key_text(names[columns.index(plan.key)])
+    hashes = scan.select(
+        key.hash(seed=0).alias(_KEY_HASH),
+        key.is_null().alias(_KEY_NULL),
+        pl.struct(names).hash(seed=0).alias(_ROW_HASH),
+    ).collect(engine="streaming")
+    first_line = plan.header.count(b"\n") + 1
+    if hashes.height != cut.lines - first_line + 1:
+        return False
+    hashes = hashes.with_row_index(LINE, offset=first_line)
+    starts = pl.Series([part.first_line for part in plan.slices], dtype=pl.UInt32)
+    part = (starts.search_sorted(hashes.get_column(LINE), side="right") - 1).alias("__slice")
+    sums = (
+        hashes.group_by(part)
+        .agg(pl.len(), pl.col(_KEY_HASH).sum(), pl.col(_ROW_HASH).sum())
+        .sort("__slice")
+    )
+    if sums.height != len(plan.slices):
+        return False
+    plan.slice_sums = [
+        SliceSums(int(rows), int(keys), int(cells))
+        for _, rows, keys, cells in sums.iter_rows()
+    ]
+    _decide(plan, hashes)
+    return True
+
+
+def _first_pass(plan: SlicePlan) -> None:
+    """Hash every row's key and cells, slice by slice; decide as `_decide` does. For a file
+    a single scan cannot number (a record spanning lines, blank lines)."""
     hashes: list[pl.DataFrame] = []
-    for n, part in enumerate(plan.slices):
-        raw = first if n == 0 else plan.read(part)
+    for part in plan.slices:
+        raw = plan.read(part)
         data_columns = [c for c in raw.columns if c != LINE]
         key = _key_text(plan.key)
         hashes.append(
@@ -263,8 +349,12 @@ def _first_pass(plan: SlicePlan, first: pl.DataFrame) -> None:
             )
         )
         del raw
-    rows = pl.concat(hashes)
-    del hashes
+    _decide(plan, pl.concat(hashes))
+
+
+def _decide(plan: SlicePlan, rows: pl.DataFrame) -> None:
+    """From every row's line, key hash and cells' hash: the repeated lines and the lines whose
+    key other rows share (as the whole-file checks would), decided among the suspects."""
     plan.rows_read = rows.height
     suspects = rows.filter(pl.col(_KEY_HASH).is_duplicated()).sort(LINE)
     del rows
@@ -288,9 +378,11 @@ def canonical_slices(
     file, target, key = plan.file, plan.target, plan.key
     kept: list[pl.DataFrame] = []  # the suspects' raw cells and typed keys, for the check
     data_columns: list[str] = []
-    for part in plan.slices:
+    for n, part in enumerate(plan.slices):
         raw = plan.read(part)
         data_columns = [c for c in raw.columns if c != LINE]
+        if plan.slice_sums is not None and _sums(raw, key, data_columns) != plan.slice_sums[n]:
+            raise SlicesDisagree("a slice read otherwise than the first pass scanned it")
         try:
             canonical = to_canonical(target, raw, operating_model.timezone)
         except RefusedFile as exc:
@@ -311,6 +403,14 @@ def canonical_slices(
         )  # fmt: skip
         del raw, canonical
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
+
+
+def _sums(raw: pl.DataFrame, key: str, data_columns: list[str]) -> SliceSums:
+    """A slice's rows and hash sums, as the first pass's scan computes them."""
+    key_hash = _key_text(key).hash(seed=0).sum()
+    row_hash = pl.struct(data_columns).hash(seed=0).sum()
+    keys, cells = raw.select(key_hash, row_hash).row(0)
+    return SliceSums(raw.height, int(keys), int(cells))
 
 
 def _verify(plan: SlicePlan, kept: pl.DataFrame, data_columns: list[str]) -> None:

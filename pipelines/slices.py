@@ -325,8 +325,7 @@ def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
     if sums.height != len(plan.slices):
         return False
     plan.slice_sums = [
-        SliceSums(int(rows), int(keys), int(cells))
-        for _, rows, keys, cells in sums.iter_rows()
+        SliceSums(int(rows), int(keys), int(cells)) for _, rows, keys, cells in sums.iter_rows()
     ]
     _decide(plan, hashes)
     return True

@@ -8,8 +8,10 @@ same lines as a whole-file read.
 
 Two checks compare rows across the whole file: an exact repeat of an earlier line is a duplicate,
 and a key that different rows share quarantines all of them. Both must be known before the first
-slice is checked, so a first pass reads every slice for a hash of each row's canonical key and of
-its raw cells only (20 bytes a row). Rows whose key hash occurs once can be neither; the few
+slice is checked, so a first pass computes a hash of each row's canonical key and of its raw
+cells only (20 bytes a row): in one streaming scan of the file when every line is one record (a
+row's line is then its position, and each slice read again must show the scan's row count and
+hash sums), else by reading every slice. Rows whose key hash occurs once can be neither; the few
 others ("suspects") are decided from the hashes and then verified exactly while the slices are
 read again (`canonical_slices`): their raw cells and canonical keys are kept and compared at the
 end, and the file is read whole instead (`SlicesDisagree`) in the unlikely case a hash collided.
@@ -289,9 +291,10 @@ def _key_text(column: str) -> pl.Expr:
 
 def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
     """Hash every row's key and cells in one streaming scan of the file, for a file whose
-    every line is one record (so a row's line is its position); decide as `_decide` does.
-    False, deciding nothing, when the scan finds another number of records than lines (blank
-    lines): the slices are then read for it (`_first_pass`).
+    every line is one record (so a row's line is its position; polars reads a blank line as a
+    row of missing cells); decide as `_decide` does. False, deciding nothing, when the scan
+    finds another number of rows than lines or other column names than the header's: the
+    slices are then read for it (`_first_pass`).
 
     The scan's row counts and hash sums per slice are kept: each slice read again must match
     them (`canonical_slices`), else the file is read whole."""
@@ -333,7 +336,7 @@ def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
 
 def _first_pass(plan: SlicePlan) -> None:
     """Hash every row's key and cells, slice by slice; decide as `_decide` does. For a file
-    a single scan cannot number (a record spanning lines, blank lines)."""
+    a single scan cannot number (a record spanning lines)."""
     hashes: list[pl.DataFrame] = []
     for part in plan.slices:
         raw = plan.read(part)

@@ -31,11 +31,16 @@ def _row(i: int, cost: float = 0.5) -> str:
     return f"r{i},2026-10-05T10:{i % 60:02d}:00Z,u{i % 3},gpt-4o,100,{i},{cost},ok\n"
 
 
-def _first_export(path: Path) -> None:
-    """40 rows with a quoted line end (row 4), bad rows after it, a key shared by rows in
-    different slices (rows 2 and 25) and an exact repeat of row 12 as row 33."""
+def _first_export(path: Path, layout: str = "quoted line end") -> None:
+    """40 rows with a quoted line end (row 4; else a quoted cell on one line, or a blank line
+    before row 4, which polars reads as a row of missing cells), bad rows after it, a key shared by rows in different slices (rows 2 and 25)
+    and an exact repeat of row 12 as row 33."""
     rows = [_row(i) for i in range(40)]
-    rows[4] = 'r4,2026-10-05T10:04:00Z,"ali\nce",gpt-4o,100,4,0.5,ok\n'
+    rows[4] = {
+        "quoted line end": 'r4,2026-10-05T10:04:00Z,"ali\nce",gpt-4o,100,4,0.5,ok\n',
+        "one line a record": 'r4,2026-10-05T10:04:00Z,"alice",gpt-4o,100,4,0.5,ok\n',
+        "blank line": "\n" + _row(4),
+    }[layout]
     rows[6] = "r6,2026-10-05T10:06:00Z,u0,gpt-4o,-5,6,0.5,ok\n"
     rows[8] = "r8,not-a-time,u2,gpt-4o,100,8,0.5,ok\n"
     rows[25] = "r2,2026-10-05T10:25:00Z,u1,gpt-4o,100,25,0.5,ok\n"
@@ -52,9 +57,9 @@ def _second_export(path: Path) -> None:
     os.utime(path, (1_760_100_000, 1_760_100_000))
 
 
-def _inbox(tmp_path: Path) -> Path:
+def _inbox(tmp_path: Path, layout: str = "quoted line end") -> Path:
     inbox = tmp_path / "inbox"
-    _first_export(inbox / "usage" / "a.csv")
+    _first_export(inbox / "usage" / "a.csv", layout)
     _second_export(inbox / "usage" / "b.csv")
     return inbox
 
@@ -102,9 +107,30 @@ def test_plan_cuts_whole_records_with_their_lines(
     assert plan.rows_read == 40
     assert plan.repeated_lines.to_list() == [36]  # row 33 repeats row 12 (line 15)
     assert sorted(plan.not_unique_lines.to_list()) == [4, 28]  # rows 2 and 25 share r2
+    assert plan.slice_sums is None  # a record spans lines: the slices were read for the hashes
     lines = [plan.read(s).get_column("__line__").to_list() for s in plan.slices]
     assert lines[1] == [6, 8, 9, 10]  # row 4 spans lines 6-7
     assert sum(len(part) for part in lines) == 40
+
+
+@pytest.mark.parametrize("layout", ["one line a record", "blank line"])
+def test_plan_numbers_rows_by_their_lines(
+    tmp_path: Path, example_model: OperatingModel, layout: str
+) -> None:
+    """It hashes a file whose every line is one record (a blank one included) in one scan,
+    numbering each row by its line, with the decisions of a read slice by slice."""
+    inbox = _inbox(tmp_path, layout)
+    file = next(f for f in list_inbox(inbox) if f.relative_path == "usage/a.csv")
+    plan = plan_slices(file, example_model, rows=4)
+    assert plan is not None
+    assert plan.slice_sums is not None
+    shift = 1 if layout == "blank line" else 0  # the blank line before row 4, a row itself
+    assert plan.rows_read == 40 + shift
+    assert plan.repeated_lines.to_list() == [35 + shift]  # row 33 repeats row 12
+    assert sorted(plan.not_unique_lines.to_list()) == [4, 27 + shift]  # rows 2 and 25: r2
+    lines = [plan.read(s).get_column("__line__").to_list() for s in plan.slices]
+    assert [n for part in lines for n in part] == list(range(2, 42 + shift))
+    assert [s.rows for s in plan.slice_sums] == [len(part) for part in lines]
 
 
 def test_small_file_is_read_whole(tmp_path: Path, example_model: OperatingModel) -> None:
@@ -114,6 +140,7 @@ def test_small_file_is_read_whole(tmp_path: Path, example_model: OperatingModel)
     assert plan_slices(file, example_model, rows=100) is None
 
 
+@pytest.mark.parametrize("layout", ["quoted line end", "one line a record", "blank line"])
 @pytest.mark.parametrize("path", ["staged", "direct"])
 def test_slices_store_what_a_whole_read_stores(
     tmp_path: Path,
@@ -122,36 +149,44 @@ def test_slices_store_what_a_whole_read_stores(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     path: str,
+    layout: str,
 ) -> None:
     """It stores the same calls, quarantined rows and line numbers, counts, weeks and summary
-    from a file read in slices of 4 rows as from the same file read whole, and a second run
-    over the same files changes nothing."""
+    from a file read in slices of 4 rows as from the same file read whole (a record spanning
+    lines, every line a record, a blank line), and a second run over the same files changes
+    nothing."""
     if path == "direct":
         if not warehouse_url.startswith("sqlite"):
             pytest.skip("PostgreSQL always loads slice by slice")
         monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
-    inbox = _inbox(tmp_path)
+    inbox = _inbox(tmp_path, layout)
     whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
     whole = _ingest(whole_url, inbox, example_model, 1_000_000)
     with caplog.at_level(logging.INFO, logger="flows.ingest"):
         sliced = _ingest(warehouse_url, inbox, example_model, 4)
-    assert "usage/a.csv: 40 rows in 10 slices" in caplog.text
+    blank = 1 if layout == "blank line" else 0  # a row of missing cells, quarantined
+    assert f"usage/a.csv: {40 + blank} rows in {10 + blank} slices" in caplog.text
     assert (
         [(f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in sliced]
         == [
             (f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate)
             for f in whole
         ]
-        == [("usage/a.csv", 40, 35, 4, 1), ("usage/b.csv", 16, 16, 0, 0)]
+        == [("usage/a.csv", 40 + blank, 35, 4 + blank, 1), ("usage/b.csv", 16, 16, 0, 0)]
     )
     stored = _warehouse(warehouse_url)
     assert stored == _warehouse(whole_url)
-    quarantine = {(line, reasons) for _, _, _, _, line, _, reasons in stored["quarantine"]}
+    quarantine = {
+        (line, reasons)
+        for _, _, _, _, line, _, reasons in stored["quarantine"]
+        if line != 6 or not blank
+    }
+    shift = 0 if layout == "one line a record" else 1  # the lines row 4 adds
     assert quarantine == {
         (4, "[\"request_id is not unique in the file (different rows share it): 'r2'\"]"),
-        (9, '["input_tokens is negative: -5"]'),
-        (11, '["timestamp: not-a-time is not a timestamp", "timestamp is missing"]'),
-        (28, "[\"request_id is not unique in the file (different rows share it): 'r2'\"]"),
+        (8 + shift, '["input_tokens is negative: -5"]'),
+        (10 + shift, '["timestamp: not-a-time is not a timestamp", "timestamp is missing"]'),
+        (27 + shift, "[\"request_id is not unique in the file (different rows share it): 'r2'\"]"),
     }
     assert _ingest(warehouse_url, inbox, example_model, 4) == []
     assert _warehouse(warehouse_url) == stored
@@ -172,6 +207,24 @@ def test_exact_check_refutes_a_wrong_hash_decision(
     plan.not_unique_lines = plan.not_unique_lines.head(1)
     with pytest.raises(slices.SlicesDisagree):
         list(slices.canonical_slices(plan, example_model))
+
+
+def test_slice_read_otherwise_than_scanned_disagrees(
+    tmp_path: Path, example_model: OperatingModel
+) -> None:
+    """It raises SlicesDisagree at the slice whose rows or hashes differ from what the first
+    pass's single scan saw of it, before that slice is handed on."""
+    inbox = _inbox(tmp_path, "one line a record")
+    file = next(f for f in list_inbox(inbox) if f.relative_path == "usage/a.csv")
+    plan = plan_slices(file, example_model, rows=4)
+    assert plan is not None and plan.slice_sums is not None
+    assert len(list(slices.canonical_slices(plan, example_model))) == 10
+    seen = plan.slice_sums[3]
+    plan.slice_sums[3] = slices.SliceSums(seen.rows, seen.key_hashes, seen.row_hashes + 1)
+    parts = slices.canonical_slices(plan, example_model)
+    assert len([next(parts) for _ in range(3)]) == 3
+    with pytest.raises(slices.SlicesDisagree):
+        next(parts)
 
 
 def test_read_ahead_holds_two_items_at_most() -> None:

@@ -288,7 +288,7 @@ class _SliceTotals:
         """The file as one prepared file, its rows held by the warehouse or the stage."""
         return PreparedFile(
             plan.file,
-            "csv",
+            plan.file_format,
             refused,
             rows_read=plan.rows_read,
             rows_duplicate_in_file=self.rows_duplicate_in_file,
@@ -426,7 +426,9 @@ def _load_slices_directly(
         raise
     except Exception as exc:  # the rows could not be stored: refuse the file, keep going
         reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
-        raise _Abandon(PreparedFile(file, "csv", reason, rows_read=plan.rows_read)) from exc
+        raise _Abandon(
+            PreparedFile(file, plan.file_format, reason, rows_read=plan.rows_read)
+        ) from exc
 
 
 def load_order(files: list[InboxFile]) -> list[InboxFile]:

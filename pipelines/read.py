@@ -672,3 +672,16 @@ def read_csv_slice(data: bytes, delimiter: str, line_offset: int) -> pl.DataFram
     frame = frame.rename({c: c.strip().lower() for c in frame.columns})
     lines = _csv_lines(source, delimiter, frame.height)
     return frame.rechunk().insert_column(0, (lines + line_offset).cast(pl.UInt32).alias(LINE))
+
+
+def read_json_lines_slice(data: bytes, schema: pl.Schema, first_line: int) -> pl.DataFrame:
+    """One slice of a large UTF-8 JSON Lines file read like `read_raw` reads the whole file:
+    `data` is whole lines of the file, one record each (no blank line), read with the types
+    polars infers from the whole file (`schema`: a slice alone could infer others); the
+    slice's `__line__` numbers are the file's lines, from `first_line`.
+
+    Raises polars' errors for a record the schema does not fit: the caller then reads the file
+    whole (`pipelines.slices`), so every fallback of `read_raw` still applies."""
+    frame = pl.read_ndjson(io.BytesIO(data), schema=schema)
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    return frame.with_row_index(LINE, offset=first_line)

@@ -42,7 +42,13 @@ from pipelines.encoding import detect_encoding
 from pipelines.file_settings import file_names, settings_for
 from pipelines.normalize import missing_required, to_canonical
 from pipelines.prepare import CanonicalFile, InboxFile, PreparedFile, choose_adapter
-from pipelines.read import LINE, RefusedFile, read_csv_slice, sniff_delimiter
+from pipelines.read import (
+    LINE,
+    RefusedFile,
+    read_csv_slice,
+    read_json_lines_slice,
+    sniff_delimiter,
+)
 from pipelines.threads import join_or_warn
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,7 @@ MIN_RECORD_BYTES = 16
 _CHUNK_BYTES = 16 << 20
 _SNIFF_BYTES = 64 * 1024
 _QUOTE, _NEWLINE = ord('"'), ord("\n")
+_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # Columns of the first pass: a row's line, its key's hash and whether it is null, its cells' hash.
 _KEY_HASH, _KEY_NULL, _ROW_HASH = "__key_hash", "__key_null", "__row_hash"
 
@@ -93,14 +100,16 @@ class SliceSums:
 
 @dataclass
 class SlicePlan:
-    """How a large CSV file is read in slices, and what its first pass found."""
+    """How a large CSV or JSON Lines file is read in slices, and what its first pass found."""
 
     file: InboxFile
     settings: SourceSettings  # the file's settings as read as canonical columns
     choices: dict[str, dict[str, str | None]]
-    delimiter: str
-    header: bytes  # the header record, line end included, without a byte-order mark
+    delimiter: str  # CSV only
+    header: bytes  # CSV: the header record, line end included, without a byte-order mark
     slices: list[ByteSlice]
+    file_format: str = "csv"  # or "jsonl"
+    schema: pl.Schema | None = None  # JSON Lines: the types polars infers from the whole file
     rows_read: int = 0
     # Lines that exactly repeat an earlier line; lines whose key other rows share; the lines
     # of every row whose key hash is not unique (those two are decided among them).
@@ -126,6 +135,8 @@ class SlicePlan:
         with self.file.path.open("rb") as handle:
             handle.seek(part.start)
             body = handle.read(part.end - part.start)
+        if self.schema is not None:
+            return read_json_lines_slice(body, self.schema, part.first_line)
         offset = part.first_line - (self.header.count(b"\n") + 1)
         return read_csv_slice(self.header + body, self.delimiter, offset)
 
@@ -133,15 +144,12 @@ class SlicePlan:
 def plan_slices(
     file: InboxFile, operating_model: OperatingModel, rows: int | None = None
 ) -> SlicePlan | None:
-    """The slices of a large CSV file of canonical columns, with its first pass done; None
-    for a file read whole (small, not a plain UTF-8 CSV file, a vendor format, or anything the
-    slice reader would read otherwise than `read_raw`)."""
+    """The slices of a large CSV or JSON Lines file of canonical columns, with its first pass
+    done; None for a file read whole (small, not a plain UTF-8 file of either format, a vendor
+    format, or anything the slice reader would read otherwise than `read_raw`)."""
     rows = rows or slice_rows()
-    if (
-        file.outside_inbox
-        or file.hidden
-        or file.path.suffix.lower() not in {".csv", ".tsv", ".txt"}
-    ):
+    file_format = _FORMATS.get(file.path.suffix.lower())
+    if file.outside_inbox or file.hidden or file_format is None:
         return None
     spec = SPECS.get(file.source)
     if spec is None or file.source == "timesheets" or len(spec.key) != 1:
@@ -158,29 +166,44 @@ def plan_slices(
             return None
         if settings.encoding is None and detect_encoding(file.path) is not None:
             return None
-        cut = _cut(file, rows)
+        cut = _cut(file, rows) if file_format == "csv" else _cut_lines(file, rows)
         if cut is None:
             return None
         resolved = settings_for(folder, names, "canonical")
         if not _utf8(resolved.encoding):
             return None
-        with file.path.open("rb") as handle:
-            sample = handle.read(_SNIFF_BYTES).decode("utf-8-sig", errors="replace")
-        delimiter = sniff_delimiter(sample[: sample.rfind("\n") + 1] or sample)
         choices: dict[str, dict[str, str | None]] = {
             "encoding": {"value": resolved.encoding, "chosen_by": "configured"}
             if resolved.encoding is not None
             else {"value": "utf-8", "chosen_by": "default (the file reads as UTF-8)"}
         }
-        plan = SlicePlan(file, resolved, choices, delimiter, cut.header, cut.slices)
-        heading = read_csv_slice(cut.header, delimiter, 0)
-        columns = [c for c in heading.columns if c != LINE]
+        if file_format == "csv":
+            with file.path.open("rb") as handle:
+                sample = handle.read(_SNIFF_BYTES).decode("utf-8-sig", errors="replace")
+            delimiter = sniff_delimiter(sample[: sample.rfind("\n") + 1] or sample)
+            plan = SlicePlan(file, resolved, choices, delimiter, cut.header, cut.slices)
+            heading = read_csv_slice(cut.header, delimiter, 0)
+            columns = [c for c in heading.columns if c != LINE]
+            scan = pl.scan_csv(
+                file.path, separator=delimiter, infer_schema=False, encoding="utf8",
+                raise_if_empty=True,
+            )  # fmt: skip
+        else:
+            # Every record is read to know each column's type, as `read_raw` infers it.
+            schema = pl.scan_ndjson(file.path, infer_schema_length=None).collect_schema()
+            if any(dtype.is_nested() for dtype in schema.dtypes()):
+                return None  # nested values become JSON text when read whole
+            plan = SlicePlan(file, resolved, choices, "", b"", cut.slices, "jsonl", schema)
+            columns = [c.strip().lower() for c in schema.names()]
+            scan = pl.scan_ndjson(file.path, schema=schema)
         if not _plain_columns(columns) or missing_required(spec, columns):
             return None  # the whole-file path refuses it, with its reason
         adapter = choose_adapter(file.source, settings.format, Sniff(file.path, frozenset(columns)))
         if adapter is not None:
             return None
-        if cut.quoted_line_ends or not _first_pass_scan(plan, cut, columns):
+        if cut.quoted_line_ends or not _first_pass_scan(plan, scan, cut.lines, columns):
+            if file_format != "csv":
+                return None  # blank lines: numbered by the whole-file reader
             _first_pass(plan)
     except (RefusedFile, OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
         log.info("%s is read whole: %s", file.relative_path, exc)
@@ -282,6 +305,38 @@ def _cut(file: InboxFile, rows: int) -> _Cut | None:
     return _Cut(header, slices, lines, quoted_line_ends)
 
 
+def _cut_lines(file: InboxFile, rows: int) -> _Cut | None:
+    """The byte ranges of about `rows` lines each of a JSON Lines file (a record is one line:
+    JSON text holds no raw line end), or None for a file to read whole (one slice, a
+    byte-order mark, NUL bytes, a lone `\\r`)."""
+    offset = 0
+    newlines = 0  # line ends before the chunk
+    cuts: list[tuple[int, int]] = []  # (byte offset, its line)
+    last = b""
+    with file.path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
+            if offset == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+                return None  # read whole, decoded in Python
+            if b"\x00" in chunk or chunk.count(b"\r") != chunk.count(b"\r\n"):
+                return None
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == _NEWLINE)
+            for line in range((newlines // rows + 1) * rows, newlines + ends.size + 1, rows):
+                cuts.append((offset + int(ends[line - newlines - 1]) + 1, line + 1))
+            newlines += ends.size
+            offset += len(chunk)
+            last = chunk[-1:]
+            del ends
+    starts = [(0, 1), *cuts]
+    slices = [
+        ByteSlice(start, end, line)
+        for (start, line), (end, _) in zip(starts, [*cuts, (offset, 0)], strict=True)
+        if end > start
+    ]
+    if len(slices) <= 1:
+        return None
+    return _Cut(b"", slices, newlines + (0 if last == b"\n" else 1), False)
+
+
 def _key_text(column: str) -> pl.Expr:
     """The key as `pipelines.normalize` types a text column: trimmed, empty meaning missing
     (checked against the typed key of every slice: `SlicesDisagree` if they ever differ)."""
@@ -289,7 +344,7 @@ def _key_text(column: str) -> pl.Expr:
     return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
 
 
-def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
+def _first_pass_scan(plan: SlicePlan, scan: pl.LazyFrame, lines: int, columns: list[str]) -> bool:
     """Hash every row's key and cells in one streaming scan of the file, for a file whose
     every line is one record (so a row's line is its position; polars reads a blank line as a
     row of missing cells); decide as `_decide` does. False, deciding nothing, when the scan
@@ -298,13 +353,6 @@ def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
 
     The scan's row counts and hash sums per slice are kept: each slice read again must match
     them (`canonical_slices`), else the file is read whole."""
-    scan = pl.scan_csv(
-        plan.file.path,
-        separator=plan.delimiter,
-        infer_schema=False,
-        encoding="utf8",
-        raise_if_empty=True,
-    )
     names = scan.collect_schema().names()
     if [n.strip().lower() for n in names] != columns:
         return False
@@ -315,7 +363,7 @@ def _first_pass_scan(plan: SlicePlan, cut: _Cut, columns: list[str]) -> bool:
         pl.struct(names).hash(seed=0).alias(_ROW_HASH),
     ).collect(engine="streaming")
     first_line = plan.header.count(b"\n") + 1
-    if hashes.height != cut.lines - first_line + 1:
+    if hashes.height != lines - first_line + 1:
         return False
     hashes = hashes.with_row_index(LINE, offset=first_line)
     starts = pl.Series([part.first_line for part in plan.slices], dtype=pl.UInt32)
@@ -388,7 +436,9 @@ def canonical_slices(
         try:
             canonical = to_canonical(target, raw, operating_model.timezone)
         except RefusedFile as exc:
-            yield PreparedFile(file, "csv", str(exc), rows_read=plan.rows_read, adapter="canonical")
+            yield PreparedFile(
+                file, plan.file_format, str(exc), rows_read=plan.rows_read, adapter="canonical"
+            )
             return
         typed_key = canonical.get_column(key)
         if not raw.select(_key_text(key)).to_series().equals(typed_key, check_names=False):
@@ -400,7 +450,7 @@ def canonical_slices(
         )
         canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
         yield CanonicalFile(
-            file, "csv", None, target, raw, canonical, raw.height, repeated, plan.settings,
+            file, plan.file_format, None, target, raw, canonical, raw.height, repeated, plan.settings,
             dict(plan.choices), {},
         )  # fmt: skip
         del raw, canonical

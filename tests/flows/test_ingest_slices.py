@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +17,14 @@ import flows.ingest
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.results import Week
-from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, UsageCall, UsageSummary
+from models.warehouse import (
+    FileWeek,
+    IngestedFile,
+    QuarantinedRow,
+    Ticket,
+    UsageCall,
+    UsageSummary,
+)
 from pipelines import slices
 from pipelines.prepare import list_inbox
 from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
@@ -64,9 +72,35 @@ def _inbox(tmp_path: Path, layout: str = "quoted line end") -> Path:
     return inbox
 
 
+def _ticket(i: int, minutes: str = "2", outcome: str = '"sent_as_is"') -> str:
+    return (
+        f'{{"ticket_id": "T-{i}", "created_at": "2026-10-05T10:{i % 60:02d}:00+02:00", '
+        f'"solved_at": "2026-10-05T12:00:00+02:00", "status": "solved", "category": "billing", '
+        f'"agent": "Agent {i % 3}", "ai_draft_used": true, "draft_outcome": {outcome}, '
+        f'"reopened": 0, "escalated": false, "handle_minutes": {minutes}, "contact_count": 1}}\n'
+    )
+
+
+def _tickets_inbox(tmp_path: Path) -> Path:
+    """A JSON Lines export of 30 tickets: whole minutes except one (row 27, so the whole file
+    reads them as decimals), a draft outcome missing but in one slice, a bad row, a key shared
+    by rows in different slices (rows 3 and 17) and an exact repeat of row 9 as row 22."""
+    rows = [_ticket(i, outcome="null") for i in range(30)]
+    rows[5] = _ticket(5)
+    rows[7] = rows[7].replace('"status": "solved"', '"status": null')
+    rows[17] = _ticket(3).replace('"billing"', '"shipping"')
+    rows[22] = rows[9]
+    rows[27] = _ticket(27, minutes="2.5")
+    path = tmp_path / "inbox" / "tickets" / "tickets.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(rows))
+    return tmp_path / "inbox"
+
+
 def _warehouse(url: str) -> dict[str, list[tuple]]:
     """Every row the ingest wrote, table by table, in a stable order."""
     tables = {
+        "tickets": Ticket,
         "calls": UsageCall,
         "quarantine": QuarantinedRow,
         "files": IngestedFile,
@@ -190,6 +224,49 @@ def test_slices_store_what_a_whole_read_stores(
     }
     assert _ingest(warehouse_url, inbox, example_model, 4) == []
     assert _warehouse(warehouse_url) == stored
+    dispose_engines()
+
+
+@pytest.mark.parametrize("path", ["staged", "direct"])
+def test_json_lines_slices_store_what_a_whole_read_stores(
+    tmp_path: Path,
+    example_model: OperatingModel,
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    """It reads a JSON Lines file in slices of 4 lines with the types of the whole file, and
+    stores the same tickets, quarantined rows and line numbers, counts and weeks as a whole
+    read of it."""
+    if path == "direct":
+        if not warehouse_url.startswith("sqlite"):
+            pytest.skip("PostgreSQL always loads slice by slice")
+        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
+    inbox = _tickets_inbox(tmp_path)
+    file = next(iter(list_inbox(inbox)))
+    plan = plan_slices(file, example_model, rows=4)
+    assert plan is not None and plan.file_format == "jsonl"
+    assert [s.first_line for s in plan.slices] == [1, 5, 9, 13, 17, 21, 25, 29]
+    assert plan.repeated_lines.to_list() == [23]  # row 22 repeats row 9 (line 10)
+    assert sorted(plan.not_unique_lines.to_list()) == [4, 18]  # rows 3 and 17 share T-3
+    assert plan.read(plan.slices[0]).get_column("handle_minutes").dtype == pl.Float64
+    whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
+    whole = _ingest(whole_url, inbox, example_model, 1_000_000)
+    with caplog.at_level(logging.INFO, logger="flows.ingest"):
+        sliced = _ingest(warehouse_url, inbox, example_model, 4)
+    assert "tickets/tickets.jsonl: 30 rows in 8 slices" in caplog.text
+    assert (
+        [(f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate) for f in sliced]
+        == [
+            (f.path, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate)
+            for f in whole
+        ]
+        == [("tickets/tickets.jsonl", 30, 26, 3, 1)]
+    )
+    stored = _warehouse(warehouse_url)
+    assert stored == _warehouse(whole_url)
+    assert {line for _, _, _, _, line, _, _ in stored["quarantine"]} == {4, 8, 18}
     dispose_engines()
 
 

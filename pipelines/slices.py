@@ -1,10 +1,12 @@
-"""Large CSV files read in slices: memory that depends on the slice size, not on the file.
+"""Large CSV and JSON Lines files read in slices: memory that depends on the slice size, not on
+the file.
 
 A file of canonical columns larger than a slice (`slice_rows`, setting
 `PILOT_INGEST_SLICE_ROWS`) is cut at record boundaries into byte ranges of about that many
-records (`plan_slices`). A quoted cell may hold line ends: a line end only ends a record outside
-quotes, and each slice knows the physical line it starts on, so quarantine messages name the
-same lines as a whole-file read.
+records (`plan_slices`). A quoted CSV cell may hold line ends: a line end only ends a record
+outside quotes, and each slice knows the physical line it starts on, so quarantine messages name
+the same lines as a whole-file read. A JSON Lines record is one line; its slices are read with
+the types polars infers from the whole file, as a whole-file read types them.
 
 Two checks compare rows across the whole file: an exact repeat of an earlier line is a duplicate,
 and a key that different rows share quarantines all of them. Both must be known before the first

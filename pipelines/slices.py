@@ -13,8 +13,8 @@ and a key that different rows share quarantines all of them. Both must be known 
 slice is checked, so a first pass computes a hash of each row's canonical key and of its raw
 cells only (20 bytes a row): in one streaming scan of the file when every line is one record (a
 row's line is then its position, and each slice read again must show the scan's row count and
-hash sums), else by reading every slice. Rows whose key hash occurs once can be neither; the few
-others ("suspects") are decided from the hashes and then verified exactly while the slices are
+key hash sum), else by reading every slice. Rows whose key hash occurs once can be neither;
+the few others ("suspects") are decided from the hashes and then verified exactly while the slices are
 read again (`canonical_slices`): their raw cells and canonical keys are kept and compared at the
 end, and the file is read whole instead (`SlicesDisagree`) in the unlikely case a hash collided.
 
@@ -92,12 +92,12 @@ class ByteSlice:
 
 @dataclass(frozen=True)
 class SliceSums:
-    """What the first pass's scan saw of one slice: its rows, and the sums (modulo 2**64) of
-    their key hashes and of their cells' hashes."""
+    """What the first pass's scan saw of one slice: its rows and the sum (modulo 2**64) of
+    their key hashes. Enough to trust the scan's decisions: only rows whose key hash is not
+    unique can be repeats or share a key, and those are compared cell by cell (`_verify`)."""
 
     rows: int
     key_hashes: int
-    row_hashes: int
 
 
 @dataclass
@@ -358,7 +358,7 @@ def _first_pass_scan(plan: SlicePlan, scan: pl.LazyFrame, lines: int, columns: l
     finds another number of rows than lines or other column names than the header's: the
     slices are then read for it (`_first_pass`).
 
-    The scan's row counts and hash sums per slice are kept: each slice read again must match
+    The scan's row count and key hash sum per slice are kept: each slice read again must match
     them (`canonical_slices`), else the file is read whole."""
     names = scan.collect_schema().names()
     if [n.strip().lower() for n in names] != columns:
@@ -375,16 +375,10 @@ def _first_pass_scan(plan: SlicePlan, scan: pl.LazyFrame, lines: int, columns: l
     hashes = hashes.with_row_index(LINE, offset=first_line)
     starts = pl.Series([part.first_line for part in plan.slices], dtype=pl.UInt32)
     part = (starts.search_sorted(hashes.get_column(LINE), side="right") - 1).alias("__slice")
-    sums = (
-        hashes.group_by(part)
-        .agg(pl.len(), pl.col(_KEY_HASH).sum(), pl.col(_ROW_HASH).sum())
-        .sort("__slice")
-    )
+    sums = hashes.group_by(part).agg(pl.len(), pl.col(_KEY_HASH).sum()).sort("__slice")
     if sums.height != len(plan.slices):
         return False
-    plan.slice_sums = [
-        SliceSums(int(rows), int(keys), int(cells)) for _, rows, keys, cells in sums.iter_rows()
-    ]
+    plan.slice_sums = [SliceSums(int(rows), int(keys)) for _, rows, keys in sums.iter_rows()]
     _decide(plan, hashes)
     return True
 
@@ -438,7 +432,8 @@ def canonical_slices(
     for n, part in enumerate(plan.slices):
         raw = plan.read(part)
         data_columns = [c for c in raw.columns if c != LINE]
-        if plan.slice_sums is not None and _sums(raw, key, data_columns) != plan.slice_sums[n]:
+        key_text = raw.select(_key_text(key)).to_series()
+        if plan.slice_sums is not None and _sums(key_text) != plan.slice_sums[n]:
             raise SlicesDisagree("a slice read otherwise than the first pass scanned it")
         try:
             canonical = to_canonical(target, raw, operating_model.timezone)
@@ -448,7 +443,7 @@ def canonical_slices(
             )
             return
         typed_key = canonical.get_column(key)
-        if not raw.select(_key_text(key)).to_series().equals(typed_key, check_names=False):
+        if not key_text.equals(typed_key, check_names=False):
             raise SlicesDisagree("a key typed otherwise than hashed")
         suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
         kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
@@ -460,16 +455,13 @@ def canonical_slices(
             file, plan.file_format, None, target, raw, canonical, raw.height, repeated, plan.settings,
             dict(plan.choices), {},
         )  # fmt: skip
-        del raw, canonical
+        del raw, canonical, key_text
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
 
 
-def _sums(raw: pl.DataFrame, key: str, data_columns: list[str]) -> SliceSums:
-    """A slice's rows and hash sums, as the first pass's scan computes them."""
-    key_hash = _key_text(key).hash(seed=0).sum()
-    row_hash = pl.struct(data_columns).hash(seed=0).sum()
-    keys, cells = raw.select(key_hash, row_hash).row(0)
-    return SliceSums(raw.height, int(keys), int(cells))
+def _sums(key_text: pl.Series) -> SliceSums:
+    """A slice's rows and the sum of its key hashes, as the first pass's scan computes them."""
+    return SliceSums(key_text.len(), int(key_text.hash(seed=0).sum()))
 
 
 def _verify(plan: SlicePlan, kept: pl.DataFrame, data_columns: list[str]) -> None:

@@ -41,8 +41,9 @@ def _row(i: int, cost: float = 0.5) -> str:
 
 def _first_export(path: Path, layout: str = "quoted line end") -> None:
     """40 rows with a quoted line end (row 4; else a quoted cell on one line, or a blank line
-    before row 4, which polars reads as a row of missing cells), bad rows after it, a key shared by rows in different slices (rows 2 and 25)
-    and an exact repeat of row 12 as row 33."""
+    before row 4, which polars reads as a row of missing cells), bad rows after it, a key
+    shared by rows in different slices (rows 2 and 25) and an exact repeat of row 12 as row
+    33."""
     rows = [_row(i) for i in range(40)]
     rows[4] = {
         "quoted line end": 'r4,2026-10-05T10:04:00Z,"ali\nce",gpt-4o,100,4,0.5,ok\n',
@@ -289,15 +290,15 @@ def test_exact_check_refutes_a_wrong_hash_decision(
 def test_slice_read_otherwise_than_scanned_disagrees(
     tmp_path: Path, example_model: OperatingModel
 ) -> None:
-    """It raises SlicesDisagree at the slice whose rows or hashes differ from what the first
-    pass's single scan saw of it, before that slice is handed on."""
+    """It raises SlicesDisagree at the slice whose keys differ from what the first pass's single
+    scan saw of it, before that slice is handed on."""
     inbox = _inbox(tmp_path, "one line a record")
     file = next(f for f in list_inbox(inbox) if f.relative_path == "usage/a.csv")
     plan = plan_slices(file, example_model, rows=4)
     assert plan is not None and plan.slice_sums is not None
     assert len(list(slices.canonical_slices(plan, example_model))) == 10
     seen = plan.slice_sums[3]
-    plan.slice_sums[3] = slices.SliceSums(seen.rows, seen.key_hashes, seen.row_hashes + 1)
+    plan.slice_sums[3] = slices.SliceSums(seen.rows, seen.key_hashes + 1)
     parts = slices.canonical_slices(plan, example_model)
     assert len([next(parts) for _ in range(3)]) == 3
     with pytest.raises(slices.SlicesDisagree):

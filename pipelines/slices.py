@@ -14,9 +14,10 @@ slice is checked, so a first pass computes a hash of each row's canonical key an
 cells only (20 bytes a row): in one streaming scan of the file when every line is one record (a
 row's line is then its position, and each slice read again must show the scan's row count and
 key hash sum), else by reading every slice. Rows whose key hash occurs once can be neither;
-the few others ("suspects") are decided from the hashes and then verified exactly while the slices are
-read again (`canonical_slices`): their raw cells and canonical keys are kept and compared at the
-end, and the file is read whole instead (`SlicesDisagree`) in the unlikely case a hash collided.
+the few others ("suspects") are decided from the hashes and then verified exactly while the
+slices are read again (`canonical_slices`): their raw cells and canonical keys are kept and
+compared at the end, and the file is read whole instead (`SlicesDisagree`) in the unlikely case
+a hash collided.
 
 Anything the slice reader does not take the way `read_raw` would (another encoding, a lone `\\r`,
 a record polars cannot parse, a vendor format) leaves the file to the whole-file path.
@@ -452,8 +453,8 @@ def canonical_slices(
         )
         canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
         yield CanonicalFile(
-            file, plan.file_format, None, target, raw, canonical, raw.height, repeated, plan.settings,
-            dict(plan.choices), {},
+            file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
+            plan.settings, dict(plan.choices), {},
         )  # fmt: skip
         del raw, canonical, key_text
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)

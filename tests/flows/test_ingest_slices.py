@@ -271,6 +271,31 @@ def test_json_lines_slices_store_what_a_whole_read_stores(
     dispose_engines()
 
 
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        (5, _ticket(4, minutes="true")),  # another type: read whole, every cell as text
+        (5, "\n"),  # a blank line: no record, yet a line
+        (1, "\ufeff" + _ticket(0)),  # a byte-order mark: decoded in Python
+        (5, _ticket(4).replace("1}", '1, "tags": ["vip"]}')),  # a list: JSON text when whole
+    ],
+)
+def test_json_lines_read_whole_when_slices_could_differ(
+    tmp_path: Path, example_model: OperatingModel, line: int, text: str
+) -> None:
+    """It leaves to the whole-file reader a JSON Lines file it reads otherwise: a value of
+    another type than its column's, a blank line, a byte-order mark, a nested value."""
+    inbox = _tickets_inbox(tmp_path)
+    path = inbox / "tickets" / "tickets.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[line - 1] = text
+    path.write_text("".join(lines))
+    file = next(iter(list_inbox(inbox)))
+    assert plan_slices(file, example_model, rows=4) is None
+    path.write_text("".join([*lines[: line - 1], _ticket(99), *lines[line:]]))
+    assert plan_slices(file, example_model, rows=4) is not None  # the file without it
+
+
 def test_exact_check_refutes_a_wrong_hash_decision(
     tmp_path: Path, example_model: OperatingModel
 ) -> None:

@@ -446,6 +446,7 @@ def canonical_slices(
         typed_key = canonical.get_column(key)
         if not key_text.equals(typed_key, check_names=False):
             raise SlicesDisagree("a key typed otherwise than hashed")
+        del key_text
         suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
         kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
         repeated = raw.get_column(LINE).filter(
@@ -456,7 +457,7 @@ def canonical_slices(
             file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
             plan.settings, dict(plan.choices), {},
         )  # fmt: skip
-        del raw, canonical, key_text
+        del raw, canonical
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
 
 

@@ -220,8 +220,9 @@ class TicketLabel(_SourceRow, table=True):
 
 
 class UsageSummary(SQLModel, table=True):
-    """Model calls of one loaded file summed per 15-minute UTC bucket, task, model, prompt,
-    status and price source: what the facts stage reads instead of every call.
+    """Model calls of one loaded file summed per 15-minute UTC bucket, model, prompt, status
+    and price source (no task: a few thousand rows a week whatever the calls' order): the
+    calls per span, day and month, and which files hold calls of a span.
 
     Kept equal to the `usage_call` rows each file holds (`pipelines/usage_summary.py`): written
     with the file's rows, and recomputed for every file a newer export took rows from.
@@ -234,11 +235,39 @@ class UsageSummary(SQLModel, table=True):
     pilot: str
     file_id: int = Field(index=True)
     bucket_start: dt.datetime  # UTC, a multiple of 15 minutes
+    model: str
+    prompt_version: str | None = None
+    status: str
+    price_source: str
+    calls: int
+    cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)
+
+
+class UsageTaskSummary(SQLModel, table=True):
+    """Model calls of one loaded file summed per task, model, prompt, status and price source
+    within one *part* of the UTC week: what the facts stage reads as a week's usage per task.
+
+    The parts never hold a week boundary inside them in any timezone with a whole-quarter-hour
+    offset (UTC-12 to UTC+14): a local Monday midnight lies between Sunday 10:00 and Monday
+    12:00 UTC, where each 15-minute bucket is a part of its own; the rest of each week, Monday
+    12:00 to Sunday 10:00 UTC, is one part. So a row is wholly inside a week or wholly outside
+    it (`pipelines/usage_summary.py`). Kept equal to the calls each file holds like
+    `usage_summary`.
+    """
+
+    __tablename__ = "usage_task_summary"
+    __table_args__ = (Index("ix_usage_task_summary_pilot_first", "pilot", "first_bucket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot: str
+    file_id: int = Field(index=True)
     task_id: str | None = None
     model: str
     prompt_version: str | None = None
     status: str
     price_source: str
+    first_bucket: dt.datetime  # UTC start of the 15-minute bucket of the part's first call
+    last_bucket: dt.datetime  # and of its last call
     calls: int
     cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)
 

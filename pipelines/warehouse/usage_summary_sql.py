@@ -47,7 +47,9 @@ def _part_sql(dialect: str) -> tuple[str, str]:
     call lies where week boundaries can fall (else null)."""
     seconds = _seconds_sql(dialect)
     week_part = f"({seconds} / {PART_S})"
-    split = f"(CASE WHEN {seconds} % {PART_S} >= {SPLIT_FROM_S} THEN {_bucket_sql(dialect)} END)"
+    # mod(), not %: psycopg reads a bare % in the statement as a placeholder.
+    remainder = f"mod({seconds}, {PART_S})" if dialect == "postgresql" else f"{seconds} % {PART_S}"
+    split = f"(CASE WHEN {remainder} >= {SPLIT_FROM_S} THEN {_bucket_sql(dialect)} END)"
     return week_part, split
 
 

@@ -88,7 +88,10 @@ def upgrade() -> None:
         f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call "
         f"GROUP BY pilot, file_id, {bucket}, {_BUCKET_GROUPS}"
     )
-    split = f"CASE WHEN {seconds} % {_PART_S} >= {_SPLIT_FROM_S} THEN {bucket} END"
+    # mod(), not %: psycopg reads a bare % in the statement as a placeholder.
+    postgresql = bind.dialect.name == "postgresql"
+    remainder = f"mod({seconds}, {_PART_S})" if postgresql else f"{seconds} % {_PART_S}"
+    split = f"CASE WHEN {remainder} >= {_SPLIT_FROM_S} THEN {bucket} END"
     bind.exec_driver_sql(
         f"INSERT INTO usage_task_summary (pilot, file_id, {_TASK_GROUPS}, first_bucket, "
         f"last_bucket, calls, cost_usd) SELECT pilot, file_id, {_TASK_GROUPS}, min({bucket}), "

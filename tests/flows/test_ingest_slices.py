@@ -16,7 +16,14 @@ import flows.ingest
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.results import Week
-from models.warehouse import FileWeek, IngestedFile, QuarantinedRow, UsageCall, UsageSummary
+from models.warehouse import (
+    FileWeek,
+    IngestedFile,
+    QuarantinedRow,
+    UsageCall,
+    UsageSummary,
+    UsageTaskSummary,
+)
 from pipelines import slices
 from pipelines.prepare import list_inbox
 from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
@@ -67,6 +74,7 @@ def _warehouse(url: str) -> dict[str, list[tuple]]:
         "files": IngestedFile,
         "weeks": FileWeek,
         "summary": UsageSummary,
+        "task summary": UsageTaskSummary,
     }
     found: dict[str, list[tuple]] = {}
     with transaction(url) as conn:

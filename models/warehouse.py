@@ -244,19 +244,18 @@ class UsageSummary(SQLModel, table=True):
 
 
 class UsageTaskSummary(SQLModel, table=True):
-    """Model calls of one loaded file summed per task, model, prompt, status and price source
-    within one *part* of the UTC week: what the facts stage reads as a week's usage per task.
-
-    The parts never hold a week boundary inside them in any timezone with a whole-quarter-hour
-    offset (UTC-12 to UTC+14): a local Monday midnight lies between Sunday 10:00 and Monday
-    12:00 UTC, where each 15-minute bucket is a part of its own; the rest of each week, Monday
-    12:00 to Sunday 10:00 UTC, is one part. So a row is wholly inside a week or wholly outside
-    it (`pipelines/usage_summary.py`). Kept equal to the calls each file holds like
-    `usage_summary`.
+    """Model calls of one loaded file summed per task, model, prompt, status and price source,
+    each row within one local week of the pilot: what the facts stage reads as a week's usage
+    per task (`pipelines/usage_summary.py`). A file stored whole has a row per task group and
+    week; one recomputed in SQL (its calls moved to a newer export, or a migration) a row per
+    bucket. Kept equal to the calls each file holds like `usage_summary`.
     """
 
     __tablename__ = "usage_task_summary"
-    __table_args__ = (Index("ix_usage_task_summary_pilot_first", "pilot", "first_bucket"),)
+    # With last_bucket: whether a row crosses a week bound is answered from the index alone.
+    __table_args__ = (
+        Index("ix_usage_task_summary_pilot_first", "pilot", "first_bucket", "last_bucket"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     pilot: str

@@ -27,7 +27,7 @@ from models.operating_model import OperatingModel
 from models.results import ChangeEffect, VersionFigures, Week, WeeklyMetrics, WindowFigures
 from models.warehouse import ChangeEntry, TaskFact, UsageCall, UsageTaskSummary, WeeklyMetric
 from pipelines.intervals import wilson
-from pipelines.usage_summary import calls_between, splits_parts
+from pipelines.usage_summary import calls_between, task_rows_fit
 from pipelines.warehouse.reads import read_frame
 
 SKIPPED_KINDS = ("restart",)  # a restart lifts a pause; it changes nothing the AI does
@@ -250,9 +250,9 @@ def version_figures(usage: pl.DataFrame, tasks: pl.DataFrame) -> list[VersionFig
 
 
 def _version_usage(conn: Connection, pilot: str, week: Week) -> pl.DataFrame:
-    """The week's calls per task and prompt version (from the task usage summary when no
-    part of it straddles the week's bounds, else from the calls)."""
-    if splits_parts(week.start, week.end):
+    """The week's calls per task and prompt version (from the task usage summary when none of
+    its rows crosses the week's bounds, else from the calls)."""
+    if task_rows_fit(conn, pilot, week.start, week.end):
         s = UsageTaskSummary.__table__
         statement = (
             select(

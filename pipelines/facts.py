@@ -29,7 +29,7 @@ from models.warehouse import (
 )
 from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
-from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between, splits_parts
+from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between, task_rows_fit
 from pipelines.warehouse.reads import read_frame
 from pipelines.weeks import pilot_week
 
@@ -195,9 +195,8 @@ def _week_usage_summary(
     conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
     """Usage calls in [start, end) per task, model, prompt, status and price source: the task
-    summary's rows whose part starts in the span when no part straddles its bounds, else the
-    calls themselves."""
-    if splits_parts(start, end):
+    summary's rows that start in the span when none crosses its bounds, else the calls."""
+    if task_rows_fit(conn, pilot, start, end):
         task: Any = _t(UsageTaskSummary)
         # Task rows are few enough to read as they are; polars groups them several times
         # faster than SQLite, which sorts to group.

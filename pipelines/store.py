@@ -160,7 +160,7 @@ def close_file(
     if (prepared.target or file.source) == "usage":
         # From the frame, not its staged copy (which has no task): both summaries are summed
         # from it in memory, and are small.
-        usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
+        usage_summary.store(conn, pilot, file_id, shared_files, run_week.timezone, summary=summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,

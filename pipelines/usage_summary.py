@@ -1,22 +1,24 @@
 """The usage summaries: each loaded file's model calls summed per 15-minute UTC bucket, model,
 prompt version, status and price source (table `usage_summary`), and per task, model, prompt
-version, status and price source within each part of the UTC week (`usage_task_summary`).
+version, status and price source (`usage_task_summary`), each task row within one week of the
+pilot, from its first bucket to its last.
 
 The facts stage reads a week's usage from them instead of grouping millions of calls: the bucket
 summary gives the calls per span, day and month and which files hold a span's calls; the task
-summary gives the week's usage per task. Both must always equal a GROUP BY of the calls each
-file holds in `usage_call`:
-- a file whose keys are all new gets its summaries from its own rows (`summarize`, in polars);
+summary gives the week's usage per task (one row per task and week however its calls are spread
+in time, where the bucket summary with tasks had a row per call). Both must always equal a
+GROUP BY of the calls each file holds in `usage_call`:
+- a file whose keys are all new gets its summaries from its own rows (`summarize`, in polars),
+  its task rows cut at the local week bounds of the pilot's timezone;
 - when a file shares keys with rows already held (a newer or repeated export), the summaries of
   that file and of every file it shares keys with are recomputed from `usage_call` in SQL
-  (`refresh`), since the upsert may have moved rows between them.
+  (`refresh`), since the upsert may have moved rows between them; SQL does not know the
+  pilot's weeks, so those task rows are cut per bucket (as the migration that made the table).
 A week (or month) boundary in any timezone with a whole-quarter-hour offset falls on a bucket
 boundary, so summing buckets gives exactly the calls in the week; other boundaries (historic
-local mean times) fall back to the calls themselves (`aligned`). A week boundary in such a
-timezone also never falls inside a part of the task summary (`splits_parts`), so summing the
-task rows whose part starts in the week gives exactly the week's usage per task; however the
-calls are ordered in time, a task has one row per week plus one per bucket it has calls in
-between Sunday 10:00 and Monday 12:00 UTC.
+local mean times) fall back to the calls themselves (`aligned`). A week is read from the task
+rows that start in it when none of them crosses its bounds (`task_rows_fit`), which holds unless
+the pilot's timezone changed since its files were loaded; else from the calls.
 """
 
 from __future__ import annotations
@@ -25,16 +27,13 @@ import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
 from pipelines.warehouse.bulk import insert_rows
 from pipelines.warehouse.usage_summary_sql import (
     BUCKET_GROUP_COLUMNS,
     GROUP_COLUMNS,
-    PART_ORIGIN_EPOCH_S,
-    PART_S,
-    SPLIT_FROM_S,
     refresh_sql,
     refresh_task_sql,
 )
@@ -50,14 +49,30 @@ def aligned(*moments: dt.datetime) -> bool:
     return all(bucket_of(m) == m for m in moments)
 
 
-def splits_parts(*moments: dt.datetime) -> bool:
-    """Whether every moment is a boundary of the task summary's parts (then the task rows
-    whose first bucket lies between two such moments hold exactly the calls between them):
-    a bucket boundary from Sunday 10:00 to Monday 12:00 UTC, where local week bounds fall."""
-    if not aligned(*moments):
+# The longest a task row can span: one local week, with an hour put back in autumn.
+LONGEST_TASK_ROW = dt.timedelta(days=7, hours=1)
+
+
+def task_rows_fit(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the task summary rows that start in [start, end) hold exactly its calls: both
+    bounds on buckets, and no task row from before or in the span running past a bound."""
+    if not aligned(start, end):
         return False
-    seconds = (int(m.timestamp()) - PART_ORIGIN_EPOCH_S for m in moments)
-    return all(s % PART_S == 0 or s % PART_S >= SPLIT_FROM_S for s in seconds)
+    task = UsageTaskSummary.__table__
+    crossing = (
+        select(task.c.id)
+        .where(
+            task.c.pilot == pilot,
+            task.c.first_bucket >= start - LONGEST_TASK_ROW,
+            task.c.first_bucket < end,
+            or_(
+                and_(task.c.first_bucket < start, task.c.last_bucket >= start),
+                task.c.last_bucket >= end,
+            ),
+        )
+        .limit(1)
+    )
+    return conn.execute(crossing).first() is None
 
 
 def bucket_of(moment: dt.datetime) -> dt.datetime:
@@ -107,24 +122,20 @@ def bucket_rows(summary: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def task_rows(summary: pl.DataFrame) -> pl.DataFrame:
+def task_rows(summary: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """A file's task summary rows (`usage_task_summary`) from its `summarize`: its buckets
-    summed per task group and part of the UTC week (the SQL of `refresh_task_sql`)."""
+    summed per task group and local week (Monday first) of the pilot's timezone."""
     bucket = pl.col("bucket_start")
-    seconds = bucket.dt.epoch("s") - PART_ORIGIN_EPOCH_S
+    local = bucket.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
     return (
-        summary.group_by(
-            *GROUP_COLUMNS,
-            (seconds // PART_S).alias("week_part"),
-            pl.when(seconds % PART_S >= SPLIT_FROM_S).then(bucket).alias("split_bucket"),
-        )
+        summary.group_by(*GROUP_COLUMNS, local.dt.truncate("1w").alias("week"))
         .agg(
             bucket.min().alias("first_bucket"),
             bucket.max().alias("last_bucket"),
             pl.col("calls").sum(),
             pl.col("cost_usd").sum(),
         )
-        .drop("week_part", "split_bucket")
+        .drop("week")
         .sort("first_bucket", *GROUP_COLUMNS, nulls_last=False)
     )
 
@@ -151,13 +162,14 @@ def store(
     pilot: str,
     file_id: int,
     shared_files: Iterable[int],
+    timezone: str,
     summary: pl.DataFrame | None = None,
 ) -> None:
     """Write the summaries of a usage file whose rows were just upserted.
 
     `summary` is `summarize` of the file's rows; it is right only when no row of the file met
     a key already held (`shared_files` empty). Otherwise, or without it, the file and the files
-    it shares keys with are recomputed from the calls they hold.
+    it shares keys with are recomputed from the calls they hold. `timezone`: the pilot's.
     """
     shared = set(shared_files)
     if shared or summary is None:
@@ -165,4 +177,4 @@ def store(
         return
     file_columns = (pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id"))
     insert_rows(conn, UsageSummary, bucket_rows(summary).with_columns(*file_columns))
-    insert_rows(conn, UsageTaskSummary, task_rows(summary).with_columns(*file_columns))
+    insert_rows(conn, UsageTaskSummary, task_rows(summary, timezone).with_columns(*file_columns))

@@ -304,39 +304,51 @@ def _stored(conn: Any, model: type, columns: list[str]) -> pl.DataFrame:
 
 
 def assert_usage_summary_matches(url: str) -> None:
-    """Both usage summaries equal the usage calls each file holds, summed per 15-minute bucket
-    and per task and part of the week."""
+    """Both usage summaries equal the usage calls each file holds: summed per 15-minute bucket,
+    and per task group, each task row within one week of the run's timezone."""
     groups = ["task_id", "model", "prompt_version", "status", "price_source"]
     bucket_key = ["file_id", "bucket_start", *groups[1:]]
-    task_key = ["file_id", *groups, "first_bucket", "last_bucket"]
+    task_key = ["file_id", *groups]
     with transaction(url) as conn:
         calls = _stored(conn, UsageCall, ["file_id", "timestamp", *groups, "model_cost_usd"])
         buckets = _stored(conn, UsageSummary, [*bucket_key, "calls", "cost_usd"])
-        tasks = _stored(conn, UsageTaskSummary, [*task_key, "calls", "cost_usd"])
+        tasks = _stored(
+            conn, UsageTaskSummary, [*task_key, "first_bucket", "last_bucket", "calls", "cost_usd"]
+        )
     if calls.height == 0:
         assert buckets.height == tasks.height == 0
         return
-    calls = calls.cast({"model_cost_usd": pl.Float64}).with_columns(
-        pl.col("timestamp").dt.replace_time_zone("UTC")
+    fine = pl.concat(
+        usage_summary.summarize(part).with_columns(pl.lit(file_id).alias("file_id"))
+        for (file_id,), part in calls.cast({"model_cost_usd": pl.Float64})
+        .with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+        .group_by("file_id")
     )
-    by_file = [
-        (file_id, usage_summary.summarize(part)) for (file_id,), part in calls.group_by("file_id")
-    ]
-    expected_buckets = pl.concat(
-        usage_summary.bucket_rows(summary).with_columns(pl.lit(file_id).alias("file_id"))
-        for file_id, summary in by_file
+    bucket = pl.col("bucket_start")
+    expected_buckets = fine.group_by(bucket_key).agg(
+        pl.col("calls").sum(), pl.col("cost_usd").sum()
     )
-    expected_tasks = pl.concat(
-        usage_summary.task_rows(summary).with_columns(pl.lit(file_id).alias("file_id"))
-        for file_id, summary in by_file
+    expected_tasks = fine.group_by(task_key).agg(
+        bucket.min().alias("first_bucket"),
+        bucket.max().alias("last_bucket"),
+        pl.col("calls").sum(),
+        pl.col("cost_usd").sum(),
     )
+    task_sums = tasks.group_by(task_key).agg(
+        pl.col("first_bucket").min(),
+        pl.col("last_bucket").max(),
+        pl.col("calls").sum(),
+        pl.col("cost_usd").sum(),
+    )
+    times = ("bucket_start", "first_bucket", "last_bucket")
 
     def rows(frame: pl.DataFrame, key: list[str]) -> list[tuple[Any, ...]]:
-        if frame.height == 0:
-            return []
-        times = [c for c in key if c in ("bucket_start", "first_bucket", "last_bucket")]
         frame = frame.with_columns(
-            *(pl.col(c).dt.replace_time_zone(None).cast(pl.Datetime("us")) for c in times),
+            *(
+                pl.col(c).dt.replace_time_zone(None).cast(pl.Datetime("us"))
+                for c in times
+                if c in frame.columns
+            ),
             pl.col("cost_usd").round(12),
             pl.col("calls").cast(pl.Int64),
             pl.col("file_id").cast(pl.Int64),
@@ -344,7 +356,16 @@ def assert_usage_summary_matches(url: str) -> None:
         return sorted(frame.select(*key, "calls", "cost_usd").rows(), key=str)
 
     assert rows(buckets, bucket_key) == rows(expected_buckets, bucket_key)
-    assert rows(tasks, task_key) == rows(expected_tasks, task_key)
+    spans = [*task_key, "first_bucket", "last_bucket"]
+    assert rows(task_sums, spans) == rows(expected_tasks, spans)
+    local = [
+        pl.col(c)
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(RUN_WEEK.timezone)
+        .dt.truncate("1w")
+        for c in ("first_bucket", "last_bucket")
+    ]
+    assert tasks.filter(local[0] != local[1]).height == 0  # no task row crosses a week bound
 
 
 def _text(rows: list[Row]) -> str:

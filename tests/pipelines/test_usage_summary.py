@@ -16,7 +16,7 @@ from models.operating_model import OperatingModel
 from models.results import Week
 from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
 from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
-from pipelines.usage_summary import aligned, bucket_of, calls_between, splits_parts
+from pipelines.usage_summary import aligned, bucket_of, calls_between, task_rows_fit
 from pipelines.warehouse.bulk import STAGE_MIN_ROWS
 from pipelines.warehouse.engine import transaction
 from pipelines.weeks import week_bounds_utc
@@ -228,17 +228,24 @@ def test_the_calls_of_a_span_are_read_through_the_file_index(sqlite_url: str) ->
     assert "SEARCH usage_call USING INDEX ix_usage_call_file_id (file_id=?)" in plan
 
 
-@pytest.mark.parametrize(
-    "timezone",
-    ["Europe/Berlin", "Pacific/Kiritimati", "Etc/GMT+12", "Pacific/Chatham", "Asia/Kathmandu",
-     "America/St_Johns", "Pacific/Pago_Pago", "UTC"],
-)  # fmt: skip
-def test_week_bounds_never_fall_inside_a_part_of_the_task_summary(timezone: str) -> None:
-    """It finds every week bound of quarter-hour timezones, UTC-12 to UTC+14, on part bounds."""
-    for week in ("2026-W01", "2026-W13", "2026-W27", "2026-W44", "2026-W53"):
-        assert splits_parts(*week_bounds_utc(week, timezone)), week
-    assert not splits_parts(dt.datetime(2026, 11, 11, tzinfo=dt.UTC))  # a Wednesday midnight
-    assert not splits_parts(*week_bounds_utc("1890-W10", "Asia/Kolkata"))  # off the buckets
+def test_a_week_read_in_another_timezone_than_its_files_were_stored_in_reads_the_calls(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path
+) -> None:
+    """It reads a week's usage exactly from the calls when task rows, cut at Berlin's week
+    bounds, cross the bounds of the week in the pilot's new timezone."""
+    stamps = ["2026-11-08T09:00:00Z", "2026-11-08T11:00:00Z", "2026-11-10T09:00:00Z"]
+    lines = [_line(f"r{i}", stamp) for i, stamp in enumerate(stamps)]
+    _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
+    ingest_inbox(warehouse_url, example_model, tmp_path / "inbox", W46, NOW)
+    berlin = week_bounds_utc("2026-W46", "Europe/Berlin")
+    kiritimati = week_bounds_utc("2026-W46", "Pacific/Kiritimati")  # from Sunday 10:00 UTC
+    with transaction(warehouse_url) as conn:
+        assert task_rows_fit(conn, example_model.pilot, *berlin)
+        assert not task_rows_fit(conn, example_model.pilot, *kiritimati)
+        read = _week_usage_summary(conn, example_model.pilot, *kiritimati)
+    raw = _raw_week_usage(warehouse_url, example_model.pilot, *kiritimati)
+    assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
+    assert read["calls"].sum() == 2
 
 
 @pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kathmandu"])
@@ -281,7 +288,7 @@ def test_a_task_with_calls_spread_over_the_week_has_one_task_summary_row(
     example_model: OperatingModel, warehouse_url: str, tmp_path: Path
 ) -> None:
     """It sums a task's calls in as many buckets as there are calls into one row of the task
-    summary (away from week bounds), while the bucket summary keeps one row per bucket."""
+    summary, while the bucket summary keeps one row per bucket."""
     tuesday = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
     stamps = [(tuesday + i * dt.timedelta(minutes=47)) for i in range(90)]  # to Friday
     lines = [_line(f"r{i}", t.strftime("%Y-%m-%dT%H:%M:%SZ")) for i, t in enumerate(stamps)]

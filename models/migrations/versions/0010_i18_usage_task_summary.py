@@ -1,6 +1,8 @@
 """The usage summary splits in two (issue 18: calls in random time order): the 15-minute bucket
-summary loses the task, and a task summary sums each task's calls per part of the UTC week, so
-neither grows with calls spread over many buckets. Both are refilled from the calls held.
+summary loses the task, and a task summary sums each task's calls, each row within one local
+week, so neither grows with calls spread over many buckets once files are stored whole. Both
+are refilled here from the calls held, the task rows per bucket (SQL does not know the pilot's
+weeks; a bucket lies in one week in every quarter-hour timezone).
 
 Revision ID: 0010_i18
 Revises: 0009_i22
@@ -31,15 +33,6 @@ _BUCKET = {
     "postgresql": 'date_trunc(\'hour\', "timestamp") + floor(extract(minute FROM "timestamp") '
     "/ 15) * interval '15 minutes'",
 }
-_EPOCH = {
-    "sqlite": "CAST(strftime('%s', {bucket}) AS INTEGER)",
-    "postgresql": "CAST(extract(epoch FROM {bucket}) AS BIGINT)",
-}
-# Parts of the UTC week: from a Monday 12:00 UTC (here 1900-01-01's) to the next, each bucket
-# from Sunday 10:00 UTC on a part of its own.
-_PART_ORIGIN_EPOCH_S = -2_208_945_600
-_PART_S = 7 * 24 * 3600
-_SPLIT_FROM_S = (5 * 24 + 22) * 3600
 _BUCKET_GROUPS = "model, prompt_version, status, price_source"
 _TASK_GROUPS = f"task_id, {_BUCKET_GROUPS}"
 
@@ -72,7 +65,6 @@ def _summary_columns(task: bool) -> list[sa.Column]:  # type: ignore[type-arg]
 def upgrade() -> None:
     bind = op.get_bind()
     bucket = _BUCKET[bind.dialect.name]
-    seconds = f"({_EPOCH[bind.dialect.name].format(bucket=bucket)} - ({_PART_ORIGIN_EPOCH_S}))"
     op.drop_table("usage_summary")
     op.create_table("usage_summary", *_summary_columns(task=False))
     op.create_index("ix_usage_summary_file_id", "usage_summary", ["file_id"])
@@ -80,7 +72,9 @@ def upgrade() -> None:
     op.create_table("usage_task_summary", *_summary_columns(task=True))
     op.create_index("ix_usage_task_summary_file_id", "usage_task_summary", ["file_id"])
     op.create_index(
-        "ix_usage_task_summary_pilot_first", "usage_task_summary", ["pilot", "first_bucket"]
+        "ix_usage_task_summary_pilot_first",
+        "usage_task_summary",
+        ["pilot", "first_bucket", "last_bucket"],
     )
     bind.exec_driver_sql(
         f"INSERT INTO usage_summary (pilot, file_id, bucket_start, {_BUCKET_GROUPS}, calls, "
@@ -88,15 +82,11 @@ def upgrade() -> None:
         f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call "
         f"GROUP BY pilot, file_id, {bucket}, {_BUCKET_GROUPS}"
     )
-    # mod(), not %: psycopg reads a bare % in the statement as a placeholder.
-    postgresql = bind.dialect.name == "postgresql"
-    remainder = f"mod({seconds}, {_PART_S})" if postgresql else f"{seconds} % {_PART_S}"
-    split = f"CASE WHEN {remainder} >= {_SPLIT_FROM_S} THEN {bucket} END"
     bind.exec_driver_sql(
         f"INSERT INTO usage_task_summary (pilot, file_id, {_TASK_GROUPS}, first_bucket, "
-        f"last_bucket, calls, cost_usd) SELECT pilot, file_id, {_TASK_GROUPS}, min({bucket}), "
-        f"max({bucket}), count(*), coalesce(sum(model_cost_usd), 0.0) FROM usage_call "
-        f"GROUP BY pilot, file_id, {_TASK_GROUPS}, {seconds} / {_PART_S}, {split}"
+        f"last_bucket, calls, cost_usd) SELECT pilot, file_id, {_TASK_GROUPS}, {bucket}, "
+        f"{bucket}, count(*), coalesce(sum(model_cost_usd), 0.0) FROM usage_call "
+        f"GROUP BY pilot, file_id, {bucket}, {_TASK_GROUPS}"
     )
 
 

@@ -265,7 +265,7 @@ class UsageTaskSummary(SQLModel, table=True):
     prompt_version: str | None = None
     status: str
     price_source: str
-    first_bucket: dt.datetime  # UTC start of the 15-minute bucket of the part's first call
+    first_bucket: dt.datetime  # UTC start of the 15-minute bucket of the row's first call
     last_bucket: dt.datetime  # and of its last call
     calls: int
     cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)

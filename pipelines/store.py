@@ -153,13 +153,14 @@ def close_file(
     quarantined_rows: int | None = None,
 ) -> IngestedFile:
     """Finish a file whose rows and quarantine are written: its usage summaries (from
-    `summary`, or from its calls when there is none), its weeks and its counts (`prepared` gives all but the upsert's, and the
-    quarantined rows unless `quarantined_rows` says how many were written slice by slice)."""
+    `summary`, or from its calls when there is none), its weeks and its counts (`prepared`
+    gives all but the upsert's, and the quarantined rows unless `quarantined_rows` says how
+    many were written slice by slice)."""
     file = prepared.file
     loaded, duplicate, shared_files = upserted
     if (prepared.target or file.source) == "usage":
         # From the frame, not its staged copy (which has no task): both summaries are summed
-        # from it in memory, and are small.
+        # from it in memory, and are small. The task rows are cut at the pilot's weeks.
         usage_summary.store(conn, pilot, file_id, shared_files, run_week.timezone, summary=summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(

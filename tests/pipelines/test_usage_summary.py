@@ -277,6 +277,7 @@ def test_tasks_with_calls_on_both_sides_of_the_week_bounds_are_cut_at_them(
     )
     assert record.rows_loaded == len(stamps)
     with transaction(warehouse_url) as conn:
+        assert task_rows_fit(conn, operating_model.pilot, start, end)  # read from the task rows
         read = _week_usage_summary(conn, operating_model.pilot, start, end)
     raw = _raw_week_usage(warehouse_url, operating_model.pilot, start, end)
     assert read.drop("cost_usd").equals(raw.drop("cost_usd"))

@@ -220,8 +220,9 @@ class TicketLabel(_SourceRow, table=True):
 
 
 class UsageSummary(SQLModel, table=True):
-    """Model calls of one loaded file summed per 15-minute UTC bucket, task, model, prompt,
-    status and price source: what the facts stage reads instead of every call.
+    """Model calls of one loaded file summed per 15-minute UTC bucket, model, prompt, status
+    and price source (no task: a few thousand rows a week whatever the calls' order): the
+    calls per span, day and month, and which files hold calls of a span.
 
     Kept equal to the `usage_call` rows each file holds (`pipelines/usage_summary.py`): written
     with the file's rows, and recomputed for every file a newer export took rows from.
@@ -234,11 +235,38 @@ class UsageSummary(SQLModel, table=True):
     pilot: str
     file_id: int = Field(index=True)
     bucket_start: dt.datetime  # UTC, a multiple of 15 minutes
+    model: str
+    prompt_version: str | None = None
+    status: str
+    price_source: str
+    calls: int
+    cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)
+
+
+class UsageTaskSummary(SQLModel, table=True):
+    """Model calls of one loaded file summed per task, model, prompt, status and price source,
+    each row within one local week of the pilot: what the facts stage reads as a week's usage
+    per task (`pipelines/usage_summary.py`). A file stored whole has a row per task group and
+    week; one recomputed in SQL (its calls moved to a newer export, or a migration) a row per
+    bucket. Kept equal to the calls each file holds like `usage_summary`.
+    """
+
+    __tablename__ = "usage_task_summary"
+    # With last_bucket: whether a row crosses a week bound is answered from the index alone.
+    __table_args__ = (
+        Index("ix_usage_task_summary_pilot_first", "pilot", "first_bucket", "last_bucket"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot: str
+    file_id: int = Field(index=True)
     task_id: str | None = None
     model: str
     prompt_version: str | None = None
     status: str
     price_source: str
+    first_bucket: dt.datetime  # UTC start of the 15-minute bucket of the row's first call
+    last_bucket: dt.datetime  # and of its last call
     calls: int
     cost_usd: float  # sum of model_cost_usd (unpriced calls add nothing)
 

@@ -25,9 +25,9 @@ from sqlalchemy import Connection, func, select
 
 from models.operating_model import OperatingModel
 from models.results import ChangeEffect, VersionFigures, Week, WeeklyMetrics, WindowFigures
-from models.warehouse import ChangeEntry, TaskFact, UsageCall, UsageSummary, WeeklyMetric
+from models.warehouse import ChangeEntry, TaskFact, UsageCall, UsageTaskSummary, WeeklyMetric
 from pipelines.intervals import wilson
-from pipelines.usage_summary import aligned, calls_between
+from pipelines.usage_summary import calls_between, task_rows_fit
 from pipelines.warehouse.reads import read_frame
 
 SKIPPED_KINDS = ("restart",)  # a restart lifts a pause; it changes nothing the AI does
@@ -250,19 +250,19 @@ def version_figures(usage: pl.DataFrame, tasks: pl.DataFrame) -> list[VersionFig
 
 
 def _version_usage(conn: Connection, pilot: str, week: Week) -> pl.DataFrame:
-    """The week's calls per task and prompt version (from the usage summary when the week's
-    bounds are bucket boundaries, else from the calls)."""
-    if aligned(week.start, week.end):
-        s = UsageSummary.__table__
+    """The week's calls per task and prompt version (from the task usage summary when none of
+    its rows crosses the week's bounds, else from the calls)."""
+    if task_rows_fit(conn, pilot, week.start, week.end):
+        s = UsageTaskSummary.__table__
         statement = (
             select(
                 s.c.task_id,
                 s.c.prompt_version,
-                func.min(s.c.bucket_start).label("first_bucket"),
+                func.min(s.c.first_bucket).label("first_bucket"),
                 func.sum(s.c.calls).label("calls"),
                 func.sum(s.c.cost_usd).label("cost_usd"),
             )
-            .where(s.c.pilot == pilot, s.c.bucket_start >= week.start, s.c.bucket_start < week.end)
+            .where(s.c.pilot == pilot, s.c.first_bucket >= week.start, s.c.first_bucket < week.end)
             .group_by(s.c.task_id, s.c.prompt_version)
         )
     else:

@@ -25,10 +25,11 @@ from models.warehouse import (
     TimesheetEntry,
     UsageCall,
     UsageSummary,
+    UsageTaskSummary,
 )
 from pipelines.ticket_labels import LABEL_SCHEMA, SOLVED_WORDS, complete_tickets
 from pipelines.usage_costs import UNPRICED
-from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between
+from pipelines.usage_summary import GROUP_COLUMNS, aligned, calls_between, task_rows_fit
 from pipelines.warehouse.reads import read_frame
 from pipelines.weeks import pilot_week
 
@@ -193,15 +194,17 @@ def _usage_between(pilot: str, start: dt.datetime, end: dt.datetime) -> tuple[An
 def _week_usage_summary(
     conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
-    """Usage calls in [start, end) per task, model, prompt, status and price source."""
-    table, in_span, calls, cost = _usage_between(pilot, start, end)
-    groups = [table.c[c] for c in GROUP_COLUMNS]
-    if table is _t(UsageSummary):
-        # Summary rows are few enough to read as they are; polars groups them several times
+    """Usage calls in [start, end) per task, model, prompt, status and price source: the task
+    summary's rows that start in the span when none crosses its bounds, else the calls."""
+    if task_rows_fit(conn, pilot, start, end):
+        task: Any = _t(UsageTaskSummary)
+        # Task rows are few enough to read as they are; polars groups them several times
         # faster than SQLite, which sorts to group.
         rows = read_frame(
             conn,
-            select(*groups, table.c.calls, table.c.cost_usd).where(in_span),
+            select(*(task.c[c] for c in GROUP_COLUMNS), task.c.calls, task.c.cost_usd).where(
+                task.c.pilot == pilot, task.c.first_bucket >= start, task.c.first_bucket < end
+            ),
             schema=USAGE_SUMMARY_SCHEMA,
         )
         return (
@@ -209,10 +212,16 @@ def _week_usage_summary(
             .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
             .sort(*GROUP_COLUMNS, nulls_last=False)
         )
+    usage: Any = _t(UsageCall)
+    groups = [usage.c[c] for c in GROUP_COLUMNS]
     return read_frame(
         conn,
-        select(*groups, calls.label("calls"), func.coalesce(cost, 0.0).label("cost_usd"))
-        .where(in_span)
+        select(
+            *groups,
+            func.count().label("calls"),
+            func.coalesce(func.sum(usage.c.model_cost_usd), 0.0).label("cost_usd"),
+        )
+        .where(calls_between(pilot, start, end))
         .group_by(*groups)
         .order_by(*groups),
         schema=USAGE_SUMMARY_SCHEMA,

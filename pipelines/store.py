@@ -18,7 +18,7 @@ from pipelines.prepare import InboxFile, PreparedFile
 from pipelines.warehouse.bulk import Upserted, insert_rows, upsert_newest
 from pipelines.warehouse.engine import Stage
 
-SUMMARY = "usage_summary"  # the staged usage summary's table in a stage
+SUMMARY = "usage_summary"  # a staged usage summary's table in a stage (no longer read)
 
 
 def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
@@ -152,16 +152,16 @@ def close_file(
     summary: pl.DataFrame | None = None,
     quarantined_rows: int | None = None,
 ) -> IngestedFile:
-    """Finish a file whose rows and quarantine are written: its usage summary (`summary`, or
-    the staged one), its weeks and its counts (`prepared` gives all but the upsert's, and the
-    quarantined rows unless `quarantined_rows` says how many were written slice by slice)."""
+    """Finish a file whose rows and quarantine are written: its usage summaries (from
+    `summary`, or from its calls when there is none), its weeks and its counts (`prepared`
+    gives all but the upsert's, and the quarantined rows unless `quarantined_rows` says how
+    many were written slice by slice)."""
     file = prepared.file
     loaded, duplicate, shared_files = upserted
     if (prepared.target or file.source) == "usage":
-        if staged:
-            usage_summary.store(conn, pilot, file_id, shared_files, staged=staged.source(SUMMARY))
-        else:
-            usage_summary.store(conn, pilot, file_id, shared_files, summary=summary)
+        # From the frame, not its staged copy (which has no task): both summaries are summed
+        # from it in memory, and are small. The task rows are cut at the pilot's weeks.
+        usage_summary.store(conn, pilot, file_id, shared_files, run_week.timezone, summary=summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,

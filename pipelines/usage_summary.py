@@ -1,15 +1,24 @@
-"""The usage summary: each loaded file's model calls summed per 15-minute UTC bucket, task, model,
-prompt version, status and price source (table `usage_summary`).
+"""The usage summaries: each loaded file's model calls summed per 15-minute UTC bucket, model,
+prompt version, status and price source (table `usage_summary`), and per task, model, prompt
+version, status and price source (`usage_task_summary`), each task row within one week of the
+pilot, from its first bucket to its last.
 
-The facts stage reads a week's usage from it instead of grouping millions of calls. It must always
-equal a GROUP BY of the calls each file holds in `usage_call`:
-- a file whose keys are all new gets its summary from its own rows (`summarize`, in polars);
+The facts stage reads a week's usage from them instead of grouping millions of calls: the bucket
+summary gives the calls per span, day and month and which files hold a span's calls; the task
+summary gives the week's usage per task (one row per task and week however its calls are spread
+in time, where the bucket summary with tasks had a row per call). Both must always equal a
+GROUP BY of the calls each file holds in `usage_call`:
+- a file whose keys are all new gets its summaries from its own rows (`summarize`, in polars),
+  its task rows cut at the local week bounds of the pilot's timezone;
 - when a file shares keys with rows already held (a newer or repeated export), the summaries of
   that file and of every file it shares keys with are recomputed from `usage_call` in SQL
-  (`refresh`), since the upsert may have moved rows between them.
+  (`refresh`), since the upsert may have moved rows between them; SQL does not know the
+  pilot's weeks, so those task rows are cut per bucket (as the migration that made the table).
 A week (or month) boundary in any timezone with a whole-quarter-hour offset falls on a bucket
 boundary, so summing buckets gives exactly the calls in the week; other boundaries (historic
-local mean times) fall back to the calls themselves (`aligned`).
+local mean times) fall back to the calls themselves (`aligned`). A week is read from the task
+rows that start in it when none of them crosses its bounds (`task_rows_fit`), which holds unless
+the pilot's timezone changed since its files were loaded; else from the calls.
 """
 
 from __future__ import annotations
@@ -18,11 +27,16 @@ import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
-from models.warehouse import UsageCall, UsageSummary
+from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
 from pipelines.warehouse.bulk import insert_rows
-from pipelines.warehouse.usage_summary_sql import GROUP_COLUMNS, refresh_sql
+from pipelines.warehouse.usage_summary_sql import (
+    BUCKET_GROUP_COLUMNS,
+    GROUP_COLUMNS,
+    refresh_sql,
+    refresh_task_sql,
+)
 
 BUCKET = dt.timedelta(minutes=15)
 
@@ -33,6 +47,32 @@ _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 def aligned(*moments: dt.datetime) -> bool:
     """Whether every moment is a bucket boundary (then bucket sums are exact between them)."""
     return all(bucket_of(m) == m for m in moments)
+
+
+# The longest a task row can span: one local week, with an hour put back in autumn.
+LONGEST_TASK_ROW = dt.timedelta(days=7, hours=1)
+
+
+def task_rows_fit(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the task summary rows that start in [start, end) hold exactly its calls: both
+    bounds on buckets, and no task row from before or in the span running past a bound."""
+    if not aligned(start, end):
+        return False
+    task = UsageTaskSummary.__table__
+    crossing = (
+        select(task.c.id)
+        .where(
+            task.c.pilot == pilot,
+            task.c.first_bucket >= start - LONGEST_TASK_ROW,
+            task.c.first_bucket < end,
+            or_(
+                and_(task.c.first_bucket < start, task.c.last_bucket >= start),
+                task.c.last_bucket >= end,
+            ),
+        )
+        .limit(1)
+    )
+    return conn.execute(crossing).first() is None
 
 
 def bucket_of(moment: dt.datetime) -> dt.datetime:
@@ -61,7 +101,8 @@ def calls_between(pilot: str, start: dt.datetime, end: dt.datetime) -> ColumnEle
 
 
 def summarize(rows: pl.DataFrame) -> pl.DataFrame:
-    """One file's usage rows (canonical columns, priced) summed per bucket and group."""
+    """One file's usage rows (canonical columns, priced) summed per bucket and task group:
+    what both summaries are summed from (`bucket_rows`, `task_rows`)."""
     return (
         rows.group_by(pl.col("timestamp").dt.truncate("15m").alias("bucket_start"), *GROUP_COLUMNS)
         .agg(
@@ -72,22 +113,48 @@ def summarize(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def bucket_rows(summary: pl.DataFrame) -> pl.DataFrame:
+    """A file's bucket summary rows (`usage_summary`) from its `summarize`."""
+    return (
+        summary.group_by("bucket_start", *BUCKET_GROUP_COLUMNS)
+        .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
+        .sort("bucket_start", *BUCKET_GROUP_COLUMNS, nulls_last=False)
+    )
+
+
+def task_rows(summary: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """A file's task summary rows (`usage_task_summary`) from its `summarize`: its buckets
+    summed per task group and local week (Monday first) of the pilot's timezone."""
+    bucket = pl.col("bucket_start")
+    local = bucket.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    return (
+        summary.group_by(*GROUP_COLUMNS, local.dt.truncate("1w").alias("week"))
+        .agg(
+            bucket.min().alias("first_bucket"),
+            bucket.max().alias("last_bucket"),
+            pl.col("calls").sum(),
+            pl.col("cost_usd").sum(),
+        )
+        .drop("week")
+        .sort("first_bucket", *GROUP_COLUMNS, nulls_last=False)
+    )
+
+
 def _mark(conn: Connection) -> str:
     """The driver's placeholder for one bound value (sqlite3: ?, psycopg: %s)."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
 def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
-    """Recompute the summaries of these files from the usage calls they hold now."""
+    """Recompute both summaries of these files from the usage calls they hold now."""
     ids = sorted({int(i) for i in file_ids})
     if not ids:
         return
     listed = ", ".join(str(i) for i in ids)  # integers from the warehouse: safe to inline
-    conn.exec_driver_sql(f"DELETE FROM usage_summary WHERE file_id IN ({listed})")
-    conn.exec_driver_sql(
-        refresh_sql(conn.dialect.name, f"pilot = {_mark(conn)} AND file_id IN ({listed})"),
-        (pilot,),
-    )
+    where = f"pilot = {_mark(conn)} AND file_id IN ({listed})"
+    for table, sql in (("usage_summary", refresh_sql), ("usage_task_summary", refresh_task_sql)):
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE file_id IN ({listed})")
+        conn.exec_driver_sql(sql(conn.dialect.name, where), (pilot,))
 
 
 def store(
@@ -95,30 +162,19 @@ def store(
     pilot: str,
     file_id: int,
     shared_files: Iterable[int],
+    timezone: str,
     summary: pl.DataFrame | None = None,
-    staged: str | None = None,
 ) -> None:
-    """Write the summary of a usage file whose rows were just upserted.
+    """Write the summaries of a usage file whose rows were just upserted.
 
-    The summary is `summarize` of the file's rows, given as a frame or as a `staged` copy.
-    Both are right only when no row of the file met a key already held (`shared_files` empty);
-    otherwise the file and the files it shares keys with are recomputed from the calls they hold.
+    `summary` is `summarize` of the file's rows; it is right only when no row of the file met
+    a key already held (`shared_files` empty). Otherwise, or without it, the file and the files
+    it shares keys with are recomputed from the calls they hold. `timezone`: the pilot's.
     """
     shared = set(shared_files)
-    if shared:
+    if shared or summary is None:
         refresh(conn, pilot, {file_id, *shared})
         return
-    if staged is None:
-        assert summary is not None
-        insert_rows(
-            conn,
-            UsageSummary,
-            summary.with_columns(pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id")),
-        )
-        return
-    columns = ", ".join(("bucket_start", *GROUP_COLUMNS, "calls", "cost_usd"))
-    conn.exec_driver_sql(
-        f"INSERT INTO usage_summary (pilot, file_id, {columns}) "
-        f"SELECT {_mark(conn)}, {int(file_id)}, {columns} FROM {staged} AS s",
-        (pilot,),
-    )
+    file_columns = (pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id"))
+    insert_rows(conn, UsageSummary, bucket_rows(summary).with_columns(*file_columns))
+    insert_rows(conn, UsageTaskSummary, task_rows(summary, timezone).with_columns(*file_columns))

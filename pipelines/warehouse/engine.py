@@ -27,7 +27,7 @@ from sqlmodel import SQLModel
 
 from models.warehouse import MIGRATIONS_DIR
 from pipelines.threads import join_or_warn
-from pipelines.warehouse.usage_summary_sql import refresh_sql
+from pipelines.warehouse.usage_summary_sql import refresh_sql, refresh_task_sql
 
 _ENGINES: dict[str, Engine] = {}
 # SQLite page size of new warehouse and staging files. A large load writes every page twice
@@ -244,8 +244,9 @@ def migrate(engine: Engine) -> None:
 
 
 def _resummarize_usage(conn: Connection) -> None:
-    conn.exec_driver_sql("DELETE FROM usage_summary")
-    conn.exec_driver_sql(refresh_sql(conn.dialect.name, "1 = 1"))
+    for table, sql in (("usage_summary", refresh_sql), ("usage_task_summary", refresh_task_sql)):
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql(sql(conn.dialect.name, "1 = 1"))
 
 
 def dispose_engines() -> None:

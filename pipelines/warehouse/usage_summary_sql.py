@@ -1,10 +1,13 @@
-"""The SQL that sums usage calls into the usage summary (table `usage_summary`), per 15-minute
-UTC bucket and group; used by the store stage and by the migration of an old warehouse."""
+"""The SQL that sums usage calls into the usage summaries, per 15-minute UTC bucket (tables
+`usage_summary` and `usage_task_summary`); used by the store stage when a file's calls moved
+and by the rebuild of a warehouse made without migrations."""
 
 from __future__ import annotations
 
-# The columns a summary row is grouped by, besides its pilot, file and bucket.
+# The columns a week's usage is grouped by (the task summary's groups, besides pilot and file).
 GROUP_COLUMNS = ("task_id", "model", "prompt_version", "status", "price_source")
+# The columns a bucket summary row is grouped by, besides its pilot, file and bucket.
+BUCKET_GROUP_COLUMNS = GROUP_COLUMNS[1:]
 
 
 def _bucket_sql(dialect: str) -> str:
@@ -21,12 +24,26 @@ def _bucket_sql(dialect: str) -> str:
 
 
 def refresh_sql(dialect: str, where: str) -> str:
-    """INSERT .. SELECT summing the usage calls that match `where` into the summary."""
-    groups = ", ".join(GROUP_COLUMNS)
+    """INSERT .. SELECT summing the usage calls that match `where` into the bucket summary."""
+    groups = ", ".join(BUCKET_GROUP_COLUMNS)
     bucket = _bucket_sql(dialect)
     return (
         f"INSERT INTO usage_summary (pilot, file_id, bucket_start, {groups}, calls, cost_usd) "
         f"SELECT pilot, file_id, {bucket}, {groups}, count(*), "
+        f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call WHERE {where} "
+        f"GROUP BY pilot, file_id, {bucket}, {groups}"
+    )
+
+
+def refresh_task_sql(dialect: str, where: str) -> str:
+    """INSERT .. SELECT summing the usage calls that match `where` into the task summary, one
+    row per bucket (right in every timezone: SQL here does not know the pilot's weeks)."""
+    groups = ", ".join(GROUP_COLUMNS)
+    bucket = _bucket_sql(dialect)
+    return (
+        f"INSERT INTO usage_task_summary (pilot, file_id, {groups}, first_bucket, last_bucket, "
+        f"calls, cost_usd) "
+        f"SELECT pilot, file_id, {groups}, {bucket}, {bucket}, count(*), "
         f"coalesce(sum(model_cost_usd), 0.0) FROM usage_call WHERE {where} "
         f"GROUP BY pilot, file_id, {bucket}, {groups}"
     )

@@ -24,6 +24,7 @@ from models.warehouse import (
     Ticket,
     UsageCall,
     UsageSummary,
+    UsageTaskSummary,
 )
 from pipelines import slices
 from pipelines.prepare import list_inbox
@@ -107,6 +108,7 @@ def _warehouse(url: str) -> dict[str, list[tuple]]:
         "files": IngestedFile,
         "weeks": FileWeek,
         "summary": UsageSummary,
+        "task summary": UsageTaskSummary,
     }
     found: dict[str, list[tuple]] = {}
     with transaction(url) as conn:

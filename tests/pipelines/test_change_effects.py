@@ -10,7 +10,7 @@ import pytest
 
 from models.operating_model import OperatingModel
 from models.results import Week, WeeklyMetrics
-from models.warehouse import ChangeEntry, TaskFact, UsageSummary, WeeklyMetric
+from models.warehouse import ChangeEntry, TaskFact, UsageTaskSummary, WeeklyMetric
 from pipelines.change_effects import (
     VERSION_TASK_SCHEMA,
     VERSION_USAGE_SCHEMA,
@@ -298,17 +298,18 @@ def _store(url: str, pilot: str) -> None:
         )
         monday = dt.datetime(2026, 10, 12, 8, tzinfo=dt.UTC)
         conn.execute(
-            UsageSummary.__table__.insert(),
+            UsageTaskSummary.__table__.insert(),
             [
                 {
                     "pilot": pilot,
                     "file_id": 1,
-                    "bucket_start": monday + dt.timedelta(days=0 if version == "v1" else 2),
                     "task_id": task,
                     "model": "gpt-4o",
                     "prompt_version": version,
                     "status": "ok",
                     "price_source": "genai-prices",
+                    "first_bucket": monday + dt.timedelta(days=0 if version == "v1" else 2),
+                    "last_bucket": monday + dt.timedelta(days=0 if version == "v1" else 2),
                     "calls": calls,
                     "cost_usd": cost,
                 }

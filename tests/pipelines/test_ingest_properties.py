@@ -23,7 +23,15 @@ from sqlalchemy import select
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel, load_operating_model
 from models.results import Week
-from models.warehouse import IngestedFile, QuarantinedRow, Ticket, UsageCall, UsageSummary
+from models.warehouse import (
+    IngestedFile,
+    QuarantinedRow,
+    Ticket,
+    UsageCall,
+    UsageSummary,
+    UsageTaskSummary,
+)
+from pipelines import usage_summary
 from pipelines.warehouse.engine import dispose_engines, transaction
 from pipelines.warehouse.reads import table_counts
 
@@ -285,64 +293,79 @@ def assert_counts_add_up(url: str) -> None:
         ), path
 
 
+def _stored(conn: Any, model: type, columns: list[str]) -> pl.DataFrame:
+    table = model.__table__  # type: ignore[attr-defined]
+    return pl.DataFrame(
+        [tuple(r) for r in conn.execute(select(*(table.c[c] for c in columns)))],
+        schema=columns,
+        orient="row",
+        infer_schema_length=None,
+    )
+
+
 def assert_usage_summary_matches(url: str) -> None:
-    """The usage summary equals the usage calls each file holds, summed per 15-minute bucket."""
-    groups = ["file_id", "bucket_start", "task_id", "model", "prompt_version", "status"]
+    """Both usage summaries equal the usage calls each file holds: summed per 15-minute bucket,
+    and per task group, each task row within one week of the run's timezone."""
+    groups = ["task_id", "model", "prompt_version", "status", "price_source"]
+    bucket_key = ["file_id", "bucket_start", *groups[1:]]
+    task_key = ["file_id", *groups]
     with transaction(url) as conn:
-        calls = pl.DataFrame(
-            [
-                tuple(r)
-                for r in conn.execute(
-                    select(
-                        *(UsageCall.__table__.c[c] for c in ("file_id", "timestamp")),
-                        *(UsageCall.__table__.c[c] for c in groups[2:]),
-                        UsageCall.__table__.c.model_cost_usd,
-                    )
-                )
-            ],
-            schema=["file_id", "timestamp", *groups[2:], "model_cost_usd"],
-            orient="row",
-            infer_schema_length=None,
-        )
-        summary = pl.DataFrame(
-            [
-                tuple(r)
-                for r in conn.execute(
-                    select(
-                        *(UsageSummary.__table__.c[c] for c in groups),
-                        UsageSummary.__table__.c.calls,
-                        UsageSummary.__table__.c.cost_usd,
-                    )
-                )
-            ],
-            schema=[*groups, "calls", "cost_usd"],
-            orient="row",
-            infer_schema_length=None,
+        calls = _stored(conn, UsageCall, ["file_id", "timestamp", *groups, "model_cost_usd"])
+        buckets = _stored(conn, UsageSummary, [*bucket_key, "calls", "cost_usd"])
+        tasks = _stored(
+            conn, UsageTaskSummary, [*task_key, "first_bucket", "last_bucket", "calls", "cost_usd"]
         )
     if calls.height == 0:
-        assert summary.height == 0
+        assert buckets.height == tasks.height == 0
         return
-    expected = (
-        calls.cast({"model_cost_usd": pl.Float64})
-        .with_columns(
-            pl.col("timestamp").dt.replace_time_zone(None).dt.truncate("15m").alias("bucket_start")
-        )
-        .group_by(groups)
-        .agg(pl.len().alias("calls"), pl.col("model_cost_usd").sum().alias("cost_usd"))
+    fine = pl.concat(
+        usage_summary.summarize(part).with_columns(pl.lit(file_id).alias("file_id"))
+        for (file_id,), part in calls.cast({"model_cost_usd": pl.Float64})
+        .with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+        .group_by("file_id")
     )
-    key = [c for c in groups if c != "bucket_start"]
+    bucket = pl.col("bucket_start")
+    expected_buckets = fine.group_by(bucket_key).agg(
+        pl.col("calls").sum(), pl.col("cost_usd").sum()
+    )
+    expected_tasks = fine.group_by(task_key).agg(
+        bucket.min().alias("first_bucket"),
+        bucket.max().alias("last_bucket"),
+        pl.col("calls").sum(),
+        pl.col("cost_usd").sum(),
+    )
+    task_sums = tasks.group_by(task_key).agg(
+        pl.col("first_bucket").min(),
+        pl.col("last_bucket").max(),
+        pl.col("calls").sum(),
+        pl.col("cost_usd").sum(),
+    )
+    times = ("bucket_start", "first_bucket", "last_bucket")
 
-    def rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
-        if frame.height == 0:
-            return []
+    def rows(frame: pl.DataFrame, key: list[str]) -> list[tuple[Any, ...]]:
         frame = frame.with_columns(
-            pl.col("bucket_start").dt.replace_time_zone(None).cast(pl.Datetime("us")),
+            *(
+                pl.col(c).dt.replace_time_zone(None).cast(pl.Datetime("us"))
+                for c in times
+                if c in frame.columns
+            ),
             pl.col("cost_usd").round(12),
             pl.col("calls").cast(pl.Int64),
+            pl.col("file_id").cast(pl.Int64),
         )
-        return sorted(frame.select(*groups, "calls", "cost_usd").rows(), key=str)
+        return sorted(frame.select(*key, "calls", "cost_usd").rows(), key=str)
 
-    assert rows(summary) == rows(expected), key
+    assert rows(buckets, bucket_key) == rows(expected_buckets, bucket_key)
+    spans = [*task_key, "first_bucket", "last_bucket"]
+    assert rows(task_sums, spans) == rows(expected_tasks, spans)
+    local = [
+        pl.col(c)
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(RUN_WEEK.timezone)
+        .dt.truncate("1w")
+        for c in ("first_bucket", "last_bucket")
+    ]
+    assert tasks.filter(local[0] != local[1]).height == 0  # no task row crosses a week bound
 
 
 def _text(rows: list[Row]) -> str:

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from flows.ingest import ingest_inbox
 from models.operating_model import OperatingModel
 from models.results import Week
-from models.warehouse import UsageCall, UsageSummary
+from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
 from pipelines.facts import USAGE_SUMMARY_SCHEMA, _model_cost_usd, _week_usage_summary
-from pipelines.usage_summary import aligned, bucket_of, calls_between
+from pipelines.usage_summary import aligned, bucket_of, calls_between, task_rows_fit
 from pipelines.warehouse.bulk import STAGE_MIN_ROWS
 from pipelines.warehouse.engine import transaction
 from pipelines.weeks import week_bounds_utc
@@ -226,3 +226,80 @@ def test_the_calls_of_a_span_are_read_through_the_file_index(sqlite_url: str) ->
     with engine.connect() as conn:
         plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     assert "SEARCH usage_call USING INDEX ix_usage_call_file_id (file_id=?)" in plan
+
+
+def test_a_week_read_in_another_timezone_than_its_files_were_stored_in_reads_the_calls(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path
+) -> None:
+    """It reads a week's usage exactly from the calls when task rows, cut at Berlin's week
+    bounds, cross the bounds of the week in the pilot's new timezone."""
+    stamps = ["2026-11-08T09:00:00Z", "2026-11-08T11:00:00Z", "2026-11-10T09:00:00Z"]
+    lines = [_line(f"r{i}", stamp) for i, stamp in enumerate(stamps)]
+    _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
+    ingest_inbox(warehouse_url, example_model, tmp_path / "inbox", W46, NOW)
+    berlin = week_bounds_utc("2026-W46", "Europe/Berlin")
+    kiritimati = week_bounds_utc("2026-W46", "Pacific/Kiritimati")  # from Sunday 10:00 UTC
+    with transaction(warehouse_url) as conn:
+        assert task_rows_fit(conn, example_model.pilot, *berlin)
+        assert not task_rows_fit(conn, example_model.pilot, *kiritimati)
+        read = _week_usage_summary(conn, example_model.pilot, *kiritimati)
+    raw = _raw_week_usage(warehouse_url, example_model.pilot, *kiritimati)
+    assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
+    assert read["calls"].sum() == 2
+
+
+@pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Kathmandu"])
+def test_tasks_with_calls_on_both_sides_of_the_week_bounds_are_cut_at_them(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path, timezone: str
+) -> None:
+    """It reads per task exactly the calls inside the week when tickets have calls before, in
+    and after it, in random order, in the timezones with the earliest and latest midnights."""
+    operating_model = example_model.model_copy(update={"timezone": timezone})
+    start, end = week_bounds_utc("2026-W46", timezone)
+    minute = dt.timedelta(minutes=1)
+    offsets = {
+        start: [-3 * 24 * 60, -61, -16, -15, -1, 0, 1, 14, 15, 600],
+        end: [-600, -1, 0, 1, 15, 2 * 24 * 60],
+    }
+    stamps = [
+        (bound + n * minute - dt.timedelta(seconds=1) * (n % 2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for bound, minutes in offsets.items()
+        for n in minutes
+    ]
+    lines = [
+        _line(f"r{i}", stamp, task=f"T-{i % 5}", tokens=100 + 10 * i)
+        for i, stamp in enumerate(stamps)
+    ]
+    lines = [lines[(7 * i) % len(lines)] for i in range(len(lines))]  # out of time order
+    _put(tmp_path / "inbox", "u.csv", lines, NOW - dt.timedelta(days=1))
+    [record] = ingest_inbox(
+        warehouse_url, operating_model, tmp_path / "inbox", Week.parse("2026-W46", timezone), NOW
+    )
+    assert record.rows_loaded == len(stamps)
+    with transaction(warehouse_url) as conn:
+        assert task_rows_fit(conn, operating_model.pilot, start, end)  # read from the task rows
+        read = _week_usage_summary(conn, operating_model.pilot, start, end)
+    raw = _raw_week_usage(warehouse_url, operating_model.pilot, start, end)
+    assert read.drop("cost_usd").equals(raw.drop("cost_usd"))
+    assert read["cost_usd"].to_list() == pytest.approx(raw["cost_usd"].to_list())
+    assert read["calls"].sum() == 5 + 2  # from the start on, and before the end
+
+
+def test_a_task_with_calls_spread_over_the_week_has_one_task_summary_row(
+    example_model: OperatingModel, warehouse_url: str, tmp_path: Path
+) -> None:
+    """It sums a task's calls in as many buckets as there are calls into one row of the task
+    summary, while the bucket summary keeps one row per bucket."""
+    tuesday = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
+    stamps = [(tuesday + i * dt.timedelta(minutes=47)) for i in range(90)]  # to Friday
+    lines = [_line(f"r{i}", t.strftime("%Y-%m-%dT%H:%M:%SZ")) for i, t in enumerate(stamps)]
+    _put(tmp_path / "inbox", "u.csv", lines[::-1], NOW - dt.timedelta(days=1))
+    ingest_inbox(warehouse_url, example_model, tmp_path / "inbox", W46, NOW)
+    task, bucket = UsageTaskSummary.__table__, UsageSummary.__table__
+    with transaction(warehouse_url) as conn:
+        tasks = conn.execute(
+            select(task.c.task_id, task.c.first_bucket, task.c.last_bucket, task.c.calls)
+        ).all()
+        buckets = conn.execute(select(func.count()).select_from(bucket)).scalar_one()
+    assert [tuple(r) for r in tasks] == [("T-1", bucket_of(stamps[0]), bucket_of(stamps[-1]), 90)]
+    assert buckets == 90

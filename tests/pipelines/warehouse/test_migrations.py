@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -22,7 +23,15 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlmodel import SQLModel
 
 from models.warehouse import MIGRATIONS_DIR as MIGRATIONS
-from models.warehouse import IngestedFile, Ticket, UsageCall, UsageSummary, WeeklyMetric
+from models.warehouse import (
+    IngestedFile,
+    Ticket,
+    UsageCall,
+    UsageSummary,
+    UsageTaskSummary,
+    WeeklyMetric,
+)
+from pipelines import usage_summary
 from pipelines.warehouse.engine import (
     WarehouseError,
     dispose_engines,
@@ -32,13 +41,14 @@ from pipelines.warehouse.engine import (
 
 UTC = dt.UTC
 ROOT = Path(__file__).resolve().parents[3]
-# Made by 0002, 0003 and 0004.
+# Made by 0002, 0003, 0004 and 0010.
 LATER_TABLES = {
     "email_delivery",
     "week_input_file",
     "provider_cost",
     "ticket_label",
     "usage_summary",
+    "usage_task_summary",
 }
 EXPORTED = dt.datetime(2026, 7, 6, 9, 30, tzinfo=UTC)
 # Later columns that old rows get a value in: 0007 counts no skipped rows for older files.
@@ -161,24 +171,37 @@ def _assert_rows_intact(engine: Engine) -> None:
 
 
 def _assert_usage_summarized(engine: Engine) -> None:
-    """The usage summary holds the old usage rows, summed per file and 15-minute bucket."""
-    table = UsageSummary.__table__
+    """The usage summaries hold the old usage rows, summed per file and 15-minute bucket, and
+    per file and task."""
+    bucket, task = UsageSummary.__table__, UsageTaskSummary.__table__
     with engine.connect() as conn:
-        rows = conn.execute(select(table).order_by(table.c.id)).mappings().all()
+        buckets = conn.execute(select(bucket).order_by(bucket.c.id)).mappings().all()
+        tasks = conn.execute(select(task).order_by(task.c.id)).mappings().all()
     assert [
-        {k: r[k] for k in ("pilot", "file_id", "bucket_start", "task_id", "model", "calls")}
-        for r in rows
+        {k: r[k] for k in ("pilot", "file_id", "bucket_start", "model", "calls")} for r in buckets
     ] == [
         {
             "pilot": "p1",
             "file_id": 1,
             "bucket_start": dt.datetime(2026, 7, 6, 8, tzinfo=UTC),
-            "task_id": "T-1",
             "model": "gpt-4o-mini",
             "calls": 2,
         }
     ]
-    assert rows[0]["cost_usd"] == pytest.approx(0.00075)
+    assert buckets[0]["cost_usd"] == pytest.approx(0.00075)
+    keys = ("pilot", "file_id", "task_id", "model", "first_bucket", "last_bucket", "calls")
+    assert [{k: r[k] for k in keys} for r in tasks] == [
+        {
+            "pilot": "p1",
+            "file_id": 1,
+            "task_id": "T-1",
+            "model": "gpt-4o-mini",
+            "first_bucket": dt.datetime(2026, 7, 6, 8, tzinfo=UTC),
+            "last_bucket": dt.datetime(2026, 7, 6, 8, tzinfo=UTC),
+            "calls": 2,
+        }
+    ]
+    assert tasks[0]["cost_usd"] == pytest.approx(0.00075)
 
 
 def _version(engine: Engine) -> str | None:
@@ -380,3 +403,84 @@ def test_migrations_need_no_ini_file_and_print_nothing(
     assert not (tmp_path / "alembic.ini").exists()
     out, err = capfd.readouterr()
     assert "alembic" not in out + err
+
+
+# Calls over two weeks, around the bounds of buckets and weeks, in several tasks (one missing),
+# files and models: what 0010 must sum per bucket, as the store stage sums a file's buckets.
+SPREAD_STAMPS = (
+    "2026-07-05 09:44:59.999999",  # Sunday
+    "2026-07-05 09:59:59.999999",
+    "2026-07-05 10:00:00",
+    "2026-07-05 23:30:00.5",
+    "2026-07-06 11:59:59",  # Monday
+    "2026-07-06 12:00:00",
+    "2026-07-08 17:20:00",
+    "2026-07-12 09:50:00",
+    "2026-07-13 00:05:00",
+)
+
+
+def _spread_calls() -> list[dict[str, Any]]:
+    template = ROWS[UsageCall][0]
+    return [
+        {
+            **template,
+            "file_id": 1 + n % 2,
+            "request_id": f"spread-{n}",
+            "timestamp": dt.datetime.fromisoformat(stamp).replace(tzinfo=UTC),
+            "task_id": None if n % 4 == 3 else f"T-{n % 3}",
+            "model": ("gpt-4o-mini", "gpt-4o")[n % 2],
+            "model_cost_usd": 0.001 * (n + 1),
+        }
+        for n, stamp in enumerate(SPREAD_STAMPS * 3)
+    ]
+
+
+def test_upgrading_from_0009_sums_the_calls_per_bucket(warehouse_url: str) -> None:
+    """It refills both usage summaries from the calls held, per bucket as the store stage sums
+    them (the task rows one per bucket too)."""
+    _upgrade(warehouse_url, "0009_i22")
+    engine = create_engine(warehouse_url)
+    calls = _spread_calls()
+    with engine.begin() as conn:
+        table = UsageCall.__table__
+        given = sa.table(table.name, *(sa.column(k, table.c[k].type) for k in calls[0]))
+        conn.execute(given.insert(), calls)
+    engine.dispose()
+
+    engine = make_engine(warehouse_url)
+    assert _version(engine) == _head()
+    frame = pl.DataFrame(calls).with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+    summary = usage_summary.summarize(frame)
+    groups = ("file_id", "model", "prompt_version", "status", "price_source")
+    expected_buckets = pl.concat(
+        usage_summary.bucket_rows(usage_summary.summarize(part)).with_columns(
+            pl.lit(file_id).alias("file_id")
+        )
+        for (file_id,), part in frame.group_by("file_id")
+    )
+    expected_tasks = pl.concat(  # a row per bucket: SQL does not know the pilot's weeks
+        usage_summary.summarize(part).with_columns(
+            pl.lit(file_id).alias("file_id"),
+            pl.col("bucket_start").alias("first_bucket"),
+            pl.col("bucket_start").alias("last_bucket"),
+        )
+        for (file_id,), part in frame.group_by("file_id")
+    )
+    assert summary["calls"].sum() == len(calls)
+    with engine.connect() as conn:
+        for model, expected, order in (
+            (UsageSummary, expected_buckets, ("bucket_start", *groups)),
+            (UsageTaskSummary, expected_tasks, ("first_bucket", "last_bucket", "task_id", *groups)),
+        ):
+            table = model.__table__
+            columns = [c for c in expected.columns if c in table.c]
+            stored = pl.DataFrame(
+                [tuple(r) for r in conn.execute(select(*(table.c[c] for c in columns)))],
+                schema=expected.select(columns).schema,
+                orient="row",
+            )
+            want = expected.select(columns).sort(order, nulls_last=False)
+            got = stored.sort(order, nulls_last=False)
+            assert got.drop("cost_usd").equals(want.drop("cost_usd")), table.name
+            assert got["cost_usd"].to_list() == pytest.approx(want["cost_usd"].to_list())

@@ -21,7 +21,7 @@ from flows.progress import FileProgress, OnFileProgress
 from models.operating_model import OperatingModel
 from models.results import Week
 from models.sources import SPECS
-from models.warehouse import SOURCE_TABLES, IngestedFile, UsageSummary
+from models.warehouse import SOURCE_TABLES, IngestedFile
 from pipelines import slices, usage_summary
 from pipelines.prepare import (
     CHANGED_REASON,
@@ -34,7 +34,6 @@ from pipelines.prepare import (
 from pipelines.read import LINE
 from pipelines.slices import SlicePlan
 from pipelines.store import (
-    SUMMARY,
     close_file,
     known,
     open_file,
@@ -372,9 +371,8 @@ def _load_staged_slices(
                 progress(FileProgress(plan.file.relative_path, "storing", done, plan.rows_read))
             del part, summary
         summary = totals.summary()
-        if summary is not None or stage is None:
-            also = {SUMMARY: (UsageSummary, summary)} if summary is not None else None
-            stage = stage_slice(db_url, stage, table, empty, also)
+        if stage is None:
+            stage = stage_slice(db_url, stage, table, empty)
         prepared = totals.prepared(plan)
         return _load(db_url, pilot, prepared, run_week, now_utc, stage, summary, totals.rows_valid)
     finally:
@@ -499,8 +497,7 @@ def _load(
             target = prepared.target or file.source
             if target == "usage":
                 summary = usage_summary.summarize(prepared.valid)
-            also = {SUMMARY: (UsageSummary, summary)} if summary is not None else None
-            staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid, also)
+            staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid)
         with transaction(db_url, attach=staged) as conn:
             if known(conn, pilot, file):
                 return None  # the same bytes were stored meanwhile (by this run or another)

@@ -18,8 +18,6 @@ from pipelines.prepare import InboxFile, PreparedFile
 from pipelines.warehouse.bulk import Upserted, insert_rows, upsert_newest
 from pipelines.warehouse.engine import Stage
 
-SUMMARY = "usage_summary"  # a staged usage summary's table in a stage (no longer read)
-
 
 def known_file(conn: Connection, pilot: str, file: InboxFile) -> IngestedFile | None:
     """The record of an already-ingested file with the same content, if any."""

@@ -73,3 +73,115 @@ def _frozen_counted_medians(codes: np.ndarray, distinct: np.ndarray) -> np.ndarr
 
 
 # --- end of the frozen copy ---------------------------------------------------------------------
+
+
+def _bits(values: object) -> np.ndarray:
+    """The float64 values' bit patterns: equal bits are equal numbers, NaN and -0.0 included."""
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def _group(kind: str, n: int, seed: int) -> np.ndarray:
+    """n values of one kind: contact counts, rounded or continuous minutes, or edge cases."""
+    rng = np.random.default_rng(seed)
+    if kind == "contacts":  # small integers, many ties
+        return rng.integers(1, 7, n).astype(float)
+    if kind == "minutes":  # a lognormal rounded to 0.1: thousands of distinct values
+        return np.round(rng.lognormal(5.0, 1.2, n), 1)
+    if kind == "continuous":  # no ties
+        return rng.normal(0.0, 1e3, n)
+    if kind == "constant":
+        return np.full(n, 4.5)
+    if kind == "two":  # two values, half each: the median is often their mean
+        return (rng.random(n) < 0.5).astype(float) * 3.0
+    if kind == "zeros":  # signed zeros among negative and positive values
+        return rng.choice([-0.0, 0.0, -1.5, 2.25], n)
+    if kind == "nan":  # a few NaN (a resample holding one has a NaN statistic)
+        values = np.round(rng.lognormal(2.0, 1.0, n), 1)
+        values[rng.integers(0, n, max(1, n // 500))] = np.nan
+        return values
+    raise AssertionError(kind)
+
+
+SIZES = [(1, 1), (1, 6), (2, 3), (3, 2), (7, 10), (100, 101), (999, 1000), (4096, 4097)]
+KINDS = ["contacts", "minutes", "continuous", "constant", "two", "zeros", "nan"]
+
+
+def _assert_same_resamples(first: np.ndarray, second: np.ndarray, statistic: str) -> None:
+    stat: Literal["mean", "median"] = "mean" if statistic == "mean" else "median"
+    old_rng, new_rng = np.random.default_rng(BOOTSTRAP_SEED), np.random.default_rng(BOOTSTRAP_SEED)
+    old_first = frozen_resampled(first, stat, BOOTSTRAP_RESAMPLES, old_rng)
+    old_second = frozen_resampled(second, stat, BOOTSTRAP_RESAMPLES, old_rng)
+    new_first, new_second = intervals._resampled_pair(
+        first, second, stat, BOOTSTRAP_RESAMPLES, new_rng
+    )
+    assert np.array_equal(_bits(new_first), _bits(old_first))
+    assert np.array_equal(_bits(new_second), _bits(old_second))
+    # the generator is left where it was: nothing drawn more or less
+    assert new_rng.bit_generator.state == old_rng.bit_generator.state
+
+
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("n_a", "n_b"), SIZES)
+def test_small_groups_resample_to_the_same_bits(
+    n_a: int, n_b: int, kind: str, statistic: str
+) -> None:
+    """It gives every resample's statistic, and the interval, equal to the last bit to the
+    function before, and leaves the generator in the same state."""
+    first, second = _group(kind, n_a, 1), _group(kind, n_b, 2)
+    _assert_same_resamples(first, second, statistic)
+    stat: Literal["mean", "median"] = "mean" if statistic == "mean" else "median"
+    new = bootstrap_difference(first.tolist(), second.tolist(), stat)
+    old = frozen_bootstrap_difference(first.tolist(), second.tolist(), stat)
+    assert np.array_equal(_bits(new), _bits(old))
+
+
+@pytest.mark.parametrize(
+    ("kind", "n_a", "n_b"),
+    [
+        ("contacts", 70_001, 27_000),  # a 1M-call week's AI and manual tasks, odd and even
+        ("minutes", 70_000, 27_001),
+        ("minutes", 200_001, 3),  # a block is one row of draws or less
+        ("nan", 20_000, 20_001),
+    ],
+)
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+def test_week_sized_groups_resample_to_the_same_bits(
+    kind: str, n_a: int, n_b: int, statistic: str
+) -> None:
+    """It gives the same bits as the function before on groups as large as a week's tasks."""
+    _assert_same_resamples(_group(kind, n_a, 3), _group(kind, n_b, 4), statistic)
+
+
+@pytest.mark.parametrize("kind", ["minutes", "contacts", "two", "zeros"])
+def test_medians_outside_the_window_are_counted_in_full(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It gives the same medians when the window of counted values is the middle value alone,
+    so that most resamples' medians fall outside it and are counted over every value."""
+    monkeypatch.setattr(intervals, "_MEDIAN_WINDOW_SIGMAS", 0.0)
+    first, second = _group(kind, 5_001, 5), _group(kind, 5_000, 6)
+    medians = intervals._CountedMedians(first)
+    drawn = np.random.default_rng(0).integers(0, len(first), size=(200, len(first)))
+    expected = _frozen_counted_medians(medians.codes[drawn], medians.distinct)
+    assert np.array_equal(_bits(medians(drawn)), _bits(expected))
+    window = medians.distinct[medians.first : medians.first + medians.width]
+    if len(np.unique(first)) > 3:  # the test reaches the rows counted in full
+        assert ((expected < window[0]) | (expected > window[-1])).sum() > 20
+    _assert_same_resamples(first, second, "median")
+
+
+def test_block_and_chunk_sizes_do_not_change_the_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It gives the same bits with blocks of a few rows and chunks of one row: the generator
+    draws the same numbers whatever the shape asked of it."""
+    monkeypatch.setattr(intervals, "_BLOCK_DRAWS", 3_000)
+    monkeypatch.setattr(intervals, "_CHUNK_DRAWS", 1)
+    monkeypatch.setattr(intervals, "_BLOCKS_AHEAD", 0)
+    for statistic in ("mean", "median"):
+        _assert_same_resamples(_group("minutes", 1_001, 7), _group("minutes", 998, 8), statistic)
+
+
+def test_empty_groups_have_no_interval() -> None:
+    """It gives no interval when either group is empty, as before."""
+    assert bootstrap_difference([], [1.0], "mean") is None
+    assert bootstrap_difference([1.0], [], "median") is None

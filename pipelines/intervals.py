@@ -162,6 +162,9 @@ def _row_statistic(
 _MEDIAN_WINDOW_SIGMAS = 8.0
 # Draws gathered and counted at a time: the gathered positions stay in the core's cache.
 _CHUNK_DRAWS = 1 << 16
+# Values below (above) the window are counted in this many bins, by their position: most draws
+# fall there, and increments of one same counter would wait for each other.
+_SPREAD = 16
 
 
 class _CountedMedians:
@@ -173,31 +176,41 @@ class _CountedMedians:
         self.distinct, self.codes = np.unique(values, return_inverse=True)
         ranked = np.sort(self.codes)
         margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
-        # the window is codes first .. first + width - 1; slot 0 is below it, width + 1 above
+        # the window: codes first .. first + width - 1
         self.first = int(ranked[max(0, (n - 1) // 2 - margin)])
         self.width = int(ranked[min(n - 1, n // 2 + margin)]) - self.first + 1
-        self.slots = np.clip(self.codes - (self.first - 1), 0, self.width + 1)
+        # each position's bin: below the window, in it (by code), or above it
+        spread = np.arange(n) % _SPREAD
+        self.bins = np.where(
+            self.codes < self.first,
+            spread,
+            np.where(
+                self.codes < self.first + self.width,
+                self.codes - self.first + _SPREAD,
+                spread + self.width + _SPREAD,
+            ),
+        )
 
     def __call__(self, drawn: np.ndarray) -> np.ndarray:
         rows, n = drawn.shape
-        span = self.width + 2
+        span = self.width + 2 * _SPREAD
         low, high = np.empty(rows, dtype=np.intp), np.empty(rows, dtype=np.intp)
+        below_window = np.empty(rows, dtype=np.intp)
         chunk = max(1, _CHUNK_DRAWS // n)
         for start in range(0, rows, chunk):
-            slots = self.slots[drawn[start : start + chunk]]
-            count = len(slots)
+            bins = self.bins[drawn[start : start + chunk]]
+            count = len(bins)
             if count > 1:
-                slots += (np.arange(count) * span)[:, None]
-            below = (
-                np.bincount(slots.ravel(), minlength=count * span)
-                .reshape(count, span)
-                .cumsum(axis=1)
-            )
+                bins += (np.arange(count) * span)[:, None]
+            counts = np.bincount(bins.ravel(), minlength=count * span).reshape(count, span)
+            under = counts[:, :_SPREAD].sum(axis=1)
+            below = counts[:, _SPREAD : _SPREAD + self.width].cumsum(axis=1) + under[:, None]
+            below_window[start : start + count] = under
             low[start : start + count] = (below <= (n - 1) // 2).sum(axis=1)
             high[start : start + count] = (below <= n // 2).sum(axis=1)
-        outside = (low == 0) | (high == span - 1)
-        low += self.first - 1
-        high += self.first - 1
+        outside = (below_window > (n - 1) // 2) | (high == self.width)
+        low += self.first
+        high += self.first
         for row in np.flatnonzero(outside):
             below = np.bincount(self.codes[drawn[row]], minlength=len(self.distinct)).cumsum()
             low[row] = (below <= (n - 1) // 2).sum()

@@ -147,10 +147,31 @@ def _row_statistic(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The function giving the statistic of `values` at each row of a block of drawn positions."""
     if statistic == "mean":
+        small = _small_integers(values)
+        if small is not None:
+            return lambda drawn: small[drawn].sum(axis=1, dtype=np.int64) / len(values)
         return lambda drawn: np.mean(values[drawn], axis=1)
     if np.isnan(values).any():
         return lambda drawn: np.median(values[drawn], axis=1)
     return _CountedMedians(values)
+
+
+def _small_integers(values: np.ndarray) -> np.ndarray | None:
+    """`values` in the smallest integer type that holds them, when each is an integer (not
+    -0.0) and a resample's sum stays below 2**53; None otherwise. A resample's mean is then its
+    integer sum divided by n: `np.mean` adds the same integers in another order, every partial
+    sum is an integer below 2**53 and so exact, and it divides the same sum by the same n."""
+    if len(values) == 0 or not np.isfinite(values).all() or (values != np.round(values)).any():
+        return None
+    if np.signbit(values[values == 0]).any():
+        return None
+    low, high = float(values.min()), float(values.max())
+    if max(-low, high) * len(values) >= 2.0**53:
+        return None
+    for kind in (np.int8, np.int16, np.int32, np.int64):
+        if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
+            return values.astype(kind)
+    return None
 
 
 # The median of a resample is read off the row's count of each distinct value (a block of rows
@@ -181,7 +202,7 @@ class _CountedMedians:
         self.width = int(ranked[min(n - 1, n // 2 + margin)]) - self.first + 1
         # each position's bin: below the window, in it (by code), or above it
         spread = np.arange(n) % _SPREAD
-        self.bins = np.where(
+        bins = np.where(
             self.codes < self.first,
             spread,
             np.where(
@@ -190,6 +211,8 @@ class _CountedMedians:
                 spread + self.width + _SPREAD,
             ),
         )
+        # a table of 2-byte bins stays in the core's cache when a week has many tasks
+        self.bins = bins.astype(np.uint16) if self.width + 2 * _SPREAD <= 1 << 16 else bins
 
     def __call__(self, drawn: np.ndarray) -> np.ndarray:
         rows, n = drawn.shape
@@ -201,7 +224,7 @@ class _CountedMedians:
             bins = self.bins[drawn[start : start + chunk]]
             count = len(bins)
             if count > 1:
-                bins += (np.arange(count) * span)[:, None]
+                bins = bins + (np.arange(count) * span)[:, None]
             counts = np.bincount(bins.ravel(), minlength=count * span).reshape(count, span)
             under = counts[:, :_SPREAD].sum(axis=1)
             below = counts[:, _SPREAD : _SPREAD + self.width].cumsum(axis=1) + under[:, None]

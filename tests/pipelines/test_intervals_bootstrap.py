@@ -95,6 +95,12 @@ def _group(kind: str, n: int, seed: int) -> np.ndarray:
         return (rng.random(n) < 0.5).astype(float) * 3.0
     if kind == "zeros":  # signed zeros among negative and positive values
         return rng.choice([-0.0, 0.0, -1.5, 2.25], n)
+    if kind == "negative":  # integers of both signs
+        return rng.integers(-300, 300, n).astype(float)
+    if kind == "big":  # integers whose resample sums come near 2**53, still exact
+        return rng.integers(-(2**52) // n, 2**52 // n, n).astype(float)
+    if kind == "huge":  # integers whose resample sums may pass 2**53 (no longer exact)
+        return rng.integers(2**50, 2**51, n).astype(float) * 3.0
     if kind == "nan":  # a few NaN (a resample holding one has a NaN statistic)
         values = np.round(rng.lognormal(2.0, 1.0, n), 1)
         values[rng.integers(0, n, max(1, n // 500))] = np.nan
@@ -103,7 +109,18 @@ def _group(kind: str, n: int, seed: int) -> np.ndarray:
 
 
 SIZES = [(1, 1), (1, 6), (2, 3), (3, 2), (7, 10), (100, 101), (999, 1000), (4096, 4097)]
-KINDS = ["contacts", "minutes", "continuous", "constant", "two", "zeros", "nan"]
+KINDS = [
+    "contacts",
+    "minutes",
+    "continuous",
+    "constant",
+    "two",
+    "zeros",
+    "negative",
+    "big",
+    "huge",
+    "nan",
+]
 
 
 def _assert_same_resamples(first: np.ndarray, second: np.ndarray, statistic: str) -> None:
@@ -137,15 +154,20 @@ def test_small_groups_resample_to_the_same_bits(
 
 
 @pytest.mark.parametrize(
-    ("kind", "n_a", "n_b"),
+    ("kind", "n_a", "n_b", "statistic"),
     [
-        ("contacts", 70_001, 27_000),  # a 1M-call week's AI and manual tasks, odd and even
-        ("minutes", 70_000, 27_001),
-        ("minutes", 200_001, 3),  # a block is one row of draws or less
-        ("nan", 20_000, 20_001),
+        # a 1M-call week's AI and manual tasks, odd and even sizes
+        ("contacts", 70_001, 27_000, "mean"),
+        ("contacts", 70_001, 27_000, "median"),
+        ("minutes", 70_000, 27_001, "mean"),
+        ("minutes", 70_000, 27_001, "median"),
+        # a block of draws is one row or less
+        ("contacts", 200_001, 2, "mean"),
+        ("minutes", 200_001, 3, "median"),
+        ("nan", 5_000, 5_001, "mean"),
+        ("nan", 5_000, 5_001, "median"),
     ],
 )
-@pytest.mark.parametrize("statistic", ["mean", "median"])
 def test_week_sized_groups_resample_to_the_same_bits(
     kind: str, n_a: int, n_b: int, statistic: str
 ) -> None:
@@ -185,3 +207,27 @@ def test_empty_groups_have_no_interval() -> None:
     """It gives no interval when either group is empty, as before."""
     assert bootstrap_difference([], [1.0], "mean") is None
     assert bootstrap_difference([1.0], [], "median") is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "summed"),
+    [
+        ("contacts", True),
+        ("two", True),
+        ("negative", True),
+        ("big", True),
+        ("huge", False),  # a resample's sum could pass 2**53
+        ("zeros", False),  # -0.0: np.mean keeps the sign of a sum of -0.0
+        ("minutes", False),
+        ("nan", False),
+    ],
+)
+def test_means_of_integers_are_integer_sums(kind: str, summed: bool) -> None:
+    """It reads the mean of integer values off integer sums, only where that gives np.mean's
+    bits, and the same bits as np.mean on every row there."""
+    values = _group(kind, 4_097, 9)
+    small = intervals._small_integers(values)
+    assert (small is not None) == summed
+    drawn = np.random.default_rng(1).integers(0, len(values), size=(300, len(values)))
+    of_rows = intervals._row_statistic(values, "mean")
+    assert np.array_equal(_bits(of_rows(drawn)), _bits(np.mean(values[drawn], axis=1)))

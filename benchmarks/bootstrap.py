@@ -9,8 +9,9 @@ from a lognormal rounded to 0.1 minute (the median's input, thousands of distinc
 
 For each shape and statistic this times, in turn and `--repeat` times, the function before (the
 frozen copy kept in tests/pipelines/test_intervals_bootstrap.py) and `bootstrap_difference` as
-built, and prints the median wall and CPU seconds of each and whether the intervals are equal to
-the last bit. CPU seconds above wall seconds mean both cores worked.
+built (with --one-thread also with its statistics read on the main thread), and prints the median
+wall and CPU seconds of each and whether the intervals are equal to the last bit. CPU seconds
+above wall seconds mean both cores worked.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from pipelines import intervals
 from pipelines.intervals import bootstrap_difference
 from tests.pipelines.test_intervals_bootstrap import frozen_bootstrap_difference
 
@@ -58,12 +60,21 @@ def main() -> None:
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--after-only", action="store_true", help="skip the function before")
+    parser.add_argument(
+        "--one-thread",
+        action="store_true",
+        help="also time the function as built with its statistics on the main thread",
+    )
     args = parser.parse_args()
 
     for shape in args.shape or ["1m", "5m"]:
         ai, manual = SHAPES[shape]
         for statistic, (a, b) in groups(ai, manual).items():
-            runs: dict[str, list[tuple[float, float, object]]] = {"before": [], "after": []}
+            runs: dict[str, list[tuple[float, float, object]]] = {
+                "before": [],
+                "after": [],
+                "after, one thread": [],
+            }
             for _ in range(args.repeat):
                 if not args.after_only:
                     runs["before"].append(
@@ -72,6 +83,12 @@ def main() -> None:
                 runs["after"].append(
                     timed(lambda a=a, b=b, s=statistic: bootstrap_difference(a, b, s))
                 )
+                if args.one_thread:
+                    intervals._WORKER_THREADS = 0
+                    runs["after, one thread"].append(
+                        timed(lambda a=a, b=b, s=statistic: bootstrap_difference(a, b, s))
+                    )
+                    intervals._WORKER_THREADS = 1
             line = [f"{shape} {ai:,}/{manual:,} {statistic}:"]
             for name, done in runs.items():
                 if done:
@@ -83,7 +100,7 @@ def main() -> None:
                     np.array(x[2]).view(np.int64), np.array(y[2]).view(np.int64)
                 ) for x, y in zip(runs["before"], runs["after"], strict=True))  # fmt: skip
                 walls = [statistics.median(r[0] for r in runs[k]) for k in ("before", "after")]
-                line.append(f"x{walls[0] / walls[1]:.2f}, equal to the bit: {same}")
+                line.append(f"before / after x{walls[0] / walls[1]:.2f}, equal to the bit: {same}")
             print(" ".join(line), flush=True)
 
 

@@ -105,8 +105,11 @@ def bootstrap_difference(
 # Draws resampled at once: the whole (resamples x n) matrix of a week with 100k tickets would
 # hold gigabytes; the generator gives the same numbers drawn a block of rows at a time.
 _BLOCK_DRAWS = 1 << 20
-# Blocks drawn ahead of the worker: drawing and the statistics overlap on two cores (numpy
-# releases the GIL while it draws, gathers and counts) while a few blocks bound the memory.
+# Statistics read on a worker thread while the main thread draws the next blocks: the facts
+# stage runs alone, and numpy releases the GIL while it draws, gathers and counts. 0 reads them
+# on the main thread between draws (one core).
+_WORKER_THREADS = 1
+# Blocks drawn ahead of the worker: a few blocks bound the memory.
 _BLOCKS_AHEAD = 2
 
 
@@ -119,10 +122,10 @@ def _resampled_pair(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The statistic of each of `resamples` resamples (with replacement) of `first`, then of
     `second`, drawn from `rng` row after row in that order; the main thread draws the blocks
-    of rows, one worker thread reads the statistic of each block."""
+    of rows, a worker thread reads the statistic of each block."""
     outs = (np.empty(resamples), np.empty(resamples))
     pending: deque[Future[None]] = deque()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap") as worker:
+    with ThreadPoolExecutor(max_workers=max(1, _WORKER_THREADS)) as worker:
         for values, out in zip((first, second), outs, strict=True):
             of_rows = _row_statistic(values, statistic)
             n = len(values)
@@ -130,6 +133,9 @@ def _resampled_pair(
             for start in range(0, resamples, rows):
                 count = min(rows, resamples - start)
                 drawn = rng.integers(0, n, size=(count, n))
+                if not _WORKER_THREADS:
+                    _fill(out[start : start + count], of_rows, drawn)
+                    continue
                 while len(pending) > _BLOCKS_AHEAD:
                     pending.popleft().result()
                 pending.append(worker.submit(_fill, out[start : start + count], of_rows, drawn))

@@ -231,3 +231,12 @@ def test_means_of_integers_are_integer_sums(kind: str, summed: bool) -> None:
     drawn = np.random.default_rng(1).integers(0, len(values), size=(300, len(values)))
     of_rows = intervals._row_statistic(values, "mean")
     assert np.array_equal(_bits(of_rows(drawn)), _bits(np.mean(values[drawn], axis=1)))
+
+
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+def test_statistics_on_the_main_thread_give_the_same_bits(
+    statistic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It gives the same bits with no worker thread, the statistics read between draws."""
+    monkeypatch.setattr(intervals, "_WORKER_THREADS", 0)
+    _assert_same_resamples(_group("contacts", 3_001, 10), _group("minutes", 2_000, 11), statistic)

@@ -9,7 +9,8 @@ from a lognormal rounded to 0.1 minute (the median's input, thousands of distinc
 
 For each shape and statistic this times, in turn and `--repeat` times, the function before (the
 frozen copy kept in tests/pipelines/test_intervals_bootstrap.py) and `bootstrap_difference` as
-built (with --one-thread also with its statistics read on the main thread), and prints the median
+built (with --worker-thread also with its statistics read on a worker thread while the main
+thread draws), and prints the median
 wall and CPU seconds of each and whether the intervals are equal to the last bit. CPU seconds
 above wall seconds mean both cores worked.
 """
@@ -61,9 +62,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--after-only", action="store_true", help="skip the function before")
     parser.add_argument(
-        "--one-thread",
+        "--worker-thread",
         action="store_true",
-        help="also time the function as built with its statistics on the main thread",
+        help="also time the function as built with its statistics read on a worker thread",
     )
     args = parser.parse_args()
 
@@ -73,7 +74,7 @@ def main() -> None:
             runs: dict[str, list[tuple[float, float, object]]] = {
                 "before": [],
                 "after": [],
-                "after, one thread": [],
+                "after, worker thread": [],
             }
             for _ in range(args.repeat):
                 if not args.after_only:
@@ -83,12 +84,12 @@ def main() -> None:
                 runs["after"].append(
                     timed(lambda a=a, b=b, s=statistic: bootstrap_difference(a, b, s))
                 )
-                if args.one_thread:
-                    intervals._WORKER_THREADS = 0
-                    runs["after, one thread"].append(
+                if args.worker_thread:
+                    intervals._WORKER_THREADS = 1
+                    runs["after, worker thread"].append(
                         timed(lambda a=a, b=b, s=statistic: bootstrap_difference(a, b, s))
                     )
-                    intervals._WORKER_THREADS = 1
+                    intervals._WORKER_THREADS = 0
             line = [f"{shape} {ai:,}/{manual:,} {statistic}:"]
             for name, done in runs.items():
                 if done:

@@ -105,10 +105,11 @@ def bootstrap_difference(
 # Draws resampled at once: the whole (resamples x n) matrix of a week with 100k tickets would
 # hold gigabytes; the generator gives the same numbers drawn a block of rows at a time.
 _BLOCK_DRAWS = 1 << 20
-# Statistics read on a worker thread while the main thread draws the next blocks: the facts
-# stage runs alone, and numpy releases the GIL while it draws, gathers and counts. 0 reads them
-# on the main thread between draws (one core).
-_WORKER_THREADS = 1
+# 1 reads the statistics on a worker thread while the main thread draws the next blocks (numpy
+# releases the GIL while it draws, gathers and counts), for a machine with a free second core.
+# Off: on a shared machine the worker made the bootstrap slower (thread handoffs), and its gain
+# on free cores is not measured yet (benchmarks/bootstrap.py --worker-thread).
+_WORKER_THREADS = 0
 # Blocks drawn ahead of the worker: a few blocks bound the memory.
 _BLOCKS_AHEAD = 2
 
@@ -121,8 +122,8 @@ def _resampled_pair(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The statistic of each of `resamples` resamples (with replacement) of `first`, then of
-    `second`, drawn from `rng` row after row in that order; the main thread draws the blocks
-    of rows, a worker thread reads the statistic of each block."""
+    `second`, drawn from `rng` row after row in that order; with `_WORKER_THREADS` the main
+    thread draws the blocks of rows while a worker thread reads the statistic of each block."""
     outs = (np.empty(resamples), np.empty(resamples))
     pending: deque[Future[None]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, _WORKER_THREADS)) as worker:

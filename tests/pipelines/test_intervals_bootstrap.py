@@ -1,6 +1,6 @@
 """The bootstrap intervals of AI against manual tasks, equal to the last bit to the bootstrap
-before its resamples were drawn ahead of a worker thread and its medians read from a window of
-counts (a frozen copy of that function is kept here)."""
+before its medians were read from a window of counts, its means of integers from integer sums
+and its statistics optionally on a worker thread (a frozen copy of that function is kept here)."""
 
 from __future__ import annotations
 
@@ -198,7 +198,6 @@ def test_block_and_chunk_sizes_do_not_change_the_draws(monkeypatch: pytest.Monke
     draws the same numbers whatever the shape asked of it."""
     monkeypatch.setattr(intervals, "_BLOCK_DRAWS", 3_000)
     monkeypatch.setattr(intervals, "_CHUNK_DRAWS", 1)
-    monkeypatch.setattr(intervals, "_BLOCKS_AHEAD", 0)
     for statistic in ("mean", "median"):
         _assert_same_resamples(_group("minutes", 1_001, 7), _group("minutes", 998, 8), statistic)
 
@@ -233,10 +232,14 @@ def test_means_of_integers_are_integer_sums(kind: str, summed: bool) -> None:
     assert np.array_equal(_bits(of_rows(drawn)), _bits(np.mean(values[drawn], axis=1)))
 
 
+@pytest.mark.parametrize("ahead", [0, 2])
 @pytest.mark.parametrize("statistic", ["mean", "median"])
-def test_statistics_on_the_main_thread_give_the_same_bits(
-    statistic: str, monkeypatch: pytest.MonkeyPatch
+def test_statistics_on_a_worker_thread_give_the_same_bits(
+    statistic: str, ahead: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It gives the same bits with no worker thread, the statistics read between draws."""
-    monkeypatch.setattr(intervals, "_WORKER_THREADS", 0)
+    """It gives the same bits with the statistics read on a worker thread while the main
+    thread draws the next blocks."""
+    monkeypatch.setattr(intervals, "_WORKER_THREADS", 1)
+    monkeypatch.setattr(intervals, "_BLOCK_DRAWS", 20_000)
+    monkeypatch.setattr(intervals, "_BLOCKS_AHEAD", ahead)
     _assert_same_resamples(_group("contacts", 3_001, 10), _group("minutes", 2_000, 11), statistic)

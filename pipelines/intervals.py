@@ -7,7 +7,9 @@ A pure function is enough (the formula is ten lines); tests check it against pub
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -89,59 +91,158 @@ def bootstrap_difference(
     None when either group is empty."""
     if len(a) == 0 or len(b) == 0:
         return None
-    rng = np.random.default_rng(seed)
-    first, second = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    diffs = _resampled(first, statistic, resamples, rng) - _resampled(
-        second, statistic, resamples, rng
+    first, second = _resampled_pair(
+        np.asarray(a, dtype=float),
+        np.asarray(b, dtype=float),
+        statistic,
+        resamples,
+        np.random.default_rng(seed),
     )
-    low, high = np.percentile(diffs, [2.5, 97.5])
+    low, high = np.percentile(first - second, [2.5, 97.5])
     return float(low), float(high)
 
 
 # Draws resampled at once: the whole (resamples x n) matrix of a week with 100k tickets would
 # hold gigabytes; the generator gives the same numbers drawn a block of rows at a time.
 _BLOCK_DRAWS = 1 << 20
+# 1 reads the statistics on a worker thread while the main thread draws the next blocks (numpy
+# releases the GIL while it draws, gathers and counts), for a machine with a free second core.
+# Off: on a shared machine the worker made the bootstrap slower (thread handoffs), and its gain
+# on free cores is not measured yet (benchmarks/bootstrap.py --worker-thread).
+_WORKER_THREADS = 0
+# Blocks drawn ahead of the worker: a few blocks bound the memory.
+_BLOCKS_AHEAD = 2
 
 
-def _resampled(
-    values: np.ndarray,
+def _resampled_pair(
+    first: np.ndarray,
+    second: np.ndarray,
     statistic: Literal["mean", "median"],
     resamples: int,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """The statistic of each of `resamples` resamples of `values` (with replacement), drawn
-    from `rng` row after row."""
-    n = len(values)
-    distinct, codes = np.unique(values, return_inverse=True)
-    by_counts = statistic == "median" and not np.isnan(values).any()
-    rows = max(1, _BLOCK_DRAWS // n)
-    out = np.empty(resamples)
-    for start in range(0, resamples, rows):
-        count = min(rows, resamples - start)
-        drawn = rng.integers(0, n, size=(count, n))
-        if by_counts:
-            out[start : start + count] = _counted_medians(codes[drawn], distinct)
-        elif statistic == "median":
-            out[start : start + count] = np.median(values[drawn], axis=1)
-        else:
-            out[start : start + count] = np.mean(values[drawn], axis=1)
-    return out
+) -> tuple[np.ndarray, np.ndarray]:
+    """The statistic of each of `resamples` resamples (with replacement) of `first`, then of
+    `second`, drawn from `rng` row after row in that order; with `_WORKER_THREADS` the main
+    thread draws the blocks of rows while a worker thread reads the statistic of each block."""
+    outs = (np.empty(resamples), np.empty(resamples))
+    pending: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(max_workers=max(1, _WORKER_THREADS)) as worker:
+        for values, out in zip((first, second), outs, strict=True):
+            of_rows = _row_statistic(values, statistic)
+            n = len(values)
+            rows = max(1, _BLOCK_DRAWS // n)
+            for start in range(0, resamples, rows):
+                count = min(rows, resamples - start)
+                drawn = rng.integers(0, n, size=(count, n))
+                if not _WORKER_THREADS:
+                    _fill(out[start : start + count], of_rows, drawn)
+                    continue
+                while len(pending) > _BLOCKS_AHEAD:
+                    pending.popleft().result()
+                pending.append(worker.submit(_fill, out[start : start + count], of_rows, drawn))
+        while pending:
+            pending.popleft().result()
+    return outs
+
+
+def _fill(out: np.ndarray, of_rows: Callable[[np.ndarray], np.ndarray], drawn: np.ndarray) -> None:
+    out[:] = of_rows(drawn)
+
+
+def _row_statistic(
+    values: np.ndarray, statistic: Literal["mean", "median"]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The function giving the statistic of `values` at each row of a block of drawn positions."""
+    if statistic == "mean":
+        small = _small_integers(values)
+        if small is not None:
+            return lambda drawn: small[drawn].sum(axis=1, dtype=np.int64) / len(values)
+        return lambda drawn: np.mean(values[drawn], axis=1)
+    if np.isnan(values).any():
+        return lambda drawn: np.median(values[drawn], axis=1)
+    return _CountedMedians(values)
+
+
+def _small_integers(values: np.ndarray) -> np.ndarray | None:
+    """`values` in the smallest integer type that holds them, when each is an integer (not
+    -0.0) and a resample's sum stays below 2**53; None otherwise. A resample's mean is then its
+    integer sum divided by n: `np.mean` adds the same integers in another order, every partial
+    sum is an integer below 2**53 and so exact, and it divides the same sum by the same n."""
+    if len(values) == 0 or not np.isfinite(values).all() or (values != np.round(values)).any():
+        return None
+    if np.signbit(values[values == 0]).any():
+        return None
+    low, high = float(values.min()), float(values.max())
+    if max(-low, high) * len(values) >= 2.0**53:
+        return None
+    for kind in (np.int8, np.int16, np.int32, np.int64):
+        if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
+            return values.astype(kind)
+    return None
 
 
 # The median of a resample is read off the row's count of each distinct value (a block of rows
 # holds about as many counts as draws) instead of partitioning the drawn values: the same
-# numbers, several times faster.
+# numbers, several times faster. Only the distinct values near the middle need their own count:
+# a resample's median lies within a few standard deviations (sqrt(n) / 2 draws) of the middle
+# rank of the values; the rest are counted as below or above. A row whose median falls outside
+# that window is counted again over every distinct value, so the window decides the speed only.
+_MEDIAN_WINDOW_SIGMAS = 8.0
+# Draws gathered and counted at a time: the gathered positions stay in the core's cache.
+_CHUNK_DRAWS = 1 << 16
+# Values below (above) the window are counted in this many bins, by their position: most draws
+# fall there, and increments of one same counter would wait for each other.
+_SPREAD = 16
 
 
-def _counted_medians(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
-    """The median of each row of `codes` (positions in the sorted `distinct` values), as
-    `np.median` gives it: the middle value, or the mean of the two middle values."""
-    rows, n = codes.shape
-    width = len(distinct)
-    counts = np.bincount(
-        (codes + (np.arange(rows) * width)[:, None]).ravel(), minlength=rows * width
-    ).reshape(rows, width)
-    below = counts.cumsum(axis=1)
-    low = (below <= (n - 1) // 2).sum(axis=1)
-    high = (below <= n // 2).sum(axis=1)
-    return (distinct[low] + distinct[high]) / 2
+class _CountedMedians:
+    """The median of each row of drawn positions into `values` (no NaN), as `np.median` gives
+    it (the middle value, or the mean of the two middle values), read off counts."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        n = len(values)
+        self.distinct, self.codes = np.unique(values, return_inverse=True)
+        ranked = np.sort(self.codes)
+        margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
+        # the window: codes first .. first + width - 1
+        self.first = int(ranked[max(0, (n - 1) // 2 - margin)])
+        self.width = int(ranked[min(n - 1, n // 2 + margin)]) - self.first + 1
+        # each position's bin: below the window, in it (by code), or above it
+        spread = np.arange(n) % _SPREAD
+        bins = np.where(
+            self.codes < self.first,
+            spread,
+            np.where(
+                self.codes < self.first + self.width,
+                self.codes - self.first + _SPREAD,
+                spread + self.width + _SPREAD,
+            ),
+        )
+        # a table of 2-byte bins stays in the core's cache when a week has many tasks
+        self.bins = bins.astype(np.uint16) if self.width + 2 * _SPREAD <= 1 << 16 else bins
+
+    def __call__(self, drawn: np.ndarray) -> np.ndarray:
+        rows, n = drawn.shape
+        span = self.width + 2 * _SPREAD
+        low, high = np.empty(rows, dtype=np.intp), np.empty(rows, dtype=np.intp)
+        below_window = np.empty(rows, dtype=np.intp)
+        chunk = max(1, _CHUNK_DRAWS // n)
+        for start in range(0, rows, chunk):
+            bins = self.bins[drawn[start : start + chunk]]
+            count = len(bins)
+            if count > 1:
+                bins = bins + (np.arange(count) * span)[:, None]
+            counts = np.bincount(bins.ravel(), minlength=count * span).reshape(count, span)
+            under = counts[:, :_SPREAD].sum(axis=1)
+            below = counts[:, _SPREAD : _SPREAD + self.width].cumsum(axis=1) + under[:, None]
+            below_window[start : start + count] = under
+            low[start : start + count] = (below <= (n - 1) // 2).sum(axis=1)
+            high[start : start + count] = (below <= n // 2).sum(axis=1)
+        outside = (below_window > (n - 1) // 2) | (high == self.width)
+        low += self.first
+        high += self.first
+        for row in np.flatnonzero(outside):
+            below = np.bincount(self.codes[drawn[row]], minlength=len(self.distinct)).cumsum()
+            low[row] = (below <= (n - 1) // 2).sum()
+            high[row] = (below <= n // 2).sum()
+        return (self.distinct[low] + self.distinct[high]) / 2

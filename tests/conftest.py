@@ -13,11 +13,56 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Prefect's own temporary server (a command run without PREFECT_API_URL) gets as long to answer
+# as the session's test server: with several xdist workers the two cores are shared.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PILOT = ROOT / "pilots" / "support-reply-drafts.yaml"
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_SAMPLES = ROOT.parent / "shared" / "samples" / "real"
+# Modules that start processes or run many weeks, handed out to the xdist workers first so that
+# none of them is left running alone at the end of the session.
+LONG_MODULES_FIRST = (
+    "tests/flows/test_many_workers.py",
+    "tests/flows/test_deployment.py",
+    "tests/flows/test_console.py",
+    "tests/flows/test_portfolio.py",
+    "tests/flows/test_failure_messages.py",
+    "tests/flows/test_cli.py",
+    "tests/flows/test_faults.py",
+    "tests/flows/",
+    "tests/checks/test_demo_story.py",
+    "tests/pipelines/test_bad_input_corpus.py",
+    "tests/pipelines/demo/",
+    "tests/pipelines/test_ingest_properties.py",
+    "tests/reports/test_report_browser.py",
+    "tests/reports/test_email_smtp.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long modules first (in their own order), then the rest as collected."""
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(item.path).relative_to(ROOT).as_posix()
+        starts = [i for i, prefix in enumerate(LONG_MODULES_FIRST) if path.startswith(prefix)]
+        return starts[0] if starts else len(LONG_MODULES_FIRST)
+
+    items.sort(key=rank)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_file_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every command of the session logs to a file of this test process (each xdist worker its
+    own), unless a test names one: the default, `var/reports/logs` under the repository, would
+    be one file shared by every worker, with its rotation racing between them."""
+    if "PILOT_LOG_FILE" in os.environ:
+        yield
+        return
+    os.environ["PILOT_LOG_FILE"] = str(tmp_path_factory.mktemp("logs") / "pilot-readiness.log")
+    yield
+    os.environ.pop("PILOT_LOG_FILE", None)
 
 
 @pytest.fixture(scope="session")

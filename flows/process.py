@@ -22,8 +22,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-# How long a terminated run may take to unwind before it is forced out.
-TERM_GRACE_SECONDS = 5.0
+# How long a terminated run may take to unwind before it is forced out: long enough for the
+# flow to report its crash to a busy Prefect server, short of the 30 s after which container
+# runtimes and systemd send SIGKILL.
+TERM_GRACE_SECONDS = 20.0
 TERM_EXIT_CODE = 143  # 128 + SIGTERM, as a shell reports it
 
 _installed = False

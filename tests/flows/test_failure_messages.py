@@ -314,7 +314,9 @@ def test_a_run_crashed_by_sigterm_carries_its_pilot_and_week_tags(tmp_path):
             process.wait()
     assert process.returncode != 0
     run = asyncio.run(_newest_run(f"{PILOT}-{week}"))
-    assert run.state.type.value == "CRASHED", run.state
+    # Prefect records the run as crashed, or as failed when the signal lands while its engine
+    # is starting a task ("Task run is not set"); never as still running.
+    assert run.state.type.value in {"CRASHED", "FAILED"}, run.state
     assert {f"pilot:{PILOT}", f"week:{week}"} <= set(run.tags)
 
 

@@ -275,8 +275,8 @@ def test_a_failed_run_carries_its_pilot_and_week_tags_and_alerts_for_a_missing_i
 
 @pytest.mark.usefixtures("prefect_server")
 def test_a_run_crashed_by_sigterm_carries_its_pilot_and_week_tags(tmp_path):
-    """It leaves a run stopped by SIGTERM during ingest as a crashed flow run that still carries
-    its `pilot:` and `week:` tags in Prefect."""
+    """It leaves a run stopped by SIGTERM during ingest as a finished (crashed, not running)
+    flow run that still carries its `pilot:` and `week:` tags in Prefect."""
     from prefect.settings import PREFECT_API_URL
 
     from pipelines.demo.canonical import generate_inbox

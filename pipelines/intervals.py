@@ -106,10 +106,10 @@ def bootstrap_difference(
 # hold gigabytes; the generator gives the same numbers drawn a block of rows at a time.
 _BLOCK_DRAWS = 1 << 20
 # 1 reads the statistics on a worker thread while the main thread draws the next blocks (numpy
-# releases the GIL while it draws, gathers and counts), for a machine with a free second core.
-# Off: on a shared machine the worker made the bootstrap slower (thread handoffs), and its gain
-# on free cores is not measured yet (benchmarks/bootstrap.py --worker-thread).
-_WORKER_THREADS = 0
+# releases the GIL while it draws, gathers and counts): the facts stage runs alone, so the second
+# core is free. 0 keeps everything on the calling thread (on a machine with one busy core the
+# handoffs cost more than they save; see docs/performance.md).
+_WORKER_THREADS = 1
 # Blocks drawn ahead of the worker: a few blocks bound the memory.
 _BLOCKS_AHEAD = 2
 

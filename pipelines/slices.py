@@ -296,16 +296,21 @@ def _cut(file: InboxFile, rows: int) -> _Cut | None:
         header = handle.read(header_end)
     header = header.removeprefix(b"\xef\xbb\xbf")
     header_lines = header.count(b"\n")
-    starts = [(header_end, header_lines + 1), *cuts]
-    slices = [
-        ByteSlice(start, end, line)
-        for (start, line), (end, _) in zip(starts, [*cuts, (offset, 0)], strict=True)
-        if end > start
-    ]
+    slices = _byte_slices((header_end, header_lines + 1), cuts, offset)
     if len(slices) <= 1:
         return None
     lines = newlines + (0 if last == b"\n" else 1)
     return _Cut(header, slices, lines, quoted_line_ends)
+
+
+def _byte_slices(first: tuple[int, int], cuts: list[tuple[int, int]], end: int) -> list[ByteSlice]:
+    """The non-empty byte ranges between the first record (offset, line) and each cut, to `end`."""
+    starts = [first, *cuts]
+    return [
+        ByteSlice(start, stop, line)
+        for (start, line), (stop, _) in zip(starts, [*cuts, (end, 0)], strict=True)
+        if stop > start
+    ]
 
 
 def _cut_lines(file: InboxFile, rows: int) -> _Cut | None:
@@ -329,12 +334,7 @@ def _cut_lines(file: InboxFile, rows: int) -> _Cut | None:
             offset += len(chunk)
             last = chunk[-1:]
             del ends
-    starts = [(0, 1), *cuts]
-    slices = [
-        ByteSlice(start, end, line)
-        for (start, line), (end, _) in zip(starts, [*cuts, (offset, 0)], strict=True)
-        if end > start
-    ]
+    slices = _byte_slices((0, 1), cuts, offset)
     if len(slices) <= 1:
         return None
     return _Cut(b"", slices, newlines + (0 if last == b"\n" else 1), False)

@@ -178,19 +178,6 @@ def read_week_inputs(conn: Connection, operating_model: OperatingModel, week: We
     )
 
 
-def _usage_between(pilot: str, start: dt.datetime, end: dt.datetime) -> tuple[Any, Any, Any, Any]:
-    """Where a pilot's usage in [start, end) is read: the usage summary when both ends are
-    bucket boundaries, else the calls themselves. Returns (table, filter, calls, cost)."""
-    if aligned(start, end):
-        summary: Any = _t(UsageSummary)
-        time = summary.c.bucket_start
-        calls, cost = func.sum(summary.c.calls), func.sum(summary.c.cost_usd)
-        return summary, and_(summary.c.pilot == pilot, time >= start, time < end), calls, cost
-    usage: Any = _t(UsageCall)
-    in_span = calls_between(pilot, start, end)
-    return usage, in_span, func.count(), func.sum(usage.c.model_cost_usd)
-
-
 def _week_usage_summary(
     conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime
 ) -> pl.DataFrame:
@@ -229,8 +216,17 @@ def _week_usage_summary(
 
 
 def _model_cost_usd(conn: Connection, pilot: str, start: dt.datetime, end: dt.datetime) -> float:
-    """Model cost of the usage calls in [start, end)."""
-    _table, in_span, _calls, cost = _usage_between(pilot, start, end)
+    """Model cost of the usage calls in [start, end): from the bucket summary when both ends are
+    bucket boundaries, else from the calls themselves."""
+    if aligned(start, end):
+        summary: Any = _t(UsageSummary)
+        time = summary.c.bucket_start
+        cost = func.sum(summary.c.cost_usd)
+        in_span = and_(summary.c.pilot == pilot, time >= start, time < end)
+    else:
+        usage: Any = _t(UsageCall)
+        cost = func.sum(usage.c.model_cost_usd)
+        in_span = calls_between(pilot, start, end)
     statement = select(func.coalesce(cost, 0.0)).where(in_span)
     return float(conn.execute(statement).scalar_one())
 

@@ -157,8 +157,7 @@ def close_file(
     file = prepared.file
     loaded, duplicate, shared_files = upserted
     if (prepared.target or file.source) == "usage":
-        # From the frame, not its staged copy (which has no task): both summaries are summed
-        # from it in memory, and are small. The task rows are cut at the pilot's weeks.
+        # The task rows are cut at the pilot's weeks, which only the caller knows.
         usage_summary.store(conn, pilot, file_id, shared_files, run_week.timezone, summary=summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(

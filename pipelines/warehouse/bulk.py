@@ -221,7 +221,6 @@ def stage_rows(
     url: str,
     table: TableOf,
     frame: pl.DataFrame,
-    also: dict[str, tuple[TableOf, pl.DataFrame]] | None = None,
 ) -> Stage | None:
     """SQLite bulk path for large loads: write the rows into staging files beside the warehouse
     through ADBC (Arrow columns, no Python row objects), before the loading transaction; the
@@ -231,7 +230,6 @@ def stage_rows(
     and two SQLite libraries must never hold the same database file open in one process (POSIX
     locks are per process; one library's close drops the other's locks). A large frame is split
     over several files written in parallel.
-    `also` stages more tables: name -> (table, rows), read back as `stage.source(name)`.
     Returns the stage, or None where this path does not apply (PostgreSQL loads with COPY;
     small frames go through executemany). The caller deletes the files (`drop_stage`).
     """
@@ -252,8 +250,6 @@ def stage_rows(
         }
         for i in range(parts)
     ]
-    # The smallest part carries the extra tables.
-    work[-1].update({name: (t, rows, None) for name, (t, rows) in (also or {}).items()})
     base = Path(parsed.database)
     stage = Stage(
         files=tuple(base.with_name(stage_file_name(base, os.getpid())) for _ in work),
@@ -286,12 +282,10 @@ def stage_slice(
     stage: Stage | None,
     table: TableOf,
     frame: pl.DataFrame,
-    also: dict[str, tuple[TableOf, pl.DataFrame]] | None = None,
 ) -> Stage:
     """`stage_rows` for a file read in slices: the first slice creates the stage's files
     (`STAGE_PARTS` of them), each later one appends its rows to them, each part in its own key
-    order. `also` appends more tables to the last file (a file's usage summary, once).
-    The caller deletes the files (`drop_stage`), also when this raises."""
+    order. The caller deletes the files (`drop_stage`), also when this raises."""
     if stage is None:
         base = Path(make_url(url).database or "")
         files = tuple(
@@ -308,7 +302,6 @@ def stage_slice(
         }
         for i in range(len(stage.files))
     ]
-    work[-1].update({name: (t, rows, None) for name, (t, rows) in (also or {}).items()})
     try:
         with ThreadPoolExecutor(len(work), thread_name_prefix="stage") as pool:
             list(pool.map(_write_stage_file, stage.files, work, [True] * len(work)))

@@ -126,41 +126,17 @@ def _run_db_url(db: str | None) -> str | None:
     return _flow_db_url(db)
 
 
-def _run_failed(
-    exc: Exception,
-    pilot: Path,
-    inbox: str,
-    rest: list[str | None],
-    out: Path | None,
-    db: str | None,
-    email: bool,
-    resend: bool,
-    allow_partial_week: bool,
-    verbose: bool,
-) -> None:
+def _run_failed(exc: Exception, again: str) -> None:
     """Stop a failed run with one line for a person: the cause and the fix of an expected
     failure (warehouse, report folder, inbox), the error and where its traceback is otherwise;
-    then the command that re-runs the failed week and those after it with every option given."""
+    then `again`, the command that re-runs the failed week and those after it."""
     from flows.process import install
     from flows.weekly_readiness import EXPECTED_FAILURES, failure_text
-    from reports.rerun import rerun_command
 
     line = f"run failed: {failure_text(exc)}"
     log_file = install(None)
     if not isinstance(exc, EXPECTED_FAILURES) and log_file is not None:
         line += f" (traceback in {log_file})"
-    again = rerun_command(
-        pilot,
-        inbox,
-        rest[0],
-        weeks=f"{rest[0]}..{rest[-1]}" if len(rest) > 1 else None,
-        out_dir=out,
-        db_url=db,
-        send_email=email,
-        resend=resend,
-        allow_partial_week=allow_partial_week,
-        verbose=verbose,
-    )
     _fail(f"{line}\nre-run with: {again}", exc)
 
 
@@ -260,18 +236,15 @@ def run(
     # No week given: the flow takes the last complete one.
     labels: list[str | None] = [w.label for w in asked] or [None]
     from pipelines.remote_inbox import is_remote
+    from reports.rerun import rerun_command
 
-    if not is_remote(inbox) and not Path(inbox).is_dir():
-        from flows.weekly_readiness import inbox_missing_message
-        from reports.rerun import rerun_command
-
-        missing = inbox_missing_message(inbox)
-        week_missed = asked[0] if asked else Week.last_complete(operating_model.timezone)
-        again = rerun_command(
+    def again(first: str | None, weeks_asked: str | None) -> str:
+        """The command that re-runs from week `first` (and `weeks_asked`) with this run's options."""
+        return rerun_command(
             pilot,
             inbox,
-            week_missed.label,
-            weeks=weeks,
+            first,
+            weeks=weeks_asked,
             out_dir=out,
             db_url=db,
             send_email=email,
@@ -279,7 +252,14 @@ def run(
             allow_partial_week=allow_partial_week,
             verbose=verbose,
         )
-        _alert_before_run(operating_model, week_missed, "inbox", missing, again, out)
+
+    if not is_remote(inbox) and not Path(inbox).is_dir():
+        from flows.weekly_readiness import inbox_missing_message
+
+        missing = inbox_missing_message(inbox)
+        week_missed = asked[0] if asked else Week.last_complete(operating_model.timezone)
+        command = again(week_missed.label, weeks)
+        _alert_before_run(operating_model, week_missed, "inbox", missing, command, out)
         _fail(missing)
     flow_db = _run_db_url(db)
     with console.working(PREFECT_STARTING):
@@ -300,18 +280,8 @@ def run(
                     allow_partial_week=allow_partial_week,
                 )
         except Exception as exc:
-            _run_failed(
-                exc,
-                pilot,
-                inbox,
-                labels[position:],
-                out,
-                db,
-                email,
-                resend,
-                allow_partial_week,
-                verbose,
-            )
+            rest = labels[position:]
+            _run_failed(exc, again(rest[0], f"{rest[0]}..{rest[-1]}" if len(rest) > 1 else None))
         watch.label = str(result.week)
         for line in console.week_lines(
             watch, result.verdict, result.email_status, not result.week.has_ended(), result.pilot

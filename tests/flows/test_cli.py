@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,54 +21,6 @@ BAD_USAGE = (
     "r3,2026-10-05T10:00:00Z,gpt-4o,100,20,500,maybe\n"
     "r1,2026-10-05T10:00:00Z,gpt-4o,100,20,0,ok\n"
 )
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command in its own process (as users run it), against the session's Prefect server."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    return run_process([sys.executable, "-m", "flows.cli", *args], env=env, cwd=ROOT, timeout=300)
-
-
-@pytest.mark.usefixtures("prefect_server")
-def test_demo_writes_every_week_and_a_second_demo_changes_nothing(tmp_path: Path):
-    """It runs each demo week, prints the newest report, and a second demo gives the same JSON."""
-    out = tmp_path / "demo"
-    first = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
-    assert first.returncode == 0, first.stderr
-    wal = out / "warehouse.db-wal"  # a completed run leaves everything in the .db file
-    assert not wal.exists() or wal.stat().st_size == 0
-    *_, report_line, history_line = first.stdout.strip().splitlines()
-    newest = Path(report_line.removeprefix("report: "))
-    weeks = sorted(p.name for p in (out / "reports" / "support-reply-drafts").iterdir())
-    assert len(weeks) == 2
-    assert newest == out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"
-    docs = {}
-    for week in weeks:
-        folder = out / "reports" / "support-reply-drafts" / week
-        assert (folder / "readiness.html").is_file()
-        docs[week] = json.loads((folder / "readiness.json").read_text())
-        docs[week].pop("generated_at")
-
-    second = cli("demo", "--out", str(out), "--weeks", "2", "--seed", "3")
-    assert second.returncode == 0, second.stderr
-    for week in weeks:
-        again = json.loads(
-            (out / "reports" / "support-reply-drafts" / week / "readiness.json").read_text()
-        )
-        again.pop("generated_at")
-        assert again == docs[week]
-
-    # The demo ends with the exact `history` command for its warehouse, which lists its weeks.
-    prefix, command = history_line.split(": ", 1)
-    assert prefix == "every week's verdict"
-    words = shlex.split(command)
-    assert words[:4] == ["uv", "run", "pilot-readiness", "history"]
-    assert words[words.index("--db") + 1] == f"sqlite:///{(out / 'warehouse.db').as_posix()}"
-    history = runner.invoke(app, words[3:])
-    assert history.exit_code == 0
-    assert [line.split()[0] for line in history.stdout.strip().splitlines()] == weeks
 
 
 def test_check_lists_each_bad_row_with_line_and_reasons(tmp_path: Path):

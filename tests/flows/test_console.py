@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,9 +49,20 @@ def demo(prefect_server, tmp_path_factory: pytest.TempPathFactory) -> SimpleName
         {"PILOT_LOG_FILE": str(log), "BROWSER": str(browser)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    wal = out / "warehouse.db-wal"
+    reports = out / "reports" / "support-reply-drafts"
     return SimpleNamespace(
-        tmp=tmp, out=out, log=log, stdout=done.stdout, stderr=done.stderr, opened=tmp / "opened.txt"
-    )
+        tmp=tmp, out=out, log=log, stdout=done.stdout, stderr=done.stderr, opened=tmp / "opened.txt",
+        # What the demo left, before later tests of the module run commands on its folder.
+        wal_bytes=wal.stat().st_size if wal.exists() else 0,
+        documents={week.name: _without_time(week / "readiness.json") for week in reports.iterdir()},
+    )  # fmt: skip
+
+
+def _without_time(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    doc.pop("generated_at")
+    return doc
 
 
 def _readiness(out: Path, week: str) -> dict:
@@ -341,3 +353,38 @@ def test_the_log_file_follows_the_output_folder_unless_pilot_log_file_names_one(
     assert done.returncode == 0, done.stderr
     assert named.read_text().count("out folder is known") == 2
     assert not (tmp_path / "out2").exists()
+
+
+def test_demo_writes_every_week_and_a_second_demo_changes_nothing(demo) -> None:
+    """It runs each demo week, prints the newest report, and a second demo gives the same JSON."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    assert demo.wal_bytes == 0  # a completed run leaves everything in the .db file
+    *_, report_line, history_line = demo.stdout.strip().splitlines()
+    newest = Path(report_line.removeprefix("report: "))
+    weeks = sorted(demo.documents)
+    assert len(weeks) == 2
+    assert newest == demo.out / "reports" / "support-reply-drafts" / weeks[-1] / "readiness.html"
+    for week in weeks:
+        assert (demo.out / "reports" / "support-reply-drafts" / week / "readiness.html").is_file()
+
+    # Last in the module: the second demo rewrites the folder the other tests read.
+    second = _command(["demo", "--out", str(demo.out), "--weeks", "2", "--seed", "3"], {})
+    assert second.returncode == 0, second.stderr
+    for week in weeks:
+        again = _without_time(
+            demo.out / "reports" / "support-reply-drafts" / week / "readiness.json"
+        )
+        assert again == demo.documents[week]
+
+    # The demo ends with the exact `history` command for its warehouse, which lists its weeks.
+    prefix, command = history_line.split(": ", 1)
+    assert prefix == "every week's verdict"
+    words = shlex.split(command)
+    assert words[:4] == ["uv", "run", "pilot-readiness", "history"]
+    assert words[words.index("--db") + 1] == f"sqlite:///{(demo.out / 'warehouse.db').as_posix()}"
+    history = CliRunner().invoke(app, words[3:])
+    assert history.exit_code == 0
+    assert [line.split()[0] for line in history.stdout.strip().splitlines()] == weeks

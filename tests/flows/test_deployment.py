@@ -41,6 +41,10 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory):
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
+        # The worker and `serve` look for runs to start every second instead of every ten:
+        # each run the tests trigger would otherwise wait up to ten seconds to be picked up.
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
     pg_base, database = os.environ.get("PILOT_TEST_POSTGRES_URL"), None
     if pg_base:

@@ -18,6 +18,7 @@ import adbc_driver_sqlite.dbapi as adbc
 import pgpq
 import polars as pl
 import pyarrow as pa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -135,15 +136,17 @@ def _copy_into(
     names = ", ".join(f'"{c}"' for c in frame.columns)
     cursor = conn.connection.driver_connection.cursor()
     cells = _binary_cells(conn, table, frame)
-    if cells is None:
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
+    form = "csv" if cells is None else "binary"  # binary: no parsing of text by the server
+    # A thread of psycopg's sends the rows while this one makes the next batch.
+    writer = QueuedLibpqWriter(cursor)
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT {form})'
+    with cursor.copy(sql, writer=writer) as copy:
+        if cells is None:
             for rows in _row_batches(frame, positions, _BATCH_ROWS * 4):
                 copy.write(_bulk_frame(rows, "postgresql").write_csv(include_header=False))
-        return
-    # Binary cells need no formatting here nor parsing by the server.
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT binary)') as copy:
-        for chunk in _binary_chunks(frame, positions, cells):
-            copy.write(chunk)
+        else:
+            for chunk in _binary_chunks(frame, positions, cells):
+                copy.write(chunk)
 
 
 def _binary_chunks(

@@ -214,7 +214,7 @@ def _binary_cells(conn: Connection, table: Table, frame: pl.DataFrame) -> list[p
             if sql == "timestamp without time zone":
                 column = column.dt.replace_time_zone(None)
         elif dtype.is_integer() and sql in _INT_BOUNDS:
-            low, high = frame.select(pl.col(name).min().alias("l"), pl.col(name).max()).row(0)
+            low, high = frame.select(pl.col(name).min().alias("low"), pl.col(name).max()).row(0)
             if low is not None and not -_INT_BOUNDS[sql] <= low <= high < _INT_BOUNDS[sql]:
                 return None
         cells.append(column.cast(target).alias(name))
@@ -225,15 +225,15 @@ def _copy_order(table: Table, frame: pl.DataFrame) -> pl.Series | None:
     """`_key_order` for a COPY, leaving out key columns that hold one value (a file's pilot):
     they change nothing in the order, and sorting by two text columns is far slower than
     `_nearly_sorted` on one."""
-    same = [
-        c.name
-        for c in table.primary_key.columns
-        if c.name in frame.columns
-        and frame.height > 0
-        and frame.get_column(c.name).null_count() == 0
-        and frame.get_column(c.name).n_unique() == 1
-    ]
+    keys = [c.name for c in table.primary_key.columns if c.name in frame.columns]
+    same = [k for k in keys if frame.height > 0 and _one_value(frame.get_column(k))]
     return _key_order(table, frame.drop(same))
+
+
+def _one_value(column: pl.Series) -> bool:
+    """Whether every cell of the column holds the same value, none null."""
+    first = column[0]
+    return first is not None and column.null_count() == 0 and bool((column == first).all())
 
 
 def _executemany(conn: Connection, sql: str, frame: pl.DataFrame) -> int:

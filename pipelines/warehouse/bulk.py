@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import adbc_driver_sqlite.dbapi as adbc
+import pgpq
 import polars as pl
 import pyarrow as pa
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -128,13 +130,110 @@ def _row_batches(
 def _copy_into(
     conn: Connection, table: Table, frame: pl.DataFrame, positions: pl.Series | None = None
 ) -> None:
-    """PostgreSQL bulk path: COPY .. FROM STDIN in CSV, straight from polars, in the order of
-    `positions` when given; cells converted (`_bulk_frame`) batch by batch."""
+    """PostgreSQL bulk path: COPY .. FROM STDIN straight from polars, in the order of
+    `positions` when given, batch by batch: in PostgreSQL's binary format where every column
+    has one here (`_binary_cells`), else in CSV (cells converted by `_bulk_frame`)."""
     names = ", ".join(f'"{c}"' for c in frame.columns)
     cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
-        for rows in _row_batches(frame, positions, _BATCH_ROWS * 4):
-            copy.write(_bulk_frame(rows, "postgresql").write_csv(include_header=False))
+    cells = _binary_cells(conn, table, frame)
+    form = "csv" if cells is None else "binary"  # binary: no parsing of text by the server
+    # A thread of psycopg's sends the rows while this one makes the next batch.
+    writer = QueuedLibpqWriter(cursor)
+    sql = f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT {form})'
+    with cursor.copy(sql, writer=writer) as copy:
+        if cells is None:
+            for rows in _row_batches(frame, positions, _BATCH_ROWS * 4):
+                copy.write(_bulk_frame(rows, "postgresql").write_csv(include_header=False))
+        else:
+            for chunk in _binary_chunks(frame, positions, cells):
+                copy.write(chunk)
+
+
+def _binary_chunks(
+    frame: pl.DataFrame, positions: pl.Series | None, cells: list[pl.Expr]
+) -> Iterator[bytes]:
+    """The frame's rows (those at `positions`, in that order, when given) as the chunks of one
+    binary COPY stream (`_binary_cells`), batch by batch."""
+    encoder: pgpq.ArrowToPostgresBinaryEncoder | None = None
+    for rows in _row_batches(frame, positions, _BATCH_ROWS * 4):
+        batch = rows.select(cells).to_arrow()
+        del rows
+        if encoder is None:
+            encoder = pgpq.ArrowToPostgresBinaryEncoder(batch.schema)
+            yield encoder.write_header()
+        for part in batch.to_batches():
+            yield encoder.write_batch(part)
+    if encoder is not None:
+        yield encoder.finish()
+
+
+# The polars types of the cells PostgreSQL's binary COPY takes for a column of each type, and
+# the polars types a frame's column may have to be cast to them.
+_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_WIRE_TYPES: dict[str, tuple[pl.DataType, tuple[type[pl.DataType], ...]]] = {
+    "boolean": (pl.Boolean(), (pl.Boolean,)),
+    "smallint": (pl.Int16(), _INTEGERS),
+    "integer": (pl.Int32(), _INTEGERS),
+    "bigint": (pl.Int64(), _INTEGERS),
+    "double precision": (pl.Float64(), (pl.Float32, pl.Float64, *_INTEGERS)),
+    "character varying": (pl.String(), (pl.String,)),
+    "text": (pl.String(), (pl.String,)),
+    "timestamp with time zone": (pl.Datetime("us", "UTC"), (pl.Datetime,)),
+    "timestamp without time zone": (pl.Datetime("us"), (pl.Datetime,)),
+    "date": (pl.Date(), (pl.Date,)),
+}
+_INT_BOUNDS = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+
+
+def _binary_cells(conn: Connection, table: Table, frame: pl.DataFrame) -> list[pl.Expr] | None:
+    """The frame's columns as PostgreSQL's binary COPY takes them for the table's columns as
+    the database declares them (timestamps in UTC, a naive one taken as UTC as `_bulk_frame`
+    takes it), or None when a column has no such form here or a value would not fit (the CSV
+    COPY then lets the server say what is wrong)."""
+    declared = dict(
+        conn.exec_driver_sql(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+            " WHERE attrelid = to_regclass(quote_ident(%(name)s))"
+            " AND attnum > 0 AND NOT attisdropped",
+            {"name": table.name},
+        ).all()
+    )
+    cells = []
+    for name, dtype in frame.schema.items():
+        sql = declared.get(name)
+        if sql not in _WIRE_TYPES:
+            return None
+        target, accepted = _WIRE_TYPES[sql]
+        if dtype != pl.Null and not isinstance(dtype, accepted):
+            return None
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                column = column.dt.replace_time_zone("UTC")
+            column = column.dt.convert_time_zone("UTC")
+            if sql == "timestamp without time zone":
+                column = column.dt.replace_time_zone(None)
+        elif dtype.is_integer() and sql in _INT_BOUNDS:
+            low, high = frame.select(pl.col(name).min().alias("low"), pl.col(name).max()).row(0)
+            if low is not None and not -_INT_BOUNDS[sql] <= low <= high < _INT_BOUNDS[sql]:
+                return None
+        cells.append(column.cast(target).alias(name))
+    return cells
+
+
+def _copy_order(table: Table, frame: pl.DataFrame) -> pl.Series | None:
+    """`_key_order` for a COPY, leaving out key columns that hold one value (a file's pilot):
+    they change nothing in the order, and sorting by two text columns is far slower than
+    `_nearly_sorted` on one."""
+    keys = [c.name for c in table.primary_key.columns if c.name in frame.columns]
+    same = [k for k in keys if frame.height > 0 and _one_value(frame.get_column(k))]
+    return _key_order(table, frame.drop(same))
+
+
+def _one_value(column: pl.Series) -> bool:
+    """Whether every cell of the column holds the same value, none null."""
+    first = column[0]
+    return first is not None and column.null_count() == 0 and bool((column == first).all())
 
 
 def _executemany(conn: Connection, sql: str, frame: pl.DataFrame) -> int:
@@ -154,7 +253,7 @@ def insert_rows(conn: Connection, table: TableOf, frame: pl.DataFrame) -> None:
     dialect = conn.dialect.name
     frame = frame.select([c for c in frame.columns if c in table.c])
     if dialect == "postgresql":
-        _copy_into(conn, table, frame, _key_order(table, frame))
+        _copy_into(conn, table, frame, _copy_order(table, frame))
         return
     frame = _bulk_frame(frame, dialect)
     if dialect == "sqlite":

@@ -430,38 +430,34 @@ def canonical_slices(
     file, target, key = plan.file, plan.target, plan.key
     kept: list[pl.DataFrame] = []  # the suspects' raw cells and typed keys, for the check
     data_columns: list[str] = []
-    # The next slice is parsed by a worker while this one is typed (two raw slices at most).
-    raws = read_ahead(plan.read(part) for part in plan.slices)
-    try:
-        for n, raw in enumerate(raws):
-            data_columns = [c for c in raw.columns if c != LINE]
-            key_text = raw.select(_key_text(key)).to_series()
-            if plan.slice_sums is not None and _sums(key_text) != plan.slice_sums[n]:
-                raise SlicesDisagree("a slice read otherwise than the first pass scanned it")
-            try:
-                canonical = to_canonical(target, raw, operating_model.timezone)
-            except RefusedFile as exc:
-                yield PreparedFile(
-                    file, plan.file_format, str(exc), rows_read=plan.rows_read, adapter="canonical"
-                )
-                return
-            typed_key = canonical.get_column(key)
-            if not key_text.equals(typed_key, check_names=False):
-                raise SlicesDisagree("a key typed otherwise than hashed")
-            del key_text
-            suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
-            kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
-            repeated = raw.get_column(LINE).filter(
-                raw.get_column(LINE).is_in(plan.repeated_lines.implode())
+    for n, part in enumerate(plan.slices):
+        raw = plan.read(part)
+        data_columns = [c for c in raw.columns if c != LINE]
+        key_text = raw.select(_key_text(key)).to_series()
+        if plan.slice_sums is not None and _sums(key_text) != plan.slice_sums[n]:
+            raise SlicesDisagree("a slice read otherwise than the first pass scanned it")
+        try:
+            canonical = to_canonical(target, raw, operating_model.timezone)
+        except RefusedFile as exc:
+            yield PreparedFile(
+                file, plan.file_format, str(exc), rows_read=plan.rows_read, adapter="canonical"
             )
-            canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
-            yield CanonicalFile(
-                file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
-                plan.settings, dict(plan.choices), {},
-            )  # fmt: skip
-            del raw, canonical
-    finally:
-        raws.close()
+            return
+        typed_key = canonical.get_column(key)
+        if not key_text.equals(typed_key, check_names=False):
+            raise SlicesDisagree("a key typed otherwise than hashed")
+        del key_text
+        suspect = raw.get_column(LINE).is_in(plan.suspect_lines.implode())
+        kept.append(raw.filter(suspect).with_columns(typed_key.filter(suspect).alias("__key")))
+        repeated = raw.get_column(LINE).filter(
+            raw.get_column(LINE).is_in(plan.repeated_lines.implode())
+        )
+        canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
+        yield CanonicalFile(
+            file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
+            plan.settings, dict(plan.choices), {},
+        )  # fmt: skip
+        del raw, canonical
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,10 +102,13 @@ def ingest_inbox(
     if files:
         warm_up.start()
     ingested: list[IngestedFile] = []
-    for prepared in prepared_in_order(files, operating_model, now_utc, progress):
+    budget = ReadAhead()
+    for prepared in prepared_in_order(files, operating_model, now_utc, progress, budget):
         name, rows = prepared.file.relative_path, prepared.rows_read
         if isinstance(prepared, SlicePlan):
-            record = _load_sliced(db_url, operating_model, prepared, run_week, now_utc, progress)
+            record = _load_sliced(
+                db_url, operating_model, prepared, run_week, now_utc, progress, budget.slices_read
+            )
         else:
             if progress is not None:
                 progress(FileProgress(name, "storing", 0, rows))
@@ -127,35 +130,58 @@ def ingest_inbox(
 READ_AHEAD_ROWS = 1_000_000
 
 
+class ReadAhead:
+    """The rows the prepare worker holds ahead of the caller, against READ_AHEAD_ROWS. A file
+    read in slices holds the whole budget from when it is taken until its last slice is read
+    (`slices_read`): the next files are then prepared while its rows are stored."""
+
+    def __init__(self) -> None:
+        self.room = threading.Condition()
+        self.ahead = 0  # rows prepared and not yet let go
+        self.stopping = False
+        self.sliced = 0  # what the sliced file being loaded still holds
+
+    def may_go_on(self) -> bool:
+        return self.stopping or self.ahead < READ_AHEAD_ROWS
+
+    def let_go(self, rows: int) -> None:
+        with self.room:
+            self.ahead -= rows
+            self.room.notify()
+
+    def slices_read(self) -> None:
+        """The sliced file being loaded has read its last slice: its budget is let go."""
+        with self.room:
+            rows, self.sliced = self.sliced, 0
+        self.let_go(rows)
+
+
 def prepared_in_order(
     files: list[InboxFile],
     operating_model: OperatingModel,
     now_utc: dt.datetime,
     progress: OnFileProgress | None = None,
+    budget: ReadAhead | None = None,
 ) -> Iterator[PreparedFile | SlicePlan]:
     """The files read, adapted and checked in order by a worker thread, which reads ahead of the
     caller while the rows prepared but not yet taken stay under READ_AHEAD_ROWS (the next file
     is always prepared once the caller has taken the previous ones). A file larger than a
-    slice comes as its plan (`pipelines.slices`), its first pass done: the caller reads it."""
+    slice comes as its plan (`pipelines.slices`), its first pass done: the caller reads it, and
+    may let its budget go once its slices are read (`budget.slices_read`)."""
     ready: queue.Queue[PreparedFile | SlicePlan | BaseException] = queue.Queue()
-    room = threading.Condition()
-    ahead = 0  # rows prepared and not yet taken
-    stopping = False
-
-    def may_go_on() -> bool:
-        return stopping or ahead < READ_AHEAD_ROWS
+    budget = budget or ReadAhead()
+    room = budget.room
 
     def work() -> None:
-        nonlocal ahead
         try:
             for file in files:
                 with room:
-                    room.wait_for(may_go_on)
-                    if stopping:
+                    room.wait_for(budget.may_go_on)
+                    if budget.stopping:
                         return
                 prepared = _plan_or_prepare(file, operating_model, now_utc, progress)
                 with room:
-                    ahead += _held_rows(prepared)
+                    budget.ahead += _held_rows(prepared)
                 ready.put(prepared)
         except BaseException as exc:  # surfaces in the caller, never lost with the thread
             ready.put(exc)
@@ -168,17 +194,18 @@ def prepared_in_order(
             if isinstance(item, BaseException):
                 raise item
             if isinstance(item, SlicePlan):
-                # A file read in slices holds the whole budget while it loads: its two slices
-                # are what is held, not the next files too.
+                # A file read in slices holds the whole budget while its slices are read: its
+                # two slices are what is held, not the next files too.
+                with room:
+                    budget.sliced = _held_rows(item)
                 yield item
-            with room:
-                ahead -= _held_rows(item)
-                room.notify()
-            if not isinstance(item, SlicePlan):
+                budget.slices_read()  # unless the caller did already
+            else:
+                budget.let_go(_held_rows(item))
                 yield item
     finally:
         with room:
-            stopping = True
+            budget.stopping = True
             room.notify()
         join_or_warn(worker)
 
@@ -308,19 +335,25 @@ def _load_sliced(
     run_week: Week,
     now_utc: dt.datetime,
     progress: OnFileProgress | None = None,
+    slices_read: Callable[[], None] | None = None,
 ) -> IngestedFile | None:
     """Read, check and store a large file slice by slice in one transaction, the next slice
     prepared by a worker while the current one loads (two slices held at most). On SQLite the
     slices are staged into scratch files and loaded at the end; elsewhere each slice is
     upserted as it comes. A file the slices cannot read as a whole-file read would (a hash
-    collision found by the exact check) is read whole instead."""
+    collision found by the exact check) is read whole instead. `slices_read` hears when the
+    last slice is read (before the rows are all stored)."""
     pilot = operating_model.pilot
     log.info("%s: %d rows in %d slices", plan.file.relative_path, plan.rows_read, len(plan.slices))
     parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc))
     try:
         if can_stage(db_url):
-            return _load_staged_slices(db_url, pilot, plan, parts, run_week, now_utc, progress)
-        return _load_slices_directly(db_url, pilot, plan, parts, run_week, now_utc, progress)
+            return _load_staged_slices(
+                db_url, pilot, plan, parts, run_week, now_utc, progress, slices_read
+            )
+        return _load_slices_directly(
+            db_url, pilot, plan, parts, run_week, now_utc, progress, slices_read
+        )
     except _Abandon as stop:
         return _load(db_url, pilot, stop.prepared, run_week, now_utc)
     except WarehouseError:
@@ -350,6 +383,7 @@ def _load_staged_slices(
     run_week: Week,
     now_utc: dt.datetime,
     progress: OnFileProgress | None,
+    slices_read: Callable[[], None] | None = None,
 ) -> IngestedFile | None:
     """SQLite: each slice's valid rows appended to scratch files beside the warehouse (written
     while the next slice is prepared), then the file loaded from them in one transaction."""
@@ -370,6 +404,8 @@ def _load_staged_slices(
             if progress is not None:
                 progress(FileProgress(plan.file.relative_path, "storing", done, plan.rows_read))
             del part, summary
+        if slices_read is not None:
+            slices_read()
         summary = totals.summary()
         if stage is None:
             stage = stage_slice(db_url, stage, table, empty)
@@ -388,6 +424,7 @@ def _load_slices_directly(
     run_week: Week,
     now_utc: dt.datetime,
     progress: OnFileProgress | None,
+    slices_read: Callable[[], None] | None = None,
 ) -> IngestedFile | None:
     """PostgreSQL (or SQLite in memory): one transaction, each slice's rows upserted and its
     quarantined rows written as it comes, so its raw text is let go slice by slice."""
@@ -413,6 +450,8 @@ def _load_slices_directly(
                 if progress is not None:
                     progress(FileProgress(file.relative_path, "storing", done, plan.rows_read))
                 del part, summary, upserted
+            if slices_read is not None:
+                slices_read()
             if not file.unchanged_since_listed():
                 raise _Abandon(PreparedFile(file, None, CHANGED_REASON))
             upserted = Upserted(totals.loaded, totals.duplicate, tuple(sorted(totals.shared_files)))

@@ -420,15 +420,20 @@ def _write_stage_file(
     """Write staged tables into one file: name -> (table, frame, the positions of the
     frame's rows to stage in that order, or None for all rows as they are). `append` adds the
     rows to tables the file may already hold."""
-    with adbc.connect(str(path)) as conn:
+    # Autocommit until the settings are made: SQLite changes `synchronous` outside a
+    # transaction only. The rows are then written in one transaction.
+    with adbc.connect(str(path), autocommit=True) as conn:
         with conn.cursor() as cursor:
-            cursor.execute("PRAGMA journal_mode = OFF")  # a scratch file: no recovery
+            # A scratch file: no recovery, and no commit waits for its rows to reach the disk.
+            cursor.execute("PRAGMA journal_mode = OFF")
+            cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute(f"PRAGMA page_size = {PAGE_BYTES}")
+            conn.adbc_connection.set_autocommit(False)
             for name, (table, rows, positions) in tables.items():
                 columns = [c.name for c in _table(table).columns if c.name in rows.columns]
                 batches = _arrow_batches(rows.select(columns), positions)
                 cursor.adbc_ingest(name, batches, mode="create_append" if append else "create")
-        conn.commit()
+        conn.adbc_connection.commit()
 
 
 # Rows converted for staging at a time: the converted cells (timestamps as text) of a large

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +28,7 @@ from models.warehouse import (
     UsageTaskSummary,
 )
 from pipelines import slices
-from pipelines.prepare import list_inbox
+from pipelines.prepare import InboxFile, PreparedFile, list_inbox
 from pipelines.slices import SLICE_ROWS_VARIABLE, plan_slices
 from pipelines.warehouse.engine import dispose_engines, transaction
 
@@ -227,6 +228,59 @@ def test_slices_store_what_a_whole_read_stores(
     }
     assert _ingest(warehouse_url, inbox, example_model, 4) == []
     assert _warehouse(warehouse_url) == stored
+    dispose_engines()
+
+
+@pytest.mark.parametrize("path", ["staged", "direct"])
+def test_the_next_file_is_prepared_while_a_sliced_file_is_stored(
+    tmp_path: Path,
+    example_model: OperatingModel,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """It prepares the file after a sliced one (tickets in slices, then calls) once the sliced
+    file's last slice is read, before that file's rows are stored (the read-ahead budget is let go), and stores both
+    files."""
+    if path == "direct":
+        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
+    inbox = tmp_path / "inbox"
+    _first_export(inbox / "usage" / "a.csv")
+    _tickets_inbox(tmp_path)
+    prepared: list[str] = []
+    real_prepare = flows.ingest._plan_or_prepare
+
+    def recording(file: InboxFile, *args: object) -> object:
+        result = real_prepare(file, *args)
+        prepared.append(file.relative_path)
+        return result
+
+    stored_after: dict[str, list[str]] = {}
+    real_close = flows.ingest.close_file
+    real_store = flows.ingest.store_prepared_file
+
+    def wait_then(real: Callable[..., IngestedFile]) -> Callable[..., IngestedFile]:
+        def storing(
+            conn: object, pilot: str, part: PreparedFile, *args: object, **kwargs: object
+        ) -> IngestedFile:
+            if not stored_after:  # the first file, the tickets: the most bytes
+                deadline = time.monotonic() + 10
+                while len(prepared) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                stored_after[part.file.relative_path] = list(prepared)
+            return real(conn, pilot, part, *args, **kwargs)
+
+        return storing
+
+    monkeypatch.setattr(flows.ingest, "_plan_or_prepare", recording)
+    monkeypatch.setattr(flows.ingest, "store_prepared_file", wait_then(real_store))
+    monkeypatch.setattr(flows.ingest, "close_file", wait_then(real_close))
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    files = _ingest(url, inbox, example_model, 4)
+    assert stored_after == {"tickets/tickets.jsonl": ["tickets/tickets.jsonl", "usage/a.csv"]}
+    assert sorted((f.path, f.status) for f in files) == [
+        ("tickets/tickets.jsonl", "loaded"),
+        ("usage/a.csv", "loaded"),
+    ]
     dispose_engines()
 
 

@@ -8,8 +8,9 @@ summary gives the calls per span, day and month and which files hold a span's ca
 summary gives the week's usage per task (one row per task and week however its calls are spread
 in time, where the bucket summary with tasks had a row per call). Both must always equal a
 GROUP BY of the calls each file holds in `usage_call`:
-- a file whose keys are all new gets its summaries from its own rows (`summarize`, in polars),
-  its task rows cut at the local week bounds of the pilot's timezone;
+- a file whose keys are all new gets its summaries from its own rows (`FileSummary`, in
+  polars), its task rows cut at the local week bounds of the pilot's timezone; a file read in
+  slices merges each slice's summaries into the file's as the slice comes;
 - when a file shares keys with rows already held (a newer or repeated export), the summaries of
   that file and of every file it shares keys with are recomputed from `usage_call` in SQL
   (`refresh`), since the upsert may have moved rows between them; SQL does not know the

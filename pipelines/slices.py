@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 SLICE_ROWS_VARIABLE = "PILOT_INGEST_SLICE_ROWS"
 # Rows of a large file read, checked and loaded at a time. Two slices are held at most (one
 # loading while the next is prepared).
-DEFAULT_SLICE_ROWS = 500_000
+DEFAULT_SLICE_ROWS = 250_000
 # No record of any source is shorter: a file of fewer bytes than this many per slice row holds
 # at most one slice, and is not scanned for record boundaries.
 MIN_RECORD_BYTES = 16

@@ -22,7 +22,7 @@ from models.operating_model import OperatingModel
 from models.results import Week
 from models.sources import SPECS
 from models.warehouse import SOURCE_TABLES, IngestedFile
-from pipelines import slices, usage_summary
+from pipelines import slices
 from pipelines.prepare import (
     CHANGED_REASON,
     InboxFile,
@@ -42,6 +42,7 @@ from pipelines.store import (
     store_rows,
 )
 from pipelines.threads import join_or_warn
+from pipelines.usage_summary import FileSummary
 from pipelines.warehouse.bulk import Upserted, can_stage, drop_stage, stage_rows, stage_slice
 from pipelines.warehouse.engine import Stage, WarehouseError, finish_checkpoints, transaction
 
@@ -231,10 +232,11 @@ def _plan_or_prepare(
 
 
 def _prepared_slices(
-    plan: SlicePlan, operating_model: OperatingModel, now_utc: dt.datetime
-) -> Iterator[tuple[PreparedFile, pl.DataFrame | None]]:
+    plan: SlicePlan, operating_model: OperatingModel, now_utc: dt.datetime, timezone: str
+) -> Iterator[tuple[PreparedFile, FileSummary | None]]:
     """Each slice of a large file read, checked and priced (`finish_prepared`), with its usage
-    summary; a refused file comes as one refused part."""
+    summaries (task rows cut at the local weeks of `timezone`, the pilot's); a refused file
+    comes as one refused part."""
     reads = slices.canonical_slices(plan, operating_model)
     while True:
         try:
@@ -251,7 +253,7 @@ def _prepared_slices(
             del read, checked
             summary = None
             if not part.refused and plan.target == "usage":
-                summary = usage_summary.summarize(part.valid)
+                summary = FileSummary.of(part.valid, timezone)
         except slices.SlicesDisagree:
             raise
         except (Exception, pl.exceptions.PanicException) as exc:
@@ -274,20 +276,23 @@ class _Abandon(Exception):
 
 @dataclass
 class _SliceTotals:
-    """What a sliced file's parts add up to, for its record."""
+    """What a sliced file's parts add up to, for its record: `summary` holds the usage
+    summaries of the slices so far, each slice merged in as it comes (its task rows cut at the
+    local weeks of `timezone`)."""
 
+    timezone: str
     rows_duplicate_in_file: int = 0
     rows_quarantined: int = 0
     rows_valid: int = 0
     weeks: set[str] = field(default_factory=set)
     week_rows: dict[str, int] = field(default_factory=dict)
-    summaries: list[pl.DataFrame] = field(default_factory=list)
+    summary: FileSummary | None = None
     quarantined: list[pl.DataFrame] = field(default_factory=list)
     loaded: int = 0
     duplicate: int = 0
     shared_files: set[int] = field(default_factory=set)
 
-    def add(self, part: PreparedFile, summary: pl.DataFrame | None) -> None:
+    def add(self, part: PreparedFile, summary: FileSummary | None) -> None:
         self.rows_duplicate_in_file += part.rows_duplicate_in_file
         self.rows_quarantined += part.quarantined.height
         self.rows_valid += part.valid.height
@@ -295,20 +300,9 @@ class _SliceTotals:
         for week, rows in part.week_rows.items():
             self.week_rows[week] = self.week_rows.get(week, 0) + rows
         if summary is not None:
-            self.summaries.append(summary)
-
-    def summary(self) -> pl.DataFrame | None:
-        """The file's usage summary: the slices' summaries summed per bucket and group."""
-        if not self.summaries:
-            return None
-        parts = pl.concat(self.summaries)
-        groups = [c for c in parts.columns if c not in ("calls", "cost_usd")]
-        return (
-            parts.group_by(groups)
-            .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
-            .sort(groups, nulls_last=False)
-            .select(parts.columns)
-        )
+            self.summary = (
+                summary if self.summary is None else self.summary.merged(summary, self.timezone)
+            )
 
     def prepared(self, plan: SlicePlan, refused: str | None = None) -> PreparedFile:
         """The file as one prepared file, its rows held by the warehouse or the stage."""
@@ -345,7 +339,7 @@ def _load_sliced(
     last slice is read (before the rows are all stored)."""
     pilot = operating_model.pilot
     log.info("%s: %d rows in %d slices", plan.file.relative_path, plan.rows_read, len(plan.slices))
-    parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc))
+    parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc, run_week.timezone))
     try:
         if can_stage(db_url):
             return _load_staged_slices(
@@ -379,7 +373,7 @@ def _load_staged_slices(
     db_url: str,
     pilot: str,
     plan: SlicePlan,
-    parts: Iterator[tuple[PreparedFile, pl.DataFrame | None]],
+    parts: Iterator[tuple[PreparedFile, FileSummary | None]],
     run_week: Week,
     now_utc: dt.datetime,
     progress: OnFileProgress | None,
@@ -388,7 +382,7 @@ def _load_staged_slices(
     """SQLite: each slice's valid rows appended to scratch files beside the warehouse (written
     while the next slice is prepared), then the file loaded from them in one transaction."""
     table = SOURCE_TABLES[plan.target]
-    totals = _SliceTotals()
+    totals = _SliceTotals(run_week.timezone)
     done = 0  # rows of the file read and stored so far
     stage: Stage | None = None
     empty = pl.DataFrame()
@@ -406,11 +400,12 @@ def _load_staged_slices(
             del part, summary
         if slices_read is not None:
             slices_read()
-        summary = totals.summary()
         if stage is None:
             stage = stage_slice(db_url, stage, table, empty)
         prepared = totals.prepared(plan)
-        return _load(db_url, pilot, prepared, run_week, now_utc, stage, summary, totals.rows_valid)
+        return _load(
+            db_url, pilot, prepared, run_week, now_utc, stage, totals.summary, totals.rows_valid
+        )
     finally:
         if stage is not None:
             drop_stage(stage)
@@ -420,7 +415,7 @@ def _load_slices_directly(
     db_url: str,
     pilot: str,
     plan: SlicePlan,
-    parts: Iterator[tuple[PreparedFile, pl.DataFrame | None]],
+    parts: Iterator[tuple[PreparedFile, FileSummary | None]],
     run_week: Week,
     now_utc: dt.datetime,
     progress: OnFileProgress | None,
@@ -429,7 +424,7 @@ def _load_slices_directly(
     """PostgreSQL (or SQLite in memory): one transaction, each slice's rows upserted and its
     quarantined rows written as it comes, so its raw text is let go slice by slice."""
     file = plan.file
-    totals = _SliceTotals()
+    totals = _SliceTotals(run_week.timezone)
     done = 0  # rows of the file read and stored so far
     try:
         with transaction(db_url) as conn:
@@ -457,7 +452,7 @@ def _load_slices_directly(
             upserted = Upserted(totals.loaded, totals.duplicate, tuple(sorted(totals.shared_files)))
             return close_file(
                 conn, pilot, totals.prepared(plan), file_id, record, upserted, run_week,
-                summary=totals.summary(), quarantined_rows=totals.rows_quarantined,
+                summary=totals.summary, quarantined_rows=totals.rows_quarantined,
             )  # fmt: skip
     except (WarehouseError, _Abandon, slices.SlicesDisagree, _SliceFailed):
         raise
@@ -517,7 +512,7 @@ def _load(
     run_week: Week,
     now_utc: dt.datetime,
     staged: Stage | None = None,
-    summary: pl.DataFrame | None = None,
+    summary: FileSummary | None = None,
     staged_rows: int | None = None,
 ) -> IngestedFile | None:
     """Store one prepared file in its own transaction; None when it is not stored now.
@@ -535,7 +530,7 @@ def _load(
         if not prepared.refused and own_stage:
             target = prepared.target or file.source
             if target == "usage":
-                summary = usage_summary.summarize(prepared.valid)
+                summary = FileSummary.of(prepared.valid, run_week.timezone)
             staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid)
         with transaction(db_url, attach=staged) as conn:
             if known(conn, pilot, file):

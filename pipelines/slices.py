@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 SLICE_ROWS_VARIABLE = "PILOT_INGEST_SLICE_ROWS"
 # Rows of a large file read, checked and loaded at a time. Two slices are held at most (one
 # loading while the next is prepared).
-DEFAULT_SLICE_ROWS = 500_000
+DEFAULT_SLICE_ROWS = 250_000
 # No record of any source is shorter: a file of fewer bytes than this many per slice row holds
 # at most one slice, and is not scanned for record boundaries.
 MIN_RECORD_BYTES = 16
@@ -453,11 +453,16 @@ def canonical_slices(
             raw.get_column(LINE).is_in(plan.repeated_lines.implode())
         )
         canonical = canonical.filter(~pl.col(LINE).is_in(repeated.implode()))
-        yield CanonicalFile(
-            file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
-            plan.settings, dict(plan.choices), {},
-        )  # fmt: skip
-        del raw, canonical
+        made = [
+            CanonicalFile(
+                file, plan.file_format, None, target, raw, canonical, raw.height, repeated,
+                plan.settings, dict(plan.choices), {},
+            )
+        ]  # fmt: skip
+        del raw, canonical, typed_key, suspect, repeated
+        # This frame holds nothing of the slice while suspended: the slice is let go when its
+        # caller is done with it, not only when the caller asks for the next one.
+        yield made.pop()
     _verify(plan, pl.concat(kept, how="diagonal_relaxed"), data_columns)
 
 

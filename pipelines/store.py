@@ -51,13 +51,13 @@ def store_prepared_file(
     run_week: Week,
     now_utc: dt.datetime,
     staged: Stage | None = None,
-    summary: pl.DataFrame | None = None,
+    summary: usage_summary.FileSummary | None = None,
     staged_rows: int | None = None,
 ) -> IngestedFile:
     """Write one prepared file and return its record with the counts.
 
     `staged`: the file's rows, staged and attached to this transaction (`bulk.stage_rows`).
-    `summary`: a usage file's `usage_summary.summarize`, when the caller already has it.
+    `summary`: a usage file's summaries (`usage_summary.FileSummary`), when the caller has them.
     `staged_rows`: how many rows are staged when `prepared.valid` does not hold them (a file
     read in slices, staged slice by slice).
     """
@@ -68,7 +68,7 @@ def store_prepared_file(
     upserted = store_rows(conn, pilot, prepared, file_id, rows, staged, staged_rows)
     store_quarantine(conn, pilot, prepared.file, file_id, prepared.quarantined)
     if (prepared.target or prepared.file.source) == "usage" and summary is None and not staged:
-        summary = usage_summary.summarize(prepared.valid)
+        summary = usage_summary.FileSummary.of(prepared.valid, run_week.timezone)
     return close_file(conn, pilot, prepared, file_id, record, upserted, run_week, staged, summary)
 
 
@@ -147,7 +147,7 @@ def close_file(
     upserted: Upserted,
     run_week: Week,
     staged: Stage | None = None,
-    summary: pl.DataFrame | None = None,
+    summary: usage_summary.FileSummary | None = None,
     quarantined_rows: int | None = None,
 ) -> IngestedFile:
     """Finish a file whose rows and quarantine are written: its usage summaries (from
@@ -157,8 +157,7 @@ def close_file(
     file = prepared.file
     loaded, duplicate, shared_files = upserted
     if (prepared.target or file.source) == "usage":
-        # The task rows are cut at the pilot's weeks, which only the caller knows.
-        usage_summary.store(conn, pilot, file_id, shared_files, run_week.timezone, summary=summary)
+        usage_summary.store(conn, pilot, file_id, shared_files, summary)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,

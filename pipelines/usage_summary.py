@@ -8,8 +8,9 @@ summary gives the calls per span, day and month and which files hold a span's ca
 summary gives the week's usage per task (one row per task and week however its calls are spread
 in time, where the bucket summary with tasks had a row per call). Both must always equal a
 GROUP BY of the calls each file holds in `usage_call`:
-- a file whose keys are all new gets its summaries from its own rows (`summarize`, in polars),
-  its task rows cut at the local week bounds of the pilot's timezone;
+- a file whose keys are all new gets its summaries from its own rows (`FileSummary`, in
+  polars), its task rows cut at the local week bounds of the pilot's timezone; a file read in
+  slices merges each slice's summaries into the file's as the slice comes;
 - when a file shares keys with rows already held (a newer or repeated export), the summaries of
   that file and of every file it shares keys with are recomputed from `usage_call` in SQL
   (`refresh`), since the upsert may have moved rows between them; SQL does not know the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
@@ -114,7 +116,8 @@ def summarize(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def bucket_rows(summary: pl.DataFrame) -> pl.DataFrame:
-    """A file's bucket summary rows (`usage_summary`) from its `summarize`."""
+    """A file's bucket summary rows (`usage_summary`) from its `summarize`, or from bucket rows
+    of parts of the file (those of its slices, which merge into the file's)."""
     return (
         summary.group_by("bucket_start", *BUCKET_GROUP_COLUMNS)
         .agg(pl.col("calls").sum(), pl.col("cost_usd").sum())
@@ -123,21 +126,48 @@ def bucket_rows(summary: pl.DataFrame) -> pl.DataFrame:
 
 
 def task_rows(summary: pl.DataFrame, timezone: str) -> pl.DataFrame:
-    """A file's task summary rows (`usage_task_summary`) from its `summarize`: its buckets
+    """A file's task summary rows (`usage_task_summary`) from its `summarize`, or from task
+    rows of parts of the file (those of its slices, which merge into the file's): its buckets
     summed per task group and local week (Monday first) of the pilot's timezone."""
-    bucket = pl.col("bucket_start")
-    local = bucket.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
+    if "bucket_start" in summary.columns:  # a bucket is a task row from it to itself
+        summary = summary.rename({"bucket_start": "first_bucket"}).with_columns(
+            pl.col("first_bucket").alias("last_bucket")
+        )
+    first = pl.col("first_bucket")
+    local = first.dt.convert_time_zone(timezone).dt.replace_time_zone(None)
     return (
         summary.group_by(*GROUP_COLUMNS, local.dt.truncate("1w").alias("week"))
         .agg(
-            bucket.min().alias("first_bucket"),
-            bucket.max().alias("last_bucket"),
+            first.min(),
+            pl.col("last_bucket").max(),
             pl.col("calls").sum(),
             pl.col("cost_usd").sum(),
         )
         .drop("week")
         .sort("first_bucket", *GROUP_COLUMNS, nulls_last=False)
     )
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """A usage file's rows of both summaries (without pilot and file id): `bucket_rows` and
+    `task_rows` in the pilot's timezone."""
+
+    buckets: pl.DataFrame
+    tasks: pl.DataFrame
+
+    @classmethod
+    def of(cls, rows: pl.DataFrame, timezone: str) -> FileSummary:
+        """The summaries of a file's usage rows (canonical columns, priced), or of a part."""
+        summary = summarize(rows)
+        return cls(bucket_rows(summary), task_rows(summary, timezone))
+
+    def merged(self, other: FileSummary, timezone: str) -> FileSummary:
+        """The summaries of two parts of one file (slices) as those of the two together."""
+        return FileSummary(
+            bucket_rows(pl.concat([self.buckets, other.buckets])),
+            task_rows(pl.concat([self.tasks, other.tasks]), timezone),
+        )
 
 
 def _mark(conn: Connection) -> str:
@@ -162,19 +192,18 @@ def store(
     pilot: str,
     file_id: int,
     shared_files: Iterable[int],
-    timezone: str,
-    summary: pl.DataFrame | None = None,
+    summary: FileSummary | None = None,
 ) -> None:
     """Write the summaries of a usage file whose rows were just upserted.
 
-    `summary` is `summarize` of the file's rows; it is right only when no row of the file met
-    a key already held (`shared_files` empty). Otherwise, or without it, the file and the files
-    it shares keys with are recomputed from the calls they hold. `timezone`: the pilot's.
+    `summary` is `FileSummary.of` the file's rows; it is right only when no row of the file
+    met a key already held (`shared_files` empty). Otherwise, or without it, the file and the
+    files it shares keys with are recomputed from the calls they hold.
     """
     shared = set(shared_files)
     if shared or summary is None:
         refresh(conn, pilot, {file_id, *shared})
         return
     file_columns = (pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id"))
-    insert_rows(conn, UsageSummary, bucket_rows(summary).with_columns(*file_columns))
-    insert_rows(conn, UsageTaskSummary, task_rows(summary, timezone).with_columns(*file_columns))
+    insert_rows(conn, UsageSummary, summary.buckets.with_columns(*file_columns))
+    insert_rows(conn, UsageTaskSummary, summary.tasks.with_columns(*file_columns))

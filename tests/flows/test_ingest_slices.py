@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -401,3 +402,62 @@ def test_read_ahead_holds_two_items_at_most() -> None:
         assert len(made) <= taken + 2  # the one in hand and the next
         taken += 1
     assert taken == 8
+
+
+def _spread_usage_inbox(tmp_path: Path) -> Path:
+    """90 calls of 4 tasks in random order, from Saturday 24 October 2026 to Tuesday 27 in
+    Berlin: over the night summer time ends (Sunday 25, 03:00 CEST back to 02:00 CET) and over
+    Monday 26 00:00 CET (the local week's start), in two models and two statuses."""
+    start = dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC)
+    shuffled = list(range(90))
+    random.Random(18).shuffle(shuffled)
+    lines = []
+    for i in shuffled:
+        stamp = (start + i * dt.timedelta(minutes=41)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        model, status = ("gpt-4o", "ok") if i % 5 else ("gpt-4o-mini", "error")
+        lines.append(
+            f"r{i},{stamp},T-{i % 4},u{i % 3},{model},p{i % 2},100,{i},{(i % 7) * 0.25},{status}\n"
+        )
+    path = tmp_path / "inbox" / "usage" / "spread.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "request_id,timestamp,task_id,user,model,prompt_version,input_tokens,output_tokens,"
+        "cost_usd,status\n" + "".join(lines)
+    )
+    return tmp_path / "inbox"
+
+
+@pytest.mark.parametrize("path", ["staged", "direct"])
+def test_slices_sum_to_the_summaries_of_a_whole_read(
+    tmp_path: Path,
+    example_model: OperatingModel,
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    """It stores the same bucket and task summary rows for shuffled calls read in slices of 7
+    rows (each slice's summaries merged into the file's as it comes) as for the file read
+    whole, a task's calls cut at the Berlin week's start and not at the end of summer time."""
+    if path == "direct":
+        if not warehouse_url.startswith("sqlite"):
+            pytest.skip("PostgreSQL always loads slice by slice")
+        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
+    inbox = _spread_usage_inbox(tmp_path)
+    whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
+    _ingest(whole_url, inbox, example_model, 1_000_000)
+    with caplog.at_level(logging.INFO, logger="flows.ingest"):
+        _ingest(warehouse_url, inbox, example_model, 7)
+    assert "usage/spread.csv: 90 rows in 13 slices" in caplog.text
+    stored = _warehouse(warehouse_url)
+    assert stored == _warehouse(whole_url)
+    week_start = dt.datetime(2026, 10, 25, 23, tzinfo=dt.UTC)  # Monday 26 October, 00:00 CET
+    summer_ends = dt.datetime(2026, 10, 25, 1, tzinfo=dt.UTC)
+    # Columns: pilot, file, task, model, prompt, status, price source, first, last, calls.
+    t0 = [r[7:9] for r in stored["task summary"] if r[2:6] == ("T-0", "gpt-4o", "p0", "ok")]
+    assert len(t0) == 2
+    (first, last), (after_first, _) = t0
+    assert last < week_start <= after_first  # cut at the week's start
+    assert first < summer_ends < last  # one row across the hour put back
+    assert sum(calls for *_, calls in stored["task summary"]) == 90
+    dispose_engines()

@@ -133,6 +133,19 @@ def _ingest(url: str, inbox: Path, model: OperatingModel, rows: int) -> list[Ing
         del os.environ[SLICE_ROWS_VARIABLE]
 
 
+@pytest.fixture(params=["staged", "direct"])
+def load_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How a sliced file is loaded: staged into scratch files beside a SQLite warehouse, or
+    slice by slice in its transaction ("direct", as PostgreSQL always loads)."""
+    if request.param == "direct":
+        if "warehouse_url" in request.fixturenames and not str(
+            request.getfixturevalue("warehouse_url")
+        ).startswith("sqlite"):
+            pytest.skip("PostgreSQL always loads slice by slice")
+        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
+    return request.param
+
+
 def test_plan_cuts_whole_records_with_their_lines(
     tmp_path: Path, example_model: OperatingModel
 ) -> None:
@@ -180,24 +193,19 @@ def test_small_file_is_read_whole(tmp_path: Path, example_model: OperatingModel)
 
 
 @pytest.mark.parametrize("layout", ["quoted line end", "one line a record", "blank line"])
-@pytest.mark.parametrize("path", ["staged", "direct"])
 def test_slices_store_what_a_whole_read_stores(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    path: str,
+    load_path: str,
     layout: str,
 ) -> None:
     """It stores the same calls, quarantined rows and line numbers, counts, weeks and summary
     from a file read in slices of 4 rows as from the same file read whole (a record spanning
     lines, every line a record, a blank line), and a second run over the same files changes
     nothing."""
-    if path == "direct":
-        if not warehouse_url.startswith("sqlite"):
-            pytest.skip("PostgreSQL always loads slice by slice")
-        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
     inbox = _inbox(tmp_path, layout)
     whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
     whole = _ingest(whole_url, inbox, example_model, 1_000_000)
@@ -232,18 +240,15 @@ def test_slices_store_what_a_whole_read_stores(
     dispose_engines()
 
 
-@pytest.mark.parametrize("path", ["staged", "direct"])
 def test_the_next_file_is_prepared_while_a_sliced_file_is_stored(
     tmp_path: Path,
     example_model: OperatingModel,
     monkeypatch: pytest.MonkeyPatch,
-    path: str,
+    load_path: str,
 ) -> None:
     """It prepares the file after a sliced one (tickets in slices, then calls) once the sliced
     file's last slice is read, before that file's rows are stored (the read-ahead budget is let go), and stores both
     files."""
-    if path == "direct":
-        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
     inbox = tmp_path / "inbox"
     _first_export(inbox / "usage" / "a.csv")
     _tickets_inbox(tmp_path)
@@ -285,22 +290,17 @@ def test_the_next_file_is_prepared_while_a_sliced_file_is_stored(
     dispose_engines()
 
 
-@pytest.mark.parametrize("path", ["staged", "direct"])
 def test_json_lines_slices_store_what_a_whole_read_stores(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    path: str,
+    load_path: str,
 ) -> None:
     """It reads a JSON Lines file in slices of 4 lines with the types of the whole file, and
     stores the same tickets, quarantined rows and line numbers, counts and weeks as a whole
     read of it."""
-    if path == "direct":
-        if not warehouse_url.startswith("sqlite"):
-            pytest.skip("PostgreSQL always loads slice by slice")
-        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
     inbox = _tickets_inbox(tmp_path)
     file = next(iter(list_inbox(inbox)))
     plan = plan_slices(file, example_model, rows=4)
@@ -427,22 +427,17 @@ def _spread_usage_inbox(tmp_path: Path) -> Path:
     return tmp_path / "inbox"
 
 
-@pytest.mark.parametrize("path", ["staged", "direct"])
 def test_slices_sum_to_the_summaries_of_a_whole_read(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
-    path: str,
+    load_path: str,
 ) -> None:
     """It stores the same bucket and task summary rows for shuffled calls read in slices of 7
     rows (each slice's summaries merged into the file's as it comes) as for the file read
     whole, a task's calls cut at the Berlin week's start and not at the end of summer time."""
-    if path == "direct":
-        if not warehouse_url.startswith("sqlite"):
-            pytest.skip("PostgreSQL always loads slice by slice")
-        monkeypatch.setattr(flows.ingest, "can_stage", lambda url: False)
     inbox = _spread_usage_inbox(tmp_path)
     whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
     _ingest(whole_url, inbox, example_model, 1_000_000)

@@ -197,7 +197,6 @@ def test_slices_store_what_a_whole_read_stores(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     load_path: str,
     layout: str,
@@ -294,7 +293,6 @@ def test_json_lines_slices_store_what_a_whole_read_stores(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     load_path: str,
 ) -> None:
@@ -431,7 +429,6 @@ def test_slices_sum_to_the_summaries_of_a_whole_read(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     load_path: str,
 ) -> None:

@@ -246,8 +246,8 @@ def test_the_next_file_is_prepared_while_a_sliced_file_is_stored(
     load_path: str,
 ) -> None:
     """It prepares the file after a sliced one (tickets in slices, then calls) once the sliced
-    file's last slice is read, before that file's rows are stored (the read-ahead budget is let go), and stores both
-    files."""
+    file's last slice is read, before that file's rows are stored (the read-ahead budget is
+    let go), and stores both files."""
     inbox = tmp_path / "inbox"
     _first_export(inbox / "usage" / "a.csv")
     _tickets_inbox(tmp_path)

@@ -11,7 +11,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -92,7 +94,8 @@ def ingest_inbox(
     `progress` hears each file's rows as they are checked (from the worker thread) and stored.
 
     The next files are read and checked in a worker thread while the current one loads (the
-    database works without the GIL). Returns the records of the files ingested by this call,
+    database works without the GIL); on SQLite each file's rows are staged, then stored by a
+    committing thread while the next file is read, checked and staged (`_Commits`). Returns the records of the files ingested by this call,
     in inbox order (known files are not repeated).
     """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
@@ -102,28 +105,98 @@ def ingest_inbox(
     warm_up = threading.Thread(target=validate.warm_up, name="warm-up", daemon=True)
     if files:
         warm_up.start()
-    ingested: list[IngestedFile] = []
     budget = ReadAhead()
-    for prepared in prepared_in_order(files, operating_model, now_utc, progress, budget):
-        name, rows = prepared.file.relative_path, prepared.rows_read
-        if isinstance(prepared, SlicePlan):
-            record = _load_sliced(
-                db_url, operating_model, prepared, run_week, now_utc, progress, budget.slices_read
-            )
-        else:
-            if progress is not None:
-                progress(FileProgress(name, "storing", 0, rows))
-            record = _load(db_url, operating_model.pilot, prepared, run_week, now_utc)
-        del prepared  # a large file's rows are let go before the next file is taken
-        if record is not None:
-            ingested.append(record)
-        if progress is not None:
-            progress(FileProgress(name, "stored", rows, rows))
+    with _Commits(background=can_stage(db_url), progress=progress) as commits:
+        for prepared in prepared_in_order(files, operating_model, now_utc, progress, budget):
+            name, rows = prepared.file.relative_path, prepared.rows_read
+            if isinstance(prepared, SlicePlan):
+                ready = _load_sliced(
+                    db_url, operating_model, prepared, run_week, now_utc, progress,
+                    budget.slices_read,
+                )  # fmt: skip
+            else:
+                if progress is not None:
+                    progress(FileProgress(name, "storing", 0, rows))
+                ready = _staged_file(db_url, operating_model.pilot, prepared, run_week, now_utc)
+            del prepared  # a large file's rows are let go before the next file is taken
+            commits.submit(ready, FileProgress(name, "stored", rows, rows))
+    ingested = [record for record in commits.records if record is not None]
     finish_checkpoints()  # the warehouse file is complete when the ingest returns
     if files:  # no import is left running (all files may have been refused before any check)
         join_or_warn(warm_up)
     position = {f.relative_path: n for n, f in enumerate(listed)}
     return sorted(ingested, key=lambda r: position[r.path])
+
+
+@dataclass
+class _Ready:
+    """A file ready for its transaction: `store` writes it into the warehouse (its rows staged
+    beforehand, or held by it) and returns its record, or None when it is not stored now.
+    `stage`: the scratch files of its rows, deleted once it has run or when it never runs."""
+
+    store: Callable[[], IngestedFile | None]
+    stage: Stage | None = None
+
+    def __call__(self) -> IngestedFile | None:
+        try:
+            return self.store()
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        if self.stage is not None:
+            drop_stage(self.stage)
+            self.stage = None
+
+
+class _Commits:
+    """The files' transactions, one after another in file order (a later export of the same rows
+    must be stored after the earlier one). With `background` (a SQLite warehouse, whose loads
+    are staged) they run in a thread of their own, so the next file is read, checked and staged
+    while the rows of the one before go into the warehouse; at most one waits behind the one
+    running. Else each runs when submitted. `records` holds their results, in order."""
+
+    def __init__(self, background: bool, progress: OnFileProgress | None = None) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="commit") if background else None
+        self._progress = progress
+        self._running: list[tuple[Future[IngestedFile | None], _Ready]] = []
+        self.records: list[IngestedFile | None] = []
+
+    def __enter__(self) -> _Commits:
+        return self
+
+    def submit(self, ready: _Ready, stored: FileProgress) -> None:
+        """Store the file now, or queue it behind the one being stored; either way the first
+        failure of a transaction before it (the warehouse down) is raised here."""
+        if self._pool is None:
+            self.records.append(self._stored(ready, stored))
+            return
+        while len(self._running) > 1:  # at most one waits behind the one running
+            self._take_first()
+        self._running.append((self._pool.submit(self._stored, ready, stored), ready))
+
+    def _stored(self, ready: _Ready, stored: FileProgress) -> IngestedFile | None:
+        record = ready()
+        if self._progress is not None:
+            self._progress(stored)
+        return record
+
+    def _take_first(self) -> None:
+        future, _ = self._running.pop(0)
+        self.records.append(future.result())
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if self._pool is None:
+            return
+        try:
+            if kind is None:
+                while self._running:
+                    self._take_first()
+        finally:
+            for future, ready in self._running:  # after a failure: what never ran is dropped
+                if future.cancel():
+                    ready.discard()
+            self._pool.shutdown(wait=True)
 
 
 # Rows the worker may hold prepared beyond the file being loaded: enough for the smaller sources
@@ -330,11 +403,11 @@ def _load_sliced(
     now_utc: dt.datetime,
     progress: OnFileProgress | None = None,
     slices_read: Callable[[], None] | None = None,
-) -> IngestedFile | None:
+) -> _Ready:
     """Read, check and store a large file slice by slice in one transaction, the next slice
     prepared by a worker while the current one loads (two slices held at most). On SQLite the
-    slices are staged into scratch files and loaded at the end; elsewhere each slice is
-    upserted as it comes. A file the slices cannot read as a whole-file read would (a hash
+    slices are staged into scratch files, and the returned `_Ready` loads them; elsewhere each
+    slice is upserted as it comes, and the file is stored when this returns. A file the slices cannot read as a whole-file read would (a hash
     collision found by the exact check) is read whole instead. `slices_read` hears when the
     last slice is read (before the rows are all stored)."""
     pilot = operating_model.pilot
@@ -342,21 +415,22 @@ def _load_sliced(
     parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc, run_week.timezone))
     try:
         if can_stage(db_url):
-            return _load_staged_slices(
+            return _staged_slices(
                 db_url, pilot, plan, parts, run_week, now_utc, progress, slices_read
             )
-        return _load_slices_directly(
+        record = _load_slices_directly(
             db_url, pilot, plan, parts, run_week, now_utc, progress, slices_read
         )
+        return _Ready(lambda: record)
     except _Abandon as stop:
-        return _load(db_url, pilot, stop.prepared, run_week, now_utc)
+        return _staged_file(db_url, pilot, stop.prepared, run_week, now_utc)
     except WarehouseError:
         raise
     except (slices.SlicesDisagree, _SliceFailed) as exc:
         log.warning("%s: %s; it is read whole", plan.file.relative_path, exc)
     finally:
         parts.close()
-    return _load(
+    return _staged_file(
         db_url, pilot, prepare_or_refuse(plan.file, operating_model, now_utc), run_week, now_utc
     )
 
@@ -369,7 +443,7 @@ def _refused_part(plan: SlicePlan, part: PreparedFile) -> _Abandon:
     )
 
 
-def _load_staged_slices(
+def _staged_slices(
     db_url: str,
     pilot: str,
     plan: SlicePlan,
@@ -378,9 +452,10 @@ def _load_staged_slices(
     now_utc: dt.datetime,
     progress: OnFileProgress | None,
     slices_read: Callable[[], None] | None = None,
-) -> IngestedFile | None:
+) -> _Ready:
     """SQLite: each slice's valid rows appended to scratch files beside the warehouse (written
-    while the next slice is prepared), then the file loaded from them in one transaction."""
+    while the next slice is prepared); the returned `_Ready` loads the file from them in one
+    transaction."""
     table = SOURCE_TABLES[plan.target]
     totals = _SliceTotals(run_week.timezone)
     done = 0  # rows of the file read and stored so far
@@ -403,12 +478,13 @@ def _load_staged_slices(
         if stage is None:
             stage = stage_slice(db_url, stage, table, empty)
         prepared = totals.prepared(plan)
-        return _load(
-            db_url, pilot, prepared, run_week, now_utc, stage, totals.summary, totals.rows_valid
-        )
-    finally:
+    except BaseException:
         if stage is not None:
             drop_stage(stage)
+        raise
+    return _staged_file(
+        db_url, pilot, prepared, run_week, now_utc, stage, totals.summary, totals.rows_valid
+    )
 
 
 def _load_slices_directly(
@@ -505,7 +581,7 @@ def prepare_or_refuse(
         return PreparedFile(file, None, reason)
 
 
-def _load(
+def _staged_file(
     db_url: str,
     pilot: str,
     prepared: PreparedFile,
@@ -514,37 +590,58 @@ def _load(
     staged: Stage | None = None,
     summary: FileSummary | None = None,
     staged_rows: int | None = None,
-) -> IngestedFile | None:
-    """Store one prepared file in its own transaction; None when it is not stored now.
-    `staged`, `summary`, `staged_rows`: a file read in slices, its rows and summary already
-    staged (the caller drops that stage)."""
+) -> _Ready:
+    """One prepared file made ready for its own transaction: its rows staged now (SQLite),
+    unless `staged` already holds them (a file read in slices, with its `summary` and
+    `staged_rows`). The transaction runs when the returned `_Ready` is called; it deletes the
+    stage after."""
     file = prepared.file
     if not file.outside_inbox and not file.unchanged_since_listed():
         # Re-exported while we read it: what we read may be half a file. The next run
         # ingests the finished file under its own checksum; this one lists it with the reason.
         log.warning("%s changed while being read; it is left for the next run", file.relative_path)
+        if staged is not None:
+            drop_stage(staged)
+            staged = None
         prepared = PreparedFile(file.deferred(), None, CHANGED_REASON, deferred=True)
-        file = prepared.file
-    own_stage = staged is None
     try:
-        if not prepared.refused and own_stage:
-            target = prepared.target or file.source
+        if not prepared.refused and staged is None:
+            target = prepared.target or prepared.file.source
             if target == "usage":
                 summary = FileSummary.of(prepared.valid, run_week.timezone)
             staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid)
-        with transaction(db_url, attach=staged) as conn:
-            if known(conn, pilot, file):
-                return None  # the same bytes were stored meanwhile (by this run or another)
-            return store_prepared_file(
-                conn, pilot, prepared, run_week, now_utc, staged, summary, staged_rows
-            )
     except WarehouseError:
-        raise  # the warehouse itself is down or locked: the run must stop
-    except Exception as exc:  # the rows could not be stored: refuse the file, keep going
-        reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
-        with transaction(db_url) as conn:
-            refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
-            return store_prepared_file(conn, pilot, refused, run_week, now_utc)
-    finally:
-        if staged is not None and own_stage:
-            drop_stage(staged)
+        raise  # the warehouse's folder cannot take the scratch files: the run must stop
+    except Exception as exc:  # the rows could not be staged: refuse the file, keep going
+        return _Ready(partial(_refuse_unstored, db_url, pilot, prepared, run_week, now_utc, exc))
+
+    def store() -> IngestedFile | None:
+        try:
+            with transaction(db_url, attach=staged) as conn:
+                if known(conn, pilot, prepared.file):
+                    return None  # the same bytes were stored meanwhile (by this run or another)
+                return store_prepared_file(
+                    conn, pilot, prepared, run_week, now_utc, staged, summary, staged_rows
+                )
+        except WarehouseError:
+            raise  # the warehouse itself is down or locked: the run must stop
+        except Exception as exc:  # the rows could not be stored: refuse the file, keep going
+            return _refuse_unstored(db_url, pilot, prepared, run_week, now_utc, exc)
+
+    return _Ready(store, staged)
+
+
+def _refuse_unstored(
+    db_url: str,
+    pilot: str,
+    prepared: PreparedFile,
+    run_week: Week,
+    now_utc: dt.datetime,
+    exc: Exception,
+) -> IngestedFile | None:
+    """Record a file whose rows could not be stored as refused, with the reason."""
+    reason = f"could not be stored ({type(exc).__name__}: {str(exc).splitlines()[0][:300]})"
+    with transaction(db_url) as conn:
+        file = prepared.file
+        refused = PreparedFile(file, prepared.format, reason, rows_read=prepared.rows_read)
+        return store_prepared_file(conn, pilot, refused, run_week, now_utc)

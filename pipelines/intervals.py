@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
@@ -128,6 +128,8 @@ def _resampled_pair(
     pending: deque[Future[None]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, _WORKER_THREADS)) as worker:
         for values, out in zip((first, second), outs, strict=True):
+            if len(values) >= _COUNTED_FROM and _counted_statistics(values, statistic, out, rng):
+                continue
             of_rows = _row_statistic(values, statistic)
             n = len(values)
             rows = max(1, _BLOCK_DRAWS // n)
@@ -143,6 +145,86 @@ def _resampled_pair(
         while pending:
             pending.popleft().result()
     return outs
+
+
+# From this many values in a group on, its resamples are drawn as counts (`_counted_statistics`).
+# Below it each resample draws its positions one by one, as before: a week of that size keeps the
+# intervals it always had, to the last bit.
+_COUNTED_FROM = 20_000
+
+
+def _counted_statistics(
+    values: np.ndarray,
+    statistic: Literal["mean", "median"],
+    out: np.ndarray,
+    rng: np.random.Generator,
+) -> bool:
+    """Fill `out` with the statistic of each of len(out) resamples of `values`, each resample
+    drawn as its counts; False (nothing drawn) when that would not be cheaper than drawing
+    positions, or when a value is NaN.
+
+    Resampling n values with replacement puts on the distinct values counts that follow the
+    multinomial law of n draws with each value's share of the group: the same resamples, in
+    law, as n positions drawn one by one, at a cost per distinct value instead of per value.
+    A mean needs every distinct value's count. A median needs only the counts of the values
+    near the middle rank, with one count for all below and one for all above (the window of
+    `_CountedMedians`); a resample whose median falls outside has the count below or above
+    split over those values (a multinomial again, given that count), then is read in full.
+    """
+    n = len(values)
+    if n == 0 or np.isnan(values).any():
+        return False
+    distinct, frequency = np.unique(values, return_counts=True)
+    if statistic == "mean":
+        bins, shares = distinct, frequency / n
+        if len(bins) > n // 4:
+            return False
+        small = _small_integers(distinct, n)
+        weights = small.astype(np.int64) if small is not None else distinct
+        for start, count in _blocks(len(out), len(bins)):
+            counts = rng.multinomial(n, shares, size=count)
+            out[start : start + count] = (counts @ weights) / n
+        return True
+    ranks = np.cumsum(frequency)  # values up to each distinct value, inclusive
+    margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
+    first = int(np.searchsorted(ranks, max(0, (n - 1) // 2 - margin), side="right"))
+    last = int(np.searchsorted(ranks, min(n - 1, n // 2 + margin), side="right"))
+    width = last - first + 1
+    if width + 2 > n // 4:
+        return False
+    below_share, above_share = frequency[:first].sum() / n, frequency[last + 1 :].sum() / n
+    shares = np.concatenate(([below_share], frequency[first : last + 1] / n, [above_share]))
+    lower, upper = (n - 1) // 2, n // 2  # the middle ranks (one, or the two of an even n)
+    for start, count in _blocks(len(out), width + 2):
+        counts = rng.multinomial(n, shares, size=count)
+        under = counts[:, 0]
+        through = counts[:, 1:-1].cumsum(axis=1) + under[:, None]
+        low = (through <= lower).sum(axis=1)
+        high = (through <= upper).sum(axis=1)
+        outside = (under > lower) | (high == width)
+        low, high = np.minimum(low, width - 1) + first, np.minimum(high, width - 1) + first
+        for row in np.flatnonzero(outside):
+            full = np.zeros(len(distinct), dtype=np.int64)
+            full[first : last + 1] = counts[row, 1:-1]
+            for part, drawn in (
+                (slice(0, first), under[row]),
+                (slice(last + 1, None), counts[row, -1]),
+            ):
+                if drawn:
+                    part_frequency = frequency[part]
+                    full[part] = rng.multinomial(drawn, part_frequency / part_frequency.sum())
+            through_all = full.cumsum()
+            low[row] = (through_all <= lower).sum()
+            high[row] = (through_all <= upper).sum()
+        out[start : start + count] = (distinct[low] + distinct[high]) / 2
+    return True
+
+
+def _blocks(rows: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, count) of blocks of rows whose counts (`width` a row) hold about _BLOCK_DRAWS."""
+    per_block = max(1, _BLOCK_DRAWS // max(1, width))
+    for start in range(0, rows, per_block):
+        yield start, min(per_block, rows - start)
 
 
 def _fill(out: np.ndarray, of_rows: Callable[[np.ndarray], np.ndarray], drawn: np.ndarray) -> None:
@@ -163,9 +245,10 @@ def _row_statistic(
     return _CountedMedians(values)
 
 
-def _small_integers(values: np.ndarray) -> np.ndarray | None:
+def _small_integers(values: np.ndarray, n: int | None = None) -> np.ndarray | None:
     """`values` in the smallest integer type that holds them, when each is an integer (not
-    -0.0) and a resample's sum stays below 2**53; None otherwise. A resample's mean is then its
+    -0.0) and a resample's sum (of `n` values, len(values) unless given) stays below 2**53;
+    None otherwise. A resample's mean is then its
     integer sum divided by n: `np.mean` adds the same integers in another order, every partial
     sum is an integer below 2**53 and so exact, and it divides the same sum by the same n."""
     if len(values) == 0 or not np.isfinite(values).all() or (values != np.round(values)).any():
@@ -173,7 +256,7 @@ def _small_integers(values: np.ndarray) -> np.ndarray | None:
     if np.signbit(values[values == 0]).any():
         return None
     low, high = float(values.min()), float(values.max())
-    if max(-low, high) * len(values) >= 2.0**53:
+    if max(-low, high) * (len(values) if n is None else n) >= 2.0**53:
         return None
     for kind in (np.int8, np.int16, np.int32, np.int64):
         if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:

@@ -1,6 +1,7 @@
 """The bootstrap intervals of AI against manual tasks, equal to the last bit to the bootstrap
 before its medians were read from a window of counts, its means of integers from integer sums
-and its statistics optionally on a worker thread (a frozen copy of that function is kept here)."""
+and its statistics optionally on a worker thread (a frozen copy of that function is kept here),
+wherever resamples are drawn position by position (groups below `intervals._COUNTED_FROM`)."""
 
 from __future__ import annotations
 
@@ -169,9 +170,12 @@ def test_small_groups_resample_to_the_same_bits(
     ],
 )
 def test_week_sized_groups_resample_to_the_same_bits(
-    kind: str, n_a: int, n_b: int, statistic: str
+    kind: str, n_a: int, n_b: int, statistic: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """It gives the same bits as the function before on groups as large as a week's tasks."""
+    """Drawing positions one by one, it gives the same bits as the function before on groups as
+    large as a week's tasks (groups this large are drawn as counts by default, which
+    tests/pipelines/test_intervals_counted.py checks)."""
+    monkeypatch.setattr(intervals, "_COUNTED_FROM", 10**9)
     _assert_same_resamples(_group(kind, n_a, 3), _group(kind, n_b, 4), statistic)
 
 

@@ -24,7 +24,7 @@ from models.operating_model import OperatingModel
 from models.results import Week
 from models.sources import SPECS
 from models.warehouse import SOURCE_TABLES, IngestedFile
-from pipelines import slices
+from pipelines import slices, usage_summary
 from pipelines.prepare import (
     CHANGED_REASON,
     InboxFile,
@@ -347,11 +347,14 @@ class _Abandon(Exception):
         self.prepared = prepared
 
 
+# Task rows of a file's slices merged at the least at once (`_SliceTotals`).
+_MERGE_MIN_ROWS = 200_000
+
+
 @dataclass
 class _SliceTotals:
-    """What a sliced file's parts add up to, for its record: `summary` holds the usage
-    summaries of the slices so far, each slice merged in as it comes (its task rows cut at the
-    local weeks of `timezone`)."""
+    """What a sliced file's parts add up to, for its record: `summary()` gives the usage
+    summaries of the slices so far (their task rows cut at the local weeks of `timezone`)."""
 
     timezone: str
     rows_duplicate_in_file: int = 0
@@ -359,7 +362,8 @@ class _SliceTotals:
     rows_valid: int = 0
     weeks: set[str] = field(default_factory=set)
     week_rows: dict[str, int] = field(default_factory=dict)
-    summary: FileSummary | None = None
+    merged: FileSummary | None = None  # the summaries of the slices merged so far
+    unmerged: list[FileSummary] = field(default_factory=list)  # those of the slices since
     quarantined: list[pl.DataFrame] = field(default_factory=list)
     loaded: int = 0
     duplicate: int = 0
@@ -372,10 +376,23 @@ class _SliceTotals:
         self.weeks.update(part.weeks)
         for week, rows in part.week_rows.items():
             self.week_rows[week] = self.week_rows.get(week, 0) + rows
-        if summary is not None:
-            self.summary = (
-                summary if self.summary is None else self.summary.merged(summary, self.timezone)
-            )
+        if summary is None:
+            return
+        self.unmerged.append(summary)
+        # Merged once the slices since hold half as many task rows as the merged ones: each
+        # row is merged a few times over the file, not once a slice, and the rows waiting stay
+        # a share of the file's summary (not a row per call, when a ticket's calls are spread).
+        waiting = sum(s.tasks.height for s in self.unmerged)
+        merged = self.merged.tasks.height if self.merged else 0
+        if waiting >= max(_MERGE_MIN_ROWS, merged // 2):
+            self.summary()
+
+    def summary(self) -> FileSummary | None:
+        """The usage summaries of the slices so far (None: not a usage file)."""
+        if self.unmerged:
+            parts = [self.merged, *self.unmerged] if self.merged else self.unmerged
+            self.merged, self.unmerged = FileSummary.of_parts(parts, self.timezone), []
+        return self.merged
 
     def prepared(self, plan: SlicePlan, refused: str | None = None) -> PreparedFile:
         """The file as one prepared file, its rows held by the warehouse or the stage."""
@@ -483,7 +500,7 @@ def _staged_slices(
             drop_stage(stage)
         raise
     return _staged_file(
-        db_url, pilot, prepared, run_week, now_utc, stage, totals.summary, totals.rows_valid
+        db_url, pilot, prepared, run_week, now_utc, stage, totals.summary(), totals.rows_valid
     )
 
 
@@ -528,7 +545,7 @@ def _load_slices_directly(
             upserted = Upserted(totals.loaded, totals.duplicate, tuple(sorted(totals.shared_files)))
             return close_file(
                 conn, pilot, totals.prepared(plan), file_id, record, upserted, run_week,
-                summary=totals.summary, quarantined_rows=totals.rows_quarantined,
+                summary=totals.summary(), quarantined_rows=totals.rows_quarantined,
             )  # fmt: skip
     except (WarehouseError, _Abandon, slices.SlicesDisagree, _SliceFailed):
         raise
@@ -610,10 +627,15 @@ def _staged_file(
             if target == "usage":
                 summary = FileSummary.of(prepared.valid, run_week.timezone)
             staged = stage_rows(db_url, SOURCE_TABLES[target], prepared.valid)
-    except WarehouseError:
-        raise  # the warehouse's folder cannot take the scratch files: the run must stop
+        if staged is not None and summary is not None:
+            staged = usage_summary.staged(db_url, staged, summary)
+    except WarehouseError:  # the warehouse's folder cannot take the scratch files: stop the run
+        if staged is not None:
+            drop_stage(staged)
+        raise
     except Exception as exc:  # the rows could not be staged: refuse the file, keep going
-        return _Ready(partial(_refuse_unstored, db_url, pilot, prepared, run_week, now_utc, exc))
+        refuse = partial(_refuse_unstored, db_url, pilot, prepared, run_week, now_utc, exc)
+        return _Ready(refuse, staged)
 
     def store() -> IngestedFile | None:
         try:

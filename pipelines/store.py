@@ -157,7 +157,7 @@ def close_file(
     file = prepared.file
     loaded, duplicate, shared_files = upserted
     if (prepared.target or file.source) == "usage":
-        usage_summary.store(conn, pilot, file_id, shared_files, summary)
+        usage_summary.store(conn, pilot, file_id, shared_files, summary, staged)
     weeks = prepared.weeks or [arrival_week(file, run_week)]
     insert_rows(
         conn,

@@ -32,7 +32,8 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
-from pipelines.warehouse.bulk import insert_rows
+from pipelines.warehouse.bulk import insert_rows, insert_staged, stage_tables
+from pipelines.warehouse.engine import Stage
 from pipelines.warehouse.usage_summary_sql import (
     BUCKET_GROUP_COLUMNS,
     GROUP_COLUMNS,
@@ -162,11 +163,15 @@ class FileSummary:
         summary = summarize(rows)
         return cls(bucket_rows(summary), task_rows(summary, timezone))
 
-    def merged(self, other: FileSummary, timezone: str) -> FileSummary:
-        """The summaries of two parts of one file (slices) as those of the two together."""
-        return FileSummary(
-            bucket_rows(pl.concat([self.buckets, other.buckets])),
-            task_rows(pl.concat([self.tasks, other.tasks]), timezone),
+    @classmethod
+    def of_parts(cls, parts: list[FileSummary], timezone: str) -> FileSummary:
+        """The summaries of parts of one file (slices, or summaries of slices) as those of
+        the parts together."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            bucket_rows(pl.concat([p.buckets for p in parts])),
+            task_rows(pl.concat([p.tasks for p in parts]), timezone),
         )
 
 
@@ -187,23 +192,41 @@ def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
         conn.exec_driver_sql(sql(conn.dialect.name, where), (pilot,))
 
 
+# The names of a file's summaries in its stage (`staged`).
+_STAGED = {"summary_buckets": UsageSummary, "summary_tasks": UsageTaskSummary}
+
+
+def staged(url: str, stage: Stage, summary: FileSummary) -> Stage:
+    """The stage of a usage file's rows with its summaries added: the loading transaction then
+    copies them in SQL (`store`) instead of inserting their rows one by one."""
+    frames = dict(zip(_STAGED, (summary.buckets, summary.tasks), strict=True))
+    return stage_tables(url, stage, {name: (_STAGED[name], frames[name]) for name in _STAGED})
+
+
 def store(
     conn: Connection,
     pilot: str,
     file_id: int,
     shared_files: Iterable[int],
     summary: FileSummary | None = None,
+    stage: Stage | None = None,
 ) -> None:
     """Write the summaries of a usage file whose rows were just upserted.
 
     `summary` is `FileSummary.of` the file's rows; it is right only when no row of the file
     met a key already held (`shared_files` empty). Otherwise, or without it, the file and the
-    files it shares keys with are recomputed from the calls they hold.
+    files it shares keys with are recomputed from the calls they hold. When `stage` holds the
+    summary (`staged`), its rows are copied from there.
     """
     shared = set(shared_files)
     if shared or summary is None:
         refresh(conn, pilot, {file_id, *shared})
         return
-    file_columns = (pl.lit(pilot).alias("pilot"), pl.lit(file_id).alias("file_id"))
+    constants = {"pilot": pilot, "file_id": file_id}
+    if stage is not None and all(stage.schemas_holding(name) for name in _STAGED):
+        for name, table in _STAGED.items():
+            insert_staged(conn, table, stage, name, constants)
+        return
+    file_columns = [pl.lit(value).alias(name) for name, value in constants.items()]
     insert_rows(conn, UsageSummary, summary.buckets.with_columns(*file_columns))
     insert_rows(conn, UsageTaskSummary, summary.tasks.with_columns(*file_columns))

@@ -412,6 +412,48 @@ def stage_slice(
     )
 
 
+def stage_tables(url: str, stage: Stage, tables: dict[str, tuple[TableOf, pl.DataFrame]]) -> Stage:
+    """Add whole tables to a stage (in its first file), for rows that go into other tables in
+    the same transaction (`insert_staged`): name -> (the table they go into, its rows)."""
+    work = {name: (table, frame, None) for name, (table, frame) in tables.items()}
+    try:
+        _write_stage_file(stage.files[0], work, append=True)
+    except Exception as exc:
+        raise WarehouseError(f"cannot stage rows beside {redacted(url)}: {reason(exc)}") from None
+    return Stage(files=stage.files, tables=(stage.tables[0] | frozenset(work), *stage.tables[1:]))
+
+
+def insert_staged(
+    conn: Connection, table: TableOf, stage: Stage, name: str, constants: dict[str, Any]
+) -> None:
+    """Insert the staged table `name` (`stage_tables`) into `table`: the staged columns, and
+    `constants` for columns the same on every row."""
+    target = _table(table)
+    staged = [
+        c for c in target.columns if c.name not in constants and not _generated_key(target, c)
+    ]
+    source = _staged_source(stage, name, staged)
+    columns = [*constants, *(c.name for c in staged)]
+    values = [
+        *(_constant(v, target.c[k]) for k, v in constants.items()),
+        *(source.c[c.name] for c in staged),
+    ]
+    conn.execute(target.insert().from_select(columns, select(*values).select_from(source)))
+
+
+def _generated_key(table: Table, column: Column[Any]) -> bool:
+    """Whether the column is the table's own integer key, numbered by the database."""
+    return (
+        column.primary_key
+        and len(table.primary_key.columns) == 1
+        and column.autoincrement
+        in (
+            True,
+            "auto",
+        )
+    )
+
+
 def _write_stage_file(
     path: Path,
     tables: dict[str, tuple[TableOf, pl.DataFrame, pl.Series | None]],

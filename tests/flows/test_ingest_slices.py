@@ -425,16 +425,20 @@ def _spread_usage_inbox(tmp_path: Path) -> Path:
     return tmp_path / "inbox"
 
 
+@pytest.mark.parametrize("merge_min_rows", [1, 200_000])
 def test_slices_sum_to_the_summaries_of_a_whole_read(
     tmp_path: Path,
     example_model: OperatingModel,
     warehouse_url: str,
     caplog: pytest.LogCaptureFixture,
     load_path: str,
+    merge_min_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """It stores the same bucket and task summary rows for shuffled calls read in slices of 7
-    rows (each slice's summaries merged into the file's as it comes) as for the file read
+    rows (the slices' summaries merged as they come, or all at the end) as for the file read
     whole, a task's calls cut at the Berlin week's start and not at the end of summer time."""
+    monkeypatch.setattr(flows.ingest, "_MERGE_MIN_ROWS", merge_min_rows)
     inbox = _spread_usage_inbox(tmp_path)
     whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
     _ingest(whole_url, inbox, example_model, 1_000_000)

@@ -95,8 +95,9 @@ def ingest_inbox(
 
     The next files are read and checked in a worker thread while the current one loads (the
     database works without the GIL); on SQLite each file's rows are staged, then stored by a
-    committing thread while the next file is read, checked and staged (`_Commits`). Returns the records of the files ingested by this call,
-    in inbox order (known files are not repeated).
+    committing thread while the next file is read, checked and staged (`_Commits`). Returns
+    the records of the files ingested by this call, in inbox order (known files are not
+    repeated).
     """
     now_utc = now_utc or dt.datetime.now(dt.UTC)
     listed = list_inbox(inbox)
@@ -424,9 +425,10 @@ def _load_sliced(
     """Read, check and store a large file slice by slice in one transaction, the next slice
     prepared by a worker while the current one loads (two slices held at most). On SQLite the
     slices are staged into scratch files, and the returned `_Ready` loads them; elsewhere each
-    slice is upserted as it comes, and the file is stored when this returns. A file the slices cannot read as a whole-file read would (a hash
-    collision found by the exact check) is read whole instead. `slices_read` hears when the
-    last slice is read (before the rows are all stored)."""
+    slice is upserted as it comes, and the file is stored when this returns. A file the
+    slices cannot read as a whole-file read would (a hash collision found by the exact check)
+    is read whole instead. `slices_read` hears when the last slice is read (before the rows
+    are all stored)."""
     pilot = operating_model.pilot
     log.info("%s: %d rows in %d slices", plan.file.relative_path, plan.rows_read, len(plan.slices))
     parts = slices.read_ahead(_prepared_slices(plan, operating_model, now_utc, run_week.timezone))

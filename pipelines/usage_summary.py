@@ -32,7 +32,7 @@ import polars as pl
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from models.warehouse import UsageCall, UsageSummary, UsageTaskSummary
-from pipelines.warehouse.bulk import insert_rows, insert_staged, stage_tables
+from pipelines.warehouse.bulk import TableOf, insert_rows, insert_staged, stage_tables
 from pipelines.warehouse.engine import Stage
 from pipelines.warehouse.usage_summary_sql import (
     BUCKET_GROUP_COLUMNS,
@@ -192,15 +192,18 @@ def refresh(conn: Connection, pilot: str, file_ids: Iterable[int]) -> None:
         conn.exec_driver_sql(sql(conn.dialect.name, where), (pilot,))
 
 
-# The names of a file's summaries in its stage (`staged`).
-_STAGED = {"summary_buckets": UsageSummary, "summary_tasks": UsageTaskSummary}
+def _staged_tables(summary: FileSummary) -> dict[str, tuple[TableOf, pl.DataFrame]]:
+    """A file's summaries in its stage (`staged`): name -> (their table, their rows)."""
+    return {
+        "summary_buckets": (UsageSummary, summary.buckets),
+        "summary_tasks": (UsageTaskSummary, summary.tasks),
+    }
 
 
 def staged(url: str, stage: Stage, summary: FileSummary) -> Stage:
     """The stage of a usage file's rows with its summaries added: the loading transaction then
     copies them in SQL (`store`) instead of inserting their rows one by one."""
-    frames = dict(zip(_STAGED, (summary.buckets, summary.tasks), strict=True))
-    return stage_tables(url, stage, {name: (_STAGED[name], frames[name]) for name in _STAGED})
+    return stage_tables(url, stage, _staged_tables(summary))
 
 
 def store(
@@ -223,9 +226,10 @@ def store(
         refresh(conn, pilot, {file_id, *shared})
         return
     constants = {"pilot": pilot, "file_id": file_id}
-    if stage is not None and all(stage.schemas_holding(name) for name in _STAGED):
-        for name, table in _STAGED.items():
-            insert_staged(conn, table, stage, name, constants)
+    tables = _staged_tables(summary)
+    if stage is not None and all(stage.schemas_holding(name) for name in tables):
+        for name, (table, frame) in tables.items():
+            insert_staged(conn, table, stage, name, frame, constants)
         return
     file_columns = [pl.lit(value).alias(name) for name, value in constants.items()]
     insert_rows(conn, UsageSummary, summary.buckets.with_columns(*file_columns))

@@ -424,14 +424,17 @@ def stage_tables(url: str, stage: Stage, tables: dict[str, tuple[TableOf, pl.Dat
 
 
 def insert_staged(
-    conn: Connection, table: TableOf, stage: Stage, name: str, constants: dict[str, Any]
+    conn: Connection,
+    table: TableOf,
+    stage: Stage,
+    name: str,
+    frame: pl.DataFrame,
+    constants: dict[str, Any],
 ) -> None:
-    """Insert the staged table `name` (`stage_tables`) into `table`: the staged columns, and
-    `constants` for columns the same on every row."""
+    """Insert the staged table `name` (`stage_tables`, which staged `frame`) into `table`: the
+    staged columns, and `constants` for columns the same on every row."""
     target = _table(table)
-    staged = [
-        c for c in target.columns if c.name not in constants and not _generated_key(target, c)
-    ]
+    staged = [c for c in target.columns if c.name in frame.columns]  # as `_write_stage_file`
     source = _staged_source(stage, name, staged)
     columns = [*constants, *(c.name for c in staged)]
     values = [
@@ -439,19 +442,6 @@ def insert_staged(
         *(source.c[c.name] for c in staged),
     ]
     conn.execute(target.insert().from_select(columns, select(*values).select_from(source)))
-
-
-def _generated_key(table: Table, column: Column[Any]) -> bool:
-    """Whether the column is the table's own integer key, numbered by the database."""
-    return (
-        column.primary_key
-        and len(table.primary_key.columns) == 1
-        and column.autoincrement
-        in (
-            True,
-            "auto",
-        )
-    )
 
 
 def _write_stage_file(

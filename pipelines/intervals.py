@@ -167,8 +167,8 @@ def _counted_statistics(
     multinomial law of n draws with each value's share of the group: the same resamples, in
     law, as n positions drawn one by one, at a cost per distinct value instead of per value.
     A mean needs every distinct value's count. A median needs only the counts of the values
-    near the middle rank, with one count for all below and one for all above (the window of
-    `_CountedMedians`); a resample whose median falls outside has the count below or above
+    near the middle rank, with one count for all below and one for all above (`_median_window`,
+    as `_CountedMedians` counts them); a resample whose median falls outside has the count below or above
     split over those values (a multinomial again, given that count), then is read in full.
     """
     n = len(values)
@@ -176,19 +176,16 @@ def _counted_statistics(
         return False
     distinct, frequency = np.unique(values, return_counts=True)
     if statistic == "mean":
-        bins, shares = distinct, frequency / n
-        if len(bins) > n // 4:
+        if len(distinct) > n // 4:
             return False
+        shares = frequency / n
         small = _small_integers(distinct, n)
         weights = small.astype(np.int64) if small is not None else distinct
-        for start, count in _blocks(len(out), len(bins)):
+        for start, count in _blocks(len(out), len(distinct)):
             counts = rng.multinomial(n, shares, size=count)
             out[start : start + count] = (counts @ weights) / n
         return True
-    ranks = np.cumsum(frequency)  # values up to each distinct value, inclusive
-    margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
-    first = int(np.searchsorted(ranks, max(0, (n - 1) // 2 - margin), side="right"))
-    last = int(np.searchsorted(ranks, min(n - 1, n // 2 + margin), side="right"))
+    first, last = _median_window(frequency)
     width = last - first + 1
     if width + 2 > n // 4:
         return False
@@ -278,18 +275,30 @@ _CHUNK_DRAWS = 1 << 16
 _SPREAD = 16
 
 
+def _median_window(frequency: np.ndarray) -> tuple[int, int]:
+    """The first and last of the distinct values (by their counts `frequency`, in order) that
+    hold the ranks within a few standard deviations of the middle rank: where a resample's
+    median lies but for a very rare draw."""
+    n = int(frequency.sum())
+    ranks = np.cumsum(frequency)  # values up to each distinct value, inclusive
+    margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
+    first = int(np.searchsorted(ranks, max(0, (n - 1) // 2 - margin), side="right"))
+    last = int(np.searchsorted(ranks, min(n - 1, n // 2 + margin), side="right"))
+    return first, last
+
+
 class _CountedMedians:
     """The median of each row of drawn positions into `values` (no NaN), as `np.median` gives
     it (the middle value, or the mean of the two middle values), read off counts."""
 
     def __init__(self, values: np.ndarray) -> None:
         n = len(values)
-        self.distinct, self.codes = np.unique(values, return_inverse=True)
-        ranked = np.sort(self.codes)
-        margin = math.ceil(_MEDIAN_WINDOW_SIGMAS * math.sqrt(n) / 2)
+        self.distinct, self.codes, frequency = np.unique(
+            values, return_inverse=True, return_counts=True
+        )
         # the window: codes first .. first + width - 1
-        self.first = int(ranked[max(0, (n - 1) // 2 - margin)])
-        self.width = int(ranked[min(n - 1, n // 2 + margin)]) - self.first + 1
+        self.first, last = _median_window(frequency)
+        self.width = last - self.first + 1
         # each position's bin: below the window, in it (by code), or above it
         spread = np.arange(n) % _SPREAD
         bins = np.where(
